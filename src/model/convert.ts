@@ -1,0 +1,88 @@
+// Checkpoint → ONNX model folder (model.onnx + model.onnx.data + manifest.json).
+// Written into a temporary folder and renamed into place, so a crash or a full disk
+// never leaves a half-written model that looks complete.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ExternalDataWriter } from "../onnx/external-data";
+import { GraphBuilder } from "../onnx/graph-builder";
+import { serializeModel } from "../onnx/model-writer";
+import { buildMonetGraph, type GraphOptions, type WeightSource } from "./monet-graph";
+import type { MonetConfig } from "../checkpoint/config";
+
+/** Bump when the graph changes: cached conversions of older versions are rebuilt. */
+export const CONVERTER_VERSION = 1;
+
+export const MODEL_FILE = "model.onnx";
+export const DATA_FILE = "model.onnx.data";
+export const MANIFEST_FILE = "manifest.json";
+
+export interface ConvertedManifest {
+  converterVersion: number;
+  fingerprint: string;
+  dtype: GraphOptions["dtype"];
+  config: MonetConfig;
+  modelBytes: number;
+  dataBytes: number;
+  createdAt: string;
+}
+
+export interface ConvertOptions {
+  dtype?: GraphOptions["dtype"];
+  fingerprint: string;
+  onProgress?: GraphOptions["onProgress"];
+  signal?: AbortSignal;
+}
+
+/** Builds the ONNX model for `src` into `outDir` (which must not exist yet). */
+export async function convertToOnnx(src: WeightSource, outDir: string, opts: ConvertOptions): Promise<ConvertedManifest> {
+  const dtype = opts.dtype ?? "float32";
+  const tmp = `${outDir}.tmp-${process.pid}-${Date.now()}`;
+  mkdirSync(tmp, { recursive: true });
+  try {
+    const data = new ExternalDataWriter(join(tmp, DATA_FILE), DATA_FILE);
+    const graph = new GraphBuilder("codemonet", data);
+    try {
+      await buildMonetGraph(graph, src, {
+        dtype,
+        onProgress: (done, total, what) => {
+          if (opts.signal?.aborted) throw new Error("conversion cancelled");
+          opts.onProgress?.(done, total, what);
+        },
+      });
+    } finally {
+      data.close();
+    }
+    const model = serializeModel(graph, { converter_version: String(CONVERTER_VERSION), fingerprint: opts.fingerprint });
+    writeFileSync(join(tmp, MODEL_FILE), model);
+    const manifest: ConvertedManifest = {
+      converterVersion: CONVERTER_VERSION,
+      fingerprint: opts.fingerprint,
+      dtype,
+      config: src.config,
+      modelBytes: model.byteLength,
+      dataBytes: data.bytesWritten,
+      createdAt: new Date().toISOString(),
+    };
+    // The manifest is written last: its presence marks a complete conversion.
+    writeFileSync(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
+    if (existsSync(outDir)) rmSync(outDir, { recursive: true, force: true });
+    renameSync(tmp, outDir);
+    return manifest;
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Reads a converted model's manifest and checks that its files are whole; null if not usable. */
+export function readConverted(dir: string, expect: { fingerprint: string; dtype: GraphOptions["dtype"] }): ConvertedManifest | null {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), "utf8")) as ConvertedManifest;
+    if (m.converterVersion !== CONVERTER_VERSION || m.fingerprint !== expect.fingerprint || m.dtype !== expect.dtype) return null;
+    if (statSync(join(dir, MODEL_FILE)).size !== m.modelBytes) return null;
+    if (statSync(join(dir, DATA_FILE)).size !== m.dataBytes) return null;
+    return m;
+  } catch {
+    return null;
+  }
+}
