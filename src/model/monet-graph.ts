@@ -43,15 +43,37 @@ export function routingGroups(c: MonetConfig): number {
   return Math.ceil(c.numLayers / c.moeGroups);
 }
 
-/** Per routing group: the surviving experts and their routing weights, in union space. */
+/**
+ * Per routing group. The full routing (g [T, H, E], r = Σ_h g, masked where masks apply)
+ * serves prefill, where every expert survives for some token; the union view (indices of
+ * the surviving experts and g, r, M restricted to them) serves short inputs and decoding.
+ */
 interface Routing {
-  s1: string; // int64 [U1]: expert indices i with g1 > 0 for some token and head
+  g1: string; // [T, H, E]
+  g2: string;
+  r1: string; // [T, E, 1]
+  r2: string;
+  mask: string; // [E, E]
+  allAlive: string; // bool []: every expert of both sides survives somewhere
+  s1: string; // int64 [U1]
   s2: string; // int64 [U2]
   g1u: string; // [T, H, U1]
-  g2u: string; // [T, H, U2]
-  r1: string; // [T, U1, 1]  Σ_h g1 (masked where masks apply)
-  r2: string; // [T, U2, 1]
-  mu: string; // [U1, U2] the group's mask restricted to the union
+  g2u: string;
+  r1u: string; // [T, U1, 1]
+  r2u: string;
+  mu: string; // [U1, U2]
+}
+
+/** One side of the expert computation, either over all experts or over the union. */
+interface ExpertView {
+  g1: string;
+  g2: string;
+  r1: string;
+  r2: string;
+  m: string;
+  /** The rows of an expert-major weight [E·rows, …] for this view's side-1 or side-2 experts. */
+  rows1: (b: GraphBuilder, weight: string, rows: number) => string;
+  rows2: (b: GraphBuilder, weight: string, rows: number) => string;
 }
 
 export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: GraphOptions): Promise<void> {
@@ -169,6 +191,13 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
 
 type WeightFn = (name: string, dims: number[], transform?: (x: Float32Array) => Float32Array) => Promise<string>;
 
+/** [rows, cols] → [cols, rows] (PyTorch's [out, in] down projections to expert-major rows). */
+function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = x[r * cols + c]!;
+  return out;
+}
+
 /** Router of monet-math.md: BatchNorm-normalised scores choose, raw scores weigh. */
 async function router(g: GraphBuilder, src: WeightSource, x: string, l: number, group: number, mask: string, maskActive: string, w: WeightFn): Promise<Routing> {
   const c = src.config;
@@ -185,68 +214,96 @@ async function router(g: GraphBuilder, src: WeightSource, x: string, l: number, 
     const kept = g.op("Where", [g.op("GreaterOrEqual", [n, s]), z, g.scalarF32(-1e10)]);
     const gk = g.op("Softmax", [kept], { axis: -1 });
     g.output(g.op("Unsqueeze", [gk, g.constI64([0])]), k === 1 ? io.g1(group) : io.g2(group), "float32", [1, "T", H, E]);
-    // The union of surviving experts over tokens and heads.
+    // The union of surviving experts over tokens and heads (g = 0 exactly for the others).
     const alive = g.op("Greater", [g.op("ReduceSum", [gk, g.constI64([0, 1])], { keepdims: 0 }), g.scalarF32(0)]);
     const sIdx = g.op("Squeeze", [g.op("NonZero", [alive]), g.constI64([0])]); // [U]
-    const gu = g.op("Gather", [gk, sIdx], { axis: 2 }); // [T, H, U]
-    return { sIdx, gu };
+    const all = g.op("Equal", [g.op("Shape", [sIdx]), g.constI64([E])]);
+    return { g: gk, sIdx, all };
   };
   const one = await side(1);
   const two = await side(2);
-  const mu = g.op("Gather", [g.op("Gather", [mask, one.sIdx], { axis: 0 }), two.sIdx], { axis: 1 }); // [U1, U2]
-  const sumHeads = (t: string) => g.op("Unsqueeze", [g.op("ReduceSum", [t, g.constI64([1])], { keepdims: 0 }), g.constI64([2])]); // [T, U, 1]
-  // Masked: r1[i] = Σ_h g1[h,i]·(1 − Σ_j M[i,j] g2[h,j]), r2 likewise (monet-math.md, masking).
+  // r1[i] = Σ_h g1[h,i]·(1 − Σ_j M[i,j] g2[h,j]), r2 likewise (monet-math.md, masking).
   const [r1, r2] = g.ifThenElse(
     maskActive,
     2,
     (b) => {
-      const q2 = b.op("MatMul", [two.gu, b.op("Transpose", [mu], { perm: [1, 0] })]); // [T, H, U1]
-      const q1 = b.op("MatMul", [one.gu, mu]); // [T, H, U2]
-      const keep = (gu: string, q: string) => b.op("Mul", [gu, b.op("Sub", [b.scalarF32(1), q])]);
-      return [sumHeadsIn(b, keep(one.gu, q2)), sumHeadsIn(b, keep(two.gu, q1))];
+      const q2 = b.op("MatMul", [two.g, b.op("Transpose", [mask], { perm: [1, 0] })]); // [T, H, E]
+      const q1 = b.op("MatMul", [one.g, mask]);
+      const keep = (gk: string, q: string) => b.op("Mul", [gk, b.op("Sub", [b.scalarF32(1), q])]);
+      return [sumHeads(b, keep(one.g, q2)), sumHeads(b, keep(two.g, q1))];
     },
-    () => [sumHeads(one.gu), sumHeads(two.gu)],
+    (b) => [sumHeads(b, one.g), sumHeads(b, two.g)],
   );
-  return { s1: one.sIdx, s2: two.sIdx, g1u: one.gu, g2u: two.gu, r1: r1!, r2: r2!, mu };
+  const pick = (t: string, idx: string, axis: number) => g.op("Gather", [t, idx], { axis });
+  return {
+    g1: one.g,
+    g2: two.g,
+    r1: r1!,
+    r2: r2!,
+    mask,
+    allAlive: g.op("Squeeze", [g.op("And", [one.all, two.all]), g.constI64([0])]),
+    s1: one.sIdx,
+    s2: two.sIdx,
+    g1u: pick(one.g, one.sIdx, 2),
+    g2u: pick(two.g, two.sIdx, 2),
+    r1u: pick(r1!, one.sIdx, 1),
+    r2u: pick(r2!, two.sIdx, 1),
+    mu: pick(pick(mask, one.sIdx, 0), two.sIdx, 1),
+  };
 }
 
-function sumHeadsIn(b: GraphBuilder, t: string): string {
+/** Σ over heads: [T, H, E] → [T, E, 1]. */
+function sumHeads(b: GraphBuilder, t: string): string {
   return b.op("Unsqueeze", [b.op("ReduceSum", [t, b.constI64([1])], { keepdims: 0 }), b.constI64([2])]);
 }
 
-/** relu(u·x + bias)² for the union's experts: [T, U, k]. */
-function upProjection(g: GraphBuilder, x: string, weight: string, bias: string, idx: string, k: number, d: number): string {
-  const wu = g.op("Reshape", [g.op("Gather", [weight, idx], { axis: 0 }), g.constI64([-1, d])]);
-  const bu = g.op("Reshape", [g.op("Gather", [bias, idx], { axis: 0 }), g.constI64([-1])]);
-  const a = g.op("Relu", [g.op("Gemm", [x, wu, bu], { transB: 1 })]);
-  return g.op("Reshape", [g.op("Mul", [a, a]), g.constI64([0, -1, k])]);
-}
-
-/** Σ_h g[t,h,i]·(Σ_j M'[i,j] g'[t,h,j] a'[t,j,:]): the part of Y that masked experts carry. */
-function maskedCarry(b: GraphBuilder, gOut: string, gIn: string, aIn: string, m: string): string {
-  const weighted = b.op("Mul", [b.op("Unsqueeze", [gIn, b.constI64([3])]), b.op("Unsqueeze", [aIn, b.constI64([1])])]); // [T, H, U', k]
-  const carried = b.op("MatMul", [m, weighted]); // [T, H, U, k]
-  return b.op("ReduceSum", [b.op("Mul", [b.op("Unsqueeze", [gOut, b.constI64([3])]), carried]), b.constI64([1])], { keepdims: 0 }); // [T, U, k]
-}
-
-/** Y[t,i,:] = Σ_h g[t,h,i]·(Σ_j g'[t,h,j] a'[t,j,:]), minus what masked experts carry. */
-function mixThrough(g: GraphBuilder, gOut: string, gIn: string, aIn: string, m: string, mT: boolean, maskActive: string): string {
-  const pooled = g.op("MatMul", [gIn, aIn]); // [T, H, k]
-  const y = g.op("MatMul", [g.op("Transpose", [gOut], { perm: [0, 2, 1] }), pooled]); // [T, U, k]
+/** The expert layer runs over all experts when all survive (prefill), else over the union. */
+function expertBranches(g: GraphBuilder, r: Routing, body: (b: GraphBuilder, v: ExpertView) => string): string {
+  const full = (_b: GraphBuilder, weight: string) => weight;
+  // Expert-major weights stay 2-D [E·rows, cols]; the union's rows are e·rows + 0..rows-1.
+  const union = (idx: string) => (b: GraphBuilder, weight: string, rows: number) => {
+    const rowIdx = rows === 1 ? idx : b.op("Reshape", [b.op("Add", [b.op("Unsqueeze", [b.op("Mul", [idx, b.constI64([rows], [])]), b.constI64([1])]), b.constI64(Array.from({ length: rows }, (_, i) => i), [1, rows])]), b.constI64([-1])]);
+    return b.op("Gather", [weight, rowIdx], { axis: 0 });
+  };
   const [out] = g.ifThenElse(
-    maskActive,
+    r.allAlive,
     1,
-    (b) => [b.op("Sub", [y, maskedCarry(b, gOut, gIn, aIn, mT ? b.op("Transpose", [m], { perm: [1, 0] }) : m)])],
-    () => [y],
+    (b) => [body(b, { g1: r.g1, g2: r.g2, r1: r.r1, r2: r.r2, m: r.mask, rows1: full, rows2: full })],
+    (b) => [body(b, { g1: r.g1u, g2: r.g2u, r1: r.r1u, r2: r.r2u, m: r.mu, rows1: union(r.s1), rows2: union(r.s2) })],
   );
   return out!;
 }
 
-/** Rows of the down projection per expert, gathered for the union, times [features, r]. */
-function downProjection(g: GraphBuilder, features: string[], weight: string, idx: string, width: number): string {
-  const wd = g.op("Reshape", [g.op("Gather", [weight, idx], { axis: 0 }), g.constI64([-1, width])]);
-  const feats = g.op("Reshape", [g.op("Concat", features, { axis: 2 }), g.constI64([0, -1])]);
-  return g.op("MatMul", [feats, wd]);
+/** relu(u·x + bias)²: [T, U, k]. */
+function upProjection(b: GraphBuilder, x: string, weight: string, bias: string, k: number): string {
+  const a = b.op("Relu", [b.op("Gemm", [x, weight, bias], { transB: 1 })]);
+  return b.op("Reshape", [b.op("Mul", [a, a]), b.constI64([0, -1, k])]);
+}
+
+/**
+ * Y[t,i,:] = Σ_h g[t,h,i]·(Σ_j g'[t,h,j] a'[t,j,:] − Σ_j M'[i,j] g'[t,h,j] a'[t,j,:]),
+ * the second term only under masks (monet-math.md, masking; M' = M or Mᵀ).
+ */
+function mixThrough(g: GraphBuilder, gOut: string, gIn: string, aIn: string, m: string, mT: boolean, maskActive: string): string {
+  const plain = (b: GraphBuilder) => b.op("MatMul", [b.op("Transpose", [gOut], { perm: [0, 2, 1] }), b.op("MatMul", [gIn, aIn])]); // [T, U, k]
+  const [out] = g.ifThenElse(
+    maskActive,
+    1,
+    (b) => {
+      const weighted = b.op("Mul", [b.op("Unsqueeze", [gIn, b.constI64([3])]), b.op("Unsqueeze", [aIn, b.constI64([1])])]); // [T, H, U', k]
+      const carried = b.op("MatMul", [mT ? b.op("Transpose", [m], { perm: [1, 0] }) : m, weighted]); // [T, H, U, k]
+      const lost = b.op("ReduceSum", [b.op("Mul", [b.op("Unsqueeze", [gOut, b.constI64([3])]), carried]), b.constI64([1])], { keepdims: 0 });
+      return [b.op("Sub", [plain(b), lost])];
+    },
+    (b) => [plain(b)],
+  );
+  return out!;
+}
+
+/** Σ of feature blocks times their weight rows: [T, U, k] blocks flattened to [T, U·k]. */
+function down(b: GraphBuilder, terms: Array<[features: string, weight: string]>): string {
+  const parts = terms.map(([feat, wt]) => b.op("MatMul", [b.op("Reshape", [feat, b.constI64([0, -1])]), wt]));
+  return parts.reduce((acc, t) => b.op("Add", [acc, t]));
 }
 
 async function verticalExperts(g: GraphBuilder, src: WeightSource, x: string, r: Routing, maskActive: string, p: string, w: WeightFn): Promise<string> {
@@ -255,35 +312,27 @@ async function verticalExperts(g: GraphBuilder, src: WeightSource, x: string, r:
   const k = c.moeDim / 2;
   const d = c.hiddenSize;
   const half = d / 2;
-  const up = async (s: 1 | 2, idx: string) =>
-    upProjection(g, x, await w(`${p}.moe.u${s}.weight`, [E, k, d]), await w(`${p}.moe.u${s}.bias`, [E, k]), idx, k, d);
-  const a1v = await up(1, r.s1);
-  const a2v = await up(2, r.s2);
-  const y12 = mixThrough(g, r.g1u, r.g2u, a2v, r.mu, false, maskActive); // [T, U1, k]
-  const y21 = mixThrough(g, r.g2u, r.g1u, a1v, r.mu, true, maskActive); // [T, U2, k]
-  // Down weights per expert: [v11ᵀ rows; v12ᵀ rows; b1] for the left half, likewise right.
-  const rows = (va: Float32Array, vb: Float32Array, bias: Float32Array) => {
-    const out = new Float32Array(E * (2 * k + 1) * half);
-    for (let e = 0; e < E; e++) {
-      for (let j = 0; j < k; j++) {
-        const o1 = (e * (2 * k + 1) + j) * half;
-        const o2 = (e * (2 * k + 1) + k + j) * half;
-        for (let col = 0; col < half; col++) {
-          out[o1 + col] = va[col * E * k + e * k + j]!;
-          out[o2 + col] = vb[col * E * k + e * k + j]!;
-        }
-      }
-      out.set(bias.subarray(e * half, (e + 1) * half), (e * (2 * k + 1) + 2 * k) * half);
-    }
-    return out;
-  };
-  const left = g.weight(`${p}.moe.left`, "float32", [E, 2 * k + 1, half], rows(await src.readFloat32(`${p}.moe.v11.weight`), await src.readFloat32(`${p}.moe.v12.weight`), await src.readFloat32(`${p}.moe.b1`)));
-  const right = g.weight(`${p}.moe.right`, "float32", [E, 2 * k + 1, half], rows(await src.readFloat32(`${p}.moe.v21.weight`), await src.readFloat32(`${p}.moe.v22.weight`), await src.readFloat32(`${p}.moe.b2`)));
-  // left = v11·(r1⊙a1) + v12·Y12 + r1ᵀb1;  right = v21·Y21 + v22·(r2⊙a2) + r2ᵀb2
-  const outL = downProjection(g, [g.op("Mul", [r.r1, a1v]), y12, r.r1], left, r.s1, half);
-  // For the right half the per-expert rows are [v21ᵀ; v22ᵀ; b2], so features are [Y21, r2⊙a2, r2].
-  const outR = downProjection(g, [y21, g.op("Mul", [r.r2, a2v]), r.r2], right, r.s2, half);
-  return g.op("Concat", [outL, outR], { axis: 1 });
+  const u1 = await w(`${p}.moe.u1.weight`, [E * k, d]);
+  const u2 = await w(`${p}.moe.u2.weight`, [E * k, d]);
+  const bu1 = await w(`${p}.moe.u1.bias`, [E * k]);
+  const bu2 = await w(`${p}.moe.u2.bias`, [E * k]);
+  const vT = (name: string) => w(`${p}.moe.${name}.weight`, [E * k, half], (x) => transpose(x, half, E * k));
+  const v11 = await vT("v11");
+  const v12 = await vT("v12");
+  const v21 = await vT("v21");
+  const v22 = await vT("v22");
+  const b1 = await w(`${p}.moe.b1`, [E, half]);
+  const b2 = await w(`${p}.moe.b2`, [E, half]);
+  return expertBranches(g, r, (b, v) => {
+    const a1 = upProjection(b, x, v.rows1(b, u1, k), v.rows1(b, bu1, k), k);
+    const a2 = upProjection(b, x, v.rows2(b, u2, k), v.rows2(b, bu2, k), k);
+    const y12 = mixThrough(b, v.g1, v.g2, a2, v.m, false, maskActive); // [T, U1, k]
+    const y21 = mixThrough(b, v.g2, v.g1, a1, v.m, true, maskActive); // [T, U2, k]
+    // left = v11·(r1⊙a1) + v12·Y12 + r1ᵀb1;  right = v21·Y21 + v22·(r2⊙a2) + r2ᵀb2
+    const left = down(b, [[b.op("Mul", [v.r1, a1]), v.rows1(b, v11, k)], [y12, v.rows1(b, v12, k)], [v.r1, v.rows1(b, b1, 1)]]);
+    const right = down(b, [[y21, v.rows2(b, v21, k)], [b.op("Mul", [v.r2, a2]), v.rows2(b, v22, k)], [v.r2, v.rows2(b, b2, 1)]]);
+    return b.op("Concat", [left, right], { axis: 1 });
+  });
 }
 
 async function horizontalExperts(g: GraphBuilder, src: WeightSource, x: string, r: Routing, maskActive: string, p: string, w: WeightFn): Promise<string> {
@@ -291,18 +340,14 @@ async function horizontalExperts(g: GraphBuilder, src: WeightSource, x: string, 
   const E = c.moeExperts;
   const m = c.moeDim;
   const d = c.hiddenSize;
-  const a = upProjection(g, x, await w(`${p}.moe.u.weight`, [E, m, d]), await w(`${p}.moe.u.bias`, [E, m]), r.s1, m, d);
-  const y = mixThrough(g, r.g2u, r.g1u, a, r.mu, true, maskActive); // [T, U2, m]
-  const v = await src.readFloat32(`${p}.moe.v.weight`); // [d, E·m]
-  const b = await src.readFloat32(`${p}.moe.b`); // [E, d]
-  const rows = new Float32Array(E * (m + 1) * d);
-  for (let e = 0; e < E; e++) {
-    for (let j = 0; j < m; j++) {
-      const o = (e * (m + 1) + j) * d;
-      for (let col = 0; col < d; col++) rows[o + col] = v[col * E * m + e * m + j]!;
-    }
-    rows.set(b.subarray(e * d, (e + 1) * d), (e * (m + 1) + m) * d);
-  }
-  const down = g.weight(`${p}.moe.down`, "float32", [E, m + 1, d], rows);
-  return downProjection(g, [y, r.r2], down, r.s2, d);
+  const u = await w(`${p}.moe.u.weight`, [E * m, d]);
+  const bu = await w(`${p}.moe.u.bias`, [E * m]);
+  const vT = await w(`${p}.moe.v.weight`, [E * m, d], (x) => transpose(x, d, E * m));
+  const bias = await w(`${p}.moe.b`, [E, d]);
+  return expertBranches(g, r, (b, v) => {
+    const a = upProjection(b, x, v.rows1(b, u, m), v.rows1(b, bu, m), m);
+    const y = mixThrough(b, v.g2, v.g1, a, v.m, true, maskActive); // [T, U2, m]
+    // out = v·flat(Y) + r2ᵀb
+    return down(b, [[y, v.rows2(b, vT, m)], [v.r2, v.rows2(b, bias, 1)]]);
+  });
 }

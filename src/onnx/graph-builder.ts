@@ -211,8 +211,14 @@ export class GraphBuilder {
       const g = this.subgraph(label);
       const outs = body(g);
       if (outs.length !== n) throw new Error(`If branch ${label} returned ${outs.length} values, expected ${n}`);
-      // Branch outputs must be produced inside the branch; wrap outer values in Identity.
-      const named = outs.map((v) => g.op("Identity", [v]));
+      // Branch outputs must be produced inside the branch: outer values (and repeats) go
+      // through an Identity; values computed in the branch are output as they are (no copy).
+      const produced = new Set(g.nodes.flatMap((node) => node.output));
+      const named = outs.map((v) => {
+        if (!produced.has(v)) return g.op("Identity", [v]);
+        produced.delete(v);
+        return v;
+      });
       named.forEach((v) => g.outputs.push(create(ValueInfoProtoSchema, { name: v })));
       return g.build();
     };

@@ -1,0 +1,61 @@
+// `monet-lens bench`: prefill latency and decode speed, measured the way
+// ../shared/reference/bench_cpu_ref.py measures the PyTorch reference (median of 3).
+import { Engine } from "../engine/engine";
+import { EP_PREFERENCES } from "../engine/session";
+import { seededRandom } from "../engine/sampler";
+import { choiceOption, intOption, parse } from "./args";
+import { progressLogger } from "./progress";
+import { loadMasksForCli } from "./mask-option";
+
+export async function benchCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    model: { type: "string" },
+    ep: { type: "string" },
+    json: { type: "boolean" },
+    "new-tokens": { type: "string" },
+    threads: { type: "string" },
+    mask: { type: "string" },
+    "mask-file": { type: "string" },
+    atlas: { type: "string" },
+  });
+  const ep = choiceOption(values.ep, "ep", EP_PREFERENCES, "auto");
+  const newTokens = intOption(values["new-tokens"], "new-tokens", 64, 2);
+  const threads = values.threads === undefined ? undefined : intOption(values.threads, "threads", 1, 1);
+  const engine = await Engine.open({ modelDir: values.model, ep, threads, ...progressLogger(!values.json) });
+  try {
+    const masks = loadMasksForCli(engine, values);
+    const random = seededRandom(0);
+    const vocab = engine.config.vocabSize;
+    const randomIds = (n: number) => Array.from({ length: n }, () => 3 + Math.floor(random() * (vocab - 3)));
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const prefill: Record<string, number> = {};
+    for (const T of [128, 512].filter((t) => t < engine.config.maxPositionEmbeddings)) {
+      const ids = randomIds(T);
+      const once = async () => {
+        engine.resetCache();
+        return (await engine.generateIds(ids, { maxTokens: 1, masks })).prefillMs;
+      };
+      await once(); // warm-up
+      prefill[String(T)] = round(median([await once(), await once(), await once()]));
+    }
+    // Decode: a 64-token prompt, then greedy tokens with the KV cache (EOS ignored).
+    const rates: number[] = [];
+    const prompt = randomIds(64);
+    for (let i = 0; i < 3; i++) {
+      engine.resetCache();
+      const r = await engine.generateIds(prompt, { maxTokens: newTokens, stopTokens: [], masks, ignoreEos: true });
+      rates.push(r.decodeTokensPerS);
+    }
+    const result = { ep: engine.ep, prefill_ms: prefill, decode_tokens_per_s: round(median(rates)), new_tokens: newTokens, model: engine.modelDir, masked: masks?.label ?? "", threads: threads ?? "default" };
+    if (values.json) console.log(JSON.stringify(result));
+    else {
+      console.log(`execution provider: ${result.ep}${result.masked ? ` (masked: ${result.masked})` : ""}`);
+      for (const [T, ms] of Object.entries(prefill)) console.log(`prefill ${T.padStart(4)} tokens: ${ms} ms`);
+      console.log(`decode: ${result.decode_tokens_per_s} tokens/s (64-token prompt, ${newTokens} new tokens, median of 3)`);
+    }
+  } finally {
+    await engine.close();
+  }
+}
+
+const round = (x: number) => Math.round(x * 10) / 10;

@@ -1,0 +1,56 @@
+// `monet-lens info`: describe and validate a checkpoint folder.
+import { join } from "node:path";
+import { Checkpoint } from "../checkpoint/checkpoint";
+import { expertsPerGroup, routingGroupCount } from "../checkpoint/config";
+import { embeddedModelDir } from "../engine/model-paths";
+import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
+import { parse } from "./args";
+
+export async function infoCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { model: { type: "string" }, json: { type: "boolean" } });
+  const dir = values.model ?? embeddedModelDir();
+  const ckpt = await Checkpoint.open(dir); // validates config, every shard header and every shape
+  try {
+    const c = ckpt.config;
+    const tokenizer = SentencePieceTokenizer.fromFile(join(ckpt.dir, "tokenizer.model"));
+    if (tokenizer.vocabSize > c.vocabSize) {
+      throw new Error(`${join(ckpt.dir, "tokenizer.model")}: ${tokenizer.vocabSize} pieces, but config.json's vocab_size is ${c.vocabSize}: the tokenizer belongs to another model`);
+    }
+    const info = {
+      model: ckpt.dir,
+      architecture: `Monet-${c.moeDecompose === "vertical" ? "VD" : "HD"}`,
+      parameters: ckpt.parameterCount(),
+      dtype: ckpt.storedDtype(),
+      layers: c.numLayers,
+      hiddenSize: c.hiddenSize,
+      attentionHeads: c.numHeads,
+      kvHeads: c.numKvHeads,
+      vocabSize: c.vocabSize,
+      tokenizerPieces: tokenizer.vocabSize,
+      maxPositions: c.maxPositionEmbeddings,
+      tiedEmbeddings: c.tieWordEmbeddings,
+      decomposition: c.moeDecompose,
+      moeHeads: c.moeHeads,
+      moeExperts: c.moeExperts,
+      moeDim: c.moeDim,
+      moeTopk: c.moeTopk,
+      routingGroups: routingGroupCount(c),
+      layersPerRoutingGroup: c.moeGroups,
+      expertsPerGroup: expertsPerGroup(c),
+      tensors: ckpt.names().length,
+      valid: true,
+    };
+    if (values.json) {
+      console.log(JSON.stringify(info, null, 2));
+      return;
+    }
+    console.log(`${info.architecture} checkpoint at ${info.model}: valid`);
+    console.log(`  parameters       ${info.parameters.toLocaleString("en-US")} (${info.dtype})`);
+    console.log(`  layers           ${info.layers}, d=${info.hiddenSize}, ${info.attentionHeads} attention heads (${info.kvHeads} kv)`);
+    console.log(`  vocabulary       ${info.vocabSize} (tokenizer: ${info.tokenizerPieces} pieces)`);
+    console.log(`  experts          ${info.expertsPerGroup.toLocaleString("en-US")} per routing group = ${info.moeExperts}×${info.moeExperts} half-experts, ${info.moeHeads} heads, dim ${info.moeDim}`);
+    console.log(`  routing groups   ${info.routingGroups} (a router every ${info.layersPerRoutingGroup} layers)`);
+  } finally {
+    await ckpt.close();
+  }
+}

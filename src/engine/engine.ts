@@ -1,0 +1,131 @@
+// The engine: a checkpoint folder in, a running model out. Opens and validates the
+// checkpoint, converts it to ONNX once (cached), opens a session on the best provider,
+// and serves generation and routing requests one at a time.
+import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { Checkpoint } from "../checkpoint/checkpoint";
+import type { MonetConfig } from "../checkpoint/config";
+import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
+import { generate, type CacheSlot, type GenerateOptions, type GenerateResult } from "./generate";
+import { KvCache } from "./kv-cache";
+import { noMasks, type ExpertMasks } from "./masks";
+import { ensureConverted, type StoreOptions } from "./model-store";
+import { embeddedModelDir } from "./model-paths";
+import { MonetRunner, type Routing } from "./runner";
+import { openSession, type EpPreference } from "./session";
+import { routingGroups } from "../model/monet-graph";
+import type { ProviderName } from "../../native/providers";
+
+export interface EngineOptions extends StoreOptions {
+  /** Checkpoint folder; default the embedded demo model. */
+  modelDir?: string;
+  ep?: EpPreference;
+  threads?: number;
+}
+
+export interface RoutedText {
+  ids: number[];
+  /** [start, end) of each token in the input text (UTF-16 code units). */
+  spans: Array<[number, number]>;
+  pieces: string[];
+  routing: Routing;
+  /** Tokens and experts of the routing arrays: [T, H, E] per group. */
+  shape: { tokens: number; heads: number; experts: number; groups: number };
+}
+
+export class Engine {
+  private slot: CacheSlot = { cache: undefined, maskKey: "" };
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly modelDir: string,
+    readonly config: MonetConfig,
+    readonly tokenizer: SentencePieceTokenizer,
+    private readonly runner: MonetRunner,
+    readonly ep: ProviderName,
+    readonly fallbacks: string[],
+    readonly convertedDir: string,
+  ) {}
+
+  static async open(opts: EngineOptions = {}): Promise<Engine> {
+    const modelDir = opts.modelDir ?? embeddedModelDir();
+    const ckpt = await Checkpoint.open(modelDir);
+    try {
+      const tokenizer = loadTokenizer(modelDir, ckpt.config);
+      const converted = await ensureConverted(ckpt, opts);
+      const opened = await openSession(converted.modelPath, { ep: opts.ep ?? "auto", threads: opts.threads });
+      for (const f of opened.fallbacks) opts.log?.(`execution provider skipped: ${f}`);
+      return new Engine(modelDir, ckpt.config, tokenizer, new MonetRunner(opened.session, ckpt.config), opened.ep, opened.fallbacks, converted.dir);
+    } finally {
+      await ckpt.close();
+    }
+  }
+
+  get routingGroups(): number {
+    return routingGroups(this.config);
+  }
+
+  noMasks(): ExpertMasks {
+    return noMasks(this.routingGroups, this.config.moeExperts);
+  }
+
+  /** Runs `task` after every earlier request: the engine does one thing at a time. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  generate(prompt: string, opts: GenerateOptions): Promise<GenerateResult> {
+    return this.generateIds(this.tokenizer.encode(prompt), opts);
+  }
+
+  generateIds(promptIds: readonly number[], opts: GenerateOptions): Promise<GenerateResult> {
+    return this.exclusive(() => generate(this.runner, this.tokenizer, promptIds, this.slot, opts));
+  }
+
+  /** Logits for every position of `ids` (BOS included by the caller), [T, vocab]. */
+  logits(ids: readonly number[], masks?: ExpertMasks): Promise<Float32Array> {
+    return this.exclusive(async () => {
+      const shape = { numLayers: this.config.numLayers, numKvHeads: this.config.numKvHeads, headDim: this.config.headDim };
+      return (await this.runner.forward({ ids, cache: KvCache.empty(shape), masks, numLogits: ids.length })).logits;
+    });
+  }
+
+  /** Token-by-token routing of `text` (tokenised with BOS, which is dropped from the result). */
+  route(text: string, masks?: ExpertMasks): Promise<RoutedText> {
+    return this.exclusive(async () => {
+      const enc = this.tokenizer.encodeWithSpans(text);
+      const limit = this.config.maxPositionEmbeddings;
+      if (enc.ids.length > limit) throw new Error(`the text has ${enc.ids.length} tokens; the model reads at most ${limit} at once`);
+      const shape = { numLayers: this.config.numLayers, numKvHeads: this.config.numKvHeads, headDim: this.config.headDim };
+      const out = await this.runner.forward({ ids: enc.ids, cache: KvCache.empty(shape), masks, routing: true });
+      return {
+        ids: enc.ids,
+        spans: enc.spans,
+        pieces: enc.ids.map((id) => this.tokenizer.idToPiece(id)),
+        routing: out.routing!,
+        shape: { tokens: enc.ids.length, heads: this.config.moeHeads, experts: this.config.moeExperts, groups: this.routingGroups },
+      };
+    });
+  }
+
+  /** Drops the cached keys and values (e.g. to measure a cold prefill). */
+  resetCache(): void {
+    this.slot = { cache: undefined, maskKey: "" };
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    await this.runner.session.release();
+  }
+}
+
+function loadTokenizer(modelDir: string, config: MonetConfig): SentencePieceTokenizer {
+  const tokenizer = SentencePieceTokenizer.fromFile(join(modelDir, "tokenizer.model"));
+  if (tokenizer.vocabSize > config.vocabSize) {
+    throw new Error(`${join(modelDir, "tokenizer.model")}: the tokenizer has ${tokenizer.vocabSize} pieces but config.json's vocab_size (the embedding rows) is ${config.vocabSize}: they belong to different models; use the tokenizer.model that came with this checkpoint`);
+  }
+  if (!existsSync(join(modelDir, "config.json"))) throw new Error(`${modelDir}: config.json is missing`);
+  return tokenizer;
+}

@@ -1,0 +1,158 @@
+// The generation loop: prefill (reusing the cached prefix), then decode token by token
+// with sampling, streaming text as soon as it is whole, until a stop rule fires.
+import type { SentencePieceTokenizer } from "../tokenizer/tokenizer";
+import { KvCache } from "./kv-cache";
+import type { ExpertMasks } from "./masks";
+import type { MonetRunner } from "./runner";
+import { Sampler } from "./sampler";
+
+export type StopReason = "eos" | "stop-token" | "stop-string" | "structure" | "max-tokens" | "time-limit" | "context-full" | "cancelled";
+
+export interface GenerateOptions {
+  maxTokens: number;
+  /** 0 = greedy. */
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  stopTokens?: readonly number[];
+  /** Keep going past end-of-sequence (benchmarks). */
+  ignoreEos?: boolean;
+  /** Generation stops before the first occurrence of any of these in the generated text. */
+  stopStrings?: readonly string[];
+  /** Wall-clock budget for the decode loop, in ms. */
+  timeLimitMs?: number;
+  signal?: AbortSignal;
+  masks?: ExpertMasks;
+  /** Receives each piece of text as soon as it is final. */
+  onText?: (text: string) => void;
+  /**
+   * Called after each token with the text so far; return true to stop there (the editor's
+   * code-structure rules use this).
+   */
+  shouldStop?: (textSoFar: string) => boolean;
+}
+
+export interface GenerateResult {
+  text: string;
+  /** Generated token ids (not the prompt's). */
+  ids: number[];
+  promptTokens: number;
+  /** Prompt tokens whose keys/values came from the cache. */
+  reusedTokens: number;
+  prefillMs: number;
+  decodeMs: number;
+  decodeTokensPerS: number;
+  stopReason: StopReason;
+}
+
+/** Where the cache for the next request lives, and under which mask state it was made. */
+export interface CacheSlot {
+  cache: KvCache | undefined;
+  maskKey: string;
+}
+
+export async function generate(runner: MonetRunner, tokenizer: SentencePieceTokenizer, promptIds: readonly number[], slot: CacheSlot, opts: GenerateOptions): Promise<GenerateResult> {
+  const c = runner.config;
+  const shape = { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim };
+  const maskKey = opts.masks?.key ?? "";
+  if (promptIds.length === 0) throw new Error("the prompt has no tokens");
+  if (promptIds.length >= c.maxPositionEmbeddings) throw new Error(`the prompt has ${promptIds.length} tokens; the model takes at most ${c.maxPositionEmbeddings - 1}`);
+
+  // Reuse the cached prefix computed under the same masks; keep at least one new token.
+  let cache = slot.cache && slot.maskKey === maskKey ? slot.cache : KvCache.empty(shape);
+  const reuse = Math.min(cache.commonPrefix(promptIds), promptIds.length - 1);
+  cache = cache.truncate(reuse);
+
+  const stopTokens = new Set([...(opts.ignoreEos ? [] : [c.eosTokenId]), ...(opts.stopTokens ?? [])]);
+  const sampler = new Sampler({ temperature: opts.temperature ?? 0, topP: opts.topP ?? 1, seed: opts.seed ?? 0 });
+  const decoder = tokenizer.createStreamDecoder({ stripLeadingSpace: false });
+  const ids: number[] = [];
+  let text = "";
+  let emitted = 0;
+  let stopReason: StopReason = "max-tokens";
+
+  const t0 = performance.now();
+  let step = await runner.forward({ ids: promptIds.slice(reuse), cache, masks: opts.masks });
+  const prefillMs = performance.now() - t0;
+  slot.cache = step.cache;
+  slot.maskKey = maskKey;
+  const t1 = performance.now();
+
+  // Text is held back while it could still be the start of a stop string.
+  const holdBack = (s: string) => {
+    let keep = 0;
+    for (const stop of opts.stopStrings ?? []) for (let k = Math.min(stop.length - 1, s.length); k > keep; k--) if (stop.startsWith(s.slice(s.length - k))) keep = k;
+    return keep;
+  };
+
+  while (ids.length < opts.maxTokens) {
+    if (opts.signal?.aborted) {
+      stopReason = "cancelled";
+      break;
+    }
+    const token = sampler.next(step.logits);
+    if (stopTokens.has(token)) {
+      stopReason = token === c.eosTokenId ? "eos" : "stop-token";
+      break;
+    }
+    ids.push(token);
+    text += decoder.push(token);
+    const hit = firstStop(text, opts.stopStrings);
+    if (hit >= 0) {
+      text = text.slice(0, hit);
+      stopReason = "stop-string";
+      break;
+    }
+    const safe = text.length - holdBack(text);
+    if (safe > emitted) {
+      opts.onText?.(text.slice(emitted, safe));
+      emitted = safe;
+    }
+    if (opts.shouldStop?.(text)) {
+      stopReason = "structure";
+      break;
+    }
+    if (ids.length >= opts.maxTokens) break;
+    if (opts.timeLimitMs !== undefined && performance.now() - t1 > opts.timeLimitMs) {
+      stopReason = "time-limit";
+      break;
+    }
+    if (step.cache.length + 1 >= c.maxPositionEmbeddings) {
+      stopReason = "context-full";
+      break;
+    }
+    step = await runner.forward({ ids: [token], cache: step.cache, masks: opts.masks });
+    slot.cache = step.cache;
+  }
+  if (stopReason !== "stop-string" && stopReason !== "structure") {
+    text += decoder.flush();
+    const hit = firstStop(text, opts.stopStrings);
+    if (hit >= 0) {
+      text = text.slice(0, hit);
+      stopReason = "stop-string";
+    }
+  }
+  if (text.length > emitted) opts.onText?.(text.slice(emitted));
+  const decodeMs = performance.now() - t1;
+  const steps = Math.max(0, ids.length - 1); // forward passes after the prefill
+  return {
+    text,
+    ids,
+    promptTokens: promptIds.length,
+    reusedTokens: reuse,
+    prefillMs,
+    decodeMs,
+    decodeTokensPerS: steps > 0 ? (steps * 1000) / decodeMs : 0,
+    stopReason,
+  };
+}
+
+function firstStop(text: string, stops: readonly string[] | undefined): number {
+  let best = -1;
+  for (const s of stops ?? []) {
+    if (!s) continue;
+    const i = text.indexOf(s);
+    if (i >= 0 && (best < 0 || i < best)) best = i;
+  }
+  return best;
+}

@@ -1,0 +1,88 @@
+// Converted models on disk, keyed by the checkpoint's fingerprint, the converter version
+// and the dtype. Conversion happens once; a lock file keeps two processes (two VS Code
+// windows, a CLI run) from converting the same model at once, and a damaged entry is
+// detected by its manifest and rebuilt.
+import { mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import type { Checkpoint } from "../checkpoint/checkpoint";
+import { CONVERTER_VERSION, MODEL_FILE, convertToOnnx, readConverted, type ConvertedManifest } from "../model/convert";
+
+export interface StoreOptions {
+  cacheDir?: string;
+  dtype?: "float32";
+  onProgress?: (done: number, total: number, what: string) => void;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+export function defaultCacheDir(): string {
+  return process.env.MONET_LENS_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "monet-lens");
+}
+
+export interface ConvertedModel {
+  dir: string;
+  modelPath: string;
+  manifest: ConvertedManifest;
+  /** True when this call did the conversion. */
+  converted: boolean;
+}
+
+/** Returns the converted model for `ckpt`, converting it first if needed. */
+export async function ensureConverted(ckpt: Checkpoint, opts: StoreOptions = {}): Promise<ConvertedModel> {
+  const dtype = opts.dtype ?? "float32";
+  const fingerprint = await ckpt.fingerprint();
+  const root = join(opts.cacheDir ?? defaultCacheDir(), "converted");
+  mkdirSync(root, { recursive: true });
+  const dir = join(root, `${fingerprint.slice(0, 24)}-v${CONVERTER_VERSION}-${dtype}`);
+  const ready = () => readConverted(dir, { fingerprint, dtype });
+  let manifest = ready();
+  if (manifest) return { dir, modelPath: join(dir, MODEL_FILE), manifest, converted: false };
+
+  const release = await acquireLock(`${dir}.lock`, opts);
+  try {
+    manifest = ready(); // another process may have finished while we waited
+    if (manifest) return { dir, modelPath: join(dir, MODEL_FILE), manifest, converted: false };
+    opts.log?.(`converting ${ckpt.dir} to ONNX (${dtype}) in ${dir}`);
+    manifest = await convertToOnnx(ckpt, dir, { fingerprint, dtype, onProgress: opts.onProgress, signal: opts.signal });
+    return { dir, modelPath: join(dir, MODEL_FILE), manifest, converted: true };
+  } finally {
+    release();
+  }
+}
+
+/** Locks older than this with a dead owner, or much older, are taken over. */
+const STALE_MS = 30 * 60 * 1000;
+
+async function acquireLock(path: string, opts: StoreOptions): Promise<() => void> {
+  for (let waited = 0; ; waited += 200) {
+    try {
+      const fd = openSync(path, "wx");
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(path, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    if (isStale(path)) {
+      rmSync(path, { force: true });
+      continue;
+    }
+    if (opts.signal?.aborted) throw new Error("cancelled while waiting for another process to convert the model");
+    if (waited === 0) opts.log?.(`waiting for another process converting the model (lock ${path})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function isStale(path: string): boolean {
+  try {
+    const pid = Number(readFileSync(path, "utf8"));
+    const age = Date.now() - statSync(path).mtimeMs;
+    if (age > STALE_MS) return true;
+    if (!Number.isInteger(pid) || pid <= 0) return age > 5000;
+    process.kill(pid, 0); // throws if the owner is gone
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ESRCH" || (e as NodeJS.ErrnoException).code === "ENOENT";
+  }
+}

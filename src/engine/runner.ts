@@ -1,0 +1,85 @@
+// One forward pass of the converted graph: builds the feeds (tokens, KV cache, masks),
+// runs the session and returns logits, the extended cache and, on request, the routing.
+import * as ort from "onnxruntime-node";
+import type { MonetConfig } from "../checkpoint/config";
+import { io, routingGroups } from "../model/monet-graph";
+import { KvCache } from "./kv-cache";
+import { noMasks, type ExpertMasks } from "./masks";
+
+export interface ForwardRequest {
+  /** New tokens, after those in `cache`. */
+  ids: readonly number[];
+  cache: KvCache;
+  masks?: ExpertMasks;
+  /** Logits for the last n positions (default 1). */
+  numLogits?: number;
+  routing?: boolean;
+}
+
+export interface Routing {
+  /** Per routing group: g1 and g2 as [T, H, E]. */
+  g1: Float32Array[];
+  g2: Float32Array[];
+}
+
+export interface ForwardResult {
+  /** [numLogits, vocab] row-major. */
+  logits: Float32Array;
+  cache: KvCache;
+  routing?: Routing;
+}
+
+export class MonetRunner {
+  private readonly unmasked: ExpertMasks;
+  private readonly groups: number;
+
+  constructor(
+    readonly session: ort.InferenceSession,
+    readonly config: MonetConfig,
+  ) {
+    this.groups = routingGroups(config);
+    this.unmasked = noMasks(this.groups, config.moeExperts);
+  }
+
+  get maxPositions(): number {
+    return this.config.maxPositionEmbeddings;
+  }
+
+  async forward(req: ForwardRequest): Promise<ForwardResult> {
+    const c = this.config;
+    const T = req.ids.length;
+    if (T === 0) throw new Error("forward needs at least one token");
+    if (req.cache.length + T > c.maxPositionEmbeddings) {
+      throw new Error(`the context (${req.cache.length + T} tokens) exceeds the model's ${c.maxPositionEmbeddings} positions`);
+    }
+    const masks = req.masks ?? this.unmasked;
+    const E = c.moeExperts;
+    const feeds: Record<string, ort.Tensor> = {
+      [io.inputIds]: new ort.Tensor("int64", BigInt64Array.from(req.ids, (v) => BigInt(v)), [1, T]),
+      [io.numLogits]: new ort.Tensor("int64", BigInt64Array.of(BigInt(Math.min(req.numLogits ?? 1, T))), [1]),
+      [io.maskActive]: new ort.Tensor("bool", Uint8Array.of(masks.key ? 1 : 0), []),
+    };
+    for (let g = 0; g < this.groups; g++) feeds[io.mask(g)] = new ort.Tensor("float32", masks.groups[g]!, [E, E]);
+    for (let l = 0; l < c.numLayers; l++) {
+      feeds[io.pastKey(l)] = req.cache.keys[l]!;
+      feeds[io.pastValue(l)] = req.cache.values[l]!;
+    }
+    const fetches = [io.logits];
+    for (let l = 0; l < c.numLayers; l++) fetches.push(io.presentKey(l), io.presentValue(l));
+    if (req.routing) for (let g = 0; g < this.groups; g++) fetches.push(io.g1(g), io.g2(g));
+    const out = await this.session.run(feeds, fetches);
+    const keys = Array.from({ length: c.numLayers }, (_, l) => out[io.presentKey(l)]!);
+    const values = Array.from({ length: c.numLayers }, (_, l) => out[io.presentValue(l)]!);
+    const result: ForwardResult = {
+      logits: out[io.logits]!.data as Float32Array,
+      cache: KvCache.of(req.cache.shape, [...req.cache.tokens, ...req.ids], keys, values),
+    };
+    if (req.routing) {
+      result.routing = {
+        g1: Array.from({ length: this.groups }, (_, g) => out[io.g1(g)]!.data as Float32Array),
+        g2: Array.from({ length: this.groups }, (_, g) => out[io.g2(g)]!.data as Float32Array),
+      };
+    }
+    return result;
+  }
+}

@@ -1,0 +1,57 @@
+// Opens an onnxruntime session on the best execution provider available: the user's
+// choice, else CUDA → WebGPU → CPU, falling back with the reason when one fails.
+import * as ort from "onnxruntime-node";
+import { availableParallelism } from "node:os";
+import { probeProviders, type ProviderName } from "../../native/providers";
+
+export type EpPreference = "auto" | ProviderName;
+export const EP_PREFERENCES: readonly EpPreference[] = ["auto", "cuda", "webgpu", "cpu"];
+
+export interface OpenedSession {
+  session: ort.InferenceSession;
+  ep: ProviderName;
+  /** Why providers before the chosen one were skipped or failed. */
+  fallbacks: string[];
+}
+
+export interface SessionOptions {
+  ep: EpPreference;
+  /** Intra-op threads on CPU (default: all cores, at most 8). */
+  threads?: number;
+}
+
+export async function openSession(modelPath: string, opts: SessionOptions): Promise<OpenedSession> {
+  const probes = probeProviders();
+  const order = opts.ep === "auto" ? probes : [...probes.filter((p) => p.name === opts.ep), ...probes.filter((p) => p.name === "cpu" && opts.ep !== "cpu")];
+  const fallbacks: string[] = [];
+  for (const probe of order) {
+    if (!probe.available) {
+      fallbacks.push(`${probe.name}: ${probe.reason}`);
+      continue;
+    }
+    try {
+      const session = await ort.InferenceSession.create(modelPath, {
+        executionProviders: [probe.name],
+        graphOptimizationLevel: "all",
+        intraOpNumThreads: probe.name === "cpu" ? (opts.threads ?? defaultThreads()) : undefined,
+        interOpNumThreads: 1,
+        executionMode: "sequential",
+        logSeverityLevel: 3,
+      });
+      return { session, ep: probe.name, fallbacks };
+    } catch (e) {
+      fallbacks.push(`${probe.name}: session creation failed: ${firstLine(e)}`);
+    }
+  }
+  throw new Error(`no execution provider could open ${modelPath}:\n  ${fallbacks.join("\n  ")}`);
+}
+
+function defaultThreads(): number {
+  return Math.max(1, Math.min(8, availableParallelism()));
+}
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const line = msg.split("\n").find((l) => l.trim()) ?? msg;
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
