@@ -38,6 +38,9 @@ export const io = {
   g2: (g: number) => `router.${g}.g2`,
 };
 
+/** Inputs longer than this take the all-experts path even if some experts are idle. */
+const UNION_MAX_TOKENS = 8;
+
 /** Routing groups: layer l opens group l / moeGroups when l % moeGroups == 0. */
 export function routingGroups(c: MonetConfig): number {
   return Math.ceil(c.numLayers / c.moeGroups);
@@ -54,7 +57,12 @@ interface Routing {
   r1: string; // [T, E, 1]
   r2: string;
   mask: string; // [E, E]
-  allAlive: string; // bool []: every expert of both sides survives somewhere
+  /** Per token and head, the surviving experts compactly: indices [T, H, K] and weights g. */
+  c1: Compact;
+  c2: Compact;
+  /** M[idx1, idx2] per token and head [T, H, K1, K2] (only computed under masks). */
+  mc: string;
+  useAll: string; // bool: run over all experts (else over the union of survivors)
   s1: string; // int64 [U1]
   s2: string; // int64 [U2]
   g1u: string; // [T, H, U1]
@@ -64,13 +72,22 @@ interface Routing {
   mu: string; // [U1, U2]
 }
 
+interface Compact {
+  idx: string; // int64 [T, H, K]
+  w: string; // [T, H, K]
+}
+
 /** One side of the expert computation, either over all experts or over the union. */
 interface ExpertView {
   g1: string;
   g2: string;
   r1: string;
   r2: string;
-  m: string;
+  /**
+   * Σ_h gOut[t,h,i]·Σ_j M'[i,j]·gIn[t,h,j]·a[t,j,:]: what masked experts carry into Y
+   * (side 1 → 2 uses M, side 2 → 1 uses Mᵀ). [T, U, k]
+   */
+  lost: (b: GraphBuilder, toSide: 1 | 2, a: string) => string;
   /** The rows of an expert-major weight [E·rows, …] for this view's side-1 or side-2 experts. */
   rows1: (b: GraphBuilder, weight: string, rows: number) => string;
   rows2: (b: GraphBuilder, weight: string, rows: number) => string;
@@ -222,17 +239,26 @@ async function router(g: GraphBuilder, src: WeightSource, x: string, l: number, 
   };
   const one = await side(1);
   const two = await side(2);
-  // r1[i] = Σ_h g1[h,i]·(1 − Σ_j M[i,j] g2[h,j]), r2 likewise (monet-math.md, masking).
-  const [r1, r2] = g.ifThenElse(
+  const c1 = compact(g, one.g);
+  const c2 = compact(g, two.g);
+  // r1[i] = Σ_h g1[h,i]·(1 − Σ_j M[i,j] g2[h,j]), r2 likewise (monet-math.md, masking),
+  // with the masked part summed over each token's surviving pairs only.
+  const [r1, r2, mc] = g.ifThenElse(
     maskActive,
-    2,
+    3,
     (b) => {
-      const q2 = b.op("MatMul", [two.g, b.op("Transpose", [mask], { perm: [1, 0] })]); // [T, H, E]
-      const q1 = b.op("MatMul", [one.g, mask]);
-      const keep = (gk: string, q: string) => b.op("Mul", [gk, b.op("Sub", [b.scalarF32(1), q])]);
-      return [sumHeads(b, keep(one.g, q2)), sumHeads(b, keep(two.g, q1))];
+      const flatIdx = b.op("Add", [b.op("Unsqueeze", [b.op("Mul", [c1.idx, b.constI64([E], [])]), b.constI64([3])]), b.op("Unsqueeze", [c2.idx, b.constI64([2])])]); // [T, H, K1, K2]
+      const mcb = b.op("Gather", [b.op("Reshape", [mask, b.constI64([-1])]), flatIdx], { axis: 0 });
+      const lostR = (m: string, wOut: string, wIn: string, idx: string) => {
+        const q = b.op("Squeeze", [b.op("MatMul", [m, b.op("Unsqueeze", [wIn, b.constI64([3])])]), b.constI64([3])]); // [T, H, K]
+        return scatterAddOverHeads(b, b.op("Mul", [q, wOut]), idx, b.op("ReduceSum", [one.g, b.constI64([1])], { keepdims: 0 })); // [T, E]
+      };
+      const lost1 = lostR(mcb, c1.w, c2.w, c1.idx);
+      const lost2 = lostR(b.op("Transpose", [mcb], { perm: [0, 1, 3, 2] }), c2.w, c1.w, c2.idx);
+      const sub = (gk: string, lost: string) => b.op("Unsqueeze", [b.op("Sub", [b.op("ReduceSum", [gk, b.constI64([1])], { keepdims: 0 }), lost]), b.constI64([2])]);
+      return [sub(one.g, lost1), sub(two.g, lost2), mcb];
     },
-    (b) => [sumHeads(b, one.g), sumHeads(b, two.g)],
+    (b) => [sumHeads(b, one.g), sumHeads(b, two.g), b.scalarF32(0)],
   );
   const pick = (t: string, idx: string, axis: number) => g.op("Gather", [t, idx], { axis });
   return {
@@ -241,7 +267,12 @@ async function router(g: GraphBuilder, src: WeightSource, x: string, l: number, 
     r1: r1!,
     r2: r2!,
     mask,
-    allAlive: g.op("Squeeze", [g.op("And", [one.all, two.all]), g.constI64([0])]),
+    c1,
+    c2,
+    mc: mc!,
+    // All experts, when all survive or more than a few tokens run (prefill): then the
+    // compact per-token mask correction beats the union's dense mask block.
+    useAll: g.op("Or", [g.op("Squeeze", [g.op("And", [one.all, two.all]), g.constI64([0])]), g.op("Greater", [g.op("Shape", [x], { start: 0, end: 1 }), g.constI64([UNION_MAX_TOKENS])])]),
     s1: one.sIdx,
     s2: two.sIdx,
     g1u: pick(one.g, one.sIdx, 2),
@@ -250,6 +281,31 @@ async function router(g: GraphBuilder, src: WeightSource, x: string, l: number, 
     r2u: pick(r2!, two.sIdx, 1),
     mu: pick(pick(mask, one.sIdx, 0), two.sIdx, 1),
   };
+}
+
+/**
+ * The surviving experts of each token and head, compactly: TopK by g with K the largest
+ * survivor count (data-dependent, never a fixed k); padding entries have g = 0 exactly.
+ */
+function compact(g: GraphBuilder, gk: string): Compact {
+  const counts = g.op("ReduceSum", [g.op("Cast", [g.op("Greater", [gk, g.scalarF32(0)])], { to: 1 }), g.constI64([2])], { keepdims: 0 }); // [T, H]
+  const K = g.op("Reshape", [g.op("Cast", [g.op("ReduceMax", [counts], { keepdims: 0 })], { to: 7 }), g.constI64([1])]);
+  const [w, idx] = g.opN("TopK", [gk, K], 2, { axis: -1, largest: 1, sorted: 1 });
+  return { w: w!, idx: idx! };
+}
+
+/**
+ * Adds per-token, per-head values [T, H, K(, k)] into zeros shaped like `like` [T, E(, k)]
+ * at expert indices idx [T, H, K], summing over heads and duplicates. `width` is the
+ * 1-element shape tensor [k] when the values have a feature axis.
+ */
+function scatterAddOverHeads(b: GraphBuilder, values: string, idx: string, like: string, width?: string): string {
+  const flat = width === undefined ? b.constI64([0, -1]) : b.op("Concat", [b.constI64([0, -1]), width], { axis: 0 });
+  const upd = b.op("Reshape", [values, flat]);
+  let ind = b.op("Reshape", [idx, b.constI64([0, -1])]);
+  if (width !== undefined) ind = b.op("Expand", [b.op("Unsqueeze", [ind, b.constI64([2])]), b.op("Shape", [upd])]);
+  const zeros = b.op("ConstantOfShape", [b.op("Shape", [like])]); // float32 zeros by default
+  return b.op("ScatterElements", [zeros, ind, upd], { axis: 1, reduction: "add" });
 }
 
 /** Σ over heads: [T, H, E] → [T, E, 1]. */
@@ -265,11 +321,32 @@ function expertBranches(g: GraphBuilder, r: Routing, body: (b: GraphBuilder, v: 
     const rowIdx = rows === 1 ? idx : b.op("Reshape", [b.op("Add", [b.op("Unsqueeze", [b.op("Mul", [idx, b.constI64([rows], [])]), b.constI64([1])]), b.constI64(Array.from({ length: rows }, (_, i) => i), [1, rows])]), b.constI64([-1])]);
     return b.op("Gather", [weight, rowIdx], { axis: 0 });
   };
+  // Dense view: per token, only the pairs of surviving experts can be masked.
+  const lostDense = (b: GraphBuilder, toSide: 1 | 2, a: string) => {
+    const [outer, inner] = toSide === 1 ? [r.c1, r.c2] : [r.c2, r.c1];
+    const mc = toSide === 1 ? r.mc : b.op("Transpose", [r.mc], { perm: [0, 1, 3, 2] });
+    const k = b.op("Shape", [a], { start: 2 }); // [k]
+    const T = b.op("Shape", [a], { start: 0, end: 1 });
+    // a[t, idx[t,h,q], :] via one Gather on a flattened [T·E, k].
+    const E = b.op("Shape", [a], { start: 1, end: 2 });
+    const base = b.op("Reshape", [b.op("Mul", [b.op("Range", [b.constI64([0], []), b.op("Squeeze", [T, b.constI64([0])]), b.constI64([1], [])]), b.op("Squeeze", [E, b.constI64([0])])]), b.constI64([-1, 1, 1])]);
+    const rows = b.op("Gather", [b.op("Reshape", [a, b.op("Concat", [b.constI64([-1]), k], { axis: 0 })]), b.op("Add", [inner.idx, base])], { axis: 0 }); // [T, H, K', k]
+    const carried = b.op("MatMul", [mc, b.op("Mul", [b.op("Unsqueeze", [inner.w, b.constI64([3])]), rows])]); // [T, H, K, k]
+    const values = b.op("Mul", [b.op("Unsqueeze", [outer.w, b.constI64([3])]), carried]);
+    return scatterAddOverHeads(b, values, outer.idx, a, k);
+  };
+  // Union view: few experts survive, so the union's dense mask block is cheap.
+  const lostUnion = (b: GraphBuilder, toSide: 1 | 2, a: string) => {
+    const [gOut, gIn, m] = toSide === 1 ? [r.g1u, r.g2u, r.mu] : [r.g2u, r.g1u, b.op("Transpose", [r.mu], { perm: [1, 0] })];
+    const weighted = b.op("Mul", [b.op("Unsqueeze", [gIn, b.constI64([3])]), b.op("Unsqueeze", [a, b.constI64([1])])]); // [T, H, U', k]
+    const carried = b.op("MatMul", [m, weighted]); // [T, H, U, k]
+    return b.op("ReduceSum", [b.op("Mul", [b.op("Unsqueeze", [gOut, b.constI64([3])]), carried]), b.constI64([1])], { keepdims: 0 });
+  };
   const [out] = g.ifThenElse(
-    r.allAlive,
+    r.useAll,
     1,
-    (b) => [body(b, { g1: r.g1, g2: r.g2, r1: r.r1, r2: r.r2, m: r.mask, rows1: full, rows2: full })],
-    (b) => [body(b, { g1: r.g1u, g2: r.g2u, r1: r.r1u, r2: r.r2u, m: r.mu, rows1: union(r.s1), rows2: union(r.s2) })],
+    (b) => [body(b, { g1: r.g1, g2: r.g2, r1: r.r1, r2: r.r2, lost: lostDense, rows1: full, rows2: full })],
+    (b) => [body(b, { g1: r.g1u, g2: r.g2u, r1: r.r1u, r2: r.r2u, lost: lostUnion, rows1: union(r.s1), rows2: union(r.s2) })],
   );
   return out!;
 }
@@ -281,22 +358,13 @@ function upProjection(b: GraphBuilder, x: string, weight: string, bias: string, 
 }
 
 /**
- * Y[t,i,:] = Σ_h g[t,h,i]·(Σ_j g'[t,h,j] a'[t,j,:] − Σ_j M'[i,j] g'[t,h,j] a'[t,j,:]),
- * the second term only under masks (monet-math.md, masking; M' = M or Mᵀ).
+ * Y[t,i,:] = Σ_h g[t,h,i]·(Σ_j g'[t,h,j] a'[t,j,:]) minus, under masks, what the masked
+ * experts carry (monet-math.md, masking).
  */
-function mixThrough(g: GraphBuilder, gOut: string, gIn: string, aIn: string, m: string, mT: boolean, maskActive: string): string {
+function mixThrough(g: GraphBuilder, v: ExpertView, toSide: 1 | 2, aIn: string, maskActive: string): string {
+  const [gOut, gIn] = toSide === 1 ? [v.g1, v.g2] : [v.g2, v.g1];
   const plain = (b: GraphBuilder) => b.op("MatMul", [b.op("Transpose", [gOut], { perm: [0, 2, 1] }), b.op("MatMul", [gIn, aIn])]); // [T, U, k]
-  const [out] = g.ifThenElse(
-    maskActive,
-    1,
-    (b) => {
-      const weighted = b.op("Mul", [b.op("Unsqueeze", [gIn, b.constI64([3])]), b.op("Unsqueeze", [aIn, b.constI64([1])])]); // [T, H, U', k]
-      const carried = b.op("MatMul", [mT ? b.op("Transpose", [m], { perm: [1, 0] }) : m, weighted]); // [T, H, U, k]
-      const lost = b.op("ReduceSum", [b.op("Mul", [b.op("Unsqueeze", [gOut, b.constI64([3])]), carried]), b.constI64([1])], { keepdims: 0 });
-      return [b.op("Sub", [plain(b), lost])];
-    },
-    (b) => [plain(b)],
-  );
+  const [out] = g.ifThenElse(maskActive, 1, (b) => [b.op("Sub", [plain(b), v.lost(b, toSide, aIn)])], (b) => [plain(b)]);
   return out!;
 }
 
@@ -326,8 +394,8 @@ async function verticalExperts(g: GraphBuilder, src: WeightSource, x: string, r:
   return expertBranches(g, r, (b, v) => {
     const a1 = upProjection(b, x, v.rows1(b, u1, k), v.rows1(b, bu1, k), k);
     const a2 = upProjection(b, x, v.rows2(b, u2, k), v.rows2(b, bu2, k), k);
-    const y12 = mixThrough(b, v.g1, v.g2, a2, v.m, false, maskActive); // [T, U1, k]
-    const y21 = mixThrough(b, v.g2, v.g1, a1, v.m, true, maskActive); // [T, U2, k]
+    const y12 = mixThrough(b, v, 1, a2, maskActive); // [T, U1, k]
+    const y21 = mixThrough(b, v, 2, a1, maskActive); // [T, U2, k]
     // left = v11·(r1⊙a1) + v12·Y12 + r1ᵀb1;  right = v21·Y21 + v22·(r2⊙a2) + r2ᵀb2
     const left = down(b, [[b.op("Mul", [v.r1, a1]), v.rows1(b, v11, k)], [y12, v.rows1(b, v12, k)], [v.r1, v.rows1(b, b1, 1)]]);
     const right = down(b, [[y21, v.rows2(b, v21, k)], [b.op("Mul", [v.r2, a2]), v.rows2(b, v22, k)], [v.r2, v.rows2(b, b2, 1)]]);
@@ -346,7 +414,7 @@ async function horizontalExperts(g: GraphBuilder, src: WeightSource, x: string, 
   const bias = await w(`${p}.moe.b`, [E, d]);
   return expertBranches(g, r, (b, v) => {
     const a = upProjection(b, x, v.rows1(b, u, m), v.rows1(b, bu, m), m);
-    const y = mixThrough(b, v.g2, v.g1, a, v.m, true, maskActive); // [T, U2, m]
+    const y = mixThrough(b, v, 2, a, maskActive); // [T, U2, m]
     // out = v·flat(Y) + r2ᵀb
     return down(b, [[y, v.rows2(b, vT, m)], [v.r2, v.rows2(b, bias, 1)]]);
   });

@@ -58,3 +58,6 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
+
+/** A conversion cache shared by the test files of one run (conversions are keyed by content). */
+export const TEST_CACHE = join(process.cwd(), "test-output", "cache");
