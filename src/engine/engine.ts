@@ -42,7 +42,7 @@ export class Engine {
     readonly config: MonetConfig,
     readonly tokenizer: SentencePieceTokenizer,
     private readonly runner: MonetRunner,
-    readonly ep: ProviderName,
+    public ep: ProviderName,
     readonly fallbacks: string[],
     readonly convertedDir: string,
   ) {}
@@ -55,7 +55,19 @@ export class Engine {
       const converted = await ensureConverted(ckpt, opts);
       const opened = await openSession(converted.modelPath, { ep: opts.ep ?? "auto", threads: opts.threads });
       for (const f of opened.fallbacks) opts.log?.(`execution provider skipped: ${f}`);
-      return new Engine(modelDir, ckpt.config, tokenizer, new MonetRunner(opened.session, ckpt.config), opened.ep, opened.fallbacks, converted.dir);
+      // A GPU provider that fails at run time: say so, reopen on the CPU, and retry there.
+      let engine: Engine | undefined = undefined;
+      const onRunError = async (e: unknown) => {
+        if (!engine || engine.ep === "cpu") return undefined;
+        const why = `${engine.ep}: failed at run time: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
+        opts.log?.(`execution provider ${why}; falling back to cpu`);
+        engine.fallbacks.push(why);
+        const cpu = await openSession(converted.modelPath, { ep: "cpu", threads: opts.threads });
+        engine.ep = cpu.ep;
+        return cpu.session;
+      };
+      engine = new Engine(modelDir, ckpt.config, tokenizer, new MonetRunner(opened.session, ckpt.config, onRunError), opened.ep, opened.fallbacks, converted.dir);
+      return engine;
     } finally {
       await ckpt.close();
     }

@@ -22,6 +22,8 @@ export interface GenerateOptions {
   /** Wall-clock budget for the decode loop, in ms. */
   timeLimitMs?: number;
   signal?: AbortSignal;
+  /** Polled between tokens, like `signal` (the worker reads a shared-memory flag). */
+  cancelled?: () => boolean;
   masks?: ExpertMasks;
   /** Receives each piece of text as soon as it is final. */
   onText?: (text: string) => void;
@@ -86,11 +88,12 @@ export async function generate(runner: MonetRunner, tokenizer: SentencePieceToke
   };
 
   while (ids.length < opts.maxTokens) {
-    if (opts.signal?.aborted) {
+    if (opts.signal?.aborted || opts.cancelled?.()) {
       stopReason = "cancelled";
       break;
     }
-    const token = sampler.next(step.logits);
+    // Embedding rows past the tokenizer's pieces (padding) are never sampled.
+    const token = sampler.next(step.logits.length > tokenizer.vocabSize ? step.logits.subarray(0, tokenizer.vocabSize) : step.logits);
     if (stopTokens.has(token)) {
       stopReason = token === c.eosTokenId ? "eos" : "stop-token";
       break;

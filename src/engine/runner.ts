@@ -34,8 +34,10 @@ export class MonetRunner {
   private readonly groups: number;
 
   constructor(
-    readonly session: ort.InferenceSession,
+    public session: ort.InferenceSession,
     readonly config: MonetConfig,
+    /** Called when a run fails; may return a replacement session (another provider) to retry on. */
+    private readonly onRunError?: (e: unknown) => Promise<ort.InferenceSession | undefined>,
   ) {
     this.groups = routingGroups(config);
     this.unmasked = noMasks(this.groups, config.moeExperts);
@@ -67,7 +69,15 @@ export class MonetRunner {
     const fetches = [io.logits];
     for (let l = 0; l < c.numLayers; l++) fetches.push(io.presentKey(l), io.presentValue(l));
     if (req.routing) for (let g = 0; g < this.groups; g++) fetches.push(io.g1(g), io.g2(g));
-    const out = await this.session.run(feeds, fetches);
+    let out: ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await this.session.run(feeds, fetches);
+    } catch (e) {
+      const replacement = await this.onRunError?.(e);
+      if (!replacement) throw e;
+      this.session = replacement;
+      out = await this.session.run(feeds, fetches);
+    }
     const keys = Array.from({ length: c.numLayers }, (_, l) => out[io.presentKey(l)]!);
     const values = Array.from({ length: c.numLayers }, (_, l) => out[io.presentValue(l)]!);
     const result: ForwardResult = {

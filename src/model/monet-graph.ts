@@ -63,13 +63,8 @@ interface Routing {
   /** M[idx1, idx2] per token and head [T, H, K1, K2] (only computed under masks). */
   mc: string;
   useAll: string; // bool: run over all experts (else over the union of survivors)
-  s1: string; // int64 [U1]
+  s1: string; // int64 [U1]: experts that survive for some token and head
   s2: string; // int64 [U2]
-  g1u: string; // [T, H, U1]
-  g2u: string;
-  r1u: string; // [T, U1, 1]
-  r2u: string;
-  mu: string; // [U1, U2]
 }
 
 interface Compact {
@@ -239,47 +234,45 @@ async function router(g: GraphBuilder, src: WeightSource, x: string, l: number, 
   };
   const one = await side(1);
   const two = await side(2);
-  const c1 = compact(g, one.g);
-  const c2 = compact(g, two.g);
   // r1[i] = Σ_h g1[h,i]·(1 − Σ_j M[i,j] g2[h,j]), r2 likewise (monet-math.md, masking),
-  // with the masked part summed over each token's surviving pairs only.
-  const [r1, r2, mc] = g.ifThenElse(
+  // with the masked part summed over each token's surviving pairs only. The compact
+  // per-token view of the survivors is only built under masks.
+  const [r1, r2, mc, idx1, w1, idx2, w2] = g.ifThenElse(
     maskActive,
-    3,
+    7,
     (b) => {
+      const c1 = compact(b, one.g);
+      const c2 = compact(b, two.g);
       const flatIdx = b.op("Add", [b.op("Unsqueeze", [b.op("Mul", [c1.idx, b.constI64([E], [])]), b.constI64([3])]), b.op("Unsqueeze", [c2.idx, b.constI64([2])])]); // [T, H, K1, K2]
       const mcb = b.op("Gather", [b.op("Reshape", [mask, b.constI64([-1])]), flatIdx], { axis: 0 });
-      const lostR = (m: string, wOut: string, wIn: string, idx: string) => {
+      const sumH = (gk: string) => b.op("ReduceSum", [gk, b.constI64([1])], { keepdims: 0 }); // [T, E]
+      const lostR = (m: string, wOut: string, wIn: string, idx: string, like: string) => {
         const q = b.op("Squeeze", [b.op("MatMul", [m, b.op("Unsqueeze", [wIn, b.constI64([3])])]), b.constI64([3])]); // [T, H, K]
-        return scatterAddOverHeads(b, b.op("Mul", [q, wOut]), idx, b.op("ReduceSum", [one.g, b.constI64([1])], { keepdims: 0 })); // [T, E]
+        return scatterAddOverHeads(b, b.op("Mul", [q, wOut]), idx, like); // [T, E]
       };
-      const lost1 = lostR(mcb, c1.w, c2.w, c1.idx);
-      const lost2 = lostR(b.op("Transpose", [mcb], { perm: [0, 1, 3, 2] }), c2.w, c1.w, c2.idx);
-      const sub = (gk: string, lost: string) => b.op("Unsqueeze", [b.op("Sub", [b.op("ReduceSum", [gk, b.constI64([1])], { keepdims: 0 }), lost]), b.constI64([2])]);
-      return [sub(one.g, lost1), sub(two.g, lost2), mcb];
+      const s1 = sumH(one.g);
+      const s2 = sumH(two.g);
+      const lost1 = lostR(mcb, c1.w, c2.w, c1.idx, s1);
+      const lost2 = lostR(b.op("Transpose", [mcb], { perm: [0, 1, 3, 2] }), c2.w, c1.w, c2.idx, s2);
+      const sub = (sum: string, lost: string) => b.op("Unsqueeze", [b.op("Sub", [sum, lost]), b.constI64([2])]);
+      return [sub(s1, lost1), sub(s2, lost2), mcb, c1.idx, c1.w, c2.idx, c2.w];
     },
-    (b) => [sumHeads(b, one.g), sumHeads(b, two.g), b.scalarF32(0)],
+    (b) => [sumHeads(b, one.g), sumHeads(b, two.g), b.scalarF32(0), b.constI64([0], []), b.scalarF32(0), b.constI64([0], []), b.scalarF32(0)],
   );
-  const pick = (t: string, idx: string, axis: number) => g.op("Gather", [t, idx], { axis });
   return {
     g1: one.g,
     g2: two.g,
     r1: r1!,
     r2: r2!,
     mask,
-    c1,
-    c2,
+    c1: { idx: idx1!, w: w1! },
+    c2: { idx: idx2!, w: w2! },
     mc: mc!,
     // All experts, when all survive or more than a few tokens run (prefill): then the
     // compact per-token mask correction beats the union's dense mask block.
     useAll: g.op("Or", [g.op("Squeeze", [g.op("And", [one.all, two.all]), g.constI64([0])]), g.op("Greater", [g.op("Shape", [x], { start: 0, end: 1 }), g.constI64([UNION_MAX_TOKENS])])]),
     s1: one.sIdx,
     s2: two.sIdx,
-    g1u: pick(one.g, one.sIdx, 2),
-    g2u: pick(two.g, two.sIdx, 2),
-    r1u: pick(r1!, one.sIdx, 1),
-    r2u: pick(r2!, two.sIdx, 1),
-    mu: pick(pick(mask, one.sIdx, 0), two.sIdx, 1),
   };
 }
 
@@ -336,17 +329,24 @@ function expertBranches(g: GraphBuilder, r: Routing, body: (b: GraphBuilder, v: 
     return scatterAddOverHeads(b, values, outer.idx, a, k);
   };
   // Union view: few experts survive, so the union's dense mask block is cheap.
-  const lostUnion = (b: GraphBuilder, toSide: 1 | 2, a: string) => {
-    const [gOut, gIn, m] = toSide === 1 ? [r.g1u, r.g2u, r.mu] : [r.g2u, r.g1u, b.op("Transpose", [r.mu], { perm: [1, 0] })];
-    const weighted = b.op("Mul", [b.op("Unsqueeze", [gIn, b.constI64([3])]), b.op("Unsqueeze", [a, b.constI64([1])])]); // [T, H, U', k]
-    const carried = b.op("MatMul", [m, weighted]); // [T, H, U, k]
-    return b.op("ReduceSum", [b.op("Mul", [b.op("Unsqueeze", [gOut, b.constI64([3])]), carried]), b.constI64([1])], { keepdims: 0 });
+  const unionView = (b: GraphBuilder): ExpertView => {
+    const pick = (t: string, idx: string, axis: number) => b.op("Gather", [t, idx], { axis });
+    const g1u = pick(r.g1, r.s1, 2); // [T, H, U1]
+    const g2u = pick(r.g2, r.s2, 2);
+    const lost = (bb: GraphBuilder, toSide: 1 | 2, a: string) => {
+      const mu = pick(pick(r.mask, r.s1, 0), r.s2, 1); // [U1, U2]
+      const [gOut, gIn, m] = toSide === 1 ? [g1u, g2u, mu] : [g2u, g1u, bb.op("Transpose", [mu], { perm: [1, 0] })];
+      const weighted = bb.op("Mul", [bb.op("Unsqueeze", [gIn, bb.constI64([3])]), bb.op("Unsqueeze", [a, bb.constI64([1])])]); // [T, H, U', k]
+      const carried = bb.op("MatMul", [m, weighted]); // [T, H, U, k]
+      return bb.op("ReduceSum", [bb.op("Mul", [bb.op("Unsqueeze", [gOut, bb.constI64([3])]), carried]), bb.constI64([1])], { keepdims: 0 });
+    };
+    return { g1: g1u, g2: g2u, r1: pick(r.r1, r.s1, 1), r2: pick(r.r2, r.s2, 1), lost, rows1: union(r.s1), rows2: union(r.s2) };
   };
   const [out] = g.ifThenElse(
     r.useAll,
     1,
     (b) => [body(b, { g1: r.g1, g2: r.g2, r1: r.r1, r2: r.r2, lost: lostDense, rows1: full, rows2: full })],
-    (b) => [body(b, { g1: r.g1u, g2: r.g2u, r1: r.r1u, r2: r.r2u, lost: lostUnion, rows1: union(r.s1), rows2: union(r.s2) })],
+    (b) => [body(b, unionView(b))],
   );
   return out!;
 }

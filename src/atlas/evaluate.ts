@@ -1,0 +1,159 @@
+// The paper's Table 3 for an atlas: cross-entropy per language on held-out files with no
+// mask and with each language's experts masked, and the matrix of increases.
+// Held-out files are those of the atlas's own split, minus any file whose content the
+// atlas read (so a file copied into both parts still counts as seen).
+import type { ExpertMasks } from "../engine/masks";
+import type { SentencePieceTokenizer } from "../tokenizer/tokenizer";
+import type { Atlas } from "./atlas-file";
+import { takeTokens } from "./build";
+import { budgetOrder, byLanguage, readSource, scanCorpus, splitFiles } from "./corpus";
+import { atlasMasks } from "./masks";
+
+/** What evaluation needs from the engine (Engine satisfies it). */
+export interface LogitsModel {
+  readonly tokenizer: SentencePieceTokenizer;
+  readonly config: { vocabSize: number; maxPositionEmbeddings: number };
+  logits(ids: readonly number[], masks?: ExpertMasks): Promise<Float32Array>;
+}
+
+export interface EvalOptions {
+  corpusDir: string;
+  atlas: Atlas;
+  /** Evaluated languages (rows); default: the atlas's languages found in the corpus. */
+  languages?: readonly string[];
+  /** Masked languages (columns); default: the atlas's languages. */
+  masks?: readonly string[];
+  maxTokensPerLanguage?: number;
+  segmentTokens?: number;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  onProgress?: (p: { done: number; total: number; what: string }) => void;
+}
+
+export const EVAL_DEFAULTS = { maxTokensPerLanguage: 2048 } as const;
+
+export interface EvalResult {
+  /** Mean cross-entropy (nats per predicted token) without masks. */
+  none: Record<string, number>;
+  /** masked[maskedLanguage][evaluatedLanguage]. */
+  masked: Record<string, Record<string, number>>;
+  /** Predicted tokens and held-out files read, per evaluated language. */
+  tokens: Record<string, number>;
+  files: Record<string, number>;
+}
+
+export async function evaluateAtlas(model: LogitsModel, opts: EvalOptions): Promise<EvalResult> {
+  const { atlas } = opts;
+  const budget = opts.maxTokensPerLanguage ?? EVAL_DEFAULTS.maxTokensPerLanguage;
+  const segmentTokens = Math.min(opts.segmentTokens ?? atlas.params.segmentTokens ?? 512, model.config.maxPositionEmbeddings - 16);
+  const seen = new Set(atlas.corpus.seen);
+  const all = byLanguage(scanCorpus(opts.corpusDir).files);
+  const rows = opts.languages ? [...opts.languages] : atlas.languages.filter((l) => all.has(l));
+  const missing = rows.filter((l) => !all.has(l));
+  if (missing.length > 0) throw new Error(`the corpus has no files for ${missing.join(", ")}`);
+  if (rows.length === 0) throw new Error(`${opts.corpusDir} has no files in the atlas's languages (${atlas.languages.join(", ")})`);
+  const cols = opts.masks ? [...opts.masks] : [...atlas.languages];
+  const masks = new Map(cols.map((l) => [l, atlasMasks(atlas, [l])]));
+
+  // Held-out windows per language, tokenised once.
+  const windows = new Map<string, number[][]>();
+  const files: Record<string, number> = {};
+  for (const lang of rows) {
+    const { heldOut } = splitFiles(all.get(lang)!, atlas.corpus.split);
+    const ws: number[][] = [];
+    let left = budget;
+    let skippedSeen = 0;
+    files[lang] = 0;
+    for (const file of budgetOrder(heldOut)) {
+      if (left <= 0) break;
+      const src = readSource(file);
+      if (!src) continue;
+      if (seen.has(src.hash)) {
+        skippedSeen++;
+        continue;
+      }
+      files[lang]++;
+      for (const piece of takeTokens(model.tokenizer, src.text, segmentTokens, left)) {
+        const ids = model.tokenizer.encode(piece.text);
+        if (ids.length < 2) continue;
+        ws.push(ids);
+        left -= ids.length - 1;
+      }
+    }
+    if (skippedSeen > 0) opts.log?.(`${lang}: ${skippedSeen} held-out files skipped because the atlas read the same content`);
+    if (ws.length === 0) throw new Error(`${lang}: no held-out files the atlas has not seen (split: every ${atlas.corpus.split.every}th file); use a corpus with more files`);
+    windows.set(lang, ws);
+  }
+
+  const passes = [...windows.values()].reduce((n, ws) => n + ws.length, 0) * (1 + cols.length);
+  let done = 0;
+  const tokens: Record<string, number> = {};
+  const run = async (mask: ExpertMasks | undefined, label: string): Promise<Record<string, number>> => {
+    const out: Record<string, number> = {};
+    for (const lang of rows) {
+      let sum = 0;
+      let n = 0;
+      for (const ids of windows.get(lang)!) {
+        opts.signal?.throwIfAborted();
+        const logits = await model.logits(ids, mask);
+        const r = crossEntropySum(logits, ids, model.config.vocabSize);
+        sum += r.sum;
+        n += r.count;
+        opts.onProgress?.({ done: ++done, total: passes, what: `${label}: ${lang}` });
+      }
+      out[lang] = sum / n;
+      tokens[lang] = n;
+    }
+    return out;
+  };
+  const none = await run(undefined, "no mask");
+  const masked: EvalResult["masked"] = {};
+  for (const col of cols) masked[col] = await run(masks.get(col), `${col} masked`);
+  return { none, masked, tokens, files };
+}
+
+/** Σ over positions t < T−1 of −log softmax(logits[t])[ids[t+1]], and the count. */
+export function crossEntropySum(logits: Float32Array, ids: readonly number[], vocab: number): { sum: number; count: number } {
+  let sum = 0;
+  for (let t = 0; t + 1 < ids.length; t++) {
+    const row = logits.subarray(t * vocab, (t + 1) * vocab);
+    let max = -Infinity;
+    for (let v = 0; v < vocab; v++) if (row[v]! > max) max = row[v]!;
+    let z = 0;
+    for (let v = 0; v < vocab; v++) z += Math.exp(row[v]! - max);
+    sum += max + Math.log(z) - row[ids[t + 1]!]!;
+  }
+  return { sum, count: Math.max(ids.length - 1, 0) };
+}
+
+export interface DeltaTable {
+  /** Evaluated languages. */
+  rows: string[];
+  /** Masked languages. */
+  cols: string[];
+  /** delta[r][c] = CE(rows[r] | cols[c] masked) − CE(rows[r] | no mask). */
+  delta: number[][];
+  /** Per column: Δ of the masked language itself (NaN when it was not evaluated). */
+  target: number[];
+  /** Per column: mean Δ over the other evaluated languages. */
+  others: number[];
+  /** Per column: largest Δ over the other evaluated languages. */
+  maxOther: number[];
+}
+
+export function deltaTable(r: Pick<EvalResult, "none" | "masked">): DeltaTable {
+  const rows = Object.keys(r.none);
+  const cols = Object.keys(r.masked);
+  const delta = rows.map((row) => cols.map((col) => r.masked[col]![row]! - r.none[row]!));
+  const target = cols.map((col, c) => {
+    const ri = rows.indexOf(col);
+    return ri < 0 ? NaN : delta[ri]![c]!;
+  });
+  const otherValues = (c: number) => rows.flatMap((row, ri) => (row === cols[c] ? [] : [delta[ri]![c]!]));
+  const others = cols.map((_, c) => {
+    const xs = otherValues(c);
+    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+  });
+  const maxOther = cols.map((_, c) => Math.max(...otherValues(c)));
+  return { rows, cols, delta, target, others, maxOther };
+}

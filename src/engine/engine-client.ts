@@ -1,0 +1,178 @@
+// The caller's side of the engine process: requests as promises, streamed text,
+// cancellation that stops generation inside the engine (not just drops the result), and a
+// restart when the process dies (at most `maxRestarts` times in a row, then a clear failure).
+import { fork, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { GenerateResult } from "./generate";
+import type { RoutedText } from "./engine";
+import type { EngineInfo, GenerateParams, MaskSpec, OpenParams, Request, Response } from "./protocol";
+
+export interface ClientOptions extends OpenParams {
+  log?: (line: string) => void;
+  onProgress?: (done: number, total: number, what: string) => void;
+  maxRestarts?: number;
+}
+
+export class EngineCrashedError extends Error {}
+export class CancelledError extends Error {}
+
+interface Pending {
+  resolve: (v: never) => void;
+  reject: (e: Error) => void;
+  onText?: (text: string) => void;
+}
+
+/** The engine script: the bundled one next to dist/, or (tests) the TypeScript source via tsx. */
+function workerEntry(): { script: string; execArgv: string[] } {
+  const bundled = join(__dirname, "engine-worker.js");
+  if (existsSync(bundled)) return { script: bundled, execArgv: [] };
+  const source = join(__dirname, "worker.ts");
+  if (existsSync(source)) return { script: source, execArgv: ["--import", "tsx"] };
+  throw new Error(`engine worker script not found next to ${__dirname}`);
+}
+
+export class EngineClient {
+  private child: ChildProcess | undefined;
+  private starting: Promise<EngineInfo> | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private crashes = 0;
+  private closed = false;
+  info: EngineInfo | undefined;
+
+  constructor(private readonly opts: ClientOptions = {}) {}
+
+  /** Starts the engine process and opens the model (every request calls it lazily). */
+  start(): Promise<EngineInfo> {
+    if (this.closed) return Promise.reject(new Error("the engine was closed"));
+    this.starting ??= this.spawn().catch((e: unknown) => {
+      this.starting = undefined;
+      throw e;
+    });
+    return this.starting;
+  }
+
+  /** The engine process's id while it runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  private async spawn(): Promise<EngineInfo> {
+    const entry = workerEntry();
+    // Inside VS Code, process.execPath is Electron: run it as plain Node.
+    const child = fork(entry.script, [], { execArgv: entry.execArgv, serialization: "advanced", env: { ...process.env, ELECTRON_RUN_AS_NODE: "1" }, stdio: ["ignore", "ignore", "pipe", "ipc"] });
+    this.child = child;
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    child.on("message", (m: Response) => this.onMessage(m));
+    child.on("error", (e) => this.onExit(child, `the engine process failed: ${e.message}`));
+    child.on("exit", (code, signal) => this.onExit(child, `the engine process stopped (${signal ?? `exit code ${code}`})${stderr.trim() ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : ""}`));
+    const { modelDir, ep, cacheDir, threads } = this.opts;
+    const info = await this.request<EngineInfo>({ type: "open", id: 0, params: { modelDir, ep, cacheDir, threads } });
+    this.info = info;
+    this.opts.log?.(`engine started: model ${info.modelDir}, execution provider ${info.ep}${info.fallbacks.length ? ` (skipped: ${info.fallbacks.join("; ")})` : ""}`);
+    return info;
+  }
+
+  private onExit(child: ChildProcess, why: string): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    this.starting = undefined;
+    if (this.closed) return;
+    this.crashes++;
+    this.opts.log?.(why);
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.reject(new EngineCrashedError(`${why}; it restarts on the next request`));
+    }
+  }
+
+  private onMessage(m: Response): void {
+    switch (m.type) {
+      case "log":
+        this.opts.log?.(m.line);
+        return;
+      case "progress":
+        this.opts.onProgress?.(m.done, m.total, m.what);
+        return;
+      case "text":
+        this.pending.get(m.id)?.onText?.(m.text);
+        return;
+    }
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.type === "error") p.reject(new Error(m.message));
+    else {
+      if (m.type === "generated" || m.type === "routed") this.crashes = 0;
+      p.resolve((m.type === "opened" ? m.info : m.type === "closed" ? undefined : m.result) as never);
+    }
+  }
+
+  private send(req: Request): void {
+    this.child?.send(req);
+  }
+
+  private request<T>(req: Request, onText?: (text: string) => void): Promise<T> {
+    if (!this.child?.connected) return Promise.reject(new EngineCrashedError("the engine is not running"));
+    const id = req.id || this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: never) => void, reject, onText });
+      this.send({ ...req, id });
+    });
+  }
+
+  private async ready(): Promise<void> {
+    if (this.crashes > (this.opts.maxRestarts ?? 3)) {
+      throw new EngineCrashedError(`the engine stopped ${this.crashes} times in a row; not restarting it (see the log for the causes)`);
+    }
+    await this.start();
+  }
+
+  /** Generates a completion; `signal` stops the engine's loop between two tokens. */
+  async generate(params: GenerateParams, hooks: { signal?: AbortSignal; onText?: (text: string) => void } = {}): Promise<GenerateResult> {
+    if (hooks.signal?.aborted) throw new CancelledError("cancelled before it started");
+    await this.ready();
+    const id = this.nextId++;
+    const onAbort = () => this.send({ type: "cancel", id: this.nextId++, target: id });
+    hooks.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await this.request<GenerateResult>({ type: "generate", id, params }, hooks.onText);
+    } finally {
+      hooks.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async route(text: string, masks?: MaskSpec): Promise<RoutedText> {
+    await this.ready();
+    return this.request<RoutedText>({ type: "route", id: 0, text, masks });
+  }
+
+  /** Ends the engine process (frees the model's memory); a later request starts it again. */
+  async unload(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    this.starting = undefined;
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    if (child.connected) child.disconnect(); // the engine exits on disconnect
+    const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+    await exited;
+    clearTimeout(timer);
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.reject(new EngineCrashedError("the engine was unloaded"));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.unload();
+  }
+
+  /** Kills the engine process as a crash would (tests, and a stuck engine). */
+  kill(): void {
+    this.child?.kill("SIGKILL");
+  }
+}

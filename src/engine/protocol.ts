@@ -1,0 +1,57 @@
+// Messages between the engine client (the caller) and the engine's child process.
+import type { GenerateResult } from "./generate";
+import type { RoutedText } from "./engine";
+import type { EpPreference } from "./session";
+
+/** Masks travel as the masked experts' flat indices per group; the worker builds the matrices. */
+export interface MaskSpec {
+  label: string;
+  groups: number[][];
+}
+
+export interface OpenParams {
+  modelDir?: string;
+  ep?: EpPreference;
+  cacheDir?: string;
+  threads?: number;
+}
+
+export interface GenerateParams {
+  prompt?: string;
+  ids?: number[];
+  maxTokens: number;
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  stopStrings?: string[];
+  stopTokens?: number[];
+  timeLimitMs?: number;
+  ignoreEos?: boolean;
+  masks?: MaskSpec;
+}
+
+export type Request =
+  | { type: "open"; id: number; params: OpenParams }
+  | { type: "generate"; id: number; params: GenerateParams }
+  | { type: "cancel"; id: number; target: number }
+  | { type: "route"; id: number; text: string; masks?: MaskSpec }
+  | { type: "close"; id: number };
+
+export interface EngineInfo {
+  modelDir: string;
+  ep: string;
+  fallbacks: string[];
+  convertedDir: string;
+  config: import("../checkpoint/config").MonetConfig;
+  routingGroups: number;
+}
+
+export type Response =
+  | { type: "log"; line: string }
+  | { type: "progress"; done: number; total: number; what: string }
+  | { type: "text"; id: number; text: string }
+  | { type: "opened"; id: number; info: EngineInfo }
+  | { type: "generated"; id: number; result: GenerateResult }
+  | { type: "routed"; id: number; result: RoutedText }
+  | { type: "closed"; id: number }
+  | { type: "error"; id: number; message: string };

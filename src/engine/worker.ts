@@ -1,0 +1,78 @@
+// The engine's process: onnxruntime's run() blocks the thread it runs on, so the model
+// lives in a child process and the caller (the extension host, the CLI) stays responsive;
+// a native crash or an out-of-memory here ends this process only. run() yields to the
+// event loop between calls, so a "cancel" message is seen between two tokens.
+import { Engine } from "./engine";
+import { masksFromExperts, type ExpertMasks } from "./masks";
+import type { MaskSpec, Request, Response } from "./protocol";
+
+if (!process.send) throw new Error("the engine worker must be started by the engine client (child_process.fork)");
+let engine: Engine | undefined;
+const maskCache = new Map<string, ExpertMasks>();
+const cancelled = new Set<number>();
+
+const send = (m: Response) => process.send!(m);
+
+function masksOf(spec: MaskSpec | undefined): ExpertMasks | undefined {
+  if (!spec || !engine) return undefined;
+  const key = JSON.stringify(spec.groups.map((g) => g.length)) + spec.label;
+  let m = maskCache.get(key);
+  if (!m) {
+    m = masksFromExperts(spec.groups, engine.config.moeExperts, spec.label);
+    maskCache.clear(); // keep one mask state: they are E×E per group
+    maskCache.set(key, m);
+  }
+  return m;
+}
+
+async function handle(req: Request): Promise<void> {
+  switch (req.type) {
+    case "open": {
+      engine = await Engine.open({
+        ...req.params,
+        log: (line) => send({ type: "log", line }),
+        onProgress: (done, total, what) => send({ type: "progress", done, total, what }),
+      });
+      send({ type: "opened", id: req.id, info: { modelDir: engine.modelDir, ep: engine.ep, fallbacks: engine.fallbacks, convertedDir: engine.convertedDir, config: engine.config, routingGroups: engine.routingGroups } });
+      return;
+    }
+    case "generate": {
+      if (!engine) throw new Error("the engine is not open");
+      const { prompt, ids, masks, ...opts } = req.params;
+      const promptIds = ids ?? engine.tokenizer.encode(prompt ?? "");
+      const result = await engine.generateIds(promptIds, {
+        ...opts,
+        masks: masksOf(masks),
+        cancelled: () => cancelled.has(req.id),
+        onText: (text) => send({ type: "text", id: req.id, text }),
+      });
+      cancelled.delete(req.id);
+      send({ type: "generated", id: req.id, result });
+      return;
+    }
+    case "route": {
+      if (!engine) throw new Error("the engine is not open");
+      const result = await engine.route(req.text, masksOf(req.masks));
+      send({ type: "routed", id: req.id, result });
+      return;
+    }
+    case "cancel":
+      cancelled.add(req.target);
+      return;
+    case "close": {
+      await engine?.close();
+      engine = undefined;
+      send({ type: "closed", id: req.id });
+      return;
+    }
+  }
+}
+
+process.on("message", (req: Request) => {
+  handle(req).catch((e: unknown) => {
+    if (req.type === "generate") cancelled.delete(req.id);
+    send({ type: "error", id: req.id, message: e instanceof Error ? e.message : String(e) });
+  });
+});
+// The caller went away (closed, crashed): so do we.
+process.on("disconnect", () => process.exit(0));
