@@ -10,7 +10,7 @@ import { buildMonetGraph, type GraphOptions, type WeightSource } from "./monet-g
 import type { MonetConfig } from "../checkpoint/config";
 
 /** Bump when the graph changes: cached conversions of older versions are rebuilt. */
-export const CONVERTER_VERSION = 4;
+export const CONVERTER_VERSION = 5;
 
 export const MODEL_FILE = "model.onnx";
 export const DATA_FILE = "model.onnx.data";
@@ -28,6 +28,7 @@ export interface ConvertedManifest {
 
 export interface ConvertOptions {
   dtype?: GraphOptions["dtype"];
+  attention?: GraphOptions["attention"];
   fingerprint: string;
   onProgress?: GraphOptions["onProgress"];
   signal?: AbortSignal;
@@ -44,6 +45,7 @@ export async function convertToOnnx(src: WeightSource, outDir: string, opts: Con
     try {
       await buildMonetGraph(graph, src, {
         dtype,
+        attention: opts.attention,
         onProgress: (done, total, what) => {
           if (opts.signal?.aborted) throw new Error("conversion cancelled");
           opts.onProgress?.(done, total, what);

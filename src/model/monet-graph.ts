@@ -20,6 +20,8 @@ export interface WeightSource {
 export interface GraphOptions {
   /** Element type of the weights and activations (the router always decides in float32). */
   dtype: "float32";
+  /** "fused": onnxruntime's GroupQueryAttention (default); "portable": standard ONNX ops. */
+  attention?: "fused" | "portable";
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
@@ -139,12 +141,25 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
       sin[p * hd + i] = sin[p * hd + i + hd / 2] = Math.sin(a);
     }
   }
-  const cosT = g.op("Gather", [g.weight("rope.cos", dt, [maxPos, hd], cos), pos], { axis: 0 }); // [T, hd]
-  const sinT = g.op("Gather", [g.weight("rope.sin", dt, [maxPos, hd], sin), pos], { axis: 0 });
+  const fusedAttention = (opts.attention ?? "fused") === "fused";
+  const table = (name: string, data: Float32Array, width: number) => g.weight(name, dt, [maxPos, width], data);
+  const half = (t: Float32Array) => {
+    const out = new Float32Array(maxPos * (hd / 2));
+    for (let p = 0; p < maxPos; p++) out.set(t.subarray(p * hd, p * hd + hd / 2), (p * hd) / 2);
+    return out;
+  };
+  const cosHalf = fusedAttention ? table("rope.cos_half", half(cos), hd / 2) : "";
+  const sinHalf = fusedAttention ? table("rope.sin_half", half(sin), hd / 2) : "";
+  const seqlensK = fusedAttention ? g.op("Cast", [g.op("Reshape", [g.op("Sub", [S, one]), g.constI64([1])])], { to: 6 }) : "";
+  const totalLen = fusedAttention ? g.op("Cast", [S], { to: 6 }) : "";
+  const cosT = fusedAttention ? "" : g.op("Gather", [table("rope.cos", cos, hd), pos], { axis: 0 }); // [T, hd]
+  const sinT = fusedAttention ? "" : g.op("Gather", [table("rope.sin", sin, hd), pos], { axis: 0 });
 
-  // Causal mask [T, S]: key position s is visible from query position p iff s ≤ p.
-  const future = g.op("Greater", [g.op("Unsqueeze", [kpos, g.constI64([0])]), g.op("Unsqueeze", [pos, g.constI64([1])])]);
-  const causal = g.op("Where", [future, g.scalarF32(-Infinity), g.scalarF32(0)]);
+  // Causal mask [T, S] (portable attention): key position s is visible from query position p iff s ≤ p.
+  const causal = () => {
+    const future = g.op("Greater", [g.op("Unsqueeze", [kpos, g.constI64([0])]), g.op("Unsqueeze", [pos, g.constI64([1])])]);
+    return g.op("Where", [future, g.scalarF32(-Infinity), g.scalarF32(0)]);
+  };
 
   // ---- embedding
   const embed = await w("model.embed_tokens.weight", [c.vocabSize, d]);
@@ -166,22 +181,41 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
     const p = `model.layers.${l}`;
     // ---- attention
     const xa = await rmsNorm(h, `${p}.input_layernorm.weight`);
-    const q = heads(linear(xa, await w(`${p}.self_attn.q_proj.weight`, [c.numHeads * hd, d])), c.numHeads);
-    const k = heads(linear(xa, await w(`${p}.self_attn.k_proj.weight`, [c.numKvHeads * hd, d])), c.numKvHeads);
-    const v = heads(linear(xa, await w(`${p}.self_attn.v_proj.weight`, [c.numKvHeads * hd, d])), c.numKvHeads);
-    const kAll = g.op("Concat", [pastK[l]!, rotate(k)], { axis: 2 });
-    const vAll = g.op("Concat", [pastV[l]!, v], { axis: 2 });
-    g.output(kAll, io.presentKey(l), dt, [1, c.numKvHeads, "S", hd]);
-    g.output(vAll, io.presentValue(l), dt, [1, c.numKvHeads, "S", hd]);
-    // Grouped-query attention: query head h reads kv head h / rep, so the rep query heads
-    // of one kv head broadcast against it: scores are [1, kvH, rep, T, S].
-    const rep = c.numHeads / c.numKvHeads;
-    const qs = g.op("Mul", [g.op("Reshape", [rotate(q), g.constI64([1, c.numKvHeads, rep, -1, hd])]), g.scalarF32(1 / Math.sqrt(hd))]);
-    const kT = g.op("Unsqueeze", [g.op("Transpose", [kAll], { perm: [0, 1, 3, 2] }), g.constI64([2])]); // [1, kvH, 1, hd, S]
-    const scores = g.op("Add", [g.op("MatMul", [qs, kT]), causal]);
-    const probs = g.op("Softmax", [scores], { axis: -1 });
-    const attn = g.op("MatMul", [probs, g.op("Unsqueeze", [vAll, g.constI64([2])])]); // [1, kvH, rep, T, hd]
-    const ctx = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [attn, g.constI64([1, c.numHeads, -1, hd])])], { perm: [0, 2, 1, 3] }), g.constI64([-1, c.numHeads * hd])]);
+    const qProj = linear(xa, await w(`${p}.self_attn.q_proj.weight`, [c.numHeads * hd, d]));
+    const kProj = linear(xa, await w(`${p}.self_attn.k_proj.weight`, [c.numKvHeads * hd, d]));
+    const vProj = linear(xa, await w(`${p}.self_attn.v_proj.weight`, [c.numKvHeads * hd, d]));
+    let ctx: string;
+    if (fusedAttention) {
+      // onnxruntime's GroupQueryAttention: RoPE (half rotation), causal mask, GQA and the
+      // cache append in one kernel. seqlens_k is the last position (total − 1).
+      const [o, kAll, vAll] = g.opN(
+        "GroupQueryAttention",
+        [g.op("Unsqueeze", [qProj, g.constI64([0])]), g.op("Unsqueeze", [kProj, g.constI64([0])]), g.op("Unsqueeze", [vProj, g.constI64([0])]), pastK[l]!, pastV[l]!, seqlensK, totalLen, cosHalf, sinHalf],
+        3,
+        { num_heads: c.numHeads, kv_num_heads: c.numKvHeads, do_rotary: 1, rotary_interleaved: 0, scale: f(1 / Math.sqrt(hd)) },
+        { domain: "com.microsoft" },
+      );
+      g.output(kAll!, io.presentKey(l), dt, [1, c.numKvHeads, "S", hd]);
+      g.output(vAll!, io.presentValue(l), dt, [1, c.numKvHeads, "S", hd]);
+      ctx = g.op("Squeeze", [o!, g.constI64([0])]); // [T, H·hd]
+    } else {
+      const q = heads(qProj, c.numHeads);
+      const k = heads(kProj, c.numKvHeads);
+      const v = heads(vProj, c.numKvHeads);
+      const kAll = g.op("Concat", [pastK[l]!, rotate(k)], { axis: 2 });
+      const vAll = g.op("Concat", [pastV[l]!, v], { axis: 2 });
+      g.output(kAll, io.presentKey(l), dt, [1, c.numKvHeads, "S", hd]);
+      g.output(vAll, io.presentValue(l), dt, [1, c.numKvHeads, "S", hd]);
+      // Grouped-query attention: query head h reads kv head h / rep, so the rep query heads
+      // of one kv head broadcast against it: scores are [1, kvH, rep, T, S].
+      const rep = c.numHeads / c.numKvHeads;
+      const qs = g.op("Mul", [g.op("Reshape", [rotate(q), g.constI64([1, c.numKvHeads, rep, -1, hd])]), g.scalarF32(1 / Math.sqrt(hd))]);
+      const kT = g.op("Unsqueeze", [g.op("Transpose", [kAll], { perm: [0, 1, 3, 2] }), g.constI64([2])]); // [1, kvH, 1, hd, S]
+      const scores = g.op("Add", [g.op("MatMul", [qs, kT]), causal()]);
+      const probs = g.op("Softmax", [scores], { axis: -1 });
+      const attn = g.op("MatMul", [probs, g.op("Unsqueeze", [vAll, g.constI64([2])])]); // [1, kvH, rep, T, hd]
+      ctx = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [attn, g.constI64([1, c.numHeads, -1, hd])])], { perm: [0, 2, 1, 3] }), g.constI64([-1, c.numHeads * hd])]);
+    }
     h = g.op("Add", [h, linear(ctx, await w(`${p}.self_attn.o_proj.weight`, [d, c.numHeads * hd]))]);
 
     // ---- router (every moeGroups layers) and experts

@@ -11,6 +11,9 @@ import { KvCache } from "../../src/engine/kv-cache";
 import { masksFromExperts, type ExpertMasks } from "../../src/engine/masks";
 import { routingGroups } from "../../src/model/monet-graph";
 import { FIXTURES, TEST_CACHE, f32, i64, maxAbsDiff, readFixture, shape, u8 } from "../helpers/fixtures";
+import { convertToOnnx, MODEL_FILE } from "../../src/model/convert";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 
 for (const name of ["random-vd", "random-hd"]) {
   describe(`fixture ${name}`, () => {
@@ -96,3 +99,30 @@ for (const name of ["random-vd", "random-hd"]) {
     });
   });
 }
+
+describe("portable attention (standard ONNX ops instead of GroupQueryAttention)", () => {
+  for (const name of ["random-vd", "random-hd"]) {
+    it(`${name}: logits and cached decoding match the reference`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "monet-portable-"));
+      try {
+        const ckpt = await Checkpoint.open(join(FIXTURES, name));
+        await convertToOnnx(ckpt, join(dir, "m"), { fingerprint: "test", attention: "portable" });
+        await ckpt.close();
+        const runner = new MonetRunner((await openSession(join(dir, "m", MODEL_FILE), { ep: "cpu" })).session, ckpt.config);
+        const expected = readFixture(join(FIXTURES, name, "expected.safetensors"));
+        const [, T] = shape(expected, "input_ids") as [number, number];
+        const ids = i64(expected, "input_ids").slice(0, T);
+        const V = ckpt.config.vocabSize;
+        const ref = f32(expected, "logits").subarray(0, T * V);
+        const empty = KvCache.empty({ numLayers: ckpt.config.numLayers, numKvHeads: ckpt.config.numKvHeads, headDim: ckpt.config.headDim });
+        assert.ok(maxAbsDiff((await runner.forward({ ids, cache: empty, numLogits: T })).logits, ref) < 1e-3);
+        let step = await runner.forward({ ids: ids.slice(0, T - 1), cache: empty });
+        step = await runner.forward({ ids: [ids[T - 1]!], cache: step.cache });
+        assert.ok(maxAbsDiff(step.logits, ref.subarray((T - 1) * V)) < 1e-3);
+        await runner.session.release();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
