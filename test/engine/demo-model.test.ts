@@ -108,6 +108,12 @@ describe("demo model (tiny-codemonet)", () => {
     assert.equal(r.ids.length, 3);
   });
 
+  it("stops at the time budget", async () => {
+    const r = await engine.generate("public class Main {\n", { maxTokens: 500, ignoreEos: true, timeLimitMs: 1 });
+    assert.equal(r.stopReason, "time-limit");
+    assert.ok(r.ids.length < 500);
+  });
+
   it("runs one request at a time, in order", async () => {
     const order: string[] = [];
     await Promise.all(

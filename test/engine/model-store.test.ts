@@ -21,8 +21,12 @@ describe("converted-model cache", () => {
     const cacheDir = mkdtempSync(join(tmpdir(), "monet-store-"));
     try {
       const ckpt = await Checkpoint.open(fixture);
-      const first = await ensureConverted(ckpt, { cacheDir });
+      const progress: Array<[number, number]> = [];
+      const first = await ensureConverted(ckpt, { cacheDir, onProgress: (done, total) => progress.push([done, total]) });
       assert.equal(first.converted, true);
+      assert.ok(progress.length >= ckpt.config.numLayers, "progress is reported per layer");
+      assert.ok(progress.every(([d], i) => i === 0 || d > progress[i - 1]![0]), "progress only moves forward");
+      assert.equal(progress.at(-1)![0], progress.at(-1)![1], "and ends at 100%");
       const again = await ensureConverted(ckpt, { cacheDir });
       assert.equal(again.converted, false);
       assert.equal(again.dir, first.dir);
