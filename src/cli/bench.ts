@@ -11,6 +11,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
     model: { type: "string" },
     ep: { type: "string" },
+    dtype: { type: "string" },
     json: { type: "boolean" },
     "new-tokens": { type: "string" },
     threads: { type: "string" },
@@ -19,9 +20,10 @@ export async function benchCommand(argv: string[]): Promise<void> {
     atlas: { type: "string" },
   });
   const ep = choiceOption(values.ep, "ep", EP_PREFERENCES, "auto");
+  const dtype = choiceOption(values.dtype, "dtype", ["auto", "float32", "float16"] as const, "auto");
   const newTokens = intOption(values["new-tokens"], "new-tokens", 64, 2);
   const threads = values.threads === undefined ? undefined : intOption(values.threads, "threads", 1, 1);
-  const engine = await Engine.open({ modelDir: values.model, ep, threads, ...progressLogger(!values.json) });
+  const engine = await Engine.open({ modelDir: values.model, ep, dtype, threads, ...progressLogger(!values.json) });
   try {
     const masks = loadMasksForCli(engine, values);
     const random = seededRandom(0);

@@ -17,6 +17,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
     "mask-file": { type: "string" },
     atlas: { type: "string" },
     ep: { type: "string" },
+    dtype: { type: "string" },
     json: { type: "boolean" },
   });
   if (values.prompt === undefined) throw new UsageError("generate needs --prompt STR");
@@ -25,7 +26,8 @@ export async function generateCommand(argv: string[]): Promise<void> {
   const topP = numberOption(values["top-p"], "top-p", 1, Number.MIN_VALUE, 1);
   const seed = intOption(values.seed, "seed", 0);
   const ep = choiceOption(values.ep, "ep", EP_PREFERENCES, "auto");
-  const engine = await Engine.open({ modelDir: values.model, ep, ...progressLogger(!values.json) });
+  const dtype = choiceOption(values.dtype, "dtype", ["auto", "float32", "float16"] as const, "auto");
+  const engine = await Engine.open({ modelDir: values.model, ep, dtype, ...progressLogger(!values.json) });
   try {
     const masks = loadMasksForCli(engine, values);
     const result = await engine.generate(values.prompt, {

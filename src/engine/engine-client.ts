@@ -68,8 +68,8 @@ export class EngineClient {
     child.on("message", (m: Response) => this.onMessage(m));
     child.on("error", (e) => this.onExit(child, `the engine process failed: ${e.message}`));
     child.on("exit", (code, signal) => this.onExit(child, `the engine process stopped (${signal ?? `exit code ${code}`})${stderr.trim() ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : ""}`));
-    const { modelDir, ep, cacheDir, threads } = this.opts;
-    const info = await this.request<EngineInfo>({ type: "open", id: 0, params: { modelDir, ep, cacheDir, threads } });
+    const { modelDir, ep, dtype, cacheDir, threads } = this.opts;
+    const info = await this.request<EngineInfo>({ type: "open", id: 0, params: { modelDir, ep, dtype, cacheDir, threads } });
     this.info = info;
     this.opts.log?.(`engine started: model ${info.modelDir}, execution provider ${info.ep}${info.fallbacks.length ? ` (skipped: ${info.fallbacks.join("; ")})` : ""}`);
     return info;

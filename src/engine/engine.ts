@@ -12,15 +12,17 @@ import { noMasks, type ExpertMasks } from "./masks";
 import { ensureConverted, type StoreOptions } from "./model-store";
 import { embeddedModelDir } from "./model-paths";
 import { MonetRunner, type Routing } from "./runner";
-import { openSession, type EpPreference } from "./session";
+import { openSession, plannedProvider, type EpPreference } from "./session";
 import { routingGroups } from "../model/monet-graph";
 import type { ProviderName } from "../../native/providers";
 
-export interface EngineOptions extends StoreOptions {
+export interface EngineOptions extends Omit<StoreOptions, "dtype"> {
   /** Checkpoint folder; default the embedded demo model. */
   modelDir?: string;
   ep?: EpPreference;
   threads?: number;
+  /** Weights and activations: float32 on the CPU and float16 on GPUs unless chosen here. */
+  dtype?: "auto" | "float32" | "float16";
 }
 
 export interface RoutedText {
@@ -52,7 +54,8 @@ export class Engine {
     const ckpt = await Checkpoint.open(modelDir);
     try {
       const tokenizer = loadTokenizer(modelDir, ckpt.config);
-      const converted = await ensureConverted(ckpt, opts);
+      const dtype = opts.dtype && opts.dtype !== "auto" ? opts.dtype : plannedProvider(opts.ep ?? "auto") === "cpu" ? "float32" : "float16";
+      const converted = await ensureConverted(ckpt, { ...opts, dtype });
       const opened = await openSession(converted.modelPath, { ep: opts.ep ?? "auto", threads: opts.threads });
       for (const f of opened.fallbacks) opts.log?.(`execution provider skipped: ${f}`);
       // A GPU provider that fails at run time: say so, reopen on the CPU, and retry there.
@@ -66,7 +69,7 @@ export class Engine {
         engine.ep = cpu.ep;
         return cpu.session;
       };
-      engine = new Engine(modelDir, ckpt.config, tokenizer, new MonetRunner(opened.session, ckpt.config, onRunError), opened.ep, opened.fallbacks, converted.dir);
+      engine = new Engine(modelDir, ckpt.config, tokenizer, new MonetRunner(opened.session, ckpt.config, onRunError, converted.manifest.dtype), opened.ep, opened.fallbacks, converted.dir);
       return engine;
     } finally {
       await ckpt.close();
@@ -99,8 +102,7 @@ export class Engine {
   /** Logits for every position of `ids` (BOS included by the caller), [T, vocab]. */
   logits(ids: readonly number[], masks?: ExpertMasks): Promise<Float32Array> {
     return this.exclusive(async () => {
-      const shape = { numLayers: this.config.numLayers, numKvHeads: this.config.numKvHeads, headDim: this.config.headDim };
-      return (await this.runner.forward({ ids, cache: KvCache.empty(shape), masks, numLogits: ids.length })).logits;
+      return (await this.runner.forward({ ids, cache: KvCache.empty(this.runner.cacheShape()), masks, numLogits: ids.length })).logits;
     });
   }
 
@@ -110,8 +112,7 @@ export class Engine {
       const enc = this.tokenizer.encodeWithSpans(text);
       const limit = this.config.maxPositionEmbeddings;
       if (enc.ids.length > limit) throw new Error(`the text has ${enc.ids.length} tokens; the model reads at most ${limit} at once`);
-      const shape = { numLayers: this.config.numLayers, numKvHeads: this.config.numKvHeads, headDim: this.config.headDim };
-      const out = await this.runner.forward({ ids: enc.ids, cache: KvCache.empty(shape), masks, routing: true });
+      const out = await this.runner.forward({ ids: enc.ids, cache: KvCache.empty(this.runner.cacheShape()), masks, routing: true });
       return {
         ids: enc.ids,
         spans: enc.spans,

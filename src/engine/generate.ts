@@ -55,7 +55,7 @@ export interface CacheSlot {
 
 export async function generate(runner: MonetRunner, tokenizer: SentencePieceTokenizer, promptIds: readonly number[], slot: CacheSlot, opts: GenerateOptions): Promise<GenerateResult> {
   const c = runner.config;
-  const shape = { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim };
+  const shape = runner.cacheShape();
   const maskKey = opts.masks?.key ?? "";
   if (promptIds.length === 0) throw new Error("the prompt has no tokens");
   if (promptIds.length >= c.maxPositionEmbeddings) throw new Error(`the prompt has ${promptIds.length} tokens; the model takes at most ${c.maxPositionEmbeddings - 1}`);

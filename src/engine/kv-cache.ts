@@ -6,6 +6,8 @@ export interface CacheShape {
   numLayers: number;
   numKvHeads: number;
   headDim: number;
+  /** Element type of the cached keys and values (the graph's dtype; default float32). */
+  dtype?: "float32" | "float16";
 }
 
 export class KvCache {
@@ -19,7 +21,7 @@ export class KvCache {
   ) {}
 
   static empty(shape: CacheShape): KvCache {
-    const none = new ort.Tensor("float32", new Float32Array(0), [1, shape.numKvHeads, 0, shape.headDim]);
+    const none = shape.dtype === "float16" ? new ort.Tensor("float16", new Uint16Array(0), [1, shape.numKvHeads, 0, shape.headDim]) : new ort.Tensor("float32", new Float32Array(0), [1, shape.numKvHeads, 0, shape.headDim]);
     return new KvCache(shape, [], Array(shape.numLayers).fill(none), Array(shape.numLayers).fill(none));
   }
 
@@ -46,10 +48,10 @@ export class KvCache {
     const { numKvHeads: kvH, headDim: hd } = this.shape;
     const P = this.tokens.length;
     const cut = (t: ort.Tensor) => {
-      const src = t.data as Float32Array;
-      const out = new Float32Array(kvH * n * hd);
-      for (let h = 0; h < kvH; h++) out.set(src.subarray(h * P * hd, h * P * hd + n * hd), h * n * hd);
-      return new ort.Tensor("float32", out, [1, kvH, n, hd]);
+      const src = t.data as Float32Array | Uint16Array;
+      const out = src instanceof Uint16Array ? new Uint16Array(kvH * n * hd) : new Float32Array(kvH * n * hd);
+      for (let h = 0; h < kvH; h++) out.set(src.subarray(h * P * hd, h * P * hd + n * hd) as never, h * n * hd);
+      return out instanceof Uint16Array ? new ort.Tensor("float16", out, [1, kvH, n, hd]) : new ort.Tensor("float32", out, [1, kvH, n, hd]);
     };
     return new KvCache(this.shape, this.tokens.slice(0, n), this.keys.map(cut), this.values.map(cut));
   }

@@ -10,7 +10,7 @@ import { CONVERTER_VERSION, MODEL_FILE, convertToOnnx, readConverted, type Conve
 
 export interface StoreOptions {
   cacheDir?: string;
-  dtype?: "float32";
+  dtype?: "float32" | "float16";
   onProgress?: (done: number, total: number, what: string) => void;
   signal?: AbortSignal;
   log?: (line: string) => void;

@@ -2,6 +2,7 @@
 import type { GenerateResult } from "./generate";
 import type { RoutedText } from "./engine";
 import type { EpPreference } from "./session";
+import type { StructureRule } from "./structure-stop";
 
 /** Masks travel as the masked experts' flat indices per group; the worker builds the matrices. */
 export interface MaskSpec {
@@ -12,6 +13,7 @@ export interface MaskSpec {
 export interface OpenParams {
   modelDir?: string;
   ep?: EpPreference;
+  dtype?: "auto" | "float32" | "float16";
   cacheDir?: string;
   threads?: number;
 }
@@ -28,6 +30,8 @@ export interface GenerateParams {
   timeLimitMs?: number;
   ignoreEos?: boolean;
   masks?: MaskSpec;
+  /** Code-structure stop rule (structure-stop.ts), evaluated after each token. */
+  structure?: StructureRule;
 }
 
 export type Request =

@@ -3,7 +3,7 @@
 import * as ort from "onnxruntime-node";
 import type { MonetConfig } from "../checkpoint/config";
 import { io, routingGroups } from "../model/monet-graph";
-import { KvCache } from "./kv-cache";
+import { KvCache, type CacheShape } from "./kv-cache";
 import { noMasks, type ExpertMasks } from "./masks";
 
 export interface ForwardRequest {
@@ -38,9 +38,16 @@ export class MonetRunner {
     readonly config: MonetConfig,
     /** Called when a run fails; may return a replacement session (another provider) to retry on. */
     private readonly onRunError?: (e: unknown) => Promise<ort.InferenceSession | undefined>,
+    /** Element type of the converted graph (keys and values in the cache). */
+    readonly dtype: "float32" | "float16" = "float32",
   ) {
     this.groups = routingGroups(config);
     this.unmasked = noMasks(this.groups, config.moeExperts);
+  }
+
+  /** The shape of this model's KV cache, for KvCache.empty. */
+  cacheShape(): CacheShape {
+    return { numLayers: this.config.numLayers, numKvHeads: this.config.numKvHeads, headDim: this.config.headDim, dtype: this.dtype };
   }
 
   get maxPositions(): number {

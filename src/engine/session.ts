@@ -20,6 +20,12 @@ export interface SessionOptions {
   threads?: number;
 }
 
+/** The provider `openSession` will try first for a preference (before any run-time failure). */
+export function plannedProvider(pref: EpPreference): ProviderName {
+  const first = probeProviders().find((p) => p.available && (pref === "auto" || p.name === pref));
+  return first?.name ?? "cpu";
+}
+
 export async function openSession(modelPath: string, opts: SessionOptions): Promise<OpenedSession> {
   const probes = probeProviders();
   const order = opts.ep === "auto" ? probes : [...probes.filter((p) => p.name === opts.ep), ...probes.filter((p) => p.name === "cpu" && opts.ep !== "cpu")];

@@ -5,6 +5,7 @@
 import { Engine } from "./engine";
 import { masksFromExperts, type ExpertMasks } from "./masks";
 import type { MaskSpec, Request, Response } from "./protocol";
+import { structureCut } from "./structure-stop";
 
 if (!process.send) throw new Error("the engine worker must be started by the engine client (child_process.fork)");
 let engine: Engine | undefined;
@@ -38,12 +39,13 @@ async function handle(req: Request): Promise<void> {
     }
     case "generate": {
       if (!engine) throw new Error("the engine is not open");
-      const { prompt, ids, masks, ...opts } = req.params;
+      const { prompt, ids, masks, structure, ...opts } = req.params;
       const promptIds = ids ?? engine.tokenizer.encode(prompt ?? "");
       const result = await engine.generateIds(promptIds, {
         ...opts,
         masks: masksOf(masks),
         cancelled: () => cancelled.has(req.id),
+        shouldStop: structure ? (text) => structureCut(text, structure) !== undefined : undefined,
         onText: (text) => send({ type: "text", id: req.id, text }),
       });
       cancelled.delete(req.id);

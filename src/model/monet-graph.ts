@@ -10,6 +10,7 @@
 import type { MonetConfig } from "../checkpoint/config";
 import { f, type ElemType, type GraphBuilder } from "../onnx/graph-builder";
 import { normalQuantile } from "./normal-quantile";
+import { float32ToFloat16Bits } from "../checkpoint/safetensors";
 
 /** Where the graph gets its weights: names and layouts as in the Hugging Face checkpoint. */
 export interface WeightSource {
@@ -18,8 +19,12 @@ export interface WeightSource {
 }
 
 export interface GraphOptions {
-  /** Element type of the weights and activations (the router always decides in float32). */
-  dtype: "float32";
+  /**
+   * Element type of the weights and activations. The router, the routing weights and the
+   * mask corrections always work in float32 (expert selection is a threshold), and so do
+   * the logits.
+   */
+  dtype: "float32" | "float16";
   /** "fused": onnxruntime's GroupQueryAttention (default); "portable": standard ONNX ops. */
   attention?: "fused" | "portable";
   onProgress?: (done: number, total: number, what: string) => void;
@@ -54,10 +59,15 @@ export function routingGroups(c: MonetConfig): number {
  * the surviving experts and g, r, M restricted to them) serves short inputs and decoding.
  */
 interface Routing {
-  g1: string; // [T, H, E]
+  g1: string; // [T, H, E] float32
   g2: string;
-  r1: string; // [T, E, 1]
+  r1: string; // [T, E, 1] float32
   r2: string;
+  /** The same in the graph's element type, for mixing expert activations. */
+  g1d: string;
+  g2d: string;
+  r1d: string;
+  r2d: string;
   mask: string; // [E, E]
   /** Per token and head, the surviving experts compactly: indices [T, H, K] and weights g. */
   c1: Compact;
@@ -103,16 +113,18 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
   const progress = (what: string) => opts.onProgress?.(++step, total, what);
 
   // Weights are read one at a time and written straight to the external-data file.
-  const w = async (name: string, dims: number[], transform?: (x: Float32Array) => Float32Array) => {
-    const data = await src.readFloat32(name);
-    return g.weight(name, dt, dims, transform ? transform(data) : data);
+  const w: WeightFn = async (name, dims, transform, elem = dt) => {
+    const raw = await src.readFloat32(name);
+    const data = transform ? transform(raw) : raw;
+    return g.weight(name, elem, dims, elem === "float16" ? float32ToFloat16Bits(data) : data);
   };
+  const cast = castsFor(g, dt);
 
   // ---- inputs
   const ids = g.input(io.inputIds, "int64", [1, "T"]);
   const numLogits = g.input(io.numLogits, "int64", [1]);
   const maskActive = g.input(io.maskActive, "bool", []);
-  const masks = Array.from({ length: groups }, (_, k) => g.input(io.mask(k), dt, [E, E]));
+  const masks = Array.from({ length: groups }, (_, k) => g.input(io.mask(k), "float32", [E, E]));
   const pastK: string[] = [];
   const pastV: string[] = [];
   for (let l = 0; l < c.numLayers; l++) {
@@ -142,7 +154,7 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
     }
   }
   const fusedAttention = (opts.attention ?? "fused") === "fused";
-  const table = (name: string, data: Float32Array, width: number) => g.weight(name, dt, [maxPos, width], data);
+  const table = (name: string, data: Float32Array, width: number) => g.weight(name, dt, [maxPos, width], dt === "float16" ? float32ToFloat16Bits(data) : data);
   const half = (t: Float32Array) => {
     const out = new Float32Array(maxPos * (hd / 2));
     for (let p = 0; p < maxPos; p++) out.set(t.subarray(p * hd, p * hd + hd / 2), (p * hd) / 2);
@@ -158,7 +170,7 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
   // Causal mask [T, S] (portable attention): key position s is visible from query position p iff s ≤ p.
   const causal = () => {
     const future = g.op("Greater", [g.op("Unsqueeze", [kpos, g.constI64([0])]), g.op("Unsqueeze", [pos, g.constI64([1])])]);
-    return g.op("Where", [future, g.scalarF32(-Infinity), g.scalarF32(0)]);
+    return g.op("Where", [future, cast.scalar(-Infinity), cast.scalar(0)]);
   };
 
   // ---- embedding
@@ -209,7 +221,7 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
       // Grouped-query attention: query head h reads kv head h / rep, so the rep query heads
       // of one kv head broadcast against it: scores are [1, kvH, rep, T, S].
       const rep = c.numHeads / c.numKvHeads;
-      const qs = g.op("Mul", [g.op("Reshape", [rotate(q), g.constI64([1, c.numKvHeads, rep, -1, hd])]), g.scalarF32(1 / Math.sqrt(hd))]);
+      const qs = g.op("Mul", [g.op("Reshape", [rotate(q), g.constI64([1, c.numKvHeads, rep, -1, hd])]), cast.scalar(1 / Math.sqrt(hd))]);
       const kT = g.op("Unsqueeze", [g.op("Transpose", [kAll], { perm: [0, 1, 3, 2] }), g.constI64([2])]); // [1, kvH, 1, hd, S]
       const scores = g.op("Add", [g.op("MatMul", [qs, kT]), causal()]);
       const probs = g.op("Softmax", [scores], { axis: -1 });
@@ -220,8 +232,8 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
 
     // ---- router (every moeGroups layers) and experts
     const x = await rmsNorm(h, `${p}.post_attention_layernorm.weight`);
-    if (l % c.moeGroups === 0) routing = await router(g, src, x, l, l / c.moeGroups, masks[l / c.moeGroups]!, maskActive, w);
-    const moe = c.moeDecompose === "vertical" ? await verticalExperts(g, src, x, routing!, maskActive, p, w) : await horizontalExperts(g, src, x, routing!, maskActive, p, w);
+    if (l % c.moeGroups === 0) routing = await router(g, src, cast.toF32(x), l, l / c.moeGroups, masks[l / c.moeGroups]!, maskActive, w, cast);
+    const moe = c.moeDecompose === "vertical" ? await verticalExperts(g, src, x, routing!, maskActive, p, w, cast) : await horizontalExperts(g, src, x, routing!, maskActive, p, w, cast);
     h = g.op("Add", [h, moe]);
     progress(`layer ${l}`);
   }
@@ -231,11 +243,27 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
   const last = g.op("Slice", [h, start, g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([0])]);
   const hn = await rmsNorm(last, "model.norm.weight");
   const head = c.tieWordEmbeddings ? embed : await w("lm_head.weight", [c.vocabSize, d]);
-  g.output(g.op("Unsqueeze", [linear(hn, head), g.constI64([0])]), io.logits, dt, [1, "N", c.vocabSize]);
+  g.output(cast.toF32(g.op("Unsqueeze", [linear(hn, head), g.constI64([0])])), io.logits, "float32", [1, "N", c.vocabSize]);
   progress("head");
 }
 
-type WeightFn = (name: string, dims: number[], transform?: (x: Float32Array) => Float32Array) => Promise<string>;
+type WeightFn = (name: string, dims: number[], transform?: (x: Float32Array) => Float32Array, elem?: "float32" | "float16") => Promise<string>;
+
+/** Moving values between the graph's element type and the float32 of routing and masks. */
+interface Casts {
+  toF32: (x: string, b?: GraphBuilder) => string;
+  toDt: (x: string, b?: GraphBuilder) => string;
+  scalar: (v: number) => string;
+}
+
+function castsFor(g: GraphBuilder, dt: "float32" | "float16"): Casts {
+  if (dt === "float32") return { toF32: (x) => x, toDt: (x) => x, scalar: (v) => g.scalarF32(v) };
+  return {
+    toF32: (x, b = g) => b.op("Cast", [x], { to: 1 }),
+    toDt: (x, b = g) => b.op("Cast", [x], { to: 10 }),
+    scalar: (v) => g.constant("float16", [], float32ToFloat16Bits(Float32Array.of(v))),
+  };
+}
 
 /** [rows, cols] → [cols, rows] (PyTorch's [out, in] down projections to expert-major rows). */
 function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
@@ -245,16 +273,16 @@ function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
 }
 
 /** Router of monet-math.md: BatchNorm-normalised scores choose, raw scores weigh. */
-async function router(g: GraphBuilder, src: WeightSource, x: string, l: number, group: number, mask: string, maskActive: string, w: WeightFn): Promise<Routing> {
+async function router(g: GraphBuilder, src: WeightSource, x: string, l: number, group: number, mask: string, maskActive: string, w: WeightFn, cast: Casts): Promise<Routing> {
   const c = src.config;
   const H = c.moeHeads;
   const E = c.moeExperts;
   const p = `model.layers.${l}.router`;
   const sigma = g.scalarF32(normalQuantile(1 - c.moeTopk / E));
   const side = async (k: 1 | 2) => {
-    const z = g.op("Reshape", [g.op("Gemm", [x, await w(`${p}.w${k}.weight`, [H * E, c.hiddenSize])], { transB: 1 }), g.constI64([-1, H, E])]); // [T, H, E]
-    const mean = await w(`${p}.norm${k}.running_mean`, [H, 1]);
-    const std = g.op("Sqrt", [g.op("Add", [await w(`${p}.norm${k}.running_var`, [H, 1]), g.scalarF32(1e-5)])]);
+    const z = g.op("Reshape", [g.op("Gemm", [x, await w(`${p}.w${k}.weight`, [H * E, c.hiddenSize], undefined, "float32")], { transB: 1 }), g.constI64([-1, H, E])]); // [T, H, E]
+    const mean = await w(`${p}.norm${k}.running_mean`, [H, 1], undefined, "float32");
+    const std = g.op("Sqrt", [g.op("Add", [await w(`${p}.norm${k}.running_var`, [H, 1], undefined, "float32"), g.scalarF32(1e-5)])]);
     const n = g.op("Div", [g.op("Sub", [z, mean]), std]);
     const s = g.op("Min", [g.op("ReduceMax", [n, g.constI64([-1])], { keepdims: 1 }), sigma]);
     const kept = g.op("Where", [g.op("GreaterOrEqual", [n, s]), z, g.scalarF32(-1e10)]);
@@ -298,6 +326,10 @@ async function router(g: GraphBuilder, src: WeightSource, x: string, l: number, 
     g2: two.g,
     r1: r1!,
     r2: r2!,
+    g1d: cast.toDt(one.g),
+    g2d: cast.toDt(two.g),
+    r1d: cast.toDt(r1!),
+    r2d: cast.toDt(r2!),
     mask,
     c1: { idx: idx1!, w: w1! },
     c2: { idx: idx2!, w: w2! },
@@ -341,7 +373,7 @@ function sumHeads(b: GraphBuilder, t: string): string {
 }
 
 /** The expert layer runs over all experts when all survive (prefill), else over the union. */
-function expertBranches(g: GraphBuilder, r: Routing, body: (b: GraphBuilder, v: ExpertView) => string): string {
+function expertBranches(g: GraphBuilder, r: Routing, cast: Casts, body: (b: GraphBuilder, v: ExpertView) => string): string {
   const full = (_b: GraphBuilder, weight: string) => weight;
   // Expert-major weights stay 2-D [E·rows, cols]; the union's rows are e·rows + 0..rows-1.
   const union = (idx: string) => (b: GraphBuilder, weight: string, rows: number) => {
@@ -349,7 +381,9 @@ function expertBranches(g: GraphBuilder, r: Routing, body: (b: GraphBuilder, v: 
     return b.op("Gather", [weight, rowIdx], { axis: 0 });
   };
   // Dense view: per token, only the pairs of surviving experts can be masked.
-  const lostDense = (b: GraphBuilder, toSide: 1 | 2, a: string) => {
+  // The mask corrections run in float32 (ScatterElements cannot add in float16).
+  const lostDense = (b: GraphBuilder, toSide: 1 | 2, aDt: string) => {
+    const a = cast.toF32(aDt, b);
     const [outer, inner] = toSide === 1 ? [r.c1, r.c2] : [r.c2, r.c1];
     const mc = toSide === 1 ? r.mc : b.op("Transpose", [r.mc], { perm: [0, 1, 3, 2] });
     const k = b.op("Shape", [a], { start: 2 }); // [k]
@@ -360,26 +394,27 @@ function expertBranches(g: GraphBuilder, r: Routing, body: (b: GraphBuilder, v: 
     const rows = b.op("Gather", [b.op("Reshape", [a, b.op("Concat", [b.constI64([-1]), k], { axis: 0 })]), b.op("Add", [inner.idx, base])], { axis: 0 }); // [T, H, K', k]
     const carried = b.op("MatMul", [mc, b.op("Mul", [b.op("Unsqueeze", [inner.w, b.constI64([3])]), rows])]); // [T, H, K, k]
     const values = b.op("Mul", [b.op("Unsqueeze", [outer.w, b.constI64([3])]), carried]);
-    return scatterAddOverHeads(b, values, outer.idx, a, k);
+    return cast.toDt(scatterAddOverHeads(b, values, outer.idx, a, k), b);
   };
   // Union view: few experts survive, so the union's dense mask block is cheap.
   const unionView = (b: GraphBuilder): ExpertView => {
     const pick = (t: string, idx: string, axis: number) => b.op("Gather", [t, idx], { axis });
-    const g1u = pick(r.g1, r.s1, 2); // [T, H, U1]
-    const g2u = pick(r.g2, r.s2, 2);
-    const lost = (bb: GraphBuilder, toSide: 1 | 2, a: string) => {
+    const lost = (bb: GraphBuilder, toSide: 1 | 2, aDt: string) => {
+      const a = cast.toF32(aDt, bb);
+      const g1u = pick(r.g1, r.s1, 2); // [T, H, U1] float32
+      const g2u = pick(r.g2, r.s2, 2);
       const mu = pick(pick(r.mask, r.s1, 0), r.s2, 1); // [U1, U2]
       const [gOut, gIn, m] = toSide === 1 ? [g1u, g2u, mu] : [g2u, g1u, bb.op("Transpose", [mu], { perm: [1, 0] })];
       const weighted = bb.op("Mul", [bb.op("Unsqueeze", [gIn, bb.constI64([3])]), bb.op("Unsqueeze", [a, bb.constI64([1])])]); // [T, H, U', k]
       const carried = bb.op("MatMul", [m, weighted]); // [T, H, U, k]
-      return bb.op("ReduceSum", [bb.op("Mul", [bb.op("Unsqueeze", [gOut, bb.constI64([3])]), carried]), bb.constI64([1])], { keepdims: 0 });
+      return cast.toDt(bb.op("ReduceSum", [bb.op("Mul", [bb.op("Unsqueeze", [gOut, bb.constI64([3])]), carried]), bb.constI64([1])], { keepdims: 0 }), bb);
     };
-    return { g1: g1u, g2: g2u, r1: pick(r.r1, r.s1, 1), r2: pick(r.r2, r.s2, 1), lost, rows1: union(r.s1), rows2: union(r.s2) };
+    return { g1: pick(r.g1d, r.s1, 2), g2: pick(r.g2d, r.s2, 2), r1: pick(r.r1d, r.s1, 1), r2: pick(r.r2d, r.s2, 1), lost, rows1: union(r.s1), rows2: union(r.s2) };
   };
   const [out] = g.ifThenElse(
     r.useAll,
     1,
-    (b) => [body(b, { g1: r.g1, g2: r.g2, r1: r.r1, r2: r.r2, lost: lostDense, rows1: full, rows2: full })],
+    (b) => [body(b, { g1: r.g1d, g2: r.g2d, r1: r.r1d, r2: r.r2d, lost: lostDense, rows1: full, rows2: full })],
     (b) => [body(b, unionView(b))],
   );
   return out!;
@@ -408,7 +443,7 @@ function down(b: GraphBuilder, terms: Array<[features: string, weight: string]>)
   return parts.reduce((acc, t) => b.op("Add", [acc, t]));
 }
 
-async function verticalExperts(g: GraphBuilder, src: WeightSource, x: string, r: Routing, maskActive: string, p: string, w: WeightFn): Promise<string> {
+async function verticalExperts(g: GraphBuilder, src: WeightSource, x: string, r: Routing, maskActive: string, p: string, w: WeightFn, cast: Casts): Promise<string> {
   const c = src.config;
   const E = c.moeExperts;
   const k = c.moeDim / 2;
@@ -425,7 +460,7 @@ async function verticalExperts(g: GraphBuilder, src: WeightSource, x: string, r:
   const v22 = await vT("v22");
   const b1 = await w(`${p}.moe.b1`, [E, half]);
   const b2 = await w(`${p}.moe.b2`, [E, half]);
-  return expertBranches(g, r, (b, v) => {
+  return expertBranches(g, r, cast, (b, v) => {
     const a1 = upProjection(b, x, v.rows1(b, u1, k), v.rows1(b, bu1, k), k);
     const a2 = upProjection(b, x, v.rows2(b, u2, k), v.rows2(b, bu2, k), k);
     const y12 = mixThrough(b, v, 1, a2, maskActive); // [T, U1, k]
@@ -437,7 +472,7 @@ async function verticalExperts(g: GraphBuilder, src: WeightSource, x: string, r:
   });
 }
 
-async function horizontalExperts(g: GraphBuilder, src: WeightSource, x: string, r: Routing, maskActive: string, p: string, w: WeightFn): Promise<string> {
+async function horizontalExperts(g: GraphBuilder, src: WeightSource, x: string, r: Routing, maskActive: string, p: string, w: WeightFn, cast: Casts): Promise<string> {
   const c = src.config;
   const E = c.moeExperts;
   const m = c.moeDim;
@@ -446,7 +481,7 @@ async function horizontalExperts(g: GraphBuilder, src: WeightSource, x: string, 
   const bu = await w(`${p}.moe.u.bias`, [E * m]);
   const vT = await w(`${p}.moe.v.weight`, [E * m, d], (x) => transpose(x, d, E * m));
   const bias = await w(`${p}.moe.b`, [E, d]);
-  return expertBranches(g, r, (b, v) => {
+  return expertBranches(g, r, cast, (b, v) => {
     const a = upProjection(b, x, v.rows1(b, u, m), v.rows1(b, bu, m), m);
     const y = mixThrough(b, v, 2, a, maskActive); // [T, U2, m]
     // out = v·flat(Y) + r2ᵀb

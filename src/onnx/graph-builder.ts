@@ -171,7 +171,8 @@ export class GraphBuilder {
     return this.constF32([v], []);
   }
 
-  private constant(elem: ElemType, dims: number[], data: TensorData): string {
+  /** A small constant of any element type from its raw values (float16 as IEEE half bits). */
+  constant(elem: ElemType, dims: number[], data: TensorData): string {
     if (this.root !== this) return this.root.constant(elem, dims, data);
     const key = `${elem}|${dims.join(",")}|${Array.from(data as ArrayLike<number | bigint>).join(",")}`;
     const hit = this.constants.get(key);
