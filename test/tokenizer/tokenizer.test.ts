@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { SentencePieceTokenizer, TokenizerError, type TokenSpan } from "../../src/tokenizer/tokenizer";
+import { seededRandom } from "../../src/engine/sampler";
 
 const ROOT = process.cwd();
 const HERE = join(ROOT, "test", "tokenizer");
@@ -79,17 +80,8 @@ function decodeMismatch(tok: SentencePieceTokenizer, c: DecodeCase): string | un
   return got === c.text ? undefined : `${JSON.stringify(c.ids)}: got ${JSON.stringify(got)}, want ${JSON.stringify(c.text)}`;
 }
 
-/** Deterministic PRNG (mulberry32) for generated strings. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG for generated strings. */
+const random = seededRandom;
 
 const FRAGMENTS = [
   "def", "return", "const", "x", "foo_bar", "CamelCase", "(", ")", "{", "}", ";", ":", ".", "=>", "==", "//",
