@@ -9,6 +9,7 @@ const targets = [
   { ...common, platform: "node", format: "cjs", entryPoints: ["src/extension.ts"], outfile: "dist/extension.js", external: ["vscode", "onnxruntime-node"] },
   { ...common, platform: "node", format: "cjs", entryPoints: ["src/cli/main.ts"], outfile: "dist/cli.js", external: ["onnxruntime-node"], banner: { js: "#!/usr/bin/env node" } },
   { ...common, platform: "node", format: "cjs", entryPoints: ["src/engine/worker.ts"], outfile: "dist/engine-worker.js", external: ["onnxruntime-node"] },
+  { ...common, platform: "browser", format: "iife", target: "es2022", minify: true, entryPoints: ["webview/main.ts"], outfile: "media/heatmap.js" },
 ];
 
 for (const t of targets) {

@@ -4,8 +4,8 @@
 // expert's two best languages (accumulate.ts, specialise.ts), whatever the language count.
 import { RoutingAccumulator } from "./accumulate";
 import type { Atlas, AtlasParams, LanguageStats, ModelIdentity } from "./atlas-file";
-import { budgetOrder, byLanguage, DEFAULT_SPLIT, readSource, scanCorpus, splitFiles, type SplitRule } from "./corpus";
-import { segmentText } from "./segments";
+import { budgetOrder, byLanguage, DEFAULT_SPLIT, scanCorpus, splitFiles, type SplitRule } from "./corpus";
+import { samplePieces } from "./sampling";
 import { TopTwo } from "./specialise";
 import type { RoutingArrays } from "./accumulate";
 import type { SentencePieceTokenizer } from "../tokenizer/tokenizer";
@@ -24,7 +24,7 @@ export interface BuildOptions {
   ratio?: number;
   /** Languages with fewer training tokens are left out (default 1024). */
   minTokens?: number;
-  /** Tokens read per language at most (default 16384). */
+  /** Tokens read per language at most (default 8192). */
   maxTokensPerLanguage?: number;
   segmentTokens?: number;
   split?: SplitRule;
@@ -36,7 +36,7 @@ export interface BuildOptions {
   onProgress?: (p: { language: string; done: number; total: number }) => void;
 }
 
-export const BUILD_DEFAULTS = { ratio: 2, minTokens: 1024, maxTokensPerLanguage: 16384, segmentTokens: 512 } as const;
+export const BUILD_DEFAULTS = { ratio: 2, minTokens: 1024, maxTokensPerLanguage: 8192, segmentTokens: 512 } as const;
 
 interface Planned {
   language: string;
@@ -124,43 +124,15 @@ export async function buildAtlas(engine: RoutingModel, opts: BuildOptions): Prom
 
 function planLanguage(tokenizer: SentencePieceTokenizer, language: string, files: Parameters<typeof splitFiles>[0], split: SplitRule, params: AtlasParams): Planned {
   const { train, heldOut } = splitFiles(files, split);
-  const stats: LanguageStats = { files: train.length, heldOutFiles: heldOut.length, filesRead: 0, tokens: 0, bytes: 0 };
-  const pieces: string[] = [];
-  const seen: string[] = [];
-  let budget = params.maxTokensPerLanguage;
-  for (const file of budgetOrder(train)) {
-    if (budget <= 0) break;
-    const src = readSource(file);
-    if (!src) continue; // not UTF-8: not source text
-    seen.push(src.hash);
-    stats.filesRead++;
-    stats.bytes += Buffer.byteLength(src.text);
-    for (const piece of takeTokens(tokenizer, src.text, params.segmentTokens, budget)) {
-      pieces.push(piece.text);
-      budget -= piece.tokens;
-      stats.tokens += piece.tokens;
-    }
-  }
-  return { language, stats, pieces, seen };
-}
-
-/** Pieces of `text` for forward passes, stopping once `budget` tokens are taken. */
-export function takeTokens(tokenizer: SentencePieceTokenizer, text: string, segmentTokens: number, budget: number): Array<{ text: string; tokens: number }> {
-  const out: Array<{ text: string; tokens: number }> = [];
-  for (const piece of segmentText(tokenizer, text, Math.min(segmentTokens, Math.max(budget, 8)))) {
-    if (budget <= 0) break;
-    const n = tokenizer.encode(piece, { addBos: false }).length;
-    if (n > budget) {
-      // The last piece: cut to the budget at a token boundary.
-      const cut = segmentText(tokenizer, piece, Math.max(budget, 8))[0]!;
-      const m = tokenizer.encode(cut, { addBos: false }).length;
-      out.push({ text: cut, tokens: m });
-      break;
-    }
-    out.push({ text: piece, tokens: n });
-    budget -= n;
-  }
-  return out;
+  const sample = samplePieces(tokenizer, budgetOrder(train), params.segmentTokens, params.maxTokensPerLanguage);
+  const stats: LanguageStats = {
+    files: train.length,
+    heldOutFiles: heldOut.length,
+    filesRead: sample.used.length,
+    tokens: sample.tokens,
+    bytes: sample.used.reduce((n, u) => n + u.bytes, 0),
+  };
+  return { language, stats, pieces: sample.pieces.map((p) => p.text), seen: sample.used.map((u) => u.hash) };
 }
 
 function summariseSkipped(skipped: Array<{ reason: string }>): string {

@@ -5,8 +5,8 @@
 import type { ExpertMasks } from "../engine/masks";
 import type { SentencePieceTokenizer } from "../tokenizer/tokenizer";
 import type { Atlas } from "./atlas-file";
-import { takeTokens } from "./build";
-import { budgetOrder, byLanguage, readSource, scanCorpus, splitFiles } from "./corpus";
+import { budgetOrder, byLanguage, scanCorpus, splitFiles } from "./corpus";
+import { samplePieces } from "./sampling";
 import { atlasMasks } from "./masks";
 
 /** What evaluation needs from the engine (Engine satisfies it). */
@@ -60,26 +60,10 @@ export async function evaluateAtlas(model: LogitsModel, opts: EvalOptions): Prom
   const files: Record<string, number> = {};
   for (const lang of rows) {
     const { heldOut } = splitFiles(all.get(lang)!, atlas.corpus.split);
-    const ws: number[][] = [];
-    let left = budget;
     let skippedSeen = 0;
-    files[lang] = 0;
-    for (const file of budgetOrder(heldOut)) {
-      if (left <= 0) break;
-      const src = readSource(file);
-      if (!src) continue;
-      if (seen.has(src.hash)) {
-        skippedSeen++;
-        continue;
-      }
-      files[lang]++;
-      for (const piece of takeTokens(model.tokenizer, src.text, segmentTokens, left)) {
-        const ids = model.tokenizer.encode(piece.text);
-        if (ids.length < 2) continue;
-        ws.push(ids);
-        left -= ids.length - 1;
-      }
-    }
+    const sample = samplePieces(model.tokenizer, budgetOrder(heldOut), segmentTokens, budget, (hash) => seen.has(hash) && ++skippedSeen > 0);
+    const ws = sample.pieces.map((p) => model.tokenizer.encode(p.text)).filter((ids) => ids.length >= 2);
+    files[lang] = sample.used.length;
     if (skippedSeen > 0) opts.log?.(`${lang}: ${skippedSeen} held-out files skipped because the atlas read the same content`);
     if (ws.length === 0) throw new Error(`${lang}: no held-out files the atlas has not seen (split: every ${atlas.corpus.split.every}th file); use a corpus with more files`);
     windows.set(lang, ws);

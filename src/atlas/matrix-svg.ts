@@ -1,30 +1,30 @@
 // A picture of the Table-3 matrix: a heatmap of cross-entropy increases (rows: evaluated
 // language, columns: masked language), with "Δ target" and "mean Δ others" rows below.
-// A plain SVG string, no DOM: red for increases, blue for decreases, on a square-root
-// scale so that small off-diagonal changes stay visible next to large diagonal ones.
+// An SVG string made with d3's scales and formats (no DOM): red for increases, blue for
+// decreases, on a square-root scale so that small off-diagonal changes stay visible next
+// to large diagonal ones.
+import { color, format, interpolateRdBu, scaleDivergingSqrt } from "d3";
 import type { DeltaTable } from "./evaluate";
 
 const CELL = 46;
-const LABEL = 96;
+const short = format("+.2f");
+const LABEL = 112;
 const TOP = 96;
 
 function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** White → red (positive) or white → blue (negative), |x|/max on a square-root scale. */
+/** Red for increases, blue for decreases, white at 0; |x| up to `max` on a square-root scale. */
 export function cellColour(x: number, max: number): string {
   if (!Number.isFinite(x) || max <= 0) return "#eeeeee";
-  const t = Math.min(1, Math.sqrt(Math.abs(x) / max));
-  const [r, g, b] = x >= 0 ? [178, 24, 43] : [33, 102, 172];
-  const mix = (c: number) => Math.round(255 + (c - 255) * t);
-  return `#${[mix(r), mix(g), mix(b)].map((v) => v.toString(16).padStart(2, "0")).join("")}`;
+  return color(scaleDivergingSqrt(interpolateRdBu).domain([max, 0, -max]).clamp(true)(x))!.formatHex();
 }
 
 export function matrixSvg(t: DeltaTable, title = "Cross-entropy increase when a language's experts are masked (nats/token)"): string {
   const rows = t.rows.length + 2;
-  const width = LABEL + CELL * t.cols.length + 20;
-  const height = TOP + CELL * rows + 16 + 40;
+  const width = Math.max(LABEL + CELL * t.cols.length + 20, 560);
+  const height = TOP + CELL * rows + 24;
   const max = Math.max(1e-9, ...t.delta.flat().map(Math.abs).filter(Number.isFinite), ...t.target.map(Math.abs).filter(Number.isFinite));
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="11">`);
@@ -38,7 +38,7 @@ export function matrixSvg(t: DeltaTable, title = "Cross-entropy increase when a 
   const cell = (x: number, y: number, v: number, bold: boolean) => {
     const fill = cellColour(v, max);
     const dark = Number.isFinite(v) && Math.sqrt(Math.abs(v) / max) > 0.6;
-    const text = Number.isFinite(v) ? (Math.abs(v) >= 0.995 ? v.toFixed(1) : v.toFixed(2).replace(/^(-?)0\./, "$1.")) : "—";
+    const text = Number.isFinite(v) ? short(Math.abs(v) < 0.005 ? 0 : v) : "—";
     out.push(`<rect x="${x}" y="${y}" width="${CELL - 2}" height="${CELL - 2}" fill="${fill}"${bold ? ` stroke="#222" stroke-width="1.5"` : ""}><title>${v.toFixed(4)}</title></rect>`);
     out.push(`<text x="${x + (CELL - 2) / 2}" y="${y + CELL / 2 + 3}" text-anchor="middle" fill="${dark ? "#fff" : "#222"}"${bold ? ` font-weight="bold"` : ""}>${text}</text>`);
   };

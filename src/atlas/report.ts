@@ -12,7 +12,11 @@ export function passes(t: DeltaTable, c: number, factor = 2, margin = 0.01): boo
   return Number.isFinite(own) && own > 0 && own - other >= margin && (other <= 0 || own >= factor * other);
 }
 
-const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(digits) : "—");
+function fmt(x: number, digits = 3): string {
+  if (!Number.isFinite(x)) return "—";
+  const r = Number(x.toFixed(digits));
+  return (r < 0 ? "−" : "+") + Math.abs(r).toFixed(digits);
+}
 
 export function markdownTable(t: DeltaTable, r: Pick<EvalResult, "none" | "tokens">): string {
   const head = `| evaluated \\ masked | CE (no mask) | ${t.cols.join(" | ")} |`;

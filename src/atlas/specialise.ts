@@ -32,10 +32,12 @@ export class TopTwo {
     if (this.names.includes(language)) throw new Error(`language ${language} was offered twice`);
     if (this.names.length >= 0x7fff) throw new Error("too many languages");
     if (means.length !== this.groups) throw new Error(`${language}: ${means.length} groups of scores, expected ${this.groups}`);
+    means.forEach((m, g) => {
+      if (m.length !== this.cells) throw new Error(`${language}: group ${g} has ${m.length} scores, expected ${this.cells}`);
+    });
     const l = this.names.push(language) - 1;
     for (let g = 0; g < this.groups; g++) {
       const m = means[g]!;
-      if (m.length !== this.cells) throw new Error(`${language}: group ${g} has ${m.length} scores, expected ${this.cells}`);
       const best = this.best[g]!;
       const second = this.second[g]!;
       const who = this.bestLang[g]!;

@@ -19,7 +19,9 @@ export function structureCut(text: string, rule: StructureRule): number | undefi
   const first = text.slice(0, firstEnd);
   if (first.trim() === "") return 0; // the model would leave the cursor's line empty
   const base = rule.indent + indentWidth(first, tabSize);
-  let lastLine = first; // the last non-blank line
+  // Lines compare by indentation width and content (the first line's indentation is partly before the cursor).
+  const shape = (line: string, width: number) => `${width}:${line.trim()}`;
+  let lastLine = shape(first, base); // the last non-blank line
   let lastEnd = firstEnd; // where it ends
   for (let pos = firstEnd + 1; ; ) {
     const end = text.indexOf("\n", pos);
@@ -31,8 +33,9 @@ export function structureCut(text: string, rule: StructureRule): number | undefi
     if (blank) {
       if (isCompleteStatement(text.slice(0, lastEnd))) return lastEnd;
     } else {
-      if (line === lastLine) return lastEnd;
-      lastLine = line;
+      const current = shape(line, indentWidth(line, tabSize));
+      if (current === lastLine) return lastEnd;
+      lastLine = current;
       lastEnd = end;
     }
     pos = end + 1;

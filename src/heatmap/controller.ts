@@ -1,0 +1,397 @@
+// The routing view's behaviour on the extension side, apart from VS Code's API (which the
+// panel provides as a ControllerHost): validates the webview's messages and acts on them,
+// routes the editor's selection (or function) and computes the A/B comparison, one run at
+// a time per view (a newer one cancels the older; stale results are dropped), follows the
+// selection when pinned (debounced), recomputes when the masks change, and maps a clicked
+// row back to an editor range.
+import type * as vscode from "vscode";
+import type { HeatmapDeps } from "./deps";
+import { parseWebviewMessage, type FromWebview, type SourceInfo, type Tab, type ToWebview, type ViewState } from "./messages";
+import type { Continuation, RouteData } from "./route-data";
+import { tokenOffsets } from "./span-range";
+
+export interface EditorTarget {
+  uri: string;
+  version: number;
+  /** document.getText(range): the document's own line endings. */
+  text: string;
+  /** document.offsetAt(range.start). */
+  base: number;
+  source: SourceInfo;
+}
+
+export interface CursorContext {
+  uri: string;
+  version: number;
+  /** The text before the cursor that the continuation follows. */
+  prompt: string;
+  source: SourceInfo;
+}
+
+export type Found<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** A selection in an editor, as document offsets. */
+export interface SelectionEvent {
+  uri: string;
+  start: number;
+  end: number;
+  /** The cursor moved because the user is typing (the document was just edited). */
+  editing?: boolean;
+}
+
+export interface CancelSource {
+  token: vscode.CancellationToken;
+  cancel(): void;
+  dispose(): void;
+}
+
+export interface ControllerHost {
+  post(message: ToWebview): void;
+  /** The selection of the active (or last active) editor, else the function around its cursor. */
+  findTarget(): Promise<Found<EditorTarget>>;
+  /** The text before the cursor of the active (or last active) editor. */
+  cursorContext(): Found<CursorContext>;
+  /** Selects [start, end) in the document if it is still at `version`. */
+  select(uri: string, version: number, start: number, end: number): Promise<"ok" | "changed" | "closed">;
+  newCancellation(): CancelSource;
+  /** Whether the panel is visible (hidden panels recompute when shown). */
+  visible(): boolean;
+}
+
+export interface ControllerOptions {
+  pinned: boolean;
+  /** Quiet time after a selection change before following it (default 400 ms). */
+  debounceMs?: number;
+  /** The same while typing (default 1500 ms): the engine also serves inline completions. */
+  typingDebounceMs?: number;
+  onPinnedChange?(pinned: boolean): void;
+  setTimer?(f: () => void, ms: number): unknown;
+  clearTimer?(handle: unknown): void;
+}
+
+/** Selections longer than this are not routed (the model reads a few thousand tokens at most). */
+export const MAX_ROUTE_CHARS = 60_000;
+/** Characters of prompt before the cursor given to the A/B comparison. */
+export const MAX_PROMPT_CHARS = 4_000;
+
+/** How an error from route/compare shows: no model (code NO_MODEL), or its message. */
+export function classifyError(e: unknown): { state: ViewState; message: string } {
+  const code = typeof e === "object" && e !== null ? (e as { code?: unknown }).code : undefined;
+  const message = (e instanceof Error ? e.message : String(e)).slice(0, 600);
+  if (code === "NO_MODEL") return { state: "noModel", message: message || "No model is available." };
+  return { state: "error", message };
+}
+
+/** The last `max` characters before the cursor, starting at a line start when one is near. */
+export function promptBefore(textBefore: string, max = MAX_PROMPT_CHARS): string {
+  if (textBefore.length <= max) return textBefore;
+  const cut = textBefore.length - max;
+  const nl = textBefore.indexOf("\n", cut);
+  return nl >= 0 && nl < textBefore.length - 1 ? textBefore.slice(nl + 1) : textBefore.slice(cut);
+}
+
+function describeSource(s: SourceInfo): string {
+  const lines = s.startLine === s.endLine ? `line ${s.startLine}` : `lines ${s.startLine}–${s.endLine}`;
+  const what = s.kind === "selection" ? "the selection" : s.kind === "function" ? `function ${s.name ?? ""}`.trim() : "the block";
+  return `${what} (${s.file}, ${lines})`;
+}
+
+interface Shown {
+  status?: { state: ViewState; message: string };
+}
+
+export class HeatmapController {
+  private pinned: boolean;
+  private tab: Tab = "heatmap";
+  private seq = 0;
+  private routeGen = 0;
+  private compareGen = 0;
+  private route: { seq: number; target: EditorTarget; data: RouteData; key: string } | undefined;
+  private compare: { message: Extract<ToWebview, { type: "compare" }>; key: string } | undefined;
+  private routeRun: CancelSource | undefined;
+  private compareRun: CancelSource | undefined;
+  private readonly shown: Record<Tab, Shown> = { heatmap: {}, ab: {} };
+  private timer: unknown;
+  /** Hidden while the selection (pinned) or the masks changed: recompute when shown. */
+  private dirty = { selection: false, masks: false };
+  private expected: SelectionEvent | undefined;
+  private disposed = false;
+  private readonly debounceMs: number;
+  private readonly typingDebounceMs: number;
+  private readonly setTimer: (f: () => void, ms: number) => unknown;
+  private readonly clearTimer: (h: unknown) => void;
+
+  constructor(
+    private readonly host: ControllerHost,
+    private readonly deps: HeatmapDeps,
+    private readonly opts: ControllerOptions,
+  ) {
+    this.pinned = opts.pinned;
+    this.debounceMs = opts.debounceMs ?? 400;
+    this.typingDebounceMs = opts.typingDebounceMs ?? 1500;
+    this.setTimer = opts.setTimer ?? ((f, ms) => setTimeout(f, ms));
+    this.clearTimer = opts.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
+  }
+
+  get isPinned(): boolean {
+    return this.pinned;
+  }
+
+  /** A message from the webview: validated, then acted on. */
+  async receive(raw: unknown): Promise<void> {
+    if (this.disposed) return;
+    const parsed = parseWebviewMessage(raw);
+    if (!parsed.ok) {
+      this.deps.log(`heatmap: dropped an invalid message from the webview: ${parsed.error}`);
+      return;
+    }
+    await this.act(parsed.message);
+  }
+
+  private async act(m: FromWebview): Promise<void> {
+    switch (m.type) {
+      case "ready":
+        return this.ready();
+      case "refresh":
+        return this.computeRoute(true);
+      case "setPinned":
+        this.pinned = m.pinned;
+        this.opts.onPinnedChange?.(m.pinned);
+        if (m.pinned) await Promise.all([this.computeRoute(false), this.tab === "ab" ? this.computeCompare(false) : undefined]);
+        return;
+      case "toggleMask":
+        return this.toggleMask(m.language);
+      case "selectTokens":
+        return this.selectTokens(m.seq, m.from, m.to);
+      case "setTab":
+        this.tab = m.tab;
+        if (m.tab === "ab") await this.computeCompare(false);
+        return;
+      case "runCompare":
+        return this.computeCompare(true);
+    }
+  }
+
+  /** (Re)sends everything the page shows: it has just loaded, or reloaded after being hidden. */
+  private async ready(): Promise<void> {
+    this.host.post({ type: "init", pinned: this.pinned, tab: this.tab });
+    this.postMasks();
+    if (this.route) this.host.post({ type: "route", seq: this.route.seq, data: this.route.data, source: this.route.target.source });
+    if (this.compare) this.host.post(this.compare.message);
+    for (const view of ["heatmap", "ab"] as const) {
+      const s = this.shown[view].status;
+      if (s) this.host.post({ type: "status", view, ...s });
+    }
+    await this.catchUp(!this.route);
+  }
+
+  /** Recomputes what changed while the panel was hidden (or everything, when `all`). */
+  private async catchUp(all: boolean): Promise<void> {
+    const d = this.dirty;
+    this.dirty = { selection: false, masks: false };
+    const work: Array<Promise<void>> = [];
+    if (all || (d.selection && this.pinned)) work.push(this.computeRoute(false, "editor"));
+    else if (d.masks) work.push(this.computeRoute(false, "shown"));
+    if (this.tab === "ab" && (all || !this.compare || d.selection || d.masks)) work.push(this.computeCompare(false));
+    await Promise.all(work);
+  }
+
+  private postMasks(): void {
+    const atlas = this.deps.atlasLanguages();
+    this.host.post({ type: "masks", masked: [...this.deps.masks.current()], atlasLanguages: atlas ? atlas.map((l) => l.id) : null });
+  }
+
+  private status(view: Tab, state: ViewState, message: string): void {
+    this.shown[view].status = { state, message };
+    this.host.post({ type: "status", view, state, message });
+  }
+
+  /**
+   * Routes the editor's selection (or function), or again the code already shown (after a
+   * mask change); skipped when that is what is shown, unless forced.
+   */
+  async computeRoute(force: boolean, from: "editor" | "shown" = "editor"): Promise<void> {
+    if (this.disposed) return;
+    const gen = ++this.routeGen;
+    let target: EditorTarget;
+    if (from === "shown" && this.route) target = this.route.target;
+    else {
+      const found = await this.host.findTarget();
+      if (gen !== this.routeGen || this.disposed) return;
+      if (!found.ok) {
+        this.routeRun?.cancel();
+        this.route = undefined;
+        this.status("heatmap", "noSelection", found.reason);
+        return;
+      }
+      target = found.value;
+    }
+    if (target.text.length > MAX_ROUTE_CHARS) {
+      this.status("heatmap", "error", `The selection has ${target.text.length.toLocaleString("en")} characters; the routing view takes at most ${MAX_ROUTE_CHARS.toLocaleString("en")}. Select less.`);
+      return;
+    }
+    if (target.text.trim() === "") {
+      this.status("heatmap", "noSelection", "The selection is blank: select some code.");
+      return;
+    }
+    const masked = [...this.deps.masks.current()];
+    const key = JSON.stringify([target.uri, target.version, target.base, target.text.length, masked]);
+    if (!force && this.route?.key === key && !this.routeRun) return;
+    this.routeRun?.cancel();
+    const run = this.host.newCancellation();
+    this.routeRun = run;
+    const seq = ++this.seq;
+    this.status("heatmap", "computing", `Routing ${describeSource(target.source)}…`);
+    try {
+      const data = await this.deps.route(target.text, masked, run.token);
+      if (run !== this.routeRun || run.token.isCancellationRequested || this.disposed) return;
+      this.route = { seq, target, data, key };
+      this.host.post({ type: "route", seq, data, source: target.source });
+      this.status("heatmap", "idle", "");
+    } catch (e) {
+      if (run !== this.routeRun || run.token.isCancellationRequested || this.disposed) return;
+      const c = classifyError(e);
+      this.deps.log(`heatmap: routing failed: ${c.message}`);
+      this.status("heatmap", c.state, c.message);
+    } finally {
+      if (this.routeRun === run) this.routeRun = undefined;
+      run.dispose();
+    }
+  }
+
+  /** The A/B comparison at the cursor; skipped when it is what is shown, unless forced. */
+  async computeCompare(force: boolean): Promise<void> {
+    if (this.disposed) return;
+    const gen = ++this.compareGen;
+    const masked = [...this.deps.masks.current()];
+    if (masked.length === 0) {
+      this.compareRun?.cancel();
+      this.status("ab", "noMasks", "No language is masked, so both continuations would be the same. Mask a language (click its column header in the heatmap, or use the status bar) to see what the mask changes.");
+      return;
+    }
+    const found = this.host.cursorContext();
+    if (!found.ok) {
+      this.status("ab", "noSelection", found.reason);
+      return;
+    }
+    const ctx = found.value;
+    const prompt = promptBefore(ctx.prompt);
+    if (prompt.trim() === "") {
+      this.status("ab", "noSelection", "There is no code before the cursor to continue.");
+      return;
+    }
+    const key = JSON.stringify([ctx.uri, ctx.version, ctx.source.startLine, ctx.prompt.length, masked]);
+    if (!force && this.compare?.key === key && !this.compareRun) return;
+    this.compareRun?.cancel();
+    const run = this.host.newCancellation();
+    this.compareRun = run;
+    const seq = ++this.seq;
+    this.status("ab", "computing", `Generating both continuations at line ${ctx.source.startLine} of ${ctx.source.file}…`);
+    try {
+      const r = await this.deps.compare(prompt, masked, run.token);
+      if (gen !== this.compareGen || run !== this.compareRun || run.token.isCancellationRequested || this.disposed) return;
+      const tail = prompt.slice(Math.max(0, prompt.lastIndexOf("\n", prompt.length - 2) + 1));
+      const message: Extract<ToWebview, { type: "compare" }> = { type: "compare", seq, source: ctx.source, masked, promptTail: tail.slice(-400), plain: copy(r.plain), maskedResult: copy(r.masked) };
+      this.compare = { message, key };
+      this.host.post(message);
+      this.status("ab", "idle", "");
+    } catch (e) {
+      if (run !== this.compareRun || run.token.isCancellationRequested || this.disposed) return;
+      const c = classifyError(e);
+      this.deps.log(`heatmap: A/B comparison failed: ${c.message}`);
+      this.status("ab", c.state, c.message);
+    } finally {
+      if (this.compareRun === run) this.compareRun = undefined;
+      run.dispose();
+    }
+  }
+
+  private async toggleMask(language: string): Promise<void> {
+    const atlas = this.deps.atlasLanguages();
+    if (!atlas || !atlas.some((l) => l.id === language)) {
+      this.deps.log(`heatmap: dropped toggleMask for ${JSON.stringify(language)}: not a language of the active atlas`);
+      this.host.post({ type: "notice", message: atlas ? `The atlas has no language "${language}".` : "There is no atlas for this model, so there is nothing to mask." });
+      this.postMasks();
+      return;
+    }
+    try {
+      await this.deps.masks.toggle(language);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.deps.log(`heatmap: could not toggle the mask of ${language}: ${message}`);
+      this.host.post({ type: "notice", message: `Could not toggle the mask of ${language}: ${message}` });
+      this.postMasks();
+    }
+  }
+
+  private async selectTokens(seq: number, from: number, to: number): Promise<void> {
+    const r = this.route;
+    if (!r || r.seq !== seq) {
+      this.deps.log(`heatmap: dropped selectTokens for data ${seq}: the view shows ${r?.seq ?? "nothing"}`);
+      return;
+    }
+    if (to > r.data.tokens.length) {
+      this.deps.log(`heatmap: dropped selectTokens [${from}, ${to}): the data has ${r.data.tokens.length} tokens`);
+      return;
+    }
+    const { start, end } = tokenOffsets(r.target.text, r.target.base, r.data.tokens.map((t) => t.span), from, to);
+    this.expected = { uri: r.target.uri, start, end };
+    const result = await this.host.select(r.target.uri, r.target.version, start, end);
+    if (result === "ok") return;
+    this.expected = undefined;
+    if (result === "closed") this.host.post({ type: "notice", message: "That file is no longer open." });
+    else {
+      this.host.post({ type: "notice", message: "The file has changed since this view was computed: recomputing." });
+      await this.computeRoute(true);
+    }
+  }
+
+  /** The editor's selection changed (or another editor became active). */
+  selectionChanged(ev: SelectionEvent): void {
+    if (this.disposed) return;
+    const x = this.expected;
+    if (x && x.uri === ev.uri && x.start === ev.start && x.end === ev.end) return; // our own row selection
+    this.expected = undefined;
+    if (!this.pinned) return;
+    if (!this.host.visible()) {
+      this.dirty.selection = true;
+      return;
+    }
+    if (this.timer !== undefined) this.clearTimer(this.timer);
+    this.timer = this.setTimer(() => {
+      this.timer = undefined;
+      void this.computeRoute(false);
+      if (this.tab === "ab") void this.computeCompare(false);
+    }, ev.editing ? this.typingDebounceMs : this.debounceMs);
+  }
+
+  /** The masks changed (from the view, the command palette or the status bar). */
+  masksChanged(): void {
+    if (this.disposed) return;
+    this.postMasks();
+    if (!this.host.visible()) {
+      this.dirty.masks = true;
+      return;
+    }
+    // The code shown is routed again with the new masks (not the editor's selection, which
+    // may be a token selected from this view).
+    void this.computeRoute(false, "shown");
+    if (this.tab === "ab") void this.computeCompare(false);
+  }
+
+  visibilityChanged(visible: boolean): void {
+    if (!visible || this.disposed || !(this.dirty.selection || this.dirty.masks)) return;
+    void this.catchUp(false);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    if (this.timer !== undefined) this.clearTimer(this.timer);
+    this.routeRun?.cancel();
+    this.compareRun?.cancel();
+  }
+}
+
+function copy(c: Continuation): Continuation {
+  return { text: c.text, ids: [...c.ids], pieces: [...c.pieces] };
+}

@@ -1,0 +1,108 @@
+// The routing view's page (pure): static structure, the stylesheet and the bundled script,
+// under a strict Content-Security-Policy — scripts only with the page's nonce, styles only
+// from the extension's media folder or with the nonce, images and fonts only from there,
+// nothing remote, no 'unsafe-inline'. The toolkit's components read the nonce from the
+// `csp-nonce` meta tag for the one <style> element they create.
+
+export interface HtmlOptions {
+  /** A fresh random nonce per page load (newNonce()). */
+  nonce: string;
+  /** webview.asWebviewUri(media/heatmap.js) and (media/heatmap.css), as strings. */
+  scriptUri: string;
+  styleUri: string;
+  /** webview.cspSource. */
+  cspSource: string;
+}
+
+const NONCE = /^[A-Za-z0-9+/_-]{16,128}={0,2}$/;
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+}
+
+/** A CSP source expression (webview.cspSource is e.g. https://*.vscode-cdn.net): no spaces, quotes or separators. */
+function checkSource(s: string): string {
+  if (!/^[A-Za-z0-9.*:/_+-]+$/.test(s)) throw new Error(`not a CSP source: ${JSON.stringify(s)}`);
+  return s;
+}
+
+export function contentSecurityPolicy(nonce: string, cspSource: string): string {
+  const src = checkSource(cspSource);
+  return [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src ${src} 'nonce-${nonce}'`,
+    `img-src ${src} data:`,
+    `font-src ${src}`,
+  ].join("; ");
+}
+
+export function heatmapHtml(o: HtmlOptions): string {
+  if (!NONCE.test(o.nonce)) throw new Error("the nonce must be 16 to 128 base64 characters");
+  const csp = contentSecurityPolicy(o.nonce, o.cspSource);
+  const n = escapeHtml(o.nonce);
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+<meta property="csp-nonce" content="${n}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="${escapeHtml(o.styleUri)}" nonce="${n}">
+<title>Monet Lens: Routing</title>
+</head>
+<body>
+<vscode-panels id="tabs" activeid="tab-heatmap" aria-label="Routing views">
+  <vscode-panel-tab id="tab-heatmap">HEATMAP</vscode-panel-tab>
+  <vscode-panel-tab id="tab-ab">A/B: MASKS</vscode-panel-tab>
+  <vscode-panel-view id="view-heatmap">
+    <section class="view" aria-label="Routing heatmap">
+      <div class="toolbar">
+        <div class="source" id="hm-source" title="">No data yet</div>
+        <div class="controls">
+          <label class="control-label" for="hm-group">View</label>
+          <vscode-dropdown id="hm-group" aria-label="Routing group">
+            <vscode-option value="all">All groups (mean)</vscode-option>
+          </vscode-dropdown>
+          <vscode-checkbox id="hm-follow" checked title="Pinned: recompute when the editor's selection changes">Follow selection</vscode-checkbox>
+          <vscode-button id="hm-refresh" appearance="secondary" title="Route the editor's selection (or the function around the cursor) now">Refresh</vscode-button>
+        </div>
+      </div>
+      <div class="status" id="hm-status" role="status" aria-live="polite" hidden></div>
+      <div class="status" id="hm-atlas" role="note" hidden></div>
+      <div class="legend-row" id="hm-legend-row">
+        <svg id="hm-legend" class="legend" role="img" aria-label="Colour scale"></svg>
+        <div class="legend-notes" id="hm-legend-notes"></div>
+      </div>
+      <div class="grid" id="hm-grid" tabindex="0" role="grid" aria-label="Routing share per token and language">
+        <div class="grid-head" id="hm-head" role="row"></div>
+        <div class="grid-summary" id="hm-summary" role="row"></div>
+        <div class="grid-body" id="hm-body" role="rowgroup"></div>
+      </div>
+      <div class="empty" id="hm-empty" hidden></div>
+    </section>
+  </vscode-panel-view>
+  <vscode-panel-view id="view-ab">
+    <section class="view" aria-label="Greedy continuation with and without masks">
+      <div class="toolbar">
+        <div class="source" id="ab-source">Cursor position</div>
+        <div class="controls">
+          <vscode-button id="ab-run" appearance="secondary" title="Compute both continuations at the cursor">Run at cursor</vscode-button>
+        </div>
+      </div>
+      <div class="status" id="ab-status" role="status" aria-live="polite" hidden></div>
+      <div class="ab-summary" id="ab-summary"></div>
+      <div class="ab-columns" id="ab-columns">
+        <div class="ab-col" id="ab-plain"><h3 class="ab-title">Without masks</h3><pre class="ab-text" tabindex="0"></pre></div>
+        <div class="ab-col" id="ab-masked"><h3 class="ab-title">With masks</h3><pre class="ab-text" tabindex="0"></pre></div>
+      </div>
+    </section>
+  </vscode-panel-view>
+</vscode-panels>
+<div class="tooltip" id="tooltip" role="tooltip" hidden></div>
+<div class="notice" id="notice" role="alert" hidden></div>
+<script nonce="${n}" src="${escapeHtml(o.scriptUri)}"></script>
+</body>
+</html>
+`;
+}

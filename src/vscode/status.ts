@@ -1,0 +1,152 @@
+// The status bar item: model, device, masks, last latency and speed, and a clear state
+// while loading, busy, disabled or failed. `renderStatus` is pure; `StatusBar` applies it
+// to an item (vscode.StatusBarItem in the extension, a fake in tests).
+import type { EngineState } from "./engine-host";
+
+export interface LastCompletion {
+  latencyMs: number;
+  tokensPerS?: number;
+  source: "engine" | "cache" | "in-flight";
+}
+
+export interface StatusModel {
+  engine: EngineState;
+  busy: boolean;
+  /** The configured model's folder name (known before the engine starts). */
+  modelName: string;
+  /** "CPU", a GPU's name, "WebGPU"; undefined before the engine starts. */
+  device?: string;
+  masked: readonly string[];
+  /** Masked languages the active atlas does not have (so they do nothing). */
+  maskIgnored?: readonly string[];
+  atlas?: { path: string; source: string };
+  last?: LastCompletion;
+  /** Why automatic completion is off for the active editor, if it is. */
+  disabled?: string;
+  cpu?: string;
+}
+
+export type StatusSeverity = "normal" | "warning" | "error";
+
+export interface RenderedStatus {
+  text: string;
+  /** Markdown. */
+  tooltip: string;
+  severity: StatusSeverity;
+}
+
+export function renderStatus(m: StatusModel): RenderedStatus {
+  const parts: string[] = [];
+  let icon = "$(sparkle)";
+  let severity: StatusSeverity = "normal";
+  const e = m.engine;
+  const masks = m.masked.length ? `−${m.masked.join(",")}` : undefined;
+  switch (e.kind) {
+    case "failed":
+      icon = "$(error)";
+      severity = "error";
+      parts.push(`${m.modelName}: failed`);
+      break;
+    case "loading":
+      icon = "$(sync~spin)";
+      parts.push(e.progress ? `converting ${Math.floor((100 * e.progress.done) / Math.max(1, e.progress.total))}%` : `loading ${m.modelName}`);
+      break;
+    case "stopped":
+      parts.push(m.modelName);
+      break;
+    case "unloaded":
+      parts.push(m.modelName, "unloaded");
+      break;
+    case "ready":
+      parts.push(m.modelName);
+      if (m.device) parts.push(m.device);
+      break;
+  }
+  if (masks) parts.push(masks);
+  if (m.disabled && e.kind !== "failed") {
+    icon = "$(circle-slash)";
+    parts.push("off");
+  } else if (m.busy && e.kind === "ready") {
+    icon = "$(loading~spin)";
+  } else if (m.last && e.kind === "ready") {
+    parts.push(`${Math.round(m.last.latencyMs)} ms`);
+    if (m.last.tokensPerS) parts.push(`${m.last.tokensPerS.toFixed(0)} tok/s`);
+  }
+  if (m.maskIgnored?.length && severity === "normal") severity = "warning";
+
+  const lines: string[] = ["**Monet Lens**", ""];
+  switch (e.kind) {
+    case "failed":
+      lines.push(`$(error) ${escape(e.message)}`);
+      break;
+    case "loading":
+      lines.push(e.progress ? `Converting the model to ONNX: ${escape(e.progress.what)} (${e.progress.done}/${e.progress.total})` : "Loading the model…");
+      break;
+    case "stopped":
+      lines.push("The model loads on the first completion.");
+      break;
+    case "unloaded":
+      lines.push("The model was unloaded after being idle; it loads again on the next completion.");
+      break;
+    case "ready":
+      lines.push(`Model: \`${escape(e.info.modelDir)}\``, "", `Execution provider: ${e.info.ep}${m.device ? ` (${escape(m.device)})` : ""}${e.info.ep === "cpu" && m.cpu ? ` — ${escape(m.cpu)}` : ""}`);
+      if (e.info.fallbacks.length) lines.push("", `Skipped providers: ${e.info.fallbacks.map(escape).join("; ")}`);
+      break;
+  }
+  lines.push("", `Masked languages: ${m.masked.length ? m.masked.join(", ") : "none"}`);
+  if (m.maskIgnored?.length) lines.push("", `$(warning) Not in the active atlas (no effect): ${m.maskIgnored.join(", ")}`);
+  const loaded = e.kind === "ready" || e.kind === "unloaded";
+  lines.push("", m.atlas ? `Atlas: \`${escape(m.atlas.path)}\` (${m.atlas.source})` : loaded ? "Atlas: none for this model (Build Language Atlas from Workspace)" : "Atlas: looked up when the model loads");
+  if (m.last) lines.push("", `Last suggestion: ${Math.round(m.last.latencyMs)} ms from the request${m.last.tokensPerS ? `, ${m.last.tokensPerS.toFixed(1)} tokens/s` : ""} (${m.last.source === "engine" ? "generated" : m.last.source === "cache" ? "from the suggestion cache" : "from the generation in flight"})`);
+  if (m.disabled) lines.push("", `$(circle-slash) ${escape(m.disabled)}`);
+  lines.push("", "_Click for Monet Lens commands._");
+  return { text: `${icon} ${parts.join(" · ")}`, tooltip: lines.join("\n"), severity };
+}
+
+function escape(s: string): string {
+  return s.replace(/[\\`*_{}[\]<>|]/g, (c) => `\\${c}`);
+}
+
+/** The part of vscode.StatusBarItem used here; `severity` is mapped to a background colour by the caller. */
+export interface StatusItemLike {
+  text: string;
+  tooltip: unknown;
+  command: unknown;
+  show(): void;
+  dispose(): void;
+}
+
+export class StatusBar {
+  private model: StatusModel;
+  private lastRendered: RenderedStatus | undefined;
+
+  constructor(
+    private readonly item: StatusItemLike,
+    private readonly apply: (item: StatusItemLike, rendered: RenderedStatus) => void,
+    initial: StatusModel,
+  ) {
+    this.model = initial;
+    this.render();
+    item.show();
+  }
+
+  get current(): RenderedStatus {
+    return this.lastRendered!;
+  }
+
+  update(patch: Partial<StatusModel>): void {
+    this.model = { ...this.model, ...patch };
+    this.render();
+  }
+
+  private render(): void {
+    const r = renderStatus(this.model);
+    if (this.lastRendered && r.text === this.lastRendered.text && r.tooltip === this.lastRendered.tooltip && r.severity === this.lastRendered.severity) return;
+    this.lastRendered = r;
+    this.apply(this.item, r);
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}

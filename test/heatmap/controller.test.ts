@@ -1,0 +1,321 @@
+// The routing view's extension side without VS Code: the controller with a fake host and
+// fake deps — message validation, routing and recomputing, mask toggles in sync, row
+// selection with CRLF, pinned follow with debounce, cancellation, states, the A/B view.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type * as vscode from "vscode";
+import { classifyError, HeatmapController, promptBefore, type CancelSource, type ControllerHost, type CursorContext, type EditorTarget, type Found } from "../../src/heatmap/controller";
+import type { HeatmapDeps } from "../../src/heatmap/deps";
+import type { ToWebview } from "../../src/heatmap/messages";
+import type { RouteData } from "../../src/heatmap/route-data";
+
+/** One token per UTF-16 unit of `text`, python holding 0.5 of each unless masked. */
+function routeFor(text: string, masked: readonly string[]): RouteData {
+  const py = masked.includes("python") ? 0 : 0.5;
+  return {
+    model: "m",
+    atlas: "a.atlas.json",
+    languages: ["lua", "python"],
+    masked: [...masked],
+    groups: 1,
+    tokens: Array.from(text, (ch, k) => ({ id: k, text: ch, piece: ch, span: [k, k + 1] as [number, number], shares: [0.1, py], groupShares: [[0.1, py]], dominant: py ? "python" : "lua", top: [] })),
+  };
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(v: T): void;
+  reject(e: unknown): void;
+}
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((a, b) => ((resolve = a), (reject = b)));
+  return { promise, resolve, reject };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+function target(text: string, base = 0, version = 1, uri = "file:///w/a.py"): Found<EditorTarget> {
+  return { ok: true, value: { uri, version, text, base, source: { file: "a.py", startLine: 1, endLine: 2, kind: "selection" } } };
+}
+
+function setup(opts: { pinned?: boolean } = {}) {
+  const posted: ToWebview[] = [];
+  const logs: string[] = [];
+  const selects: Array<[string, number, number, number]> = [];
+  const tokens: Array<{ isCancellationRequested: boolean }> = [];
+  const timers: Array<{ f: () => void; ms: number; cleared: boolean }> = [];
+  const routeCalls: Array<{ text: string; masked: readonly string[] }> = [];
+  const compareCalls: Array<{ prompt: string; masked: readonly string[] }> = [];
+  const toggles: string[] = [];
+  let masked: string[] = [];
+  const listeners = new Set<(m: readonly string[]) => unknown>();
+  const state = {
+    target: target("def f():\r\n    return 1") as Found<EditorTarget>,
+    cursor: { ok: true, value: { uri: "file:///w/a.py", version: 1, prompt: "def f():\n", source: { file: "a.py", startLine: 2, endLine: 2, kind: "cursor" } } } as Found<CursorContext>,
+    visible: true,
+    selectResult: "ok" as "ok" | "changed" | "closed",
+    /** When set, route() waits for the test to settle it. */
+    pendingRoutes: undefined as Array<Deferred<RouteData>> | undefined,
+    routeError: undefined as unknown,
+  };
+  const host: ControllerHost = {
+    post: (m) => void posted.push(m),
+    findTarget: async () => state.target,
+    cursorContext: () => state.cursor,
+    select: async (uri, version, start, end) => {
+      selects.push([uri, version, start, end]);
+      return state.selectResult;
+    },
+    newCancellation: (): CancelSource => {
+      const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) };
+      tokens.push(token);
+      return { token: token as unknown as vscode.CancellationToken, cancel: () => void (token.isCancellationRequested = true), dispose() {} };
+    },
+    visible: () => state.visible,
+  };
+  const deps: HeatmapDeps = {
+    route: async (text, m) => {
+      routeCalls.push({ text, masked: [...m] });
+      if (state.routeError !== undefined) throw state.routeError;
+      if (state.pendingRoutes) {
+        const d = deferred<RouteData>();
+        state.pendingRoutes.push(d);
+        return d.promise;
+      }
+      return routeFor(text, m);
+    },
+    compare: async (prompt, m) => {
+      compareCalls.push({ prompt, masked: [...m] });
+      return { plain: { text: " 1", ids: [1], pieces: ["▁1"] }, masked: { text: " 2", ids: [2], pieces: ["▁2"] } };
+    },
+    masks: {
+      current: () => masked,
+      toggle: async (language) => {
+        toggles.push(language);
+        masked = masked.includes(language) ? masked.filter((x) => x !== language) : [...masked, language];
+        for (const f of listeners) f(masked);
+      },
+      onDidChange: (f: (m: readonly string[]) => unknown) => {
+        listeners.add(f);
+        return { dispose: () => void listeners.delete(f) };
+      },
+    },
+    atlasLanguages: () => [{ id: "lua", experts: 5 }, { id: "python", experts: 9 }],
+    log: (line) => void logs.push(line),
+  };
+  const c = new HeatmapController(host, deps, {
+    pinned: opts.pinned ?? true,
+    setTimer: (f, ms) => {
+      const t = { f, ms, cleared: false };
+      timers.push(t);
+      return t;
+    },
+    clearTimer: (h) => void ((h as { cleared: boolean }).cleared = true),
+  });
+  // As registerHeatmap wires it.
+  deps.masks.onDidChange(() => c.masksChanged());
+  const of = <T extends ToWebview["type"]>(type: T) => posted.filter((m): m is Extract<ToWebview, { type: T }> => m.type === type);
+  const fire = async () => {
+    const live = timers.filter((t) => !t.cleared);
+    timers.length = 0;
+    for (const t of live) t.f();
+    await tick();
+  };
+  return { c, posted, logs, selects, tokens, timers, routeCalls, compareCalls, toggles, state, of, fire, setMasked: (m: string[]) => (masked = m) };
+}
+
+describe("routing view controller", () => {
+  it("on ready: init, masks, then routes the editor's selection with the current masks", async () => {
+    const t = setup();
+    await t.c.receive({ type: "ready" });
+    assert.deepEqual(t.posted.slice(0, 2), [
+      { type: "init", pinned: true, tab: "heatmap" },
+      { type: "masks", masked: [], atlasLanguages: ["lua", "python"] },
+    ]);
+    assert.deepEqual(t.routeCalls, [{ text: "def f():\r\n    return 1", masked: [] }]);
+    assert.deepEqual(t.of("status").map((s) => s.state), ["computing", "idle"]);
+    const r = t.of("route");
+    assert.equal(r.length, 1);
+    assert.equal(r[0]!.data.tokens.length, 22);
+    // Reloaded page (shown again): the same data is sent again, not recomputed.
+    await t.c.receive({ type: "ready" });
+    assert.equal(t.routeCalls.length, 1);
+    assert.equal(t.of("route").length, 2);
+  });
+
+  it("logs and drops every invalid message without acting on it", async () => {
+    const t = setup();
+    for (const m of [null, "refresh", { type: "refresh", x: 1 }, { type: "toggleMask", language: "<b>" }, { type: "selectTokens", seq: 0, from: 3, to: 2 }, { type: "nope" }]) await t.c.receive(m);
+    assert.equal(t.posted.length, 0);
+    assert.equal(t.routeCalls.length + t.toggles.length + t.selects.length, 0);
+    assert.equal(t.logs.length, 6);
+    assert.ok(t.logs.every((l) => l.startsWith("heatmap: dropped an invalid message from the webview: ")));
+  });
+
+  it("a header click toggles the mask; the mask change re-routes the code shown (not the editor's new selection)", async () => {
+    const t = setup();
+    await t.c.receive({ type: "ready" });
+    t.state.target = target("x");
+    await t.c.receive({ type: "toggleMask", language: "python" });
+    await tick();
+    assert.deepEqual(t.toggles, ["python"]);
+    assert.deepEqual(t.of("masks").at(-1), { type: "masks", masked: ["python"], atlasLanguages: ["lua", "python"] });
+    assert.deepEqual(t.routeCalls.at(-1), { text: "def f():\r\n    return 1", masked: ["python"] });
+    assert.deepEqual(t.of("route").at(-1)!.data.masked, ["python"]);
+    // A language the atlas lacks is refused, with a notice, and the page gets the masks again.
+    await t.c.receive({ type: "toggleMask", language: "cobol" });
+    assert.deepEqual(t.toggles, ["python"]);
+    assert.match(t.of("notice").at(-1)!.message, /no language "cobol"/);
+    assert.match(t.logs.at(-1)!, /not a language of the active atlas/);
+  });
+
+  it("masks toggled elsewhere (palette, status bar) update the view too", async () => {
+    const t = setup();
+    await t.c.receive({ type: "ready" });
+    t.setMasked(["lua"]);
+    t.c.masksChanged();
+    await tick();
+    assert.deepEqual(t.of("masks").at(-1)!.masked, ["lua"]);
+    assert.deepEqual(t.routeCalls.at(-1)!.masked, ["lua"]);
+  });
+
+  it("a row click selects its tokens' range (CRLF kept whole), and that selection does not re-route", async () => {
+    const t = setup();
+    t.state.target = target("ab\r\ncd", 100, 7);
+    await t.c.receive({ type: "ready" });
+    const seq = t.of("route")[0]!.seq;
+    await t.c.receive({ type: "selectTokens", seq, from: 2, to: 3 }); // the "\r" token
+    assert.deepEqual(t.selects, [["file:///w/a.py", 7, 102, 104]]);
+    await t.c.receive({ type: "selectTokens", seq, from: 0, to: 6 });
+    assert.deepEqual(t.selects[1], ["file:///w/a.py", 7, 100, 106]);
+    t.c.selectionChanged({ uri: "file:///w/a.py", start: 100, end: 106 });
+    assert.equal(t.timers.length, 0, "our own selection is ignored");
+    t.c.selectionChanged({ uri: "file:///w/a.py", start: 100, end: 101 });
+    assert.equal(t.timers.length, 1, "the user's next selection is followed");
+    // Stale or out-of-range rows are dropped.
+    await t.c.receive({ type: "selectTokens", seq: seq + 99, from: 0, to: 1 });
+    await t.c.receive({ type: "selectTokens", seq, from: 0, to: 7 });
+    assert.equal(t.selects.length, 2);
+    assert.match(t.logs.at(-2)!, /dropped selectTokens for data/);
+    assert.match(t.logs.at(-1)!, /the data has 6 tokens/);
+  });
+
+  it("a row click on a changed document says so and recomputes", async () => {
+    const t = setup();
+    await t.c.receive({ type: "ready" });
+    t.state.selectResult = "changed";
+    t.state.target = target("new text", 0, 2);
+    await t.c.receive({ type: "selectTokens", seq: t.of("route")[0]!.seq, from: 0, to: 1 });
+    assert.match(t.of("notice").at(-1)!.message, /changed since/);
+    assert.equal(t.routeCalls.at(-1)!.text, "new text");
+  });
+
+  it("follows the selection when pinned, debounced, and only when the code to route changed", async () => {
+    const t = setup();
+    await t.c.receive({ type: "ready" });
+    for (let k = 0; k < 5; k++) t.c.selectionChanged({ uri: "u", start: k, end: k + 3 });
+    assert.equal(t.timers.filter((x) => !x.cleared).length, 1, "one pending recompute");
+    assert.equal(t.timers.at(-1)!.ms, 400);
+    t.c.selectionChanged({ uri: "u", start: 6, end: 6, editing: true });
+    assert.equal(t.timers.at(-1)!.ms, 1500, "a longer pause while typing");
+    t.state.target = target("y = 2");
+    await t.fire();
+    assert.equal(t.routeCalls.length, 2);
+    assert.equal(t.routeCalls[1]!.text, "y = 2");
+    t.c.selectionChanged({ uri: "u", start: 9, end: 9 });
+    await t.fire();
+    assert.equal(t.routeCalls.length, 2, "the same function again: nothing to do");
+    await t.c.receive({ type: "setPinned", pinned: false });
+    t.c.selectionChanged({ uri: "u", start: 1, end: 2 });
+    assert.equal(t.timers.length, 0, "unpinned: the selection is not followed");
+    await t.c.receive({ type: "refresh" });
+    assert.equal(t.routeCalls.length, 3, "refresh routes even the same code");
+  });
+
+  it("a newer run cancels the older one, whose result is dropped", async () => {
+    const t = setup();
+    t.state.pendingRoutes = [];
+    const first = t.c.receive({ type: "ready" });
+    await tick();
+    t.state.target = target("second");
+    const second = t.c.receive({ type: "refresh" });
+    await tick();
+    assert.equal(t.tokens[0]!.isCancellationRequested, true);
+    assert.equal(t.tokens[1]!.isCancellationRequested, false);
+    t.state.pendingRoutes[0]!.resolve(routeFor("first", []));
+    t.state.pendingRoutes[1]!.resolve(routeFor("second", []));
+    await Promise.all([first, second]);
+    const routes = t.of("route");
+    assert.equal(routes.length, 1);
+    assert.equal(routes[0]!.data.tokens.length, 6);
+  });
+
+  it("shows no-model, error and no-selection states", async () => {
+    const t = setup();
+    t.state.routeError = Object.assign(new Error("No CodeMonet model: set monetLens.modelPath"), { code: "NO_MODEL" });
+    await t.c.receive({ type: "ready" });
+    assert.deepEqual(t.of("status").at(-1), { type: "status", view: "heatmap", state: "noModel", message: "No CodeMonet model: set monetLens.modelPath" });
+    t.state.routeError = new Error("the text has 3000 tokens; the model reads at most 2048 at once");
+    await t.c.receive({ type: "refresh" });
+    assert.equal(t.of("status").at(-1)!.state, "error");
+    assert.match(t.logs.at(-1)!, /routing failed: the text has 3000 tokens/);
+    t.state.target = { ok: false, reason: "Nothing is selected and line 3 is not inside a function." };
+    await t.c.receive({ type: "refresh" });
+    assert.deepEqual(t.of("status").at(-1), { type: "status", view: "heatmap", state: "noSelection", message: "Nothing is selected and line 3 is not inside a function." });
+    t.state.target = target("   \r\n ");
+    await t.c.receive({ type: "refresh" });
+    assert.match(t.of("status").at(-1)!.message, /blank/);
+    t.state.target = target("x".repeat(70_000));
+    await t.c.receive({ type: "refresh" });
+    assert.match(t.of("status").at(-1)!.message, /70,000 characters/);
+    assert.deepEqual(classifyError("boom"), { state: "error", message: "boom" });
+  });
+
+  it("A/B: nothing to compare without masks; with masks, both continuations at the cursor", async () => {
+    const t = setup();
+    await t.c.receive({ type: "ready" });
+    await t.c.receive({ type: "setTab", tab: "ab" });
+    assert.equal(t.compareCalls.length, 0);
+    assert.equal(t.of("status").at(-1)!.state, "noMasks");
+    await t.c.receive({ type: "toggleMask", language: "lua" });
+    await tick();
+    assert.deepEqual(t.compareCalls, [{ prompt: "def f():\n", masked: ["lua"] }]);
+    const m = t.of("compare").at(-1)!;
+    assert.deepEqual([m.plain.text, m.maskedResult.text, m.masked, m.promptTail], [" 1", " 2", ["lua"], "def f():\n"]);
+    await t.c.receive({ type: "runCompare" });
+    assert.equal(t.compareCalls.length, 2, "run again on request");
+  });
+
+  it("a hidden panel recomputes when shown again", async () => {
+    const t = setup();
+    await t.c.receive({ type: "ready" });
+    t.state.visible = false;
+    t.state.target = target("later");
+    t.c.selectionChanged({ uri: "u", start: 0, end: 5 });
+    assert.equal(t.timers.length, 0);
+    t.state.visible = true;
+    t.c.visibilityChanged(true);
+    await tick();
+    assert.equal(t.routeCalls.at(-1)!.text, "later");
+  });
+
+  it("after dispose, runs are cancelled and messages ignored", async () => {
+    const t = setup();
+    t.state.pendingRoutes = [];
+    void t.c.receive({ type: "ready" });
+    await tick();
+    t.c.dispose();
+    assert.equal(t.tokens[0]!.isCancellationRequested, true);
+    await t.c.receive({ type: "refresh" });
+    assert.equal(t.routeCalls.length, 1);
+  });
+
+  it("gives the A/B view at most the last few thousand characters before the cursor, from a line start", () => {
+    assert.equal(promptBefore("abc", 10), "abc");
+    const long = `${"x".repeat(50)}\n${"y".repeat(20)}\nzz`;
+    assert.equal(promptBefore(long, 30), `${"y".repeat(20)}\nzz`);
+    assert.equal(promptBefore("q".repeat(40), 10), "q".repeat(10));
+  });
+});
