@@ -124,14 +124,19 @@ export interface RouteJson {
   languages: string[];
   masked: string[];
   groups: number;
+  /** BOS is not included. */
   tokens: Array<{
     id: number;
     text: string;
     piece: string;
+    /** [start, end) UTF-16 offsets into the routed text. */
     span: [number, number];
+    /** Per language (`languages` order), mean over routing groups. */
     shares: number[];
+    /** [group][language]. */
     groupShares: number[][];
     dominant: string | null;
+    /** The strongest unmasked experts, top 3 per group, by group then score. */
     top: TopExpert[];
   }>;
 }

@@ -1,34 +1,13 @@
 // The data the routing view draws: `monet-lens route --json` (src/atlas/route-shares.ts,
-// RouteJson) and the A/B comparison's two greedy continuations. Types only: shared by the
-// extension, the webview bundle and the tests.
+// RouteJson) and the A/B comparison's two greedy continuations. Types only (erased from the
+// webview bundle): shared by the extension, the webview and the tests.
 
-/** [group, head, i, j, score g1[h,i]·g2[h,j], owning language or null]. */
-export type TopExpert = [number, number, number, number, number, string | null];
+import type { RouteJson, TopExpert } from "../atlas/route-shares";
 
-export interface RouteToken {
-  id: number;
-  text: string;
-  piece: string;
-  /** [start, end) UTF-16 offsets into the routed text. */
-  span: [number, number];
-  /** Per language (RouteData.languages order), mean over routing groups. */
-  shares: number[];
-  /** [group][language]. */
-  groupShares: number[][];
-  dominant: string | null;
-  /** The strongest unmasked experts, top 3 per group, by group then score. */
-  top: TopExpert[];
-}
-
-export type RouteData = {
-  model: string;
-  atlas: string | null;
-  languages: string[];
-  masked: string[];
-  groups: number;
-  /** BOS is not included. */
-  tokens: RouteToken[];
-};
+export type { TopExpert };
+/** What `monet-lens route --json` prints; the heatmap draws it as is. */
+export type RouteData = RouteJson;
+export type RouteToken = RouteJson["tokens"][number];
 
 export interface Continuation {
   text: string;
