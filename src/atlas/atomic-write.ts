@@ -1,17 +1,39 @@
 // Writes a file so that readers see the old content or the new, never a mix: the data
 // goes to a temporary file in the same folder, which is then renamed over the target.
+// A failure (disk full, read-only folder) removes the temporary file, keeps the old
+// content, and is reported with the target's path and what to do.
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
-export function writeFileAtomic(path: string, data: string | Uint8Array, write: (path: string, data: string | Uint8Array) => void = writeFileSync): void {
+export type WriteFunction = (path: string, data: string | Uint8Array) => void;
+
+/** Errors of a full or unwritable disk: the user can fix them (free space, permissions, another folder). */
+export const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  ENOSPC: "the disk is full",
+  EDQUOT: "the disk quota is exhausted",
+  EROFS: "the file system is read-only",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+};
+
+/** A write error as one line naming `path`, or undefined when it is not a disk/permission failure. */
+export function describeWriteFailure(path: string, e: unknown): string | undefined {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const why = code ? WRITE_FAILURES[code] : undefined;
+  return why ? `cannot write ${path}: ${why} (${code})` : undefined;
+}
+
+export function writeFileAtomic(path: string, data: string | Uint8Array, write: WriteFunction = writeFileSync): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`);
   try {
+    mkdirSync(dir, { recursive: true });
     write(tmp, data);
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
+    const line = describeWriteFailure(path, e);
+    if (line) throw Object.assign(new Error(`${line}; free some space or choose a writable folder (the previous file, if any, is unchanged)`), { code: (e as NodeJS.ErrnoException).code, cause: e });
     throw e;
   }
 }

@@ -1,10 +1,10 @@
 // `monet-lens atlas build` and `monet-lens atlas eval`: the language-expert atlas of a model
 // from a corpus of source files, and its Table-3 evaluation on held-out files.
-import { writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import { Engine } from "../engine/engine";
 import { EP_PREFERENCES } from "../engine/session";
 import { writeAtlasFile } from "../atlas/atlas-file";
+import { writeFileAtomic } from "../atlas/atomic-write";
 import { noAtlasMessage } from "../atlas/atlas-store";
 import { BUILD_DEFAULTS, buildAtlas } from "../atlas/build";
 import { DEFAULT_SPLIT } from "../atlas/corpus";
@@ -121,7 +121,7 @@ async function atlasEval(argv: string[]): Promise<void> {
     const secs = (Date.now() - started) / 1000;
     const table = deltaTable(result);
     if (values.svg) {
-      writeFileSync(values.svg, matrixSvg(table));
+      writeFileAtomic(values.svg, matrixSvg(table));
       process.stderr.write(`wrote ${values.svg}\n`);
     }
     if (values.json) {

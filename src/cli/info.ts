@@ -4,6 +4,7 @@ import { Checkpoint } from "../checkpoint/checkpoint";
 import { expertsPerGroup, routingGroupCount } from "../checkpoint/config";
 import { embeddedModelDir } from "../engine/model-paths";
 import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
+import { checkTokenizerFits } from "../tokenizer/vocab-check";
 import { parse } from "./args";
 
 export async function infoCommand(argv: string[]): Promise<void> {
@@ -12,10 +13,9 @@ export async function infoCommand(argv: string[]): Promise<void> {
   const ckpt = await Checkpoint.open(dir); // validates config, every shard header and every shape
   try {
     const c = ckpt.config;
-    const tokenizer = SentencePieceTokenizer.fromFile(join(ckpt.dir, "tokenizer.model"));
-    if (tokenizer.vocabSize > c.vocabSize) {
-      throw new Error(`${join(ckpt.dir, "tokenizer.model")}: ${tokenizer.vocabSize} pieces, but config.json's vocab_size is ${c.vocabSize}: the tokenizer belongs to another model`);
-    }
+    const tokenizerFile = join(ckpt.dir, "tokenizer.model");
+    const tokenizer = SentencePieceTokenizer.fromFile(tokenizerFile);
+    checkTokenizerFits(tokenizer, c, tokenizerFile);
     const info = {
       model: ckpt.dir,
       architecture: `Monet-${c.moeDecompose === "vertical" ? "VD" : "HD"}`,

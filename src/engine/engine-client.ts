@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { GenerateResult } from "./generate";
 import type { RoutedText } from "./engine";
-import type { EngineInfo, GenerateParams, MaskSpec, OpenParams, Request, Response } from "./protocol";
+import type { EngineInfo, GenerateParams, MaskSpec, OpenParams, Request, Response, WorkerStats } from "./protocol";
 
 export interface ClientOptions extends OpenParams {
   log?: (line: string) => void;
@@ -21,6 +21,8 @@ interface Pending {
   resolve: (v: never) => void;
   reject: (e: Error) => void;
   onText?: (text: string) => void;
+  /** The engine process the request went to: only its exit fails the request. */
+  child: ChildProcess;
 }
 
 /** The engine script: the bundled one next to dist/, or (tests) the TypeScript source via tsx. */
@@ -69,22 +71,39 @@ export class EngineClient {
     child.on("error", (e) => this.onExit(child, `the engine process failed: ${e.message}`));
     child.on("exit", (code, signal) => this.onExit(child, `the engine process stopped (${signal ?? `exit code ${code}`})${stderr.trim() ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : ""}`));
     const { modelDir, ep, dtype, cacheDir, threads } = this.opts;
-    const info = await this.request<EngineInfo>({ type: "open", id: 0, params: { modelDir, ep, dtype, cacheDir, threads } });
+    let info: EngineInfo;
+    try {
+      info = await this.request<EngineInfo>({ type: "open", id: 0, params: { modelDir, ep, dtype, cacheDir, threads } });
+    } catch (e) {
+      // The model did not open (or the process died): end this process, so that the next
+      // start does not leave it running beside a new one.
+      if (this.child === child) this.child = undefined;
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      throw e;
+    }
     this.info = info;
     this.opts.log?.(`engine started: model ${info.modelDir}, execution provider ${info.ep}${info.fallbacks.length ? ` (skipped: ${info.fallbacks.join("; ")})` : ""}`);
     return info;
   }
 
   private onExit(child: ChildProcess, why: string): void {
-    if (this.child !== child) return;
-    this.child = undefined;
-    this.starting = undefined;
-    if (this.closed) return;
+    const current = this.child === child;
+    if (current) {
+      this.child = undefined;
+      this.starting = undefined;
+    }
+    // Requests to this process fail; those to a newer one (started meanwhile) go on.
+    this.failPending(child, new EngineCrashedError(`${why}; it restarts on the next request`));
+    if (!current || this.closed) return;
     this.crashes++;
     this.opts.log?.(why);
+  }
+
+  private failPending(child: ChildProcess, error: Error): void {
     for (const [id, p] of this.pending) {
+      if (p.child !== child) continue;
       this.pending.delete(id);
-      p.reject(new EngineCrashedError(`${why}; it restarts on the next request`));
+      p.reject(error);
     }
   }
 
@@ -106,7 +125,7 @@ export class EngineClient {
     if (m.type === "error") p.reject(new Error(m.message));
     else {
       if (m.type === "generated" || m.type === "routed") this.crashes = 0;
-      p.resolve((m.type === "opened" ? m.info : m.type === "closed" ? undefined : m.result) as never);
+      p.resolve((m.type === "opened" ? m.info : m.type === "closed" ? undefined : m.type === "stats" ? m.stats : m.result) as never);
     }
   }
 
@@ -115,11 +134,12 @@ export class EngineClient {
   }
 
   private request<T>(req: Request, onText?: (text: string) => void): Promise<T> {
-    if (!this.child?.connected) return Promise.reject(new EngineCrashedError("the engine is not running"));
+    const child = this.child;
+    if (!child?.connected) return Promise.reject(new EngineCrashedError("the engine is not running"));
     const id = req.id || this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: never) => void, reject, onText });
-      this.send({ ...req, id });
+      this.pending.set(id, { resolve: resolve as (v: never) => void, reject, onText, child });
+      child.send({ ...req, id });
     });
   }
 
@@ -134,6 +154,8 @@ export class EngineClient {
   async generate(params: GenerateParams, hooks: { signal?: AbortSignal; onText?: (text: string) => void } = {}): Promise<GenerateResult> {
     if (hooks.signal?.aborted) throw new CancelledError("cancelled before it started");
     await this.ready();
+    // Cancelled while the engine started (the abort event has fired already: check the flag).
+    if (hooks.signal?.aborted) throw new CancelledError("cancelled before it started");
     const id = this.nextId++;
     const onAbort = () => this.send({ type: "cancel", id: this.nextId++, target: id });
     hooks.signal?.addEventListener("abort", onAbort, { once: true });
@@ -149,21 +171,25 @@ export class EngineClient {
     return this.request<RoutedText>({ type: "route", id: 0, text, masks });
   }
 
+  /** The engine process's counters and memory (undefined when it is not running). */
+  async stats(): Promise<WorkerStats | undefined> {
+    if (!this.child?.connected) return undefined;
+    return this.request<WorkerStats>({ type: "stats", id: 0 });
+  }
+
   /** Ends the engine process (frees the model's memory); a later request starts it again. */
   async unload(): Promise<void> {
     const child = this.child;
     if (!child) return;
     this.child = undefined;
     this.starting = undefined;
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    const exited = new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", () => r())));
     if (child.connected) child.disconnect(); // the engine exits on disconnect
     const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
     await exited;
     clearTimeout(timer);
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
-      p.reject(new EngineCrashedError("the engine was unloaded"));
-    }
+    // Only this process's requests: one that came in meanwhile went to a new process.
+    this.failPending(child, new EngineCrashedError("the engine was unloaded"));
   }
 
   async close(): Promise<void> {

@@ -6,13 +6,14 @@ import { existsSync } from "node:fs";
 import { Checkpoint } from "../checkpoint/checkpoint";
 import type { MonetConfig } from "../checkpoint/config";
 import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
+import { checkTokenizerFits } from "../tokenizer/vocab-check";
 import { generate, type CacheSlot, type GenerateOptions, type GenerateResult } from "./generate";
 import { KvCache } from "./kv-cache";
 import { noMasks, type ExpertMasks } from "./masks";
 import { ensureConverted, type StoreOptions } from "./model-store";
 import { embeddedModelDir } from "./model-paths";
 import { MonetRunner, type Routing } from "./runner";
-import { openSession, plannedProvider, type EpPreference } from "./session";
+import { openSession, plannedProvider, type EpPreference, type SessionOptions } from "./session";
 import { routingGroups } from "../model/monet-graph";
 import type { ProviderName } from "../../native/providers";
 
@@ -23,6 +24,8 @@ export interface EngineOptions extends Omit<StoreOptions, "dtype"> {
   threads?: number;
   /** Weights and activations: float32 on the CPU and float16 on GPUs unless chosen here. */
   dtype?: "auto" | "float32" | "float16";
+  /** Tests: a session factory and provider probes (e.g. a GPU provider that fails). */
+  sessions?: Pick<SessionOptions, "create" | "probes">;
 }
 
 export interface RoutedText {
@@ -35,8 +38,19 @@ export interface RoutedText {
   shape: { tokens: number; heads: number; experts: number; groups: number };
 }
 
+/** What the engine has done, for load tests and diagnostics. */
+export interface EngineStats {
+  /** Generations finished (cancelled ones included). */
+  generations: number;
+  cancelled: number;
+  /** Generations running now, and the most ever running at once (requests run one at a time: 1). */
+  running: number;
+  maxRunning: number;
+}
+
 export class Engine {
   private slot: CacheSlot = { cache: undefined, maskKey: "" };
+  readonly stats: EngineStats = { generations: 0, cancelled: 0, running: 0, maxRunning: 0 };
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -54,9 +68,9 @@ export class Engine {
     const ckpt = await Checkpoint.open(modelDir);
     try {
       const tokenizer = loadTokenizer(modelDir, ckpt.config);
-      const dtype = opts.dtype && opts.dtype !== "auto" ? opts.dtype : plannedProvider(opts.ep ?? "auto") === "cpu" ? "float32" : "float16";
+      const dtype = opts.dtype && opts.dtype !== "auto" ? opts.dtype : plannedProvider(opts.ep ?? "auto", opts.sessions?.probes) === "cpu" ? "float32" : "float16";
       const converted = await ensureConverted(ckpt, { ...opts, dtype });
-      const opened = await openSession(converted.modelPath, { ep: opts.ep ?? "auto", threads: opts.threads });
+      const opened = await openSession(converted.modelPath, { ep: opts.ep ?? "auto", threads: opts.threads, ...opts.sessions });
       for (const f of opened.fallbacks) opts.log?.(`execution provider skipped: ${f}`);
       // A GPU provider that fails at run time: say so, reopen on the CPU, and retry there.
       let engine: Engine | undefined = undefined;
@@ -65,7 +79,7 @@ export class Engine {
         const why = `${engine.ep}: failed at run time: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
         opts.log?.(`execution provider ${why}; falling back to cpu`);
         engine.fallbacks.push(why);
-        const cpu = await openSession(converted.modelPath, { ep: "cpu", threads: opts.threads });
+        const cpu = await openSession(converted.modelPath, { ep: "cpu", threads: opts.threads, ...opts.sessions });
         engine.ep = cpu.ep;
         return cpu.session;
       };
@@ -96,7 +110,18 @@ export class Engine {
   }
 
   generateIds(promptIds: readonly number[], opts: GenerateOptions): Promise<GenerateResult> {
-    return this.exclusive(() => generate(this.runner, this.tokenizer, promptIds, this.slot, opts));
+    return this.exclusive(async () => {
+      const st = this.stats;
+      st.maxRunning = Math.max(st.maxRunning, ++st.running);
+      try {
+        const result = await generate(this.runner, this.tokenizer, promptIds, this.slot, opts);
+        if (result.stopReason === "cancelled") st.cancelled++;
+        return result;
+      } finally {
+        st.running--;
+        st.generations++;
+      }
+    });
   }
 
   /** Logits for every position of `ids` (BOS included by the caller), [T, vocab]. */
@@ -135,10 +160,9 @@ export class Engine {
 }
 
 function loadTokenizer(modelDir: string, config: MonetConfig): SentencePieceTokenizer {
-  const tokenizer = SentencePieceTokenizer.fromFile(join(modelDir, "tokenizer.model"));
-  if (tokenizer.vocabSize > config.vocabSize) {
-    throw new Error(`${join(modelDir, "tokenizer.model")}: the tokenizer has ${tokenizer.vocabSize} pieces but config.json's vocab_size (the embedding rows) is ${config.vocabSize}: they belong to different models; use the tokenizer.model that came with this checkpoint`);
-  }
+  const file = join(modelDir, "tokenizer.model");
+  const tokenizer = SentencePieceTokenizer.fromFile(file);
+  checkTokenizerFits(tokenizer, config, file);
   if (!existsSync(join(modelDir, "config.json"))) throw new Error(`${modelDir}: config.json is missing`);
   return tokenizer;
 }

@@ -60,6 +60,12 @@ export async function generate(runner: MonetRunner, tokenizer: SentencePieceToke
   if (promptIds.length === 0) throw new Error("the prompt has no tokens");
   if (promptIds.length >= c.maxPositionEmbeddings) throw new Error(`the prompt has ${promptIds.length} tokens; the model takes at most ${c.maxPositionEmbeddings - 1}`);
 
+  // Cancelled while it waited for the engine (superseded by a newer request, e.g. the next
+  // keystroke): no forward pass at all, or typing would pile up prefills nobody wants.
+  if (opts.signal?.aborted || opts.cancelled?.()) {
+    return { text: "", ids: [], promptTokens: promptIds.length, reusedTokens: 0, prefillMs: 0, decodeMs: 0, decodeTokensPerS: 0, stopReason: "cancelled" };
+  }
+
   // Reuse the cached prefix computed under the same masks; keep at least one new token.
   let cache = slot.cache && slot.maskKey === maskKey ? slot.cache : KvCache.empty(shape);
   const reuse = Math.min(cache.commonPrefix(promptIds), promptIds.length - 1);

@@ -2,9 +2,10 @@
 // and the dtype. Conversion happens once; a lock file keeps two processes (two VS Code
 // windows, a CLI run) from converting the same model at once, and a damaged entry is
 // detected by its manifest and rebuilt.
-import { mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { describeWriteFailure } from "../atlas/atomic-write";
 import type { Checkpoint } from "../checkpoint/checkpoint";
 import { CONVERTER_VERSION, MODEL_FILE, convertToOnnx, readConverted, type ConvertedManifest } from "../model/convert";
 
@@ -28,11 +29,24 @@ export interface ConvertedModel {
   converted: boolean;
 }
 
-/** Returns the converted model for `ckpt`, converting it first if needed. */
+/**
+ * Returns the converted model for `ckpt`, converting it first if needed. A full or
+ * read-only disk fails with a message naming the folder (and nothing half-written stays).
+ */
 export async function ensureConverted(ckpt: Checkpoint, opts: StoreOptions = {}): Promise<ConvertedModel> {
+  const root = join(opts.cacheDir ?? defaultCacheDir(), "converted");
+  try {
+    return await ensureConvertedIn(root, ckpt, opts);
+  } catch (e) {
+    const line = describeWriteFailure(root, e);
+    if (!line) throw e;
+    throw Object.assign(new Error(`${line} while converting ${ckpt.dir} to ONNX; free some space or make the folder writable (or set MONET_LENS_CACHE to another folder)`), { code: (e as NodeJS.ErrnoException).code, cause: e });
+  }
+}
+
+async function ensureConvertedIn(root: string, ckpt: Checkpoint, opts: StoreOptions): Promise<ConvertedModel> {
   const dtype = opts.dtype ?? "float32";
   const fingerprint = await ckpt.fingerprint();
-  const root = join(opts.cacheDir ?? defaultCacheDir(), "converted");
   mkdirSync(root, { recursive: true });
   const dir = join(root, `${fingerprint.slice(0, 24)}-v${CONVERTER_VERSION}-${dtype}`);
   const ready = () => readConverted(dir, { fingerprint, dtype });
@@ -43,6 +57,7 @@ export async function ensureConverted(ckpt: Checkpoint, opts: StoreOptions = {})
   try {
     manifest = ready(); // another process may have finished while we waited
     if (manifest) return { dir, modelPath: join(dir, MODEL_FILE), manifest, converted: false };
+    removeDeadTemporaries(dir, opts.log);
     opts.log?.(`converting ${ckpt.dir} to ONNX (${dtype}) in ${dir}`);
     manifest = await convertToOnnx(ckpt, dir, { fingerprint, dtype, onProgress: opts.onProgress, signal: opts.signal });
     return { dir, modelPath: join(dir, MODEL_FILE), manifest, converted: true };
@@ -84,5 +99,37 @@ function isStale(path: string): boolean {
     return false;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "ESRCH" || (e as NodeJS.ErrnoException).code === "ENOENT";
+  }
+}
+
+/** Whether process `pid` is alive (EPERM: it exists but is not ours). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes `<dir>.tmp-<pid>-<time>` folders left by conversions whose process died (killed,
+ * crashed, power cut): they are never read, but may hold gigabytes. Called under the lock.
+ */
+function removeDeadTemporaries(dir: string, log?: (line: string) => void): void {
+  const prefix = `${basename(dir)}.tmp-`;
+  const root = join(dir, "..");
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && (pid === process.pid || alive(pid))) continue;
+    rmSync(join(root, name), { recursive: true, force: true });
+    log?.(`removed ${name}, left by an interrupted conversion`);
   }
 }

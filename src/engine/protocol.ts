@@ -39,7 +39,20 @@ export type Request =
   | { type: "generate"; id: number; params: GenerateParams }
   | { type: "cancel"; id: number; target: number }
   | { type: "route"; id: number; text: string; masks?: MaskSpec }
+  | { type: "stats"; id: number }
   | { type: "close"; id: number };
+
+/** The engine process's counters (engine.ts EngineStats) and memory. */
+export interface WorkerStats {
+  generations: number;
+  cancelled: number;
+  running: number;
+  maxRunning: number;
+  /** Cancel requests held for generations that have not finished (should stay small). */
+  pendingCancels: number;
+  /** Resident set size of the engine process, bytes. */
+  rss: number;
+}
 
 export interface EngineInfo {
   modelDir: string;
@@ -58,4 +71,5 @@ export type Response =
   | { type: "generated"; id: number; result: GenerateResult }
   | { type: "routed"; id: number; result: RoutedText }
   | { type: "closed"; id: number }
+  | { type: "stats"; id: number; stats: WorkerStats }
   | { type: "error"; id: number; message: string };

@@ -2,7 +2,7 @@
 // choice, else CUDA → WebGPU → CPU, falling back with the reason when one fails.
 import * as ort from "onnxruntime-node";
 import { availableParallelism } from "node:os";
-import { probeProviders, type ProviderName } from "../../native/providers";
+import { probeProviders, type ProviderName, type ProviderProbe } from "../../native/providers";
 
 export type EpPreference = "auto" | ProviderName;
 export const EP_PREFERENCES: readonly EpPreference[] = ["auto", "cuda", "webgpu", "cpu"];
@@ -14,20 +14,28 @@ export interface OpenedSession {
   fallbacks: string[];
 }
 
+/** Creates an onnxruntime session (ort.InferenceSession.create; tests inject failures). */
+export type SessionFactory = (modelPath: string, options: ort.InferenceSession.SessionOptions) => Promise<ort.InferenceSession>;
+
 export interface SessionOptions {
   ep: EpPreference;
   /** Intra-op threads on CPU (default: all cores, at most 8). */
   threads?: number;
+  /** Default: ort.InferenceSession.create. */
+  create?: SessionFactory;
+  /** Default: probeProviders() (what this machine can run). */
+  probes?: ProviderProbe[];
 }
 
 /** The provider `openSession` will try first for a preference (before any run-time failure). */
-export function plannedProvider(pref: EpPreference): ProviderName {
-  const first = probeProviders().find((p) => p.available && (pref === "auto" || p.name === pref));
+export function plannedProvider(pref: EpPreference, probes: ProviderProbe[] = probeProviders()): ProviderName {
+  const first = probes.find((p) => p.available && (pref === "auto" || p.name === pref));
   return first?.name ?? "cpu";
 }
 
 export async function openSession(modelPath: string, opts: SessionOptions): Promise<OpenedSession> {
-  const probes = probeProviders();
+  const probes = opts.probes ?? probeProviders();
+  const create: SessionFactory = opts.create ?? ((path, options) => ort.InferenceSession.create(path, options));
   const order = opts.ep === "auto" ? probes : [...probes.filter((p) => p.name === opts.ep), ...probes.filter((p) => p.name === "cpu" && opts.ep !== "cpu")];
   const fallbacks: string[] = [];
   for (const probe of order) {
@@ -36,10 +44,12 @@ export async function openSession(modelPath: string, opts: SessionOptions): Prom
       continue;
     }
     try {
-      const session = await ort.InferenceSession.create(modelPath, {
+      const session = await create(modelPath, {
         executionProviders: [probe.name],
         graphOptimizationLevel: "all",
-        intraOpNumThreads: probe.name === "cpu" ? (opts.threads ?? defaultThreads()) : undefined,
+        // Only for the CPU, and absent (not undefined) otherwise: onnxruntime-node rejects
+        // `intraOpNumThreads: undefined` ("must be a number"), which failed every GPU session.
+        ...(probe.name === "cpu" ? { intraOpNumThreads: opts.threads ?? defaultThreads() } : {}),
         interOpNumThreads: 1,
         executionMode: "sequential",
         logSeverityLevel: 3,

@@ -11,6 +11,8 @@ if (!process.send) throw new Error("the engine worker must be started by the eng
 let engine: Engine | undefined;
 const maskCache = new Map<string, ExpertMasks>();
 const cancelled = new Set<number>();
+/** Generations received and not yet finished: only their cancels are kept. */
+const live = new Set<number>();
 
 const send = (m: Response) => process.send!(m);
 
@@ -39,6 +41,7 @@ async function handle(req: Request): Promise<void> {
     }
     case "generate": {
       if (!engine) throw new Error("the engine is not open");
+      live.add(req.id);
       const { prompt, ids, masks, structure, ...opts } = req.params;
       const promptIds = ids ?? engine.tokenizer.encode(prompt ?? "");
       const result = await engine.generateIds(promptIds, {
@@ -49,6 +52,7 @@ async function handle(req: Request): Promise<void> {
         onText: (text) => send({ type: "text", id: req.id, text }),
       });
       cancelled.delete(req.id);
+      live.delete(req.id);
       send({ type: "generated", id: req.id, result });
       return;
     }
@@ -59,8 +63,14 @@ async function handle(req: Request): Promise<void> {
       return;
     }
     case "cancel":
-      cancelled.add(req.target);
+      // A cancel that arrives after its generation finished is dropped, not kept forever.
+      if (live.has(req.target)) cancelled.add(req.target);
       return;
+    case "stats": {
+      const stats = engine?.stats ?? { generations: 0, cancelled: 0, running: 0, maxRunning: 0 };
+      send({ type: "stats", id: req.id, stats: { ...stats, pendingCancels: cancelled.size, rss: process.memoryUsage().rss } });
+      return;
+    }
     case "close": {
       await engine?.close();
       engine = undefined;
@@ -72,7 +82,10 @@ async function handle(req: Request): Promise<void> {
 
 process.on("message", (req: Request) => {
   handle(req).catch((e: unknown) => {
-    if (req.type === "generate") cancelled.delete(req.id);
+    if (req.type === "generate") {
+      cancelled.delete(req.id);
+      live.delete(req.id);
+    }
     send({ type: "error", id: req.id, message: e instanceof Error ? e.message : String(e) });
   });
 });

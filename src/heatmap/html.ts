@@ -20,10 +20,15 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
-/** A CSP source expression (webview.cspSource is e.g. https://*.vscode-cdn.net): no spaces, quotes or separators. */
+/**
+ * webview.cspSource: CSP source expressions separated by spaces — host or scheme sources
+ * (desktop VS Code: `https://*.vscode-cdn.net`) and the keyword 'self' (code-server and
+ * VS Code for the Web: `'self' https://*.vscode-cdn.net`); no other keyword, quote or separator.
+ */
 function checkSource(s: string): string {
-  if (!/^[A-Za-z0-9.*:/_+-]+$/.test(s)) throw new Error(`not a CSP source: ${JSON.stringify(s)}`);
-  return s;
+  const parts = s.trim().split(/ +/);
+  if (!parts.every((p) => p === "'self'" || /^[A-Za-z0-9.*:/_+-]+$/.test(p))) throw new Error(`not a CSP source: ${JSON.stringify(s)}`);
+  return parts.join(" ");
 }
 
 export function contentSecurityPolicy(nonce: string, cspSource: string): string {

@@ -130,7 +130,9 @@ export class AtlasManager {
       if (a) return a;
     }
     try {
-      const shipped = findAtlas(identity, undefined, this.shippedDir);
+      // No shipped folder (none found, or turned off with shippedDir: null) means none: an
+      // undefined dir would make findAtlas look in its default folder.
+      const shipped = this.shippedDir === undefined ? undefined : findAtlas(identity, undefined, this.shippedDir);
       return shipped ? { ...shipped, source: "shipped", id: contentId(shipped.path) } : undefined;
     } catch (e) {
       this.report(`the shipped atlases could not be read: ${(e as Error).message}`);

@@ -7,6 +7,7 @@ import { buildAtlas, type RoutingModel } from "../atlas/build";
 import { Checkpoint } from "../checkpoint/checkpoint";
 import { CancelledError } from "../engine/engine-client";
 import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
+import { checkTokenizerFits } from "../tokenizer/vocab-check";
 import { AtlasManager, modelIdentityOf } from "./atlas-manager";
 import type { Ctx } from "./ctx";
 import type { PickItem } from "./ui";
@@ -102,8 +103,8 @@ export async function validateModelFolder(dir: string): Promise<string> {
   const ckpt = await Checkpoint.open(dir);
   try {
     const c = ckpt.config;
-    const tokenizer = SentencePieceTokenizer.fromFile(join(dir, "tokenizer.model"));
-    if (tokenizer.vocabSize > c.vocabSize) throw new Error(`${join(dir, "tokenizer.model")} has ${tokenizer.vocabSize} pieces but config.json's vocab_size is ${c.vocabSize}: they belong to different models`);
+    const tokenizerFile = join(dir, "tokenizer.model");
+    checkTokenizerFits(SentencePieceTokenizer.fromFile(tokenizerFile), c, tokenizerFile);
     const params = ckpt.parameterCount();
     return `CodeMonet-${c.moeDecompose === "vertical" ? "VD" : "HD"}, ${(params / 1e6).toFixed(0)}M parameters, ${c.numLayers} layers`;
   } finally {

@@ -1,5 +1,7 @@
 // The extension's settings, read and validated in one place. A value of the wrong type
 // or out of range is reported with the setting's name and replaced by the default.
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
 import type { EpPreference } from "../engine/session";
 
 // Not imported from engine/session.ts, which loads onnxruntime: the extension host never
@@ -76,7 +78,12 @@ export function readConfig(read: SettingReader): ReadConfig {
       bad(key, v, "a path (string)");
       return DEFAULTS[key];
     }
-    return v.trim();
+    const checked = normaliseSettingPath(v);
+    if (checked.problem !== undefined) {
+      bad(key, v.length > 200 ? `${v.slice(0, 200)}…` : v, checked.problem);
+      return DEFAULTS[key];
+    }
+    return checked.path;
   };
   const ep = (): EpPreference => {
     const v = read("executionProvider");
@@ -121,6 +128,20 @@ export function readConfig(read: SettingReader): ReadConfig {
     atlasPath: str("atlasPath"),
   };
   return { config, problems };
+}
+
+/**
+ * A path setting made safe to use: trimmed, `~` expanded, absolute (a relative path would
+ * depend on the extension host's working folder), without NUL characters, and normalised
+ * (`..` and repeated separators resolved). "" stays "" (the default).
+ */
+export function normaliseSettingPath(value: string): { path: string; problem?: undefined } | { path?: undefined; problem: string } {
+  let v = value.trim();
+  if (v === "") return { path: "" };
+  if (v.includes("\0")) return { problem: "a path (it contains a NUL character)" };
+  if (v === "~" || v.startsWith("~/") || v.startsWith("~\\")) v = join(homedir(), v.slice(1));
+  if (!isAbsolute(v)) return { problem: "an absolute path (e.g. /home/me/models/codemonet or ~/models/codemonet)" };
+  return { path: resolve(v) };
 }
 
 type NumericKey = { [K in keyof MonetLensConfig]: MonetLensConfig[K] extends number ? K : never }[keyof MonetLensConfig];

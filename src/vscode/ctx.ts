@@ -1,7 +1,7 @@
 // The extension's state and how its parts talk: configuration, the engine host, the
 // completion controller, the masks and the atlas, the status bar. No runtime import of
 // "vscode": extension.ts hands in the UI, the settings and the status item.
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import { CompletionController, type CompletionEvent, type MaskState } from "../completion/controller";
 import { embeddedModelDir } from "../engine/model-paths";
 import type { EngineInfo } from "../engine/protocol";
@@ -58,7 +58,9 @@ export class Ctx {
       },
       shippedDir: opts.shippedAtlasDir,
     });
-    this.host = new EngineHost({ settings: this.engineSettings(), log: (l) => this.log.info(l), ...opts.engine });
+    // Converted models go to the extension's own storage (or where MONET_LENS_CACHE says).
+    const cacheDir = opts.engine?.cacheDir ?? process.env.MONET_LENS_CACHE ?? join(opts.storageDir, "cache");
+    this.host = new EngineHost({ settings: this.engineSettings(), log: (l) => this.log.info(l), ...opts.engine, cacheDir });
     this.controller = new CompletionController({
       engine: this.host,
       model: () => this.host.model(),
@@ -77,6 +79,7 @@ export class Ctx {
         this.updateStatus({ engine: s });
       }).dispose,
       this.host.onDidChangeBusy((busy) => this.updateStatus({ busy })).dispose,
+      this.host.onDidCrash(() => this.ui.note?.("Monet Lens: the engine stopped unexpectedly; it restarts with the next suggestion (details in the log)")).dispose,
       this.masks.onDidChange(() => this.masksChanged()).dispose,
       this.atlases.onDidChange((a) => this.updateStatus({ atlas: a ? { path: a.path, source: a.source } : undefined })).dispose,
     );

@@ -54,6 +54,9 @@ export class EngineHost implements CompletionEngine {
   readonly onDidChangeState = this.stateChanged.event;
   private readonly busyChanged = new Emitter<boolean>();
   readonly onDidChangeBusy = this.busyChanged.event;
+  private readonly crashed = new Emitter<string>();
+  /** The engine process died during a request and restarts on the next one (a note for the user). */
+  readonly onDidCrash = this.crashed.event;
   private active = 0;
   private crashesInARow = 0;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -172,8 +175,10 @@ export class EngineHost implements CompletionEngine {
     clearTimeout(this.idleTimer);
     if (!this.client || this.stateValue.kind !== "ready") return;
     const info = this.stateValue.info;
-    await this.client.unload();
-    if (this.active > 0) return; // a request came in meanwhile and loads it again
+    const client = this.client;
+    await client.unload();
+    // A request that came in meanwhile started a new engine process: it is not unloaded.
+    if (this.active > 0 || this.client !== client || client.pid !== undefined || this.stateValue.kind !== "ready") return;
     this.setState({ kind: "unloaded", info });
     this.opts.log(`model unloaded to free memory; it loads again on the next request`);
   }
@@ -191,6 +196,7 @@ export class EngineHost implements CompletionEngine {
     this.client = undefined;
     this.stateChanged.dispose();
     this.busyChanged.dispose();
+    this.crashed.dispose();
     await client?.close();
   }
 
@@ -211,6 +217,7 @@ export class EngineHost implements CompletionEngine {
         else {
           this.opts.log(`engine stopped (${this.crashesInARow} of at most ${limit} restarts in a row): ${message(e)}`);
           this.setState({ kind: "loading" });
+          this.crashed.fire(message(e));
         }
       }
       throw e;

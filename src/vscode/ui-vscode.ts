@@ -24,6 +24,7 @@ export function vscodeUi(): Ui {
         }),
       ),
     executeCommand: async (id, ...args) => vscode.commands.executeCommand(id, ...args),
+    note: (message) => void vscode.window.setStatusBarMessage(message, 8000),
     workspaceFolders: () => (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === "file").map((f) => f.uri.fsPath),
     updateSetting: async (key, value, languageId) => {
       const config = vscode.workspace.getConfiguration(SECTION, languageId ? { languageId } : undefined);

@@ -30,6 +30,8 @@ export interface Ui {
   executeCommand(id: string, ...args: unknown[]): Promise<unknown>;
   /** Workspace folder paths (file system). */
   workspaceFolders(): string[];
+  /** A short note that goes away by itself (the status bar), for what needs no answer. */
+  note?(message: string): void;
   /** Writes a monetLens.* setting in the user settings, for one language when given. */
   updateSetting(key: string, value: unknown, languageId?: string): Promise<void>;
 }

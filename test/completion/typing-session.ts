@@ -19,6 +19,7 @@ import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { EngineClient } from "../../src/engine/engine-client";
+import { seededRandom } from "../../src/engine/sampler";
 import type { EpPreference } from "../../src/engine/session";
 import { CompletionController, type CompletionSettings, type Suggestion } from "../../src/completion/controller";
 import { promptTokenizer } from "../../src/completion/prompt";
@@ -59,18 +60,6 @@ def main(argv):
     inventory.load()
     print(inventory.total())
 `;
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Keystroke {
   /** The text after this keystroke. */
@@ -115,7 +104,7 @@ async function main(): Promise<void> {
   // What the file already holds above the typed code: the start of a real module.
   const context = readFileSync(join(SHARED, "corpus", "python", "0009.py"), "utf8").split("\n").slice(0, 60).join("\n").trimEnd();
   const keys = keystrokes(context, TYPED);
-  const rand = random(Number(values.seed ?? 7));
+  const rand = seededRandom(Number(values.seed ?? 7));
 
   const results = { warm: [] as number[], cold: [] as number[], cached: [] as number[] };
   const empty = { warm: 0, cold: 0 };

@@ -16,6 +16,16 @@ describe("heatmap page HTML", () => {
     assert.ok(!html.includes("unsafe-inline") && !html.includes("unsafe-eval"));
   });
 
+  it("accepts the web workbench's CSP source, 'self' and hosts (code-server, VS Code for the Web)", () => {
+    // What webview.cspSource is in code-server 4.100 (seen in the end-to-end suite).
+    const web = "'self' https://*.vscode-cdn.net";
+    assert.equal(
+      contentSecurityPolicy(opts.nonce, web),
+      "default-src 'none'; script-src 'nonce-AbCdEfGhIjKlMnOpQrStUv12'; style-src 'self' https://*.vscode-cdn.net 'nonce-AbCdEfGhIjKlMnOpQrStUv12'; img-src 'self' https://*.vscode-cdn.net data:; font-src 'self' https://*.vscode-cdn.net",
+    );
+    assert.ok(heatmapHtml({ ...opts, cspSource: web }).includes("style-src &#39;self&#39; https://*.vscode-cdn.net"));
+  });
+
   it("loads only its own script and stylesheet, with the nonce, and gives the toolkit the nonce", () => {
     const html = heatmapHtml(opts);
     const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
@@ -33,6 +43,8 @@ describe("heatmap page HTML", () => {
     assert.throws(() => heatmapHtml({ ...opts, nonce: "short" }), /nonce/);
     assert.throws(() => heatmapHtml({ ...opts, nonce: "x'; script-src *; '0123456789" }), /nonce/);
     assert.throws(() => heatmapHtml({ ...opts, cspSource: "https://a.net; script-src *" }), /not a CSP source/);
+    assert.throws(() => heatmapHtml({ ...opts, cspSource: "'self' 'unsafe-inline'" }), /not a CSP source/);
+    assert.throws(() => heatmapHtml({ ...opts, cspSource: "'self'\nscript-src *" }), /not a CSP source/);
     const html = heatmapHtml({ ...opts, scriptUri: 'https://x/a.js"><script>alert(1)</script>' });
     assert.ok(!html.includes("<script>alert(1)"));
     assert.ok(html.includes("&quot;&gt;&lt;script&gt;"));

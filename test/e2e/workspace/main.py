@@ -1,0 +1,7 @@
+"""Small numeric helpers."""
+
+
+def square(x):
+    """Return x squared."""
+    return x * x
+
