@@ -11,6 +11,8 @@ import type { EngineInfo, GenerateParams, MaskSpec, OpenParams, Request, Respons
 export interface ClientOptions extends OpenParams {
   log?: (line: string) => void;
   onProgress?: (done: number, total: number, what: string) => void;
+  /** The engine moved to another execution provider after starting (a run-time fallback). */
+  onProvider?: (info: EngineInfo) => void;
   maxRestarts?: number;
 }
 
@@ -114,6 +116,12 @@ export class EngineClient {
         return;
       case "progress":
         this.opts.onProgress?.(m.done, m.total, m.what);
+        return;
+      case "provider":
+        if (!this.info) return;
+        this.info = { ...this.info, ep: m.ep, fallbacks: m.fallbacks };
+        this.opts.log?.(`engine now runs on ${m.ep}`);
+        this.opts.onProvider?.(this.info);
         return;
       case "text":
         this.pending.get(m.id)?.onText?.(m.text);

@@ -66,6 +66,8 @@ export interface EngineInfo {
 export type Response =
   | { type: "log"; line: string }
   | { type: "progress"; done: number; total: number; what: string }
+  /** The provider changed after opening (a GPU failed at run time and the engine moved to the CPU). */
+  | { type: "provider"; ep: string; fallbacks: string[] }
   | { type: "text"; id: number; text: string }
   | { type: "opened"; id: number; info: EngineInfo }
   | { type: "generated"; id: number; result: GenerateResult }

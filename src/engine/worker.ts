@@ -15,6 +15,15 @@ const cancelled = new Set<number>();
 const live = new Set<number>();
 
 const send = (m: Response) => process.send!(m);
+/** The provider the client was last told about. */
+let reportedEp: string | undefined;
+
+/** Tells the client when a run-time fallback moved the engine to another provider. */
+function reportProvider(): void {
+  if (!engine || engine.ep === reportedEp) return;
+  reportedEp = engine.ep;
+  send({ type: "provider", ep: engine.ep, fallbacks: [...engine.fallbacks] });
+}
 
 function masksOf(spec: MaskSpec | undefined): ExpertMasks | undefined {
   if (!spec || !engine) return undefined;
@@ -36,6 +45,7 @@ async function handle(req: Request): Promise<void> {
         log: (line) => send({ type: "log", line }),
         onProgress: (done, total, what) => send({ type: "progress", done, total, what }),
       });
+      reportedEp = engine.ep;
       send({ type: "opened", id: req.id, info: { modelDir: engine.modelDir, ep: engine.ep, fallbacks: engine.fallbacks, convertedDir: engine.convertedDir, config: engine.config, routingGroups: engine.routingGroups } });
       return;
     }
@@ -53,12 +63,14 @@ async function handle(req: Request): Promise<void> {
       });
       cancelled.delete(req.id);
       live.delete(req.id);
+      reportProvider();
       send({ type: "generated", id: req.id, result });
       return;
     }
     case "route": {
       if (!engine) throw new Error("the engine is not open");
       const result = await engine.route(req.text, masksOf(req.masks));
+      reportProvider();
       send({ type: "routed", id: req.id, result });
       return;
     }

@@ -229,6 +229,13 @@ export class EngineHost implements CompletionEngine {
     }
   }
 
+  /** A run-time fallback moved the engine to another provider: the status must say where it runs now. */
+  private providerChanged(info: EngineInfo): void {
+    if (this.lastInfo?.modelDir !== info.modelDir) return;
+    this.lastInfo = info;
+    if (this.stateValue.kind === "ready") this.setState({ kind: "ready", info });
+  }
+
   private newClient(modelDir: string | undefined, onProgress?: (done: number, total: number, what: string) => void): EngineClientLike {
     const s = this.settings;
     const create = this.opts.createClient ?? ((o: ClientOptions) => new EngineClient(o));
@@ -239,6 +246,7 @@ export class EngineHost implements CompletionEngine {
       cacheDir: this.opts.cacheDir,
       maxRestarts: this.opts.maxRestarts ?? 3,
       log: this.opts.log,
+      onProvider: (info) => this.providerChanged(info),
       onProgress: (done, total, what) => {
         onProgress?.(done, total, what);
         if (this.stateValue.kind === "loading") this.setState({ kind: "loading", progress: { done, total, what } });

@@ -50,6 +50,24 @@ describe("engine host (real engine process)", () => {
     for (const h of hosts) await h.dispose();
   });
 
+  it("a run-time provider fallback reported by the engine process reaches the info, the state and the log", async () => {
+    const { host, clients, logs } = makeHost();
+    hosts.push(host);
+    await host.generate({ prompt: "x = 1\n", maxTokens: 2 });
+    const ready: EngineState[] = [];
+    host.onDidChangeState((s) => ready.push(s));
+    // What the worker sends after a GPU failed at run time (worker.ts reportProvider).
+    const child = (clients[0] as unknown as { child: import("node:child_process").ChildProcess }).child;
+    child.emit("message", { type: "provider", ep: "cpu", fallbacks: ["cuda: failed at run time: CUDA error"] });
+    assert.equal(clients[0]!.info?.ep, "cpu");
+    assert.equal(host.info?.ep, "cpu");
+    assert.deepEqual(host.info?.fallbacks, ["cuda: failed at run time: CUDA error"]);
+    assert.equal(ready.at(-1)?.kind, "ready");
+    const last = ready.at(-1);
+    assert.equal(last?.kind === "ready" ? last.info.ep : undefined, "cpu", "the status sees the new provider");
+    assert.ok(logs.includes("engine now runs on cpu"));
+  });
+
   it("starts lazily on the first request and reports loading, ready and busy", async () => {
     const { host, clients, states } = makeHost();
     hosts.push(host);
