@@ -18,10 +18,14 @@ export async function benchCommand(argv: string[]): Promise<void> {
     mask: { type: "string" },
     "mask-file": { type: "string" },
     atlas: { type: "string" },
+    prefill: { type: "string" },
+    contexts: { type: "string" },
   });
   const ep = choiceOption(values.ep, "ep", EP_PREFERENCES, "auto");
   const dtype = choiceOption(values.dtype, "dtype", ["auto", "float32", "float16"] as const, "auto");
   const newTokens = intOption(values["new-tokens"], "new-tokens", 64, 2);
+  const prefillLengths = lengthList(values.prefill, "prefill", [128, 512]);
+  const contexts = lengthList(values.contexts, "contexts", [64]);
   const threads = values.threads === undefined ? undefined : intOption(values.threads, "threads", 1, 1);
   const engine = await Engine.open({ modelDir: values.model, ep, dtype, threads, ...progressLogger(!values.json) });
   try {
@@ -31,7 +35,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     const randomIds = (n: number) => Array.from({ length: n }, () => 3 + Math.floor(random() * (vocab - 3)));
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const prefill: Record<string, number> = {};
-    for (const T of [128, 512].filter((t) => t < engine.config.maxPositionEmbeddings)) {
+    for (const T of prefillLengths.filter((t) => t < engine.config.maxPositionEmbeddings)) {
       const ids = randomIds(T);
       const once = async () => {
         engine.resetCache();
@@ -40,24 +44,35 @@ export async function benchCommand(argv: string[]): Promise<void> {
       await once(); // warm-up
       prefill[String(T)] = round(median([await once(), await once(), await once()]));
     }
-    // Decode: a 64-token prompt, then greedy tokens with the KV cache (EOS ignored).
-    const rates: number[] = [];
-    const prompt = randomIds(64);
-    for (let i = 0; i < 3; i++) {
-      engine.resetCache();
-      const r = await engine.generateIds(prompt, { maxTokens: newTokens, stopTokens: [], masks, ignoreEos: true });
-      rates.push(r.decodeTokensPerS);
+    // Decode: a prompt of each context length, then greedy tokens with the KV cache (EOS ignored).
+    const byContext: Record<string, number> = {};
+    for (const n of contexts.filter((t) => t + newTokens <= engine.config.maxPositionEmbeddings)) {
+      const rates: number[] = [];
+      const prompt = randomIds(n);
+      for (let i = 0; i < 3; i++) {
+        engine.resetCache();
+        const r = await engine.generateIds(prompt, { maxTokens: newTokens, stopTokens: [], masks, ignoreEos: true });
+        rates.push(r.decodeTokensPerS);
+      }
+      byContext[String(n)] = round(median(rates));
     }
-    const result = { ep: engine.ep, prefill_ms: prefill, decode_tokens_per_s: round(median(rates)), new_tokens: newTokens, model: engine.modelDir, masked: masks?.label ?? "", threads: threads ?? "default" };
+    const first = Object.values(byContext)[0] ?? 0;
+    const result = { ep: engine.ep, prefill_ms: prefill, decode_tokens_per_s: first, decode_tokens_per_s_by_context: byContext, new_tokens: newTokens, model: engine.modelDir, masked: masks?.label ?? "", threads: threads ?? "default" };
     if (values.json) console.log(JSON.stringify(result));
     else {
       console.log(`execution provider: ${result.ep}${result.masked ? ` (masked: ${result.masked})` : ""}`);
       for (const [T, ms] of Object.entries(prefill)) console.log(`prefill ${T.padStart(4)} tokens: ${ms} ms`);
-      console.log(`decode: ${result.decode_tokens_per_s} tokens/s (64-token prompt, ${newTokens} new tokens, median of 3)`);
+      for (const [n, rate] of Object.entries(byContext)) console.log(`decode: ${rate} tokens/s (${n}-token prompt, ${newTokens} new tokens, median of 3)`);
     }
   } finally {
     await engine.close();
   }
+}
+
+/** A comma-separated list of token counts (e.g. "128,512,2048"). */
+function lengthList(text: string | undefined, name: string, fallback: number[]): number[] {
+  if (text === undefined) return fallback;
+  return text.split(",").map((t) => intOption(t.trim(), name, 0, 1));
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;

@@ -16,7 +16,7 @@ const USAGE = `usage: monet-lens <command> [options]
   generate  [--model DIR] --prompt STR [--max-tokens N] [--temperature T] [--top-p P]
             [--seed S] [--mask LANG,... [--atlas FILE] | --mask-file FILE]
             [--ep auto|cpu|webgpu|cuda] [--json]
-  bench     [--model DIR] [--ep ...] [--threads N] [--new-tokens N]
+  bench     [--model DIR] [--ep ...] [--threads N] [--new-tokens N] [--prefill 128,512] [--contexts 64,...]
             [--mask LANG,... [--atlas FILE] | --mask-file FILE] [--json]
   route     [--model DIR] [--atlas FILE] [--mask LANG,...] (--text STR | --file PATH)
             [--top N] [--json]                           per token: language shares, top experts

@@ -32,6 +32,8 @@ export interface ForwardResult {
 export class MonetRunner {
   private readonly unmasked: ExpertMasks;
   private readonly groups: number;
+  /** The graph takes padded cache buffers and returns the new positions only (fused attention; kv-cache.ts). */
+  private readonly paddedCache: boolean;
 
   constructor(
     public session: ort.InferenceSession,
@@ -43,6 +45,7 @@ export class MonetRunner {
   ) {
     this.groups = routingGroups(config);
     this.unmasked = noMasks(this.groups, config.moeExperts);
+    this.paddedCache = session.inputNames.includes(io.pastLength);
   }
 
   /** The shape of this model's KV cache, for KvCache.empty. */
@@ -69,9 +72,11 @@ export class MonetRunner {
       [io.maskActive]: new ort.Tensor("bool", Uint8Array.of(masks.key ? 1 : 0), []),
     };
     for (let g = 0; g < this.groups; g++) feeds[io.mask(g)] = new ort.Tensor("float32", masks.groups[g]!, [E, E]);
+    const cache = this.paddedCache ? req.cache.withRoom(req.cache.length + T, c.maxPositionEmbeddings) : req.cache;
+    if (this.paddedCache) feeds[io.pastLength] = new ort.Tensor("int64", BigInt64Array.of(BigInt(cache.length)), [1]);
     for (let l = 0; l < c.numLayers; l++) {
-      feeds[io.pastKey(l)] = req.cache.keys[l]!;
-      feeds[io.pastValue(l)] = req.cache.values[l]!;
+      feeds[io.pastKey(l)] = cache.keys[l]!;
+      feeds[io.pastValue(l)] = cache.values[l]!;
     }
     const fetches = [io.logits];
     for (let l = 0; l < c.numLayers; l++) fetches.push(io.presentKey(l), io.presentValue(l));
@@ -89,7 +94,7 @@ export class MonetRunner {
     const values = Array.from({ length: c.numLayers }, (_, l) => out[io.presentValue(l)]!);
     const result: ForwardResult = {
       logits: out[io.logits]!.data as Float32Array,
-      cache: KvCache.of(req.cache.shape, [...req.cache.tokens, ...req.ids], keys, values),
+      cache: this.paddedCache ? cache.append(req.ids, keys, values) : KvCache.of(cache.shape, [...cache.tokens, ...req.ids], keys, values),
     };
     if (req.routing) {
       result.routing = {

@@ -36,10 +36,11 @@ export const io = {
   numLogits: "num_logits", // int64 [1]: logits for the last n positions
   maskActive: "mask_active", // bool []: apply the masks below
   mask: (g: number) => `mask.${g}`, // float [E, E], 1 = masked expert (i, j) of routing group g
-  pastKey: (l: number) => `past_key.${l}`, // float [1, kvH, P, hd]
+  pastLength: "past_length", // int64 [1]: cached tokens P (fused attention, whose cache buffers may be longer)
+  pastKey: (l: number) => `past_key.${l}`, // float [1, kvH, P, hd] (fused attention: [1, kvH, C ≥ P, hd], first P valid)
   pastValue: (l: number) => `past_value.${l}`,
   logits: "logits", // float [1, n, V]
-  presentKey: (l: number) => `present_key.${l}`, // float [1, kvH, P+T, hd]
+  presentKey: (l: number) => `present_key.${l}`, // float [1, kvH, P+T, hd] (fused attention: the T new positions only, [1, kvH, T, hd])
   presentValue: (l: number) => `present_value.${l}`,
   g1: (g: number) => `router.${g}.g1`, // float [1, T, H, E]
   g2: (g: number) => `router.${g}.g2`,
@@ -125,16 +126,21 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
   const numLogits = g.input(io.numLogits, "int64", [1]);
   const maskActive = g.input(io.maskActive, "bool", []);
   const masks = Array.from({ length: groups }, (_, k) => g.input(io.mask(k), "float32", [E, E]));
+  const fusedAttention = (opts.attention ?? "fused") === "fused";
+  // Fused attention reads the cache from buffers with room (length C, the first P valid, P
+  // given apart) and returns only the new tokens' keys and values: onnxruntime-node copies each
+  // output into JavaScript, which for the whole cache cost time in proportion to the context.
+  const pastLength = fusedAttention ? g.input(io.pastLength, "int64", [1]) : "";
   const pastK: string[] = [];
   const pastV: string[] = [];
   for (let l = 0; l < c.numLayers; l++) {
-    pastK.push(g.input(io.pastKey(l), dt, [1, c.numKvHeads, "P", hd]));
-    pastV.push(g.input(io.pastValue(l), dt, [1, c.numKvHeads, "P", hd]));
+    pastK.push(g.input(io.pastKey(l), dt, [1, c.numKvHeads, fusedAttention ? "C" : "P", hd]));
+    pastV.push(g.input(io.pastValue(l), dt, [1, c.numKvHeads, fusedAttention ? "C" : "P", hd]));
   }
 
   // ---- positions: P (cached tokens) + arange(T)
   const scalar = (x: string) => g.op("Squeeze", [x, g.constI64([0])]);
-  const P = scalar(g.op("Shape", [pastK[0]!], { start: 2, end: 3 }));
+  const P = fusedAttention ? scalar(pastLength) : scalar(g.op("Shape", [pastK[0]!], { start: 2, end: 3 }));
   const T = scalar(g.op("Shape", [ids], { start: 1, end: 2 }));
   const S = g.op("Add", [P, T]);
   const one = g.constI64([1], []);
@@ -153,7 +159,6 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
       sin[p * hd + i] = sin[p * hd + i + hd / 2] = Math.sin(a);
     }
   }
-  const fusedAttention = (opts.attention ?? "fused") === "fused";
   const table = (name: string, data: Float32Array, width: number) => g.weight(name, dt, [maxPos, width], dt === "float16" ? float32ToFloat16Bits(data) : data);
   const half = (t: Float32Array) => {
     const out = new Float32Array(maxPos * (hd / 2));
@@ -207,8 +212,10 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
         { num_heads: c.numHeads, kv_num_heads: c.numKvHeads, do_rotary: 1, rotary_interleaved: 0, scale: f(1 / Math.sqrt(hd)) },
         { domain: "com.microsoft" },
       );
-      g.output(kAll!, io.presentKey(l), dt, [1, c.numKvHeads, "S", hd]);
-      g.output(vAll!, io.presentValue(l), dt, [1, c.numKvHeads, "S", hd]);
+      // The new positions [P, S) of the updated cache (its length is max(C, S)).
+      const fresh = (x: string) => g.op("Slice", [x, g.op("Unsqueeze", [P, g.constI64([0])]), g.op("Unsqueeze", [S, g.constI64([0])]), g.constI64([2])]);
+      g.output(fresh(kAll!), io.presentKey(l), dt, [1, c.numKvHeads, "T", hd]);
+      g.output(fresh(vAll!), io.presentValue(l), dt, [1, c.numKvHeads, "T", hd]);
       ctx = g.op("Squeeze", [o!, g.constI64([0])]); // [T, H·hd]
     } else {
       const q = heads(qProj, c.numHeads);

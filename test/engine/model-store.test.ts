@@ -62,7 +62,9 @@ describe("converted-model cache", () => {
     try {
       const ckpt = await Checkpoint.open(fixture);
       const converted = await ensureConverted(ckpt, { cacheDir });
-      const failing = { run: async () => Promise.reject(new Error("CUDA error: an illegal memory access")) } as unknown as ort.InferenceSession;
+      // A GPU session that fails at run time: the real graph's inputs, every run an error.
+      const inputNames = (await openSession(converted.modelPath, { ep: "cpu" })).session.inputNames;
+      const failing = { inputNames, run: async () => Promise.reject(new Error("CUDA error: an illegal memory access")) } as unknown as ort.InferenceSession;
       const reasons: string[] = [];
       const runner = new MonetRunner(failing, ckpt.config, async (e) => {
         reasons.push((e as Error).message);
