@@ -35,7 +35,9 @@ export class EditorTracker implements vscode.Disposable {
     const a = vscode.window.activeTextEditor;
     if (a && isCodeDocument(a.document)) return a;
     if (this.last && !this.last.document.isClosed) return this.last;
-    return undefined;
+    // No code editor was active yet in this window (e.g. after a reload with the routing view
+    // focused): the one on screen beside it.
+    return vscode.window.visibleTextEditors.find((e) => isCodeDocument(e.document));
   }
 
   dispose(): void {

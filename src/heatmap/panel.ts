@@ -22,14 +22,13 @@ export class HeatmapPanel implements vscode.Disposable {
   private disposed = false;
   private readonly onDisposeHandlers: Array<() => void> = [];
 
-  constructor(context: vscode.ExtensionContext, deps: HeatmapDeps, tracker: EditorTracker) {
+  /** `restored`: a panel VS Code brings back after a reload (registered serializer); else a new one. */
+  constructor(context: vscode.ExtensionContext, deps: HeatmapDeps, tracker: EditorTracker, restored?: vscode.WebviewPanel) {
     const media = vscode.Uri.joinPath(context.extensionUri, "media");
-    this.panel = vscode.window.createWebviewPanel(VIEW_TYPE, "Monet Lens: Routing", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
-      enableScripts: true,
-      localResourceRoots: [media],
-      retainContextWhenHidden: false,
-    });
+    const options = { enableScripts: true, localResourceRoots: [media] };
+    this.panel = restored ?? vscode.window.createWebviewPanel(VIEW_TYPE, "Monet Lens: Routing", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { ...options, retainContextWhenHidden: false });
     const webview = this.panel.webview;
+    if (restored) webview.options = options;
     const host: ControllerHost = {
       post: (message) => void webview.postMessage(message),
       findTarget: () => findTarget(tracker.editor()),

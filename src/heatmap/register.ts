@@ -4,7 +4,7 @@
 import * as vscode from "vscode";
 import type { HeatmapDeps } from "./deps";
 import { EditorTracker, isCodeDocument, selectionEvent } from "./editor-target";
-import { HeatmapPanel } from "./panel";
+import { HeatmapPanel, VIEW_TYPE } from "./panel";
 
 export type { HeatmapDeps } from "./deps";
 export type { RouteData } from "./route-data";
@@ -30,6 +30,21 @@ export function registerHeatmap(context: vscode.ExtensionContext, deps: HeatmapD
         if (panel === p) panel = undefined;
       });
       panel = p;
+    }),
+    // After a window reload VS Code brings the panel back (activation event onWebviewPanel):
+    // it shows the active editor's selection again, computed afresh (nothing is stored).
+    vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
+      deserializeWebviewPanel: async (restored: vscode.WebviewPanel) => {
+        if (panel) {
+          restored.dispose(); // one routing view at a time
+          return;
+        }
+        const p = new HeatmapPanel(context, deps, tracker, restored);
+        p.onDispose(() => {
+          if (panel === p) panel = undefined;
+        });
+        panel = p;
+      },
     }),
     deps.masks.onDidChange(() => panel?.controller.masksChanged()),
     vscode.workspace.onDidChangeTextDocument((e) => {

@@ -7,7 +7,8 @@
 // Steps: ghost text from the demo model accepted with Tab; a Python mask from the QuickPick
 // changes the completion; the routing heatmap of a C++ selection (rows, columns, the C++
 // column dominant, a tooltip, a header click masking Lua); the engine's start line in the
-// output channel; masks restored after a window reload, cleared, restored cleared; and the
+// output channel; the heatmap panel restored by a window reload; masks restored after a
+// reload, cleared, restored cleared; and the
 // in-host integration tests (test/e2e/host/index.ts) through the `extensionTestsPath` payload.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -471,6 +472,16 @@ async function main(): Promise<number> {
     }, 15_000, 500);
     log(`output: ${line.trim()}`);
     await shot(page, "output-channel");
+  });
+
+  await step("4b reload with the heatmap open: the panel comes back and routes the selection again", page, async () => {
+    await reloadWindow(page);
+    const tab = page.locator(".tabs-container .tab").filter({ hasText: "Monet Lens: Routing" });
+    await until("the heatmap tab after the reload", async () => (await tab.count()) > 0, 60_000, 500);
+    const body = heatmapFrame(page).locator("#hm-body");
+    const rows = await until("the restored heatmap's rows", async () => Number(await body.getAttribute("data-total-rows", { timeout: 2000 }).catch(() => "0")) || undefined, 90_000, 500);
+    log(`restored heatmap: ${rows} rows`);
+    await shot(page, "heatmap-restored");
   });
 
   await step("5 close the heatmap; reload restores the masks; cleared masks stay cleared", page, async () => {
