@@ -6,7 +6,7 @@
 //
 // Steps: ghost text from the demo model accepted with Tab; a Python mask from the QuickPick
 // changes the completion; the routing heatmap of a C++ selection (rows, columns, the C++
-// column dominant, a tooltip, a header click masking Lua); the engine's start line in the
+// column dominant, a tooltip, a header click masking Lua); the A/B tab; the engine's start line in the
 // output channel; the heatmap panel restored by a window reload; masks restored after a
 // reload, cleared, restored cleared; and the
 // in-host integration tests (test/e2e/host/index.ts) through the `extensionTestsPath` payload.
@@ -457,6 +457,24 @@ async function main(): Promise<number> {
     await until("the Lua header to show it is masked", async () => (await frame.locator('#hm-head button.col-lang[data-lang="lua"]').getAttribute("aria-pressed")) === "true", 15_000);
     log(`status: ${await statusText(page)}`);
     await shot(page, "heatmap-lua-masked");
+  });
+
+  await step("3b the A/B tab: greedy continuations at the cursor with and without the masks", page, async () => {
+    const frame = heatmapFrame(page);
+    await frame.locator("#tab-ab").click();
+    const columns = frame.locator("#ab-columns");
+    await until("both continuations", async () => !(await columns.getAttribute("hidden", { timeout: 2000 }).then((h) => h !== null).catch(() => true)), 60_000, 500);
+    const plain = ((await frame.locator("#ab-plain .ab-text").textContent()) ?? "").trim();
+    const masked = ((await frame.locator("#ab-masked .ab-text").textContent()) ?? "").trim();
+    const verdict = ((await frame.locator("#ab-summary .ab-verdict").textContent()) ?? "").trim();
+    const chips = await frame.locator("#ab-summary .chip").allTextContents();
+    log(`A/B: masked ${chips.join(",")}; ${verdict}`);
+    if (!plain || !masked) throw new Error("an empty continuation in the A/B view");
+    if (JSON.stringify(chips) !== JSON.stringify(["lua", "python"])) throw new Error(`the A/B view names the masks ${chips.join(",")}, not lua,python`);
+    const first = await frame.locator("#ab-summary").getAttribute("data-first");
+    if (plain === masked ? !/^Identical/.test(verdict) : !/^They part at token \d+/.test(verdict) || first === "") throw new Error(`the verdict "${verdict}" does not fit the two texts`);
+    await shot(page, "ab-view");
+    await frame.locator("#tab-heatmap").click();
   });
 
   await step("4 the engine's start line in the output channel", page, async () => {
