@@ -35,6 +35,7 @@ interface Provider {
 function stubVscode(settings: Record<string, unknown>) {
   const commands = new Map<string, () => Promise<unknown>>();
   const providers: Provider[] = [];
+  const serializers: string[] = [];
   const statusTexts: string[] = [];
   const statusItem: Record<string, unknown> = { show: () => undefined, dispose: () => undefined };
   const event = () => disposable;
@@ -75,6 +76,10 @@ function stubVscode(settings: Record<string, unknown>) {
       visibleTextEditors: [],
       onDidChangeActiveTextEditor: event(),
       onDidChangeTextEditorSelection: event(),
+      registerWebviewPanelSerializer: (viewType: string) => {
+        serializers.push(viewType);
+        return disposable();
+      },
     },
     workspace: {
       getConfiguration: () => ({ get: (k: string) => settings[k], update: async () => undefined }),
@@ -98,7 +103,7 @@ function stubVscode(settings: Record<string, unknown>) {
       executeCommand: async (id: string) => commands.get(id)?.(),
     },
   };
-  return { api, commands, providers, statusTexts };
+  return { api, commands, providers, statusTexts, serializers };
 }
 
 function document(text: string) {
@@ -138,6 +143,9 @@ describe("bundled extension (stubbed VS Code API)", { skip: existsSync(BUNDLE) ?
       for (const id of stub.commands.keys()) assert.ok(pkg.contributes.commands.some((c) => c.command === id), `${id} is contributed in package.json`);
       assert.ok(Object.keys(pkg.contributes.configuration.properties).every((k) => k.startsWith("monetLens.")));
       assert.equal(stub.providers.length, 1);
+      // The heatmap panel comes back after a reload: its serializer, and the activation event VS Code needs for it.
+      assert.deepEqual(stub.serializers, ["monetLens.heatmap"]);
+      assert.ok((pkg as unknown as { activationEvents: string[] }).activationEvents.includes("onWebviewPanel:monetLens.heatmap"));
       const text = "def read_lines(path):\n    with open(path) as f:\n        ";
       const doc = document(text);
       const token = { isCancellationRequested: false, onCancellationRequested: disposable };
