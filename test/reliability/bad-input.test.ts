@@ -6,7 +6,7 @@
 // the engine process survives all of it.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeSyntheticCheckpoint, type HfMonetConfigJson } from "../../src/checkpoint/synth";
 import { CompletionController } from "../../src/completion/controller";
@@ -20,15 +20,9 @@ import { validateModelFolder } from "../../src/vscode/commands";
 import { DEFAULTS } from "../../src/vscode/config";
 import { FakeMemento } from "../vscode/fakes";
 import { DEMO_MODEL, FIXTURES, TEST_CACHE } from "../helpers/fixtures";
+import { scratchDirs } from "./helpers";
 
-const scratch = mkdtempSync(join(TEST_CACHE, "..", "reliability-input-"));
-after(() => rmSync(scratch, { recursive: true, force: true }));
-let n = 0;
-const fresh = (label: string) => {
-  const d = join(scratch, `${++n}-${label}`);
-  mkdirSync(d, { recursive: true });
-  return d;
-};
+const { root: scratch, fresh } = scratchDirs("reliability-input-");
 /** A copy of the random-vd fixture with the demo tokenizer's file name but a chosen tokenizer. */
 const fixtureCopy = (label: string) => {
   const d = fresh(label);

@@ -8,7 +8,7 @@ import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { fork } from "node:child_process";
 import fs from "node:fs";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { Checkpoint } from "../../src/checkpoint/checkpoint";
@@ -22,16 +22,9 @@ import { EngineHost } from "../../src/vscode/engine-host";
 import { Ctx } from "../../src/vscode/ctx";
 import { FakeMemento, FakeUi } from "../vscode/fakes";
 import { DEMO_MODEL, FIXTURES, TEST_CACHE } from "../helpers/fixtures";
-import { alive, children, deadPid, hasProc, mountTmpfs, remountReadOnly, unmount, until } from "./helpers";
+import { alive, children, deadPid, hasProc, mountTmpfs, remountReadOnly, scratchDirs, unmount, until } from "./helpers";
 
-const scratch = mkdtempSync(join(TEST_CACHE, "..", "reliability-faults-"));
-after(() => rmSync(scratch, { recursive: true, force: true }));
-let n = 0;
-const fresh = (label: string) => {
-  const d = join(scratch, `${++n}-${label}`);
-  mkdirSync(d, { recursive: true });
-  return d;
-};
+const { root: scratch, fresh } = scratchDirs("reliability-faults-");
 const leftovers = (cacheDir: string) => (existsSync(join(cacheDir, "converted")) ? readdirSync(join(cacheDir, "converted")).filter((x) => x.includes(".tmp-") || x.endsWith(".lock")) : []);
 
 describe("the engine process killed mid-generation", () => {

@@ -1,7 +1,10 @@
 // Helpers of the reliability tests: processes (alive, defunct children), a pid that is
-// surely dead, and a small tmpfs when this machine lets us mount one.
+// surely dead, a small tmpfs when this machine lets us mount one, and scratch folders.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { after } from "node:test";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { TEST_CACHE } from "../helpers/fixtures";
 
 export function alive(pid: number): boolean {
   try {
@@ -72,4 +75,19 @@ export function remountReadOnly(dir: string): boolean {
 
 export function unmount(dir: string): void {
   spawnSync("umount", [dir]);
+}
+
+/** A scratch folder for one test file, removed after it; `fresh(label)` makes a new empty folder in it. */
+export function scratchDirs(prefix: string): { root: string; fresh: (label: string) => string } {
+  const root = mkdtempSync(join(TEST_CACHE, "..", prefix));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  let n = 0;
+  return {
+    root,
+    fresh: (label: string) => {
+      const d = join(root, `${++n}-${label}`);
+      mkdirSync(d, { recursive: true });
+      return d;
+    },
+  };
 }
