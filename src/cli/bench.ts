@@ -1,6 +1,6 @@
 // `monet-lens bench`: prefill latency and decode speed, measured the way
 // ../shared/reference/bench_cpu_ref.py measures the PyTorch reference (median of 3).
-import { Engine } from "../engine/engine";
+import { DTYPE_CHOICES, Engine } from "../engine/engine";
 import { EP_PREFERENCES } from "../engine/session";
 import { seededRandom } from "../engine/sampler";
 import { choiceOption, intOption, parse } from "./args";
@@ -22,7 +22,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     contexts: { type: "string" },
   });
   const ep = choiceOption(values.ep, "ep", EP_PREFERENCES, "auto");
-  const dtype = choiceOption(values.dtype, "dtype", ["auto", "float32", "float16"] as const, "auto");
+  const dtype = choiceOption(values.dtype, "dtype", DTYPE_CHOICES, "auto");
   const newTokens = intOption(values["new-tokens"], "new-tokens", 64, 2);
   const prefillLengths = lengthList(values.prefill, "prefill", [128, 512]);
   const contexts = lengthList(values.contexts, "contexts", [64]);

@@ -1,5 +1,5 @@
 // `monet-lens generate`: a completion from the model, streamed to stdout.
-import { Engine } from "../engine/engine";
+import { DTYPE_CHOICES, Engine } from "../engine/engine";
 import { EP_PREFERENCES } from "../engine/session";
 import { loadMasksForCli } from "./mask-option";
 import { choiceOption, intOption, numberOption, parse, UsageError } from "./args";
@@ -26,7 +26,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
   const topP = numberOption(values["top-p"], "top-p", 1, Number.MIN_VALUE, 1);
   const seed = intOption(values.seed, "seed", 0);
   const ep = choiceOption(values.ep, "ep", EP_PREFERENCES, "auto");
-  const dtype = choiceOption(values.dtype, "dtype", ["auto", "float32", "float16"] as const, "auto");
+  const dtype = choiceOption(values.dtype, "dtype", DTYPE_CHOICES, "auto");
   const engine = await Engine.open({ modelDir: values.model, ep, dtype, ...progressLogger(!values.json) });
   try {
     const masks = loadMasksForCli(engine, values);

@@ -17,13 +17,17 @@ import { openSession, plannedProvider, type EpPreference, type SessionOptions } 
 import { routingGroups } from "../model/monet-graph";
 import type { ProviderName } from "../../native/providers";
 
+/** The graph's precision: auto = float32 on the CPU, float16 on GPUs. */
+export const DTYPE_CHOICES = ["auto", "float32", "float16"] as const;
+export type DtypeChoice = (typeof DTYPE_CHOICES)[number];
+
 export interface EngineOptions extends Omit<StoreOptions, "dtype"> {
   /** Checkpoint folder; default the embedded demo model. */
   modelDir?: string;
   ep?: EpPreference;
   threads?: number;
   /** Weights and activations: float32 on the CPU and float16 on GPUs unless chosen here. */
-  dtype?: "auto" | "float32" | "float16";
+  dtype?: DtypeChoice;
   /** Tests: a session factory and provider probes (e.g. a GPU provider that fails). */
   sessions?: Pick<SessionOptions, "create" | "probes">;
 }

@@ -1,6 +1,6 @@
 // Messages between the engine client (the caller) and the engine's child process.
 import type { GenerateResult } from "./generate";
-import type { RoutedText } from "./engine";
+import type { DtypeChoice, RoutedText } from "./engine";
 import type { EpPreference } from "./session";
 import type { StructureRule } from "./structure-stop";
 
@@ -13,7 +13,7 @@ export interface MaskSpec {
 export interface OpenParams {
   modelDir?: string;
   ep?: EpPreference;
-  dtype?: "auto" | "float32" | "float16";
+  dtype?: DtypeChoice;
   cacheDir?: string;
   threads?: number;
 }

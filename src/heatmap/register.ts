@@ -17,6 +17,14 @@ export function registerHeatmap(context: vscode.ExtensionContext, deps: HeatmapD
   // Typing moves the cursor too: such moves are followed after a longer pause.
   let lastEdit = { uri: "", at: 0 };
   const editing = (doc: vscode.TextDocument) => lastEdit.uri === doc.uri.toString() && Date.now() - lastEdit.at < 200;
+  /** The one routing view: a new panel, or the one VS Code restored after a reload. */
+  const open = (restored?: vscode.WebviewPanel) => {
+    const p = new HeatmapPanel(context, deps, tracker, restored);
+    p.onDispose(() => {
+      if (panel === p) panel = undefined;
+    });
+    panel = p;
+  };
   context.subscriptions.push(
     tracker,
     vscode.commands.registerCommand(INSPECT_COMMAND, async () => {
@@ -25,11 +33,7 @@ export function registerHeatmap(context: vscode.ExtensionContext, deps: HeatmapD
         await panel.controller.computeRoute(true);
         return;
       }
-      const p = new HeatmapPanel(context, deps, tracker);
-      p.onDispose(() => {
-        if (panel === p) panel = undefined;
-      });
-      panel = p;
+      open();
     }),
     // After a window reload VS Code brings the panel back (activation event onWebviewPanel):
     // it shows the active editor's selection again, computed afresh (nothing is stored).
@@ -39,11 +43,7 @@ export function registerHeatmap(context: vscode.ExtensionContext, deps: HeatmapD
           restored.dispose(); // one routing view at a time
           return;
         }
-        const p = new HeatmapPanel(context, deps, tracker, restored);
-        p.onDispose(() => {
-          if (panel === p) panel = undefined;
-        });
-        panel = p;
+        open(restored);
       },
     }),
     deps.masks.onDidChange(() => panel?.controller.masksChanged()),

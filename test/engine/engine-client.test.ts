@@ -4,6 +4,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { EngineClient, EngineCrashedError } from "../../src/engine/engine-client";
 import { DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
+import { gone } from "../helpers/processes";
 
 describe("engine client (child process)", () => {
   const logs: string[] = [];
@@ -35,15 +36,6 @@ describe("engine client (child process)", () => {
     assert.equal(r.stopReason, "cancelled");
     assert.ok(r.ids.length < 40, `stopped after ${r.ids.length} tokens`);
   });
-
-  const gone = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch (e) {
-      return (e as NodeJS.ErrnoException).code === "ESRCH";
-    }
-  };
 
   it("a killed engine fails its request clearly, leaves no process behind, and restarts on the next request", async () => {
     const pid = client.pid!;

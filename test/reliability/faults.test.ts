@@ -22,7 +22,8 @@ import { EngineHost } from "../../src/vscode/engine-host";
 import { Ctx } from "../../src/vscode/ctx";
 import { FakeMemento, FakeUi } from "../vscode/fakes";
 import { DEMO_MODEL, FIXTURES, TEST_CACHE } from "../helpers/fixtures";
-import { alive, children, deadPid, hasProc, mountTmpfs, remountReadOnly, scratchDirs, unmount, until } from "./helpers";
+import { alive, children, deadPid, hasProc, until } from "../helpers/processes";
+import { mountTmpfs, remountReadOnly, scratchDirs, unmount } from "./helpers";
 
 const { root: scratch, fresh } = scratchDirs("reliability-faults-");
 const leftovers = (cacheDir: string) => (existsSync(join(cacheDir, "converted")) ? readdirSync(join(cacheDir, "converted")).filter((x) => x.includes(".tmp-") || x.endsWith(".lock")) : []);

@@ -1,61 +1,10 @@
-// Helpers of the reliability tests: processes (alive, defunct children), a pid that is
-// surely dead, a small tmpfs when this machine lets us mount one, and scratch folders.
+// Helpers of the reliability tests: a small tmpfs when this machine lets us mount one, and
+// scratch folders (process helpers: ../helpers/processes.ts).
 import { spawnSync } from "node:child_process";
 import { after } from "node:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { TEST_CACHE } from "../helpers/fixtures";
-
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** /proc/<pid>/stat: state and parent (the command name may hold spaces and parentheses). */
-function procStat(pid: string): { state: string; ppid: number } | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const rest = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    return { state: rest[0]!, ppid: Number(rest[1]) };
-  } catch {
-    return undefined; // gone meanwhile
-  }
-}
-
-/** Children of this process: all, and the defunct ones (zombies nobody reaped). Linux only. */
-export function children(): { all: number[]; defunct: number[] } {
-  const all: number[] = [];
-  const defunct: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const st = procStat(name);
-    if (st?.ppid !== process.pid) continue;
-    all.push(Number(name));
-    if (st.state === "Z") defunct.push(Number(name));
-  }
-  return { all, defunct };
-}
-
-export const hasProc = existsSync("/proc/self/stat");
-
-/** The pid of a process that has exited (and been reaped). */
-export function deadPid(): number {
-  const r = spawnSync(process.execPath, ["-e", ""]);
-  if (r.pid === undefined) throw new Error("could not start a process");
-  return r.pid;
-}
-
-export async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * Mounts a tmpfs of `size` at `dir` (a real full disk, or with "ro" a real read-only one);

@@ -8,22 +8,7 @@ import { join } from "node:path";
 import { CancelledError, EngineClient, EngineCrashedError, type ClientOptions } from "../../src/engine/engine-client";
 import { EngineHost, EngineUnavailableError, type EngineState } from "../../src/vscode/engine-host";
 import { DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
-
-const gone = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "ESRCH";
-  }
-};
-const until = async (what: string, ok: () => boolean, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+import { gone, until } from "../helpers/processes";
 
 function makeHost(overrides: { idleUnloadMs?: number; maxRestarts?: number; cacheDir?: string } = {}) {
   const clients: EngineClient[] = [];
