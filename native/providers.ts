@@ -24,7 +24,13 @@ export function onnxruntimeBinaryDir(): string | undefined {
   }
 }
 
-const LIB_DIRS = ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib", "/usr/lib/aarch64-linux-gnu"];
+const LIB_DIRS = [
+  "/usr/lib/x86_64-linux-gnu",
+  "/usr/lib64",
+  "/usr/lib",
+  "/usr/local/lib",
+  "/usr/lib/aarch64-linux-gnu",
+];
 
 function findLibrary(prefix: string): string | undefined {
   const dirs = [...(process.env.LD_LIBRARY_PATH ?? "").split(":").filter(Boolean), ...LIB_DIRS];
@@ -40,22 +46,42 @@ function findLibrary(prefix: string): string | undefined {
 }
 
 export function probeCuda(binDir = onnxruntimeBinaryDir()): ProviderProbe {
-  const lib = process.platform === "win32" ? "onnxruntime_providers_cuda.dll" : "libonnxruntime_providers_cuda.so";
-  if (process.platform === "darwin") return { name: "cuda", available: false, reason: "CUDA is not available on macOS" };
+  const lib =
+    process.platform === "win32" ? "onnxruntime_providers_cuda.dll" : "libonnxruntime_providers_cuda.so";
+  if (process.platform === "darwin")
+    return { name: "cuda", available: false, reason: "CUDA is not available on macOS" };
   if (!binDir || !existsSync(join(binDir, lib))) {
-    return { name: "cuda", available: false, reason: `${lib} is not installed next to onnxruntime-node (its install script downloads it on linux-x64 and win32-x64 when the network allows)` };
+    return {
+      name: "cuda",
+      available: false,
+      reason: `${lib} is not installed next to onnxruntime-node (its install script downloads it on linux-x64 and win32-x64 when the network allows)`,
+    };
   }
   if (process.platform === "linux" && !findLibrary("libcudart.so") && !findLibrary("libcublas.so")) {
-    return { name: "cuda", available: true, reason: "CUDA provider present; libcudart/libcublas not found on the usual paths (may still load through LD_LIBRARY_PATH or rpath)" };
+    return {
+      name: "cuda",
+      available: true,
+      reason:
+        "CUDA provider present; libcudart/libcublas not found on the usual paths (may still load through LD_LIBRARY_PATH or rpath)",
+    };
   }
   return { name: "cuda", available: true, reason: "CUDA provider libraries present" };
 }
 
 export function probeWebGpu(): ProviderProbe {
   if (process.platform === "linux" && !findLibrary("libvulkan.so")) {
-    return { name: "webgpu", available: false, reason: "libvulkan.so.1 not found: WebGPU on Linux runs through Vulkan (install the Vulkan loader and a GPU driver, e.g. Debian's libvulkan1)" };
+    return {
+      name: "webgpu",
+      available: false,
+      reason:
+        "libvulkan.so.1 not found: WebGPU on Linux runs through Vulkan (install the Vulkan loader and a GPU driver, e.g. Debian's libvulkan1)",
+    };
   }
-  return { name: "webgpu", available: true, reason: process.platform === "linux" ? "Vulkan loader present" : "WebGPU is built into onnxruntime-node" };
+  return {
+    name: "webgpu",
+    available: true,
+    reason: process.platform === "linux" ? "Vulkan loader present" : "WebGPU is built into onnxruntime-node",
+  };
 }
 
 /** Providers in the order `auto` tries them: CUDA, then WebGPU, then CPU. */

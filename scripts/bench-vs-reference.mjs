@@ -16,10 +16,27 @@ const model = opt("model", "models/tiny-codemonet");
 const refThreads = opt("ref-threads", "1,2").split(",").map(Number);
 const python = "/usr/bin/python3";
 const refScript = join("..", "shared", "reference", "bench_cpu_ref.py");
-if (!existsSync(refScript)) throw new Error(`${refScript} not found: run from the project root with ../shared beside it`);
+if (!existsSync(refScript))
+  throw new Error(`${refScript} not found: run from the project root with ../shared beside it`);
 
-const ours = JSON.parse(execFileSync(process.execPath, ["dist/cli.js", "bench", "--model", model, "--json"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }));
-const refs = refThreads.map((n) => ({ threads: n, ...JSON.parse(execFileSync(python, [refScript, model], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: String(n), MKL_NUM_THREADS: String(n) } }).trim().split("\n").pop()) }));
+const ours = JSON.parse(
+  execFileSync(process.execPath, ["dist/cli.js", "bench", "--model", model, "--json"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  }),
+);
+const refs = refThreads.map((n) => ({
+  threads: n,
+  ...JSON.parse(
+    execFileSync(python, [refScript, model], {
+      encoding: "utf8",
+      env: { ...process.env, OMP_NUM_THREADS: String(n), MKL_NUM_THREADS: String(n) },
+    })
+      .trim()
+      .split("\n")
+      .pop(),
+  ),
+}));
 // The reference's best setting on each figure, as the issue asks.
 const best = {
   prefill_128_ms: Math.min(...refs.map((r) => r.prefill_128_ms)),

@@ -6,14 +6,48 @@ const watch = process.argv.includes("--watch");
 const common = { bundle: true, sourcemap: true, logLevel: "info", target: "node20" };
 
 const targets = [
-  { ...common, platform: "node", format: "cjs", entryPoints: ["src/extension.ts"], outfile: "dist/extension.js", external: ["vscode", "onnxruntime-node"] },
-  { ...common, platform: "node", format: "cjs", entryPoints: ["src/cli/main.ts"], outfile: "dist/cli.js", external: ["onnxruntime-node"], banner: { js: "#!/usr/bin/env node" } },
-  { ...common, platform: "node", format: "cjs", entryPoints: ["src/engine/worker.ts"], outfile: "dist/engine-worker.js", external: ["onnxruntime-node"] },
-  { ...common, platform: "browser", format: "iife", target: "es2022", minify: true, entryPoints: ["webview/main.ts"], outfile: "media/heatmap.js" },
+  {
+    ...common,
+    platform: "node",
+    format: "cjs",
+    entryPoints: ["src/extension.ts"],
+    outfile: "dist/extension.js",
+    external: ["vscode", "onnxruntime-node"],
+  },
+  {
+    ...common,
+    platform: "node",
+    format: "cjs",
+    entryPoints: ["src/cli/main.ts"],
+    outfile: "dist/cli.js",
+    external: ["onnxruntime-node"],
+    banner: { js: "#!/usr/bin/env node" },
+  },
+  {
+    ...common,
+    platform: "node",
+    format: "cjs",
+    entryPoints: ["src/engine/worker.ts"],
+    outfile: "dist/engine-worker.js",
+    external: ["onnxruntime-node"],
+  },
+  {
+    ...common,
+    platform: "browser",
+    format: "iife",
+    target: "es2022",
+    minify: true,
+    entryPoints: ["webview/main.ts"],
+    outfile: "media/heatmap.js",
+  },
 ];
 
 for (const t of targets) {
-  try { await import("node:fs").then((fs) => fs.accessSync(t.entryPoints[0])); } catch { continue; }
+  try {
+    await import("node:fs").then((fs) => fs.accessSync(t.entryPoints[0]));
+  } catch {
+    continue;
+  }
   if (watch) await (await esbuild.context(t)).watch();
   else await esbuild.build(t);
 }

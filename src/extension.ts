@@ -3,7 +3,19 @@
 // routing heatmap. Everything else lives in testable modules.
 import * as vscode from "vscode";
 import { registerHeatmap } from "./heatmap/register";
-import { COMMANDS, buildWorkspaceAtlas, clearMasks, maskLanguages, restartEngine, selectModelFolder, showMenu, toggleEnabled, toggleLanguage, triggerCompletion, unloadModel } from "./vscode/commands";
+import {
+  COMMANDS,
+  buildWorkspaceAtlas,
+  clearMasks,
+  maskLanguages,
+  restartEngine,
+  selectModelFolder,
+  showMenu,
+  toggleEnabled,
+  toggleLanguage,
+  triggerCompletion,
+  unloadModel,
+} from "./vscode/commands";
 import { SECTION, type MonetLensConfig } from "./vscode/config";
 import { Ctx } from "./vscode/ctx";
 import { heatmapDeps } from "./vscode/heatmap-deps";
@@ -38,7 +50,12 @@ export function activate(context: vscode.ExtensionContext): void {
   const ui = vscodeUi();
   const c = new Ctx({
     ui,
-    log: { debug: (l) => channel.debug(l), info: (l) => channel.info(l), warn: (l) => channel.warn(l), error: (l) => channel.error(l) },
+    log: {
+      debug: (l) => channel.debug(l),
+      info: (l) => channel.info(l),
+      warn: (l) => channel.warn(l),
+      error: (l) => channel.error(l),
+    },
     settings: () => {
       const config = vscode.workspace.getConfiguration(SECTION);
       return (key: keyof MonetLensConfig) => config.get(key);
@@ -49,7 +66,9 @@ export function activate(context: vscode.ExtensionContext): void {
     status,
   });
   ctx = c;
-  c.log.info(`Monet Lens ${String(context.extension.packageJSON.version ?? "")} activated; model: ${c.config.modelPath || "embedded demo model"}, execution provider: ${c.config.executionProvider}`);
+  c.log.info(
+    `Monet Lens ${String(context.extension.packageJSON.version ?? "")} activated; model: ${c.config.modelPath || "embedded demo model"}, execution provider: ${c.config.executionProvider}`,
+  );
   c.setActiveLanguage(vscode.window.activeTextEditor?.document.languageId);
 
   const provider = new MonetInlineProvider({
@@ -64,7 +83,11 @@ export function activate(context: vscode.ExtensionContext): void {
     range: (start, end) => new vscode.Range(start, end),
     item: (text, range) => new vscode.InlineCompletionItem(text, range),
     invokeKind: vscode.InlineCompletionTriggerKind.Invoke,
-    onManualEmpty: () => vscode.window.setStatusBarMessage(`Monet Lens: no suggestion here${c.lastSkipReason ? ` (${c.lastSkipReason})` : ""}`, 5000),
+    onManualEmpty: () =>
+      vscode.window.setStatusBarMessage(
+        `Monet Lens: no suggestion here${c.lastSkipReason ? ` (${c.lastSkipReason})` : ""}`,
+        5000,
+      ),
   });
 
   const command = (id: string, run: () => Promise<unknown>) =>
@@ -78,7 +101,9 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     channel,
     vscode.languages.registerInlineCompletionItemProvider(
-      ["file", "untitled", "vscode-remote", "vscode-vfs", "vscode-notebook-cell"].map((scheme) => ({ scheme })),
+      ["file", "untitled", "vscode-remote", "vscode-vfs", "vscode-notebook-cell"].map((scheme) => ({
+        scheme,
+      })),
       provider,
     ),
     command(COMMANDS.trigger, () => triggerCompletion(c)),
@@ -93,7 +118,8 @@ export function activate(context: vscode.ExtensionContext): void {
     command(COMMANDS.showLog, async () => channel.show()),
     command(COMMANDS.showMenu, () => showMenu(c)),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration(SECTION)) void c.configChanged((key) => e.affectsConfiguration(`${SECTION}.${key}`));
+      if (e.affectsConfiguration(SECTION))
+        void c.configChanged((key) => e.affectsConfiguration(`${SECTION}.${key}`));
     }),
     vscode.window.onDidChangeActiveTextEditor((editor) => c.setActiveLanguage(editor?.document.languageId)),
     vscode.workspace.onDidOpenTextDocument((doc) => {

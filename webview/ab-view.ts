@@ -15,7 +15,14 @@ export interface AbElements {
   masked: HTMLElement;
 }
 
-function side(target: HTMLElement, title: string, promptTail: string, tokens: readonly DiffToken[], first: number | null, kind: "removed" | "added"): void {
+function side(
+  target: HTMLElement,
+  title: string,
+  promptTail: string,
+  tokens: readonly DiffToken[],
+  first: number | null,
+  kind: "removed" | "added",
+): void {
   target.querySelector(".ab-title")!.textContent = title;
   const pre = target.querySelector("pre")!;
   const parts: Node[] = [];
@@ -53,7 +60,14 @@ export class AbView {
     chips.append(document.createTextNode("Masked: "));
     for (const lang of m.masked) chips.append(el("span", "chip", lang));
     summary.push(chips);
-    if (diff.firstDivergence === null) summary.push(el("span", "ab-verdict same", `Identical: the masks do not change these ${diff.plain.length} tokens.`));
+    if (diff.firstDivergence === null)
+      summary.push(
+        el(
+          "span",
+          "ab-verdict same",
+          `Identical: the masks do not change these ${diff.plain.length} tokens.`,
+        ),
+      );
     else {
       summary.push(el("span", "ab-verdict differ", `They part at token ${diff.firstDivergence + 1}.`));
       const key = el("span", "ab-key");
@@ -70,7 +84,14 @@ export class AbView {
     this.e.summary.replaceChildren(...summary);
     this.e.summary.dataset.first = diff.firstDivergence === null ? "" : String(diff.firstDivergence);
     side(this.e.plain, "Without masks", m.promptTail, diff.plain, diff.firstDivergence, "removed");
-    side(this.e.masked, `With masks (${m.masked.join(", ")})`, m.promptTail, diff.masked, diff.firstDivergence, "added");
+    side(
+      this.e.masked,
+      `With masks (${m.masked.join(", ")})`,
+      m.promptTail,
+      diff.masked,
+      diff.firstDivergence,
+      "added",
+    );
     this.e.columns.hidden = false;
   }
 }

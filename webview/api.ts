@@ -25,7 +25,11 @@ export interface PageState {
 export function loadState(): PageState {
   const s = api.getState();
   const rec = typeof s === "object" && s !== null ? (s as Record<string, unknown>) : {};
-  const group = rec.group === "all" || (Number.isInteger(rec.group) && (rec.group as number) >= 0 && (rec.group as number) < 64) ? (rec.group as GroupChoice) : "all";
+  const group =
+    rec.group === "all" ||
+    (Number.isInteger(rec.group) && (rec.group as number) >= 0 && (rec.group as number) < 64)
+      ? (rec.group as GroupChoice)
+      : "all";
   const tab = rec.tab === "ab" ? "ab" : "heatmap";
   return { group, tab };
 }

@@ -36,7 +36,11 @@ export function readTheme(): Theme {
     kind,
     lo: bg,
     // On a light background the theme's chart colour is too light a top: darken it.
-    hi: dark ? parse(cs.getPropertyValue("--heat-hi"), "#d18616") : rgb(parse(cs.getPropertyValue("--heat-hi"), "#1a85ff")).darker(0.7).formatHex(),
+    hi: dark
+      ? parse(cs.getPropertyValue("--heat-hi"), "#d18616")
+      : rgb(parse(cs.getPropertyValue("--heat-hi"), "#1a85ff"))
+          .darker(0.7)
+          .formatHex(),
     fg: parse(cs.getPropertyValue("--vscode-editor-foreground"), dark ? "#d4d4d4" : "#000000"),
     bg,
     border: kind.startsWith("hc") && border ? parse(border, dark ? "#6fc3df" : "#0f4a85") : null,

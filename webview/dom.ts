@@ -7,7 +7,11 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   return el as T;
 }
 
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (className) e.className = className;
   if (text !== undefined) e.textContent = text;
@@ -17,6 +21,7 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: st
 /** A token's text with visible, dimmed whitespace marks. */
 export function tokenText(text: string, maxChars = 80): HTMLSpanElement {
   const out = el("span", "tok-text");
-  for (const r of visibleRuns(text, maxChars)) out.append(r.ws ? el("span", "ws", r.text) : document.createTextNode(r.text));
+  for (const r of visibleRuns(text, maxChars))
+    out.append(r.ws ? el("span", "ws", r.text) : document.createTextNode(r.text));
   return out;
 }

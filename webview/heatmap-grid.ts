@@ -5,7 +5,14 @@
 // the active row) selects its tokens in the editor.
 import { select } from "d3";
 import type { RouteData } from "../src/heatmap/route-data";
-import { buildHeatView, percentLabel, scaleTop, type GroupChoice, type HeatRow, type HeatView } from "../src/heatmap/view-model";
+import {
+  buildHeatView,
+  percentLabel,
+  scaleTop,
+  type GroupChoice,
+  type HeatRow,
+  type HeatView,
+} from "../src/heatmap/view-model";
 import { heatScale, readTheme, textOn, type Theme } from "./colors";
 import { el, tokenText } from "./dom";
 import { drawLegend } from "./legend";
@@ -61,10 +68,14 @@ export class HeatmapGrid {
     private readonly on: GridEvents,
   ) {
     this.theme = readTheme();
-    e.grid.addEventListener("scroll", () => {
-      this.hideTooltip();
-      this.schedule();
-    }, { passive: true });
+    e.grid.addEventListener(
+      "scroll",
+      () => {
+        this.hideTooltip();
+        this.schedule();
+      },
+      { passive: true },
+    );
     e.body.addEventListener("click", (ev) => {
       const row = this.rowOf(ev.target);
       if (!row) return;
@@ -127,7 +138,9 @@ export class HeatmapGrid {
     const longest = v ? Math.max(8, ...v.languages.map((l) => l.length + 2)) : 8;
     const domW = clamp(Math.round(longest * 7 + 52), 100, 170);
     const cellW = L ? clamp(Math.floor((W - tokenW - domW - 2) / L), 24, 72) : 0;
-    const cols = L ? `${tokenW}px ${domW}px repeat(${L}, ${cellW}px)` : `${tokenW}px ${domW}px minmax(16em, 1fr)`;
+    const cols = L
+      ? `${tokenW}px ${domW}px repeat(${L}, ${cellW}px)`
+      : `${tokenW}px ${domW}px minmax(16em, 1fr)`;
     const headH = L ? clamp(longest * 7 + 16, 48, 132) : 28;
     const rowW = L ? tokenW + domW + L * cellW : W;
     const key = `${cols}|${headH}`;
@@ -192,7 +205,8 @@ export class HeatmapGrid {
       wrap.append(b);
       cells.push(wrap);
     }
-    if (v.languages.length === 0) cells.push(el("div", "h-top", "strongest expert (group · head · i, j · score)"));
+    if (v.languages.length === 0)
+      cells.push(el("div", "h-top", "strongest expert (group · head · i, j · score)"));
     for (const c of cells.slice(0, 2)) c.setAttribute("role", "columnheader");
     head.replaceChildren(...cells);
   }
@@ -252,8 +266,17 @@ export class HeatmapGrid {
     r.append(tok, this.dominantCell(row.dominant.language, row.dominant.share));
     if (v.languages.length) this.fillCells(r, row.values, false);
     else {
-      const best = row.top.reduce<HeatRow["top"][number] | undefined>((b, x) => (!b || x[4] > b[4] ? x : b), undefined);
-      r.append(el("div", "c-top", best ? `g${best[0]} · h${best[1]} · ${best[2]}, ${best[3]} · ${best[4].toFixed(3)}` : "—"));
+      const best = row.top.reduce<HeatRow["top"][number] | undefined>(
+        (b, x) => (!b || x[4] > b[4] ? x : b),
+        undefined,
+      );
+      r.append(
+        el(
+          "div",
+          "c-top",
+          best ? `g${best[0]} · h${best[1]} · ${best[2]}, ${best[3]} · ${best[4].toFixed(3)}` : "—",
+        ),
+      );
     }
     return r;
   }

@@ -49,7 +49,13 @@ const grid = new HeatmapGrid(
 );
 grid.setGroup(state.group);
 
-const ab = new AbView({ source: byId("ab-source"), summary: byId("ab-summary"), columns: byId("ab-columns"), plain: byId("ab-plain"), masked: byId("ab-masked") });
+const ab = new AbView({
+  source: byId("ab-source"),
+  summary: byId("ab-summary"),
+  columns: byId("ab-columns"),
+  plain: byId("ab-plain"),
+  masked: byId("ab-masked"),
+});
 ab.clear();
 
 // ---- controls ----
@@ -76,7 +82,11 @@ function setGroupOptions(count: number): void {
 groupSelect.addEventListener("change", () => {
   const v = groupSelect.value;
   const group: GroupChoice = v === "all" ? "all" : Number(v);
-  if (group === state.group || (group !== "all" && !(Number.isInteger(group) && group >= 0 && group < groups))) return;
+  if (
+    group === state.group ||
+    (group !== "all" && !(Number.isInteger(group) && group >= 0 && group < groups))
+  )
+    return;
   state.group = group;
   saveState(state);
   grid.setGroup(group);
@@ -122,8 +132,15 @@ function notice(message: string): void {
 
 function sourceLine(s: SourceInfo, data: RouteData): string {
   const lines = s.startLine === s.endLine ? `line ${s.startLine}` : `lines ${s.startLine}–${s.endLine}`;
-  const what = s.kind === "function" ? `function ${s.name ?? ""}`.trim() : s.kind === "block" ? "block around the cursor" : "selection";
-  const atlas = data.atlas ? data.atlas.slice(Math.max(data.atlas.lastIndexOf("/"), data.atlas.lastIndexOf("\\")) + 1) : "no atlas";
+  const what =
+    s.kind === "function"
+      ? `function ${s.name ?? ""}`.trim()
+      : s.kind === "block"
+        ? "block around the cursor"
+        : "selection";
+  const atlas = data.atlas
+    ? data.atlas.slice(Math.max(data.atlas.lastIndexOf("/"), data.atlas.lastIndexOf("\\")) + 1)
+    : "no atlas";
   const masked = data.masked.length ? ` · masked: ${data.masked.join(", ")}` : "";
   return `${s.file} · ${lines} · ${what} · ${data.tokens.length.toLocaleString("en")} tokens · ${atlas}${masked}`;
 }
@@ -151,7 +168,13 @@ function showRoute(seq: number, data: RouteData, source: SourceInfo): void {
   hmSource.title = `${sourceLine(source, data)}\nmodel: ${data.model}${data.atlas ? `\natlas: ${data.atlas}` : ""}`;
   hmEmpty.hidden = true;
   legendRow.hidden = data.languages.length === 0;
-  if (data.languages.length === 0) showStatus(hmAtlas, "noModel", "This model has no language atlas, so there are no language columns: each token shows its strongest expert. Build one with monet-lens atlas build.", "No language atlas");
+  if (data.languages.length === 0)
+    showStatus(
+      hmAtlas,
+      "noModel",
+      "This model has no language atlas, so there are no language columns: each token shows its strongest expert. Build one with monet-lens atlas build.",
+      "No language atlas",
+    );
   else showStatus(hmAtlas, "idle", "");
   fitHeight();
 }
@@ -211,8 +234,14 @@ const onTheme = () => {
     grid.themeChanged();
   });
 };
-new MutationObserver(onTheme).observe(document.body, { attributes: true, attributeFilter: ["class", "data-vscode-theme-kind"] });
-new MutationObserver(onTheme).observe(document.documentElement, { attributes: true, attributeFilter: ["style", "class"] });
+new MutationObserver(onTheme).observe(document.body, {
+  attributes: true,
+  attributeFilter: ["class", "data-vscode-theme-kind"],
+});
+new MutationObserver(onTheme).observe(document.documentElement, {
+  attributes: true,
+  attributeFilter: ["style", "class"],
+});
 new ResizeObserver(() => grid.layout()).observe(byId("hm-grid"));
 new ResizeObserver(() => fitHeight()).observe(document.body);
 window.addEventListener("resize", () => fitHeight());

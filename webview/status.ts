@@ -11,7 +11,12 @@ const TITLES: Readonly<Record<ViewState, string>> = {
   idle: "",
 };
 
-export function showStatus(target: HTMLElement, state: ViewState, message: string, title = TITLES[state]): void {
+export function showStatus(
+  target: HTMLElement,
+  state: ViewState,
+  message: string,
+  title = TITLES[state],
+): void {
   target.dataset.state = state;
   if (state === "idle") {
     target.hidden = true;

@@ -37,7 +37,8 @@ export class RoutingAccumulator {
   /** Adds tokens [from, T) of a routing (T = length / (H·E)). */
   add(routing: RoutingArrays, from = 0): void {
     const { heads: H, experts: E } = this;
-    if (routing.g1.length !== this.groups || routing.g2.length !== this.groups) throw new Error(`routing has ${routing.g1.length} groups, expected ${this.groups}`);
+    if (routing.g1.length !== this.groups || routing.g2.length !== this.groups)
+      throw new Error(`routing has ${routing.g1.length} groups, expected ${this.groups}`);
     const T = routing.g1[0]!.length / (H * E);
     if (!Number.isInteger(T)) throw new Error(`routing arrays are not [T, ${H}, ${E}]`);
     for (let g = 0; g < this.groups; g++) {

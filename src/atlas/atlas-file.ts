@@ -77,11 +77,13 @@ export class AtlasError extends Error {}
 
 export function serializeAtlas(atlas: Atlas): string {
   const groups = Array.from({ length: atlas.model.config.routingGroups }, (_, g) =>
-    Object.fromEntries(atlas.languages.map((lang) => {
-      const set = atlas.sets.get(lang)?.[g];
-      if (!set) throw new Error(`the atlas has no set for ${lang} in group ${g}`);
-      return [lang, { count: set.length, experts: encodeExpertSet(set) }];
-    })),
+    Object.fromEntries(
+      atlas.languages.map((lang) => {
+        const set = atlas.sets.get(lang)?.[g];
+        if (!set) throw new Error(`the atlas has no set for ${lang} in group ${g}`);
+        return [lang, { count: set.length, experts: encodeExpertSet(set) }];
+      }),
+    ),
   );
   const json = {
     format: ATLAS_FORMAT,
@@ -97,7 +99,11 @@ export function serializeAtlas(atlas: Atlas): string {
   return `${JSON.stringify(json, null, 1)}\n`;
 }
 
-export function writeAtlasFile(path: string, atlas: Atlas, write?: Parameters<typeof writeFileAtomic>[2]): void {
+export function writeAtlasFile(
+  path: string,
+  atlas: Atlas,
+  write?: Parameters<typeof writeFileAtomic>[2],
+): void {
   writeFileAtomic(path, serializeAtlas(atlas), write);
 }
 
@@ -107,14 +113,18 @@ export function readAtlasFile(path: string): Atlas {
     text = readFileSync(path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new AtlasError(`${path}: ${code === "ENOENT" ? "no such atlas file" : `cannot read the atlas (${code ?? (e as Error).message})`}`);
+    throw new AtlasError(
+      `${path}: ${code === "ENOENT" ? "no such atlas file" : `cannot read the atlas (${code ?? (e as Error).message})`}`,
+    );
   }
   return parseAtlas(text, path);
 }
 
 export function parseAtlas(text: string, source: string): Atlas {
   const corrupt = (why: string): never => {
-    throw new AtlasError(`${source}: the atlas file is damaged (${why}); rebuild it with monet-lens atlas build`);
+    throw new AtlasError(
+      `${source}: the atlas file is damaged (${why}); rebuild it with monet-lens atlas build`,
+    );
   };
   let json: Record<string, unknown>;
   try {
@@ -127,37 +137,61 @@ export function parseAtlas(text: string, source: string): Atlas {
   }
   if (json.version !== ATLAS_VERSION) {
     const newer = typeof json.version === "number" && json.version > ATLAS_VERSION;
-    throw new AtlasError(`${source}: atlas format version ${String(json.version)}, but this Monet Lens reads version ${ATLAS_VERSION}; ${newer ? "update Monet Lens or " : ""}rebuild the atlas with monet-lens atlas build`);
+    throw new AtlasError(
+      `${source}: atlas format version ${String(json.version)}, but this Monet Lens reads version ${ATLAS_VERSION}; ${newer ? "update Monet Lens or " : ""}rebuild the atlas with monet-lens atlas build`,
+    );
   }
   const model = json.model as ModelIdentity | undefined;
   const c = model?.config;
-  if (!model || typeof model.name !== "string" || typeof model.fingerprint !== "string" || !c || ![c.routingGroups, c.moeExperts, c.moeHeads].every((n) => Number.isInteger(n) && n > 0)) {
-    return corrupt("missing or invalid \"model\"");
+  if (
+    !model ||
+    typeof model.name !== "string" ||
+    typeof model.fingerprint !== "string" ||
+    !c ||
+    ![c.routingGroups, c.moeExperts, c.moeHeads].every((n) => Number.isInteger(n) && n > 0)
+  ) {
+    return corrupt('missing or invalid "model"');
   }
   const languages = json.languages;
-  if (!Array.isArray(languages) || !languages.every((l) => typeof l === "string") || new Set(languages).size !== languages.length) return corrupt("invalid \"languages\"");
+  if (
+    !Array.isArray(languages) ||
+    !languages.every((l) => typeof l === "string") ||
+    new Set(languages).size !== languages.length
+  )
+    return corrupt('invalid "languages"');
   const corpus = json.corpus as Atlas["corpus"] | undefined;
-  if (!corpus || typeof corpus !== "object" || typeof corpus.languages !== "object" || !Array.isArray(corpus.seen) || typeof corpus.split !== "object") return corrupt("missing or invalid \"corpus\"");
+  if (
+    !corpus ||
+    typeof corpus !== "object" ||
+    typeof corpus.languages !== "object" ||
+    !Array.isArray(corpus.seen) ||
+    typeof corpus.split !== "object"
+  )
+    return corrupt('missing or invalid "corpus"');
   const params = json.params as AtlasParams | undefined;
-  if (!params || typeof params.ratio !== "number") return corrupt("missing or invalid \"params\"");
+  if (!params || typeof params.ratio !== "number") return corrupt('missing or invalid "params"');
   const groups = json.groups;
-  if (!Array.isArray(groups) || groups.length !== c.routingGroups) return corrupt(`"groups" must list ${c.routingGroups} routing groups`);
+  if (!Array.isArray(groups) || groups.length !== c.routingGroups)
+    return corrupt(`"groups" must list ${c.routingGroups} routing groups`);
   const cells = c.moeExperts * c.moeExperts;
   const sets = new Map<string, Uint32Array[]>(languages.map((l: string) => [l, []]));
   groups.forEach((group: Record<string, { count?: unknown; experts?: unknown }>, g) => {
     const owner = new Int16Array(cells).fill(-1);
     languages.forEach((lang: string, li) => {
       const entry = group?.[lang];
-      if (!entry || typeof entry.experts !== "string" || typeof entry.count !== "number") return corrupt(`group ${g} has no expert set for ${lang}`);
+      if (!entry || typeof entry.experts !== "string" || typeof entry.count !== "number")
+        return corrupt(`group ${g} has no expert set for ${lang}`);
       let set: Uint32Array;
       try {
         set = decodeExpertSet(entry.experts, cells);
       } catch (e) {
         return corrupt(`group ${g}, ${lang}: ${(e as Error).message}`);
       }
-      if (set.length !== entry.count) return corrupt(`group ${g}, ${lang}: ${set.length} experts, but the count says ${entry.count}`);
+      if (set.length !== entry.count)
+        return corrupt(`group ${g}, ${lang}: ${set.length} experts, but the count says ${entry.count}`);
       for (const e of set) {
-        if (owner[e] !== -1) return corrupt(`group ${g}: expert ${e} is in both ${languages[owner[e]!]} and ${lang}`);
+        if (owner[e] !== -1)
+          return corrupt(`group ${g}: expert ${e} is in both ${languages[owner[e]!]} and ${lang}`);
         owner[e] = li;
       }
       sets.get(lang)!.push(set);
@@ -178,5 +212,7 @@ export function parseAtlas(text: string, source: string): Atlas {
 export function checkAtlasModel(atlas: Atlas, running: ModelIdentity, source: string): void {
   if (atlas.model.fingerprint === running.fingerprint) return;
   const short = (m: ModelIdentity) => `"${m.name}" (fingerprint ${m.fingerprint.slice(0, 12)}…)`;
-  throw new AtlasError(`${source} was built for the model ${short(atlas.model)}, not for the model being run, ${short(running)}; build an atlas for this model with monet-lens atlas build --model DIR --corpus DIR --out FILE`);
+  throw new AtlasError(
+    `${source} was built for the model ${short(atlas.model)}, not for the model being run, ${short(running)}; build an atlas for this model with monet-lens atlas build --model DIR --corpus DIR --out FILE`,
+  );
 }

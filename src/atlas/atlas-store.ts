@@ -26,14 +26,20 @@ export interface ResolvedAtlas {
  * The atlas for `model`: `explicit` when given (checked against the model), else the
  * first shipped atlas built for it, else undefined.
  */
-export function findAtlas(model: ModelIdentity, explicit?: string, dir = shippedAtlasDir()): ResolvedAtlas | undefined {
+export function findAtlas(
+  model: ModelIdentity,
+  explicit?: string,
+  dir = shippedAtlasDir(),
+): ResolvedAtlas | undefined {
   if (explicit) {
     const atlas = readAtlasFile(explicit);
     checkAtlasModel(atlas, model, explicit);
     return { atlas, path: explicit };
   }
   if (!dir || !existsSync(dir)) return undefined;
-  for (const name of readdirSync(dir).filter((n) => n.endsWith(ATLAS_SUFFIX)).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((n) => n.endsWith(ATLAS_SUFFIX))
+    .sort()) {
     const path = join(dir, name);
     try {
       const atlas = readAtlasFile(path);

@@ -23,9 +23,16 @@ export function describeWriteFailure(path: string, e: unknown): string | undefin
   return why ? `cannot write ${path}: ${why} (${code})` : undefined;
 }
 
-export function writeFileAtomic(path: string, data: string | Uint8Array, write: WriteFunction = writeFileSync): void {
+export function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  write: WriteFunction = writeFileSync,
+): void {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`);
+  const tmp = join(
+    dir,
+    `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
+  );
   try {
     mkdirSync(dir, { recursive: true });
     write(tmp, data);
@@ -33,7 +40,13 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, write: 
   } catch (e) {
     rmSync(tmp, { force: true });
     const line = describeWriteFailure(path, e);
-    if (line) throw Object.assign(new Error(`${line}; free some space or choose a writable folder (the previous file, if any, is unchanged)`), { code: (e as NodeJS.ErrnoException).code, cause: e });
+    if (line)
+      throw Object.assign(
+        new Error(
+          `${line}; free some space or choose a writable folder (the previous file, if any, is unchanged)`,
+        ),
+        { code: (e as NodeJS.ErrnoException).code, cause: e },
+      );
     throw e;
   }
 }

@@ -36,7 +36,12 @@ export interface BuildOptions {
   onProgress?: (p: { language: string; done: number; total: number }) => void;
 }
 
-export const BUILD_DEFAULTS = { ratio: 2, minTokens: 1024, maxTokensPerLanguage: 8192, segmentTokens: 512 } as const;
+export const BUILD_DEFAULTS = {
+  ratio: 2,
+  minTokens: 1024,
+  maxTokensPerLanguage: 8192,
+  segmentTokens: 512,
+} as const;
 
 interface Planned {
   language: string;
@@ -52,7 +57,10 @@ export async function buildAtlas(engine: RoutingModel, opts: BuildOptions): Prom
     ratio: opts.ratio ?? BUILD_DEFAULTS.ratio,
     minTokens: opts.minTokens ?? BUILD_DEFAULTS.minTokens,
     maxTokensPerLanguage: opts.maxTokensPerLanguage ?? BUILD_DEFAULTS.maxTokensPerLanguage,
-    segmentTokens: Math.min(opts.segmentTokens ?? BUILD_DEFAULTS.segmentTokens, engine.config.maxPositionEmbeddings - 16),
+    segmentTokens: Math.min(
+      opts.segmentTokens ?? BUILD_DEFAULTS.segmentTokens,
+      engine.config.maxPositionEmbeddings - 16,
+    ),
   };
   if (!(params.ratio >= 1)) throw new Error(`the ratio must be ≥ 1, got ${params.ratio}`);
   const split = opts.split ?? DEFAULT_SPLIT;
@@ -62,7 +70,10 @@ export async function buildAtlas(engine: RoutingModel, opts: BuildOptions): Prom
   const all = byLanguage(scan.files);
   if (opts.languages) {
     const missing = opts.languages.filter((l) => !all.has(l));
-    if (missing.length > 0) throw new Error(`the corpus has no files for ${missing.join(", ")}; it has ${[...all.keys()].join(", ") || "no source files"}`);
+    if (missing.length > 0)
+      throw new Error(
+        `the corpus has no files for ${missing.join(", ")}; it has ${[...all.keys()].join(", ") || "no source files"}`,
+      );
   }
   const chosen = [...all].filter(([lang]) => !opts.languages || opts.languages.includes(lang));
   if (chosen.length === 0) throw new Error(`${opts.corpusDir}: no source files with a known extension`);
@@ -81,7 +92,8 @@ export async function buildAtlas(engine: RoutingModel, opts: BuildOptions): Prom
     }
     plans.push(plan);
   }
-  if (plans.length === 0) throw new Error(`no language has --min-tokens ${params.minTokens} training tokens in ${opts.corpusDir}`);
+  if (plans.length === 0)
+    throw new Error(`no language has --min-tokens ${params.minTokens} training tokens in ${opts.corpusDir}`);
 
   const groups = engine.routingGroups;
   const { moeHeads: H, moeExperts: E } = engine.config;
@@ -122,9 +134,20 @@ export async function buildAtlas(engine: RoutingModel, opts: BuildOptions): Prom
   };
 }
 
-function planLanguage(tokenizer: SentencePieceTokenizer, language: string, files: Parameters<typeof splitFiles>[0], split: SplitRule, params: AtlasParams): Planned {
+function planLanguage(
+  tokenizer: SentencePieceTokenizer,
+  language: string,
+  files: Parameters<typeof splitFiles>[0],
+  split: SplitRule,
+  params: AtlasParams,
+): Planned {
   const { train, heldOut } = splitFiles(files, split);
-  const sample = samplePieces(tokenizer, budgetOrder(train), params.segmentTokens, params.maxTokensPerLanguage);
+  const sample = samplePieces(
+    tokenizer,
+    budgetOrder(train),
+    params.segmentTokens,
+    params.maxTokensPerLanguage,
+  );
   const stats: LanguageStats = {
     files: train.length,
     heldOutFiles: heldOut.length,

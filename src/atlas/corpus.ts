@@ -43,7 +43,8 @@ export function scanCorpus(root: string, opts: { maxFileBytes?: number } = {}): 
       const r = rel ? `${rel}/${name}` : name;
       const st = lstatSync(path);
       if (st.isDirectory()) walk(path, r);
-      else if (!st.isFile()) skipped.push({ rel: r, reason: st.isSymbolicLink() ? "symbolic link" : "not a regular file" });
+      else if (!st.isFile())
+        skipped.push({ rel: r, reason: st.isSymbolicLink() ? "symbolic link" : "not a regular file" });
       else {
         const language = languageOfPath(name);
         if (!language) skipped.push({ rel: r, reason: whyNoLanguage(name) });
@@ -95,8 +96,18 @@ export interface SplitRule {
 
 export const DEFAULT_SPLIT: SplitRule = { method: "every-kth-file-by-path", every: 5, offset: 4 };
 
-export function splitFiles(files: readonly CorpusFile[], rule: SplitRule): { train: CorpusFile[]; heldOut: CorpusFile[] } {
-  if (rule.method !== "every-kth-file-by-path" || !Number.isInteger(rule.every) || rule.every < 2 || !Number.isInteger(rule.offset) || rule.offset < 0 || rule.offset >= rule.every) {
+export function splitFiles(
+  files: readonly CorpusFile[],
+  rule: SplitRule,
+): { train: CorpusFile[]; heldOut: CorpusFile[] } {
+  if (
+    rule.method !== "every-kth-file-by-path" ||
+    !Number.isInteger(rule.every) ||
+    rule.every < 2 ||
+    !Number.isInteger(rule.offset) ||
+    rule.offset < 0 ||
+    rule.offset >= rule.every
+  ) {
     throw new Error(`unsupported split rule ${JSON.stringify(rule)}`);
   }
   const sorted = [...files].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
@@ -112,7 +123,10 @@ export function splitFiles(files: readonly CorpusFile[], rule: SplitRule): { tra
  */
 export function budgetOrder(files: readonly CorpusFile[]): CorpusFile[] {
   const key = (f: CorpusFile) => createHash("sha256").update(f.rel).digest("hex");
-  return files.map((f) => [key(f), f] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, f]) => f);
+  return files
+    .map((f) => [key(f), f] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, f]) => f);
 }
 
 /** A file's text, or null when it is not valid UTF-8; `hash` identifies its content. */

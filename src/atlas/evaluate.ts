@@ -45,13 +45,19 @@ export interface EvalResult {
 export async function evaluateAtlas(model: LogitsModel, opts: EvalOptions): Promise<EvalResult> {
   const { atlas } = opts;
   const budget = opts.maxTokensPerLanguage ?? EVAL_DEFAULTS.maxTokensPerLanguage;
-  const segmentTokens = Math.min(opts.segmentTokens ?? atlas.params.segmentTokens ?? 512, model.config.maxPositionEmbeddings - 16);
+  const segmentTokens = Math.min(
+    opts.segmentTokens ?? atlas.params.segmentTokens ?? 512,
+    model.config.maxPositionEmbeddings - 16,
+  );
   const seen = new Set(atlas.corpus.seen);
   const all = byLanguage(scanCorpus(opts.corpusDir).files);
   const rows = opts.languages ? [...opts.languages] : atlas.languages.filter((l) => all.has(l));
   const missing = rows.filter((l) => !all.has(l));
   if (missing.length > 0) throw new Error(`the corpus has no files for ${missing.join(", ")}`);
-  if (rows.length === 0) throw new Error(`${opts.corpusDir} has no files in the atlas's languages (${atlas.languages.join(", ")})`);
+  if (rows.length === 0)
+    throw new Error(
+      `${opts.corpusDir} has no files in the atlas's languages (${atlas.languages.join(", ")})`,
+    );
   const cols = opts.masks ? [...opts.masks] : [...atlas.languages];
   const masks = new Map(cols.map((l) => [l, atlasMasks(atlas, [l])]));
 
@@ -61,11 +67,21 @@ export async function evaluateAtlas(model: LogitsModel, opts: EvalOptions): Prom
   for (const lang of rows) {
     const { heldOut } = splitFiles(all.get(lang)!, atlas.corpus.split);
     let skippedSeen = 0;
-    const sample = samplePieces(model.tokenizer, budgetOrder(heldOut), segmentTokens, budget, (hash) => seen.has(hash) && ++skippedSeen > 0);
+    const sample = samplePieces(
+      model.tokenizer,
+      budgetOrder(heldOut),
+      segmentTokens,
+      budget,
+      (hash) => seen.has(hash) && ++skippedSeen > 0,
+    );
     const ws = sample.pieces.map((p) => model.tokenizer.encode(p.text)).filter((ids) => ids.length >= 2);
     files[lang] = sample.used.length;
-    if (skippedSeen > 0) opts.log?.(`${lang}: ${skippedSeen} held-out files skipped because the atlas read the same content`);
-    if (ws.length === 0) throw new Error(`${lang}: no held-out files the atlas has not seen (split: every ${atlas.corpus.split.every}th file); use a corpus with more files`);
+    if (skippedSeen > 0)
+      opts.log?.(`${lang}: ${skippedSeen} held-out files skipped because the atlas read the same content`);
+    if (ws.length === 0)
+      throw new Error(
+        `${lang}: no held-out files the atlas has not seen (split: every ${atlas.corpus.split.every}th file); use a corpus with more files`,
+      );
     windows.set(lang, ws);
   }
 
@@ -97,7 +113,11 @@ export async function evaluateAtlas(model: LogitsModel, opts: EvalOptions): Prom
 }
 
 /** Σ over positions t < T−1 of −log softmax(logits[t])[ids[t+1]], and the count. */
-export function crossEntropySum(logits: Float32Array, ids: readonly number[], vocab: number): { sum: number; count: number } {
+export function crossEntropySum(
+  logits: Float32Array,
+  ids: readonly number[],
+  vocab: number,
+): { sum: number; count: number } {
   let sum = 0;
   for (let t = 0; t + 1 < ids.length; t++) {
     const row = logits.subarray(t * vocab, (t + 1) * vocab);

@@ -8,7 +8,8 @@ export function encodeExpertSet(sorted: ArrayLike<number>): string {
   let prev = -1;
   for (let k = 0; k < sorted.length; k++) {
     const e = sorted[k]!;
-    if (!Number.isInteger(e) || e < 0 || e <= prev) throw new RangeError(`expert indices must be distinct, sorted integers ≥ 0 (got ${e} after ${prev})`);
+    if (!Number.isInteger(e) || e < 0 || e <= prev)
+      throw new RangeError(`expert indices must be distinct, sorted integers ≥ 0 (got ${e} after ${prev})`);
     let gap = k === 0 ? e : e - prev;
     while (gap >= 0x80) {
       bytes.push((gap & 0x7f) | 0x80);

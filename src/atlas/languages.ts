@@ -81,7 +81,8 @@ export function languageOfPath(path: string): string | undefined {
 /** Why `path` has no language: ambiguous extension (with the candidates) or unknown. */
 export function whyNoLanguage(path: string): string {
   const ext = extname(path).toLowerCase();
-  if (Object.hasOwn(AMBIGUOUS_EXTENSIONS, ext)) return `ambiguous extension ${ext} (${AMBIGUOUS_EXTENSIONS[ext]})`;
+  if (Object.hasOwn(AMBIGUOUS_EXTENSIONS, ext))
+    return `ambiguous extension ${ext} (${AMBIGUOUS_EXTENSIONS[ext]})`;
   return ext ? `unknown extension ${ext}` : "no extension";
 }
 

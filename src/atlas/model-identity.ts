@@ -10,9 +10,13 @@ import type { ModelIdentity } from "./atlas-file";
 export function modelIdentity(engine: Engine): ModelIdentity {
   let fingerprint: string;
   try {
-    fingerprint = (JSON.parse(readFileSync(join(engine.convertedDir, MANIFEST_FILE), "utf8")) as ConvertedManifest).fingerprint;
+    fingerprint = (
+      JSON.parse(readFileSync(join(engine.convertedDir, MANIFEST_FILE), "utf8")) as ConvertedManifest
+    ).fingerprint;
   } catch (e) {
-    throw new Error(`cannot read the model's fingerprint from ${join(engine.convertedDir, MANIFEST_FILE)} (${(e as Error).message})`);
+    throw new Error(
+      `cannot read the model's fingerprint from ${join(engine.convertedDir, MANIFEST_FILE)} (${(e as Error).message})`,
+    );
   }
   const c = engine.config;
   return {

@@ -57,10 +57,20 @@ export interface RoutingData {
  * Shares and top experts of token `t`. `owners` may be undefined (no atlas: no shares);
  * `masked` holds per group E² values, nonzero = masked expert.
  */
-export function tokenShares(routing: RoutingData, shape: RoutingShape, t: number, owners?: ExpertOwners, masked?: ArrayLike<number>[], topK = 3): TokenShares {
+export function tokenShares(
+  routing: RoutingData,
+  shape: RoutingShape,
+  t: number,
+  owners?: ExpertOwners,
+  masked?: ArrayLike<number>[],
+  topK = 3,
+): TokenShares {
   const { heads: H, experts: E, groups: G } = shape;
   const L = owners?.languages.length ?? 0;
-  if (owners && (owners.experts !== E || owners.groups.length !== G)) throw new Error(`the atlas is for ${owners.groups.length} groups of ${owners.experts}² experts, the routing has ${G} of ${E}²`);
+  if (owners && (owners.experts !== E || owners.groups.length !== G))
+    throw new Error(
+      `the atlas is for ${owners.groups.length} groups of ${owners.experts}² experts, the routing has ${G} of ${E}²`,
+    );
   const groupShares: number[][] = [];
   const top: TopExpert[] = [];
   const i1 = new Int32Array(E);
@@ -108,7 +118,10 @@ export function tokenShares(routing: RoutingData, shape: RoutingShape, t: number
     groupShares.push(Array.from(mass, (m) => (total > 0 ? m / total : 0)));
     top.push(...best);
   }
-  const shares = Array.from({ length: L }, (_, l) => groupShares.reduce((s, gs) => s + gs[l]!, 0) / Math.max(G, 1));
+  const shares = Array.from(
+    { length: L },
+    (_, l) => groupShares.reduce((s, gs) => s + gs[l]!, 0) / Math.max(G, 1),
+  );
   let dominant: string | null = null;
   let max = 0;
   shares.forEach((s, l) => {
@@ -150,7 +163,16 @@ export interface RoutedInput {
 }
 
 /** Builds the route JSON for a routed text (BOS, at position 0, is left out). */
-export function routeJson(opts: { model: string; atlasPath: string | null; text: string; routed: RoutedInput; owners?: ExpertOwners; masked?: { languages: string[]; groups: ArrayLike<number>[] }; topK?: number; digits?: number }): RouteJson {
+export function routeJson(opts: {
+  model: string;
+  atlasPath: string | null;
+  text: string;
+  routed: RoutedInput;
+  owners?: ExpertOwners;
+  masked?: { languages: string[]; groups: ArrayLike<number>[] };
+  topK?: number;
+  digits?: number;
+}): RouteJson {
   const { routed, text } = opts;
   const scale = 10 ** (opts.digits ?? 6);
   const r = (x: number) => Math.round(x * scale) / scale;

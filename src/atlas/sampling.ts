@@ -20,7 +20,13 @@ export interface Sample {
 }
 
 /** `skip(hash)` leaves a file out (e.g. content the atlas has seen). */
-export function samplePieces(tokenizer: SentencePieceTokenizer, files: readonly CorpusFile[], segmentTokens: number, budget: number, skip?: (hash: string) => boolean): Sample {
+export function samplePieces(
+  tokenizer: SentencePieceTokenizer,
+  files: readonly CorpusFile[],
+  segmentTokens: number,
+  budget: number,
+  skip?: (hash: string) => boolean,
+): Sample {
   const pieces: Piece[] = [];
   const used: Sample["used"] = [];
   const cut = new Map<CorpusFile, Piece[]>();
@@ -29,7 +35,13 @@ export function samplePieces(tokenizer: SentencePieceTokenizer, files: readonly 
     let list = cut.get(file);
     if (!list) {
       const src = readSource(file);
-      list = !src || skip?.(src.hash) ? [] : segmentText(tokenizer, src.text, segmentTokens).map((text) => ({ text, tokens: tokenizer.encode(text, { addBos: false }).length }));
+      list =
+        !src || skip?.(src.hash)
+          ? []
+          : segmentText(tokenizer, src.text, segmentTokens).map((text) => ({
+              text,
+              tokens: tokenizer.encode(text, { addBos: false }).length,
+            }));
       if (src && list.length > 0) used.push({ file, hash: src.hash, bytes: Buffer.byteLength(src.text) });
       cut.set(file, list);
     }

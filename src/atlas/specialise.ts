@@ -31,9 +31,11 @@ export class TopTwo {
   offer(language: string, means: ArrayLike<number>[]): void {
     if (this.names.includes(language)) throw new Error(`language ${language} was offered twice`);
     if (this.names.length >= 0x7fff) throw new Error("too many languages");
-    if (means.length !== this.groups) throw new Error(`${language}: ${means.length} groups of scores, expected ${this.groups}`);
+    if (means.length !== this.groups)
+      throw new Error(`${language}: ${means.length} groups of scores, expected ${this.groups}`);
     means.forEach((m, g) => {
-      if (m.length !== this.cells) throw new Error(`${language}: group ${g} has ${m.length} scores, expected ${this.cells}`);
+      if (m.length !== this.cells)
+        throw new Error(`${language}: group ${g} has ${m.length} scores, expected ${this.cells}`);
     });
     const l = this.names.push(language) - 1;
     for (let g = 0; g < this.groups; g++) {
@@ -59,7 +61,8 @@ export class TopTwo {
    * `ratio` ≥ 1 (below 1 the rule would no longer pick one language per expert).
    */
   specialised(ratio: number): Map<string, Uint32Array[]> {
-    if (!(ratio >= 1) || !Number.isFinite(ratio)) throw new RangeError(`the ratio must be a number ≥ 1, got ${ratio}`);
+    if (!(ratio >= 1) || !Number.isFinite(ratio))
+      throw new RangeError(`the ratio must be a number ≥ 1, got ${ratio}`);
     const out = new Map<string, Uint32Array[]>();
     const lists = this.names.map(() => Array.from({ length: this.groups }, () => [] as number[]));
     for (let g = 0; g < this.groups; g++) {
@@ -71,13 +74,21 @@ export class TopTwo {
         if (b > 0 && b > second[e]! && b >= ratio * second[e]!) lists[who[e]!]![g]!.push(e);
       }
     }
-    this.names.forEach((name, l) => out.set(name, lists[l]!.map((x) => Uint32Array.from(x))));
+    this.names.forEach((name, l) =>
+      out.set(
+        name,
+        lists[l]!.map((x) => Uint32Array.from(x)),
+      ),
+    );
     return out;
   }
 }
 
 /** The rule on whole arrays: means[language][group][e]. */
-export function specialise(means: ReadonlyMap<string, ArrayLike<number>[]>, ratio: number): Map<string, Uint32Array[]> {
+export function specialise(
+  means: ReadonlyMap<string, ArrayLike<number>[]>,
+  ratio: number,
+): Map<string, Uint32Array[]> {
   const first = [...means.values()][0];
   if (!first) return new Map();
   const top = new TopTwo(first.length, first[0]?.length ?? 0);

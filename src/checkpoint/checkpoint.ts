@@ -6,7 +6,14 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep, win32 } from "node:path";
 import { loadConfig, type MonetConfig } from "./config";
 import { CheckpointError } from "./errors";
-import { SafetensorsFile, numel, toFloat16Bits, toFloat32, type Dtype, type SafetensorsEntry } from "./safetensors";
+import {
+  SafetensorsFile,
+  numel,
+  toFloat16Bits,
+  toFloat32,
+  type Dtype,
+  type SafetensorsEntry,
+} from "./safetensors";
 
 export interface TensorInfo {
   name: string;
@@ -27,7 +34,8 @@ const INDEX_FILE = "model.safetensors.index.json";
 /** BatchNorm's step counter: stored by PyTorch, unused by the model. */
 const isBatchCounter = (name: string): boolean => name.endsWith(".num_batches_tracked");
 /** BatchNorm running statistics: float buffers, not learnable parameters. */
-const isRunningStat = (name: string): boolean => name.endsWith(".running_mean") || name.endsWith(".running_var");
+const isRunningStat = (name: string): boolean =>
+  name.endsWith(".running_mean") || name.endsWith(".running_var");
 
 interface Located {
   shard: SafetensorsFile;
@@ -53,7 +61,15 @@ export class Checkpoint {
     const shards = await openShards(layout.shardFiles, layout.indexPath);
     try {
       const tensors = locateTensors(shards, layout.weightMap, layout.indexPath);
-      if (opts.validate ?? true) validateTensors(config, tensors, shards, layout.weightMap, layout.indexPath ?? join(root, SINGLE_FILE), root);
+      if (opts.validate ?? true)
+        validateTensors(
+          config,
+          tensors,
+          shards,
+          layout.weightMap,
+          layout.indexPath ?? join(root, SINGLE_FILE),
+          root,
+        );
       return new Checkpoint(root, config, shards, tensors, layout.indexPath);
     } catch (e) {
       await Promise.all(shards.map((s) => s.close()));
@@ -150,7 +166,8 @@ export class Checkpoint {
 
   private locateFloat(name: string): Located {
     const t = this.locate(name);
-    if (t.entry.dtype === "I64") throw new CheckpointError(t.shard.path, `tensor "${name}" is I64, not a float tensor`);
+    if (t.entry.dtype === "I64")
+      throw new CheckpointError(t.shard.path, `tensor "${name}" is I64, not a float tensor`);
     return t;
   }
 }
@@ -163,7 +180,10 @@ function sampleBlocks(dataStart: number, size: number): Array<[number, number]> 
   const data = size - dataStart;
   if (data <= SAMPLE_BLOCKS * SAMPLE_BYTES) return data > 0 ? [[dataStart, data]] : [];
   const step = (data - SAMPLE_BYTES) / (SAMPLE_BLOCKS - 1);
-  return Array.from({ length: SAMPLE_BLOCKS }, (_, k): [number, number] => [dataStart + Math.floor(k * step), SAMPLE_BYTES]);
+  return Array.from({ length: SAMPLE_BLOCKS }, (_, k): [number, number] => [
+    dataStart + Math.floor(k * step),
+    SAMPLE_BYTES,
+  ]);
 }
 
 /** Every tensor a checkpoint with this config must hold → its shape, in Hugging Face order. */
@@ -218,9 +238,16 @@ function checkFolder(root: string): void {
   try {
     isDir = statSync(root).isDirectory();
   } catch {
-    throw new CheckpointError(root, "the model folder does not exist: check the path (it should be a Hugging Face CodeMonet folder with config.json and .safetensors weights)");
+    throw new CheckpointError(
+      root,
+      "the model folder does not exist: check the path (it should be a Hugging Face CodeMonet folder with config.json and .safetensors weights)",
+    );
   }
-  if (!isDir) throw new CheckpointError(root, "this is a file, not a model folder: give the folder that holds config.json and the .safetensors weights");
+  if (!isDir)
+    throw new CheckpointError(
+      root,
+      "this is a file, not a model folder: give the folder that holds config.json and the .safetensors weights",
+    );
 }
 
 interface WeightsLayout {
@@ -237,9 +264,15 @@ function findWeights(root: string): WeightsLayout {
   const indexPath = join(root, INDEX_FILE);
   if (existsSync(indexPath)) return readIndex(root, indexPath);
   if (existsSync(join(root, "pytorch_model.bin")) || existsSync(join(root, "pytorch_model.bin.index.json"))) {
-    throw new CheckpointError(root, "this checkpoint has PyTorch .bin weights, which are not supported (they are pickles and can run code): convert it to safetensors, e.g. load it in transformers and save_pretrained(..., safe_serialization=True), or download the safetensors version");
+    throw new CheckpointError(
+      root,
+      "this checkpoint has PyTorch .bin weights, which are not supported (they are pickles and can run code): convert it to safetensors, e.g. load it in transformers and save_pretrained(..., safe_serialization=True), or download the safetensors version",
+    );
   }
-  throw new CheckpointError(root, `no weights found: expected ${SINGLE_FILE} or ${INDEX_FILE} with its shards next to config.json; download the whole model folder`);
+  throw new CheckpointError(
+    root,
+    `no weights found: expected ${SINGLE_FILE} or ${INDEX_FILE} with its shards next to config.json; download the whole model folder`,
+  );
 }
 
 function readIndex(root: string, indexPath: string): WeightsLayout {
@@ -259,7 +292,8 @@ function readIndex(root: string, indexPath: string): WeightsLayout {
   const weightMap = new Map<string, string>();
   const shardFiles = new Set<string>();
   for (const [name, file] of Object.entries(map as Record<string, unknown>)) {
-    if (typeof file !== "string") fail(`"weight_map" entry "${name}" is not a file name: re-download ${INDEX_FILE}`);
+    if (typeof file !== "string")
+      fail(`"weight_map" entry "${name}" is not a file name: re-download ${INDEX_FILE}`);
     const path = shardPath(root, file as string, fail);
     shardFiles.add(path);
     weightMap.set(name, path);
@@ -271,13 +305,17 @@ function readIndex(root: string, indexPath: string): WeightsLayout {
 /** Resolves a shard name from the index; it must name a .safetensors file inside the folder. */
 function shardPath(root: string, file: string, fail: (m: string) => never): string {
   const segments = file.split(/[\\/]/);
-  const escapes = isAbsolute(file) || win32.isAbsolute(file) || file.includes("\0") || segments.includes("..");
+  const escapes =
+    isAbsolute(file) || win32.isAbsolute(file) || file.includes("\0") || segments.includes("..");
   const path = resolve(root, file);
   const rel = relative(root, path);
   if (escapes || rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
-    fail(`shard path ${JSON.stringify(file)} points outside the model folder, which is not allowed: shard files must sit next to ${INDEX_FILE}; fix or re-download the index`);
+    fail(
+      `shard path ${JSON.stringify(file)} points outside the model folder, which is not allowed: shard files must sit next to ${INDEX_FILE}; fix or re-download the index`,
+    );
   }
-  if (!file.endsWith(".safetensors")) fail(`shard ${JSON.stringify(file)} is not a .safetensors file: only safetensors weights are supported`);
+  if (!file.endsWith(".safetensors"))
+    fail(`shard ${JSON.stringify(file)} is not a .safetensors file: only safetensors weights are supported`);
   return path;
 }
 
@@ -285,7 +323,10 @@ async function openShards(files: string[], indexPath: string | undefined): Promi
   const results = await Promise.allSettled(
     files.map(async (f) => {
       if (indexPath && !existsSync(f)) {
-        throw new CheckpointError(f, `shard listed in ${indexPath} is missing: the download is incomplete; download the missing shard (or the whole folder) again`);
+        throw new CheckpointError(
+          f,
+          `shard listed in ${indexPath} is missing: the download is incomplete; download the missing shard (or the whole folder) again`,
+        );
       }
       return SafetensorsFile.open(f);
     }),
@@ -299,7 +340,11 @@ async function openShards(files: string[], indexPath: string | undefined): Promi
   return opened;
 }
 
-function locateTensors(shards: readonly SafetensorsFile[], weightMap: Map<string, string> | undefined, indexPath: string | undefined): Map<string, Located> {
+function locateTensors(
+  shards: readonly SafetensorsFile[],
+  weightMap: Map<string, string> | undefined,
+  indexPath: string | undefined,
+): Map<string, Located> {
   const out = new Map<string, Located>();
   if (!weightMap) {
     const shard = shards[0]!;
@@ -311,7 +356,10 @@ function locateTensors(shards: readonly SafetensorsFile[], weightMap: Map<string
     const shard = byPath.get(path)!;
     const entry = shard.tensors.get(name);
     if (!entry) {
-      throw new CheckpointError(path, `tensor "${name}" is listed in ${indexPath} for this shard but the shard does not contain it: the index and the shards come from different downloads; re-download the folder`);
+      throw new CheckpointError(
+        path,
+        `tensor "${name}" is listed in ${indexPath} for this shard but the shard does not contain it: the index and the shards come from different downloads; re-download the folder`,
+      );
     }
     out.set(name, { shard, entry });
   }
@@ -322,7 +370,10 @@ function locateTensors(shards: readonly SafetensorsFile[], weightMap: Map<string
 
 const LIST = 5;
 const listNames = (names: string[]): string =>
-  names.slice(0, LIST).map((n) => `"${n}"`).join(", ") + (names.length > LIST ? ` and ${names.length - LIST} more` : "");
+  names
+    .slice(0, LIST)
+    .map((n) => `"${n}"`)
+    .join(", ") + (names.length > LIST ? ` and ${names.length - LIST} more` : "");
 
 function validateTensors(
   c: MonetConfig,
@@ -340,7 +391,10 @@ function validateTensors(
     for (const s of shards) {
       const stray = [...s.tensors.keys()].filter((n) => weightMap.get(n) !== s.path);
       if (stray.length > 0) {
-        throw new CheckpointError(s.path, `holds ${listNames(stray)}, which ${weightsFile} does not map to this shard: the index and the shards come from different downloads; re-download the folder`);
+        throw new CheckpointError(
+          s.path,
+          `holds ${listNames(stray)}, which ${weightsFile} does not map to this shard: the index and the shards come from different downloads; re-download the folder`,
+        );
       }
     }
   }
@@ -351,28 +405,47 @@ function validateTensors(
     const t = tensors.get(name);
     if (!t) continue;
     if (t.entry.dtype === "I64") {
-      throw new CheckpointError(t.shard.path, `tensor "${name}" is stored as I64 but must be a float tensor (BF16, F16 or F32): the file is not a CodeMonet checkpoint or is corrupt`);
+      throw new CheckpointError(
+        t.shard.path,
+        `tensor "${name}" is stored as I64 but must be a float tensor (BF16, F16 or F32): the file is not a CodeMonet checkpoint or is corrupt`,
+      );
     }
     if (!sameShape(shape, t.entry.shape)) {
       wrongShape.push(name);
-      firstWrong ??= { file: t.shard.path, text: `tensor "${name}" has shape ${fmt(t.entry.shape)} but ${configFile} implies ${fmt(shape)}` };
+      firstWrong ??= {
+        file: t.shard.path,
+        text: `tensor "${name}" has shape ${fmt(t.entry.shape)} but ${configFile} implies ${fmt(shape)}`,
+      };
     }
   }
   if (firstWrong) {
     const more = wrongShape.length > 1 ? ` (and ${wrongShape.length - 1} more tensors differ)` : "";
-    throw new CheckpointError(firstWrong.file, `${firstWrong.text}${more}: config.json most likely does not belong to these weights (check hidden_size, the head counts, vocab_size and the moe_* keys); use the config.json that came with the checkpoint`);
+    throw new CheckpointError(
+      firstWrong.file,
+      `${firstWrong.text}${more}: config.json most likely does not belong to these weights (check hidden_size, the head counts, vocab_size and the moe_* keys); use the config.json that came with the checkpoint`,
+    );
   }
 
   const missing = [...expected.keys()].filter((n) => !tensors.has(n));
   if (missing.length > 0) {
-    const tieHint = missing.includes("lm_head.weight") ? ` (if the model ties lm_head to embed_tokens, set "tie_word_embeddings": true in config.json)` : "";
-    throw new CheckpointError(weightsFile, `missing ${missing.length === 1 ? "tensor" : `${missing.length} tensors`} ${listNames(missing)} that ${configFile} requires${tieHint}: the download is incomplete or config.json does not belong to these weights (check num_hidden_layers, moe_groups, moe_decompose); re-download the folder`);
+    const tieHint = missing.includes("lm_head.weight")
+      ? ` (if the model ties lm_head to embed_tokens, set "tie_word_embeddings": true in config.json)`
+      : "";
+    throw new CheckpointError(
+      weightsFile,
+      `missing ${missing.length === 1 ? "tensor" : `${missing.length} tensors`} ${listNames(missing)} that ${configFile} requires${tieHint}: the download is incomplete or config.json does not belong to these weights (check num_hidden_layers, moe_groups, moe_decompose); re-download the folder`,
+    );
   }
 
   const extra = [...tensors.keys()].filter((n) => !expected.has(n) && !isBatchCounter(n));
   if (extra.length > 0) {
-    const tieHint = extra.includes("lm_head.weight") ? ` (config.json says "tie_word_embeddings": true, yet the weights hold a separate lm_head; set it to false if the model is untied)` : "";
-    throw new CheckpointError(tensors.get(extra[0]!)!.shard.path, `unexpected ${extra.length === 1 ? "tensor" : `${extra.length} tensors`} ${listNames(extra)} that a CodeMonet model with ${configFile} does not have${tieHint}: config.json most likely does not belong to these weights (check num_hidden_layers, moe_groups, moe_decompose); use the config.json that came with the checkpoint`);
+    const tieHint = extra.includes("lm_head.weight")
+      ? ` (config.json says "tie_word_embeddings": true, yet the weights hold a separate lm_head; set it to false if the model is untied)`
+      : "";
+    throw new CheckpointError(
+      tensors.get(extra[0]!)!.shard.path,
+      `unexpected ${extra.length === 1 ? "tensor" : `${extra.length} tensors`} ${listNames(extra)} that a CodeMonet model with ${configFile} does not have${tieHint}: config.json most likely does not belong to these weights (check num_hidden_layers, moe_groups, moe_decompose); use the config.json that came with the checkpoint`,
+    );
   }
 }
 

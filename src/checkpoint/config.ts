@@ -57,22 +57,34 @@ export function loadConfig(dir: string): MonetConfig {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") {
-      throw new CheckpointError(file, "config.json is missing: a Hugging Face CodeMonet folder needs config.json next to its .safetensors weights (download the whole model folder)");
+      throw new CheckpointError(
+        file,
+        "config.json is missing: a Hugging Face CodeMonet folder needs config.json next to its .safetensors weights (download the whole model folder)",
+      );
     }
-    throw new CheckpointError(file, `cannot read config.json (${code ?? String(e)}): check the file's permissions`);
+    throw new CheckpointError(
+      file,
+      `cannot read config.json (${code ?? String(e)}): check the file's permissions`,
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new CheckpointError(file, `config.json is not valid JSON (${(e as Error).message}): re-download it`);
+    throw new CheckpointError(
+      file,
+      `config.json is not valid JSON (${(e as Error).message}): re-download it`,
+    );
   }
   return parseConfig(json, file);
 }
 
 export function parseConfig(json: unknown, file: string): MonetConfig {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new CheckpointError(file, `config.json must hold a JSON object, found ${describe(json)}: re-download it`);
+    throw new CheckpointError(
+      file,
+      `config.json must hold a JSON object, found ${describe(json)}: re-download it`,
+    );
   }
   const raw = json as Record<string, unknown>;
   const fail = (message: string): never => {
@@ -116,18 +128,25 @@ export function parseConfig(json: unknown, file: string): MonetConfig {
   const ropeTheta = positive("rope_theta");
 
   const tie = valueOr(raw, "tie_word_embeddings");
-  if (typeof tie !== "boolean") fail(`"tie_word_embeddings" must be true or false, found ${describe(tie)}: ${FIX}`);
+  if (typeof tie !== "boolean")
+    fail(`"tie_word_embeddings" must be true or false, found ${describe(tie)}: ${FIX}`);
 
   const decompose = valueOr(raw, "moe_decompose");
   if (decompose !== "vertical" && decompose !== "horizontal") {
-    fail(`unknown "moe_decompose" ${describe(decompose)}: CodeMonet checkpoints use "vertical" (VD) or "horizontal" (HD); ${FIX}`);
+    fail(
+      `unknown "moe_decompose" ${describe(decompose)}: CodeMonet checkpoints use "vertical" (VD) or "horizontal" (HD); ${FIX}`,
+    );
   }
   const hiddenAct = valueOr(raw, "hidden_act");
   if (hiddenAct !== "relu2") {
-    fail(`"hidden_act" is ${describe(hiddenAct)} but Monet experts use "relu2" (squared ReLU), the only activation supported: ${FIX}`);
+    fail(
+      `"hidden_act" is ${describe(hiddenAct)} but Monet experts use "relu2" (squared ReLU), the only activation supported: ${FIX}`,
+    );
   }
   if (raw["rope_scaling"] !== undefined && raw["rope_scaling"] !== null) {
-    fail(`"rope_scaling" is set (${JSON.stringify(raw["rope_scaling"])}) but RoPE scaling is not supported: use a checkpoint without it (CodeMonet checkpoints have "rope_scaling": null)`);
+    fail(
+      `"rope_scaling" is set (${JSON.stringify(raw["rope_scaling"])}) but RoPE scaling is not supported: use a checkpoint without it (CodeMonet checkpoints have "rope_scaling": null)`,
+    );
   }
 
   if (hiddenSize % numHeads !== 0) {
@@ -139,24 +158,49 @@ export function parseConfig(json: unknown, file: string): MonetConfig {
   const headDim = hiddenSize / numHeads;
   const explicitHeadDim = raw["head_dim"];
   if (explicitHeadDim !== undefined && explicitHeadDim !== null && explicitHeadDim !== headDim) {
-    fail(`"head_dim" ${describe(explicitHeadDim)} differs from hidden_size / num_attention_heads = ${headDim}, which Monet attention requires: ${FIX}`);
+    fail(
+      `"head_dim" ${describe(explicitHeadDim)} differs from hidden_size / num_attention_heads = ${headDim}, which Monet attention requires: ${FIX}`,
+    );
   }
   if (decompose === "vertical") {
-    if (moeDim % 2 !== 0) fail(`"moe_dim" ${moeDim} is odd, but the vertical decomposition splits each expert in two halves: ${FIX}`);
-    if (hiddenSize % 2 !== 0) fail(`"hidden_size" ${hiddenSize} is odd, but the vertical decomposition splits the output in two halves: ${FIX}`);
+    if (moeDim % 2 !== 0)
+      fail(
+        `"moe_dim" ${moeDim} is odd, but the vertical decomposition splits each expert in two halves: ${FIX}`,
+      );
+    if (hiddenSize % 2 !== 0)
+      fail(
+        `"hidden_size" ${hiddenSize} is odd, but the vertical decomposition splits the output in two halves: ${FIX}`,
+      );
   }
   if (moeTopk > moeExperts) {
     fail(`"moe_topk" ${moeTopk} is larger than "moe_experts" ${moeExperts}: ${FIX}`);
   }
   if (bosTokenId >= vocabSize || eosTokenId >= vocabSize) {
-    fail(`"bos_token_id" ${bosTokenId} / "eos_token_id" ${eosTokenId} must be below "vocab_size" ${vocabSize}: ${FIX}`);
+    fail(
+      `"bos_token_id" ${bosTokenId} / "eos_token_id" ${eosTokenId} must be below "vocab_size" ${vocabSize}: ${FIX}`,
+    );
   }
 
   return {
-    vocabSize, hiddenSize, numLayers, numHeads, numKvHeads, headDim, rmsNormEps, ropeTheta,
-    maxPositionEmbeddings, tieWordEmbeddings: tie as boolean, bosTokenId, eosTokenId,
-    moeDim, moeHeads, moeExperts, moeTopk, moeGroups,
-    moeDecompose: decompose as "vertical" | "horizontal", hiddenAct: hiddenAct as string,
+    vocabSize,
+    hiddenSize,
+    numLayers,
+    numHeads,
+    numKvHeads,
+    headDim,
+    rmsNormEps,
+    ropeTheta,
+    maxPositionEmbeddings,
+    tieWordEmbeddings: tie as boolean,
+    bosTokenId,
+    eosTokenId,
+    moeDim,
+    moeHeads,
+    moeExperts,
+    moeTopk,
+    moeGroups,
+    moeDecompose: decompose as "vertical" | "horizontal",
+    hiddenAct: hiddenAct as string,
   };
 }
 
@@ -182,12 +226,17 @@ function checkArchitecture(raw: Record<string, unknown>, fail: (m: string) => ne
   const what = [
     modelType !== undefined ? `model_type ${JSON.stringify(modelType)}` : "",
     archs !== undefined ? `architectures ${JSON.stringify(archs)}` : "",
-  ].filter(Boolean).join(", ");
+  ]
+    .filter(Boolean)
+    .join(", ");
   const notMonet = (): never =>
-    fail(`not a CodeMonet checkpoint (${what}): Monet Lens runs only Monet models (model_type "monet", MonetForCausalLM); pick a CodeMonet folder such as the bundled tiny-codemonet`);
+    fail(
+      `not a CodeMonet checkpoint (${what}): Monet Lens runs only Monet models (model_type "monet", MonetForCausalLM); pick a CodeMonet folder such as the bundled tiny-codemonet`,
+    );
   if (modelType !== undefined && modelType !== null && modelType !== "monet") notMonet();
   if (archs !== undefined && archs !== null) {
-    if (!Array.isArray(archs) || !archs.some((a) => typeof a === "string" && a.startsWith("Monet"))) notMonet();
+    if (!Array.isArray(archs) || !archs.some((a) => typeof a === "string" && a.startsWith("Monet")))
+      notMonet();
   }
 }
 

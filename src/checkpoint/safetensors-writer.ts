@@ -21,15 +21,20 @@ export interface TensorToWrite {
 const GATHER_BYTES = 1 << 20;
 
 /** Byte layout of the header the reference implementation writes for `tensors`. */
-export function safetensorsHeaderBytes(tensors: readonly Omit<TensorToWrite, "data">[], metadata?: Record<string, string>): Buffer {
+export function safetensorsHeaderBytes(
+  tensors: readonly Omit<TensorToWrite, "data">[],
+  metadata?: Record<string, string>,
+): Buffer {
   const header: Record<string, unknown> = {};
   if (metadata) header["__metadata__"] = metadata;
   let offset = 0;
   const seen = new Set<string>();
   for (const t of tensors) {
-    if (t.name === "__metadata__" || seen.has(t.name)) throw new Error(`writeSafetensors: duplicate or reserved tensor name "${t.name}"`);
+    if (t.name === "__metadata__" || seen.has(t.name))
+      throw new Error(`writeSafetensors: duplicate or reserved tensor name "${t.name}"`);
     seen.add(t.name);
-    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new Error(`writeSafetensors: invalid shape ${JSON.stringify(t.shape)} for "${t.name}"`);
+    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new Error(`writeSafetensors: invalid shape ${JSON.stringify(t.shape)} for "${t.name}"`);
     const bytes = numel(t.shape) * DTYPE_BYTES[t.dtype];
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
@@ -41,7 +46,11 @@ export function safetensorsHeaderBytes(tensors: readonly Omit<TensorToWrite, "da
   return padded;
 }
 
-export async function writeSafetensors(path: string, tensors: readonly TensorToWrite[], metadata?: Record<string, string>): Promise<void> {
+export async function writeSafetensors(
+  path: string,
+  tensors: readonly TensorToWrite[],
+  metadata?: Record<string, string>,
+): Promise<void> {
   const header = safetensorsHeaderBytes(tensors, metadata);
   const tmp = `${path}.tmp-${process.pid}`;
   const fh = await open(tmp, "w");
@@ -49,7 +58,8 @@ export async function writeSafetensors(path: string, tensors: readonly TensorToW
   try {
     const out = new GatheringWriter(async (b) => {
       // A write may be partial; keep going until the chunk is on its way to disk.
-      for (let off = 0; off < b.byteLength; ) off += (await fh.write(b, off, b.byteLength - off)).bytesWritten;
+      for (let off = 0; off < b.byteLength; )
+        off += (await fh.write(b, off, b.byteLength - off)).bytesWritten;
     });
     const len = Buffer.alloc(8);
     len.writeBigUInt64LE(BigInt(header.length));
@@ -65,7 +75,9 @@ export async function writeSafetensors(path: string, tensors: readonly TensorToW
         await out.write(chunk);
       }
       if (written !== expected) {
-        throw new Error(`writeSafetensors: tensor "${t.name}" (${t.dtype} ${JSON.stringify(t.shape)}) needs ${expected} bytes but its data has ${written > expected ? "more" : written}`);
+        throw new Error(
+          `writeSafetensors: tensor "${t.name}" (${t.dtype} ${JSON.stringify(t.shape)}) needs ${expected} bytes but its data has ${written > expected ? "more" : written}`,
+        );
       }
     }
     await out.flush();

@@ -41,18 +41,28 @@ export function numel(shape: readonly number[]): number {
  * Parses and validates a header (the JSON bytes after the 8-byte length). `dataBytes` is the
  * size of the data section; every tensor must lie inside it, none may overlap another.
  */
-export function parseSafetensorsHeader(headerBytes: Uint8Array, dataBytes: number, file: string): SafetensorsHeader {
+export function parseSafetensorsHeader(
+  headerBytes: Uint8Array,
+  dataBytes: number,
+  file: string,
+): SafetensorsHeader {
   const fail = (message: string): never => {
     throw new CheckpointError(file, message);
   };
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(headerBytes.buffer, headerBytes.byteOffset, headerBytes.byteLength).toString("utf8"));
+    json = JSON.parse(
+      Buffer.from(headerBytes.buffer, headerBytes.byteOffset, headerBytes.byteLength).toString("utf8"),
+    );
   } catch (e) {
-    fail(`the safetensors header is not valid JSON (${(e as Error).message}): the file is corrupt or not a safetensors file; ${REDOWNLOAD}`);
+    fail(
+      `the safetensors header is not valid JSON (${(e as Error).message}): the file is corrupt or not a safetensors file; ${REDOWNLOAD}`,
+    );
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    fail(`the safetensors header is not a JSON object: the file is corrupt or not a safetensors file; ${REDOWNLOAD}`);
+    fail(
+      `the safetensors header is not a JSON object: the file is corrupt or not a safetensors file; ${REDOWNLOAD}`,
+    );
   }
   const tensors = new Map<string, SafetensorsEntry>();
   let metadata: Record<string, string> | undefined;
@@ -73,34 +83,54 @@ function parseMetadata(value: unknown, fail: (m: string) => never): Record<strin
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    if (typeof v !== "string") fail(`"__metadata__.${k}" must be a string: the file is corrupt; ${REDOWNLOAD}`);
+    if (typeof v !== "string")
+      fail(`"__metadata__.${k}" must be a string: the file is corrupt; ${REDOWNLOAD}`);
     out[k] = v as string;
   }
   return out;
 }
 
-function parseEntry(name: string, value: unknown, dataBytes: number, fail: (m: string) => never): SafetensorsEntry {
+function parseEntry(
+  name: string,
+  value: unknown,
+  dataBytes: number,
+  fail: (m: string) => never,
+): SafetensorsEntry {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     fail(`tensor "${name}": header entry is not an object: the file is corrupt; ${REDOWNLOAD}`);
   }
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
   if (!isDtype(dtype)) {
-    fail(`tensor "${name}" has unknown dtype ${JSON.stringify(dtype)}: only BF16, F16, F32 (and I64 for BatchNorm counters) are supported; save the checkpoint in bfloat16, float16 or float32`);
+    fail(
+      `tensor "${name}" has unknown dtype ${JSON.stringify(dtype)}: only BF16, F16, F32 (and I64 for BatchNorm counters) are supported; save the checkpoint in bfloat16, float16 or float32`,
+    );
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    fail(`tensor "${name}" has an invalid shape ${JSON.stringify(shape)} (expected an array of non-negative integers): the file is corrupt; ${REDOWNLOAD}`);
+    fail(
+      `tensor "${name}" has an invalid shape ${JSON.stringify(shape)} (expected an array of non-negative integers): the file is corrupt; ${REDOWNLOAD}`,
+    );
   }
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-    fail(`tensor "${name}" has invalid data_offsets ${JSON.stringify(offsets)}: the file is corrupt; ${REDOWNLOAD}`);
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)
+  ) {
+    fail(
+      `tensor "${name}" has invalid data_offsets ${JSON.stringify(offsets)}: the file is corrupt; ${REDOWNLOAD}`,
+    );
   }
   const [begin, end] = offsets as [number, number];
   const entry: SafetensorsEntry = { name, dtype: dtype as Dtype, shape: shape as number[], begin, end };
   const expected = numel(entry.shape) * DTYPE_BYTES[entry.dtype];
   if (end < begin || end - begin !== expected) {
-    fail(`tensor "${name}" (${entry.dtype} ${JSON.stringify(entry.shape)}) needs ${expected} bytes but its data_offsets [${begin}, ${end}] span ${end - begin}: the file is corrupt; ${REDOWNLOAD}`);
+    fail(
+      `tensor "${name}" (${entry.dtype} ${JSON.stringify(entry.shape)}) needs ${expected} bytes but its data_offsets [${begin}, ${end}] span ${end - begin}: the file is corrupt; ${REDOWNLOAD}`,
+    );
   }
   if (end > dataBytes) {
-    fail(`tensor "${name}" ends at byte ${end} of the data section but the data section has only ${dataBytes} bytes: the file is truncated or corrupt; ${REDOWNLOAD}`);
+    fail(
+      `tensor "${name}" ends at byte ${end} of the data section but the data section has only ${dataBytes} bytes: the file is truncated or corrupt; ${REDOWNLOAD}`,
+    );
   }
   return entry;
 }
@@ -111,7 +141,9 @@ function checkNoOverlap(entries: SafetensorsEntry[], fail: (m: string) => never)
     const prev = sorted[i - 1]!;
     const cur = sorted[i]!;
     if (cur.begin < prev.end) {
-      fail(`tensors "${prev.name}" [${prev.begin}, ${prev.end}] and "${cur.name}" [${cur.begin}, ${cur.end}] overlap: the file is corrupt; ${REDOWNLOAD}`);
+      fail(
+        `tensors "${prev.name}" [${prev.begin}, ${prev.end}] and "${cur.name}" [${cur.begin}, ${cur.end}] overlap: the file is corrupt; ${REDOWNLOAD}`,
+      );
     }
   }
 }
@@ -142,14 +174,24 @@ export class SafetensorsFile {
     }
     try {
       const size = (await fh.stat()).size;
-      if (size < 8) throw new CheckpointError(path, `the file has only ${size} bytes, too few for a safetensors file: it is truncated; ${REDOWNLOAD}`);
+      if (size < 8)
+        throw new CheckpointError(
+          path,
+          `the file has only ${size} bytes, too few for a safetensors file: it is truncated; ${REDOWNLOAD}`,
+        );
       const lenBuf = await readExactly(fh, path, 0, 8);
       const headerLen = lenBuf.readBigUInt64LE(0);
       if (headerLen > BigInt(size - 8)) {
-        throw new CheckpointError(path, `header claims ${headerLen} bytes but file has ${size}: the file is truncated (${REDOWNLOAD})`);
+        throw new CheckpointError(
+          path,
+          `header claims ${headerLen} bytes but file has ${size}: the file is truncated (${REDOWNLOAD})`,
+        );
       }
       if (headerLen > BigInt(MAX_HEADER_BYTES)) {
-        throw new CheckpointError(path, `header claims ${headerLen} bytes, more than any safetensors file has: the file is corrupt or not a safetensors file; ${REDOWNLOAD}`);
+        throw new CheckpointError(
+          path,
+          `header claims ${headerLen} bytes, more than any safetensors file has: the file is corrupt or not a safetensors file; ${REDOWNLOAD}`,
+        );
       }
       const n = Number(headerLen);
       const headerBytes = await readExactly(fh, path, 8, n);
@@ -191,7 +233,10 @@ async function readExactly(fh: FileHandle, path: string, position: number, lengt
     // A single read may return less than asked (and is capped at 2 GiB), hence the loop.
     const { bytesRead } = await fh.read(buf, done, Math.min(length - done, 1 << 30), position + done);
     if (bytesRead === 0) {
-      throw new CheckpointError(path, `the file ended after ${position + done} bytes while reading ${length} bytes at ${position}: it is truncated or was changed while open; ${REDOWNLOAD}`);
+      throw new CheckpointError(
+        path,
+        `the file ended after ${position + done} bytes while reading ${length} bytes at ${position}: it is truncated or was changed while open; ${REDOWNLOAD}`,
+      );
     }
     done += bytesRead;
   }
@@ -256,7 +301,10 @@ export function toFloat16Bits(bytes: Uint8Array, dtype: Dtype): Uint16Array {
 }
 
 /** float32 values → bfloat16 bit patterns, rounded to nearest, ties to even (NaN stays NaN). */
-export function float32ToBFloat16Bits(src: Float32Array, out: Uint16Array = new Uint16Array(src.length)): Uint16Array {
+export function float32ToBFloat16Bits(
+  src: Float32Array,
+  out: Uint16Array = new Uint16Array(src.length),
+): Uint16Array {
   const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
   for (let i = 0; i < bits.length; i++) {
     const x = bits[i]!;
@@ -266,7 +314,10 @@ export function float32ToBFloat16Bits(src: Float32Array, out: Uint16Array = new 
 }
 
 /** float32 values → IEEE half bit patterns, rounded to nearest, ties to even. */
-export function float32ToFloat16Bits(src: Float32Array, out: Uint16Array = new Uint16Array(src.length)): Uint16Array {
+export function float32ToFloat16Bits(
+  src: Float32Array,
+  out: Uint16Array = new Uint16Array(src.length),
+): Uint16Array {
   const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
   for (let i = 0; i < bits.length; i++) out[i] = f32BitsToF16Bits(bits[i]!);
   return out;
@@ -329,11 +380,13 @@ function checkLength(bytes: Uint8Array, dtype: Dtype): void {
 }
 
 function u16View(bytes: Uint8Array): Uint16Array {
-  if (bytes.byteOffset % 2 === 0) return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+  if (bytes.byteOffset % 2 === 0)
+    return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
   return new Uint16Array(bytes.slice().buffer); // misaligned: copy once
 }
 
 function u32View(bytes: Uint8Array): Uint32Array {
-  if (bytes.byteOffset % 4 === 0) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  if (bytes.byteOffset % 4 === 0)
+    return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
   return new Uint32Array(bytes.slice().buffer);
 }

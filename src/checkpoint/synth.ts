@@ -91,7 +91,11 @@ interface Planned {
  * N(0, 1/d) so that the router's scores of a unit-RMS input are ~N(0, 1), which is what the
  * running statistics say: about moe_topk experts per head pass the threshold, as in training.
  */
-export async function writeSyntheticCheckpoint(dir: string, config: HfMonetConfigJson, opts: SynthOptions): Promise<void> {
+export async function writeSyntheticCheckpoint(
+  dir: string,
+  config: HfMonetConfigJson,
+  opts: SynthOptions,
+): Promise<void> {
   const dtype = opts.dtype ?? "BF16";
   const hfConfig = fullHfConfig(config, dtype);
   const c = parseConfig(hfConfig, join(dir, "config.json"));
@@ -102,14 +106,20 @@ export async function writeSyntheticCheckpoint(dir: string, config: HfMonetConfi
   await mkdir(dir, { recursive: true });
   await removeOldWeights(dir);
   await writeFile(join(dir, "config.json"), JSON.stringify(hfConfig, null, 2) + "\n");
-  await writeFile(join(dir, "generation_config.json"), JSON.stringify({ bos_token_id: c.bosTokenId, eos_token_id: c.eosTokenId }, null, 2) + "\n");
+  await writeFile(
+    join(dir, "generation_config.json"),
+    JSON.stringify({ bos_token_id: c.bosTokenId, eos_token_id: c.eosTokenId }, null, 2) + "\n",
+  );
 
   let done = 0;
   const progress = (bytes: number): void => {
     done += bytes;
     opts.onProgress?.(done, total);
   };
-  const names = shards.length === 1 ? ["model.safetensors"] : shards.map((_, i) => `model-${pad5(i + 1)}-of-${pad5(shards.length)}.safetensors`);
+  const names =
+    shards.length === 1
+      ? ["model.safetensors"]
+      : shards.map((_, i) => `model-${pad5(i + 1)}-of-${pad5(shards.length)}.safetensors`);
   const weightMap: Record<string, string> = {};
   for (let i = 0; i < shards.length; i++) {
     const tensors: TensorToWrite[] = shards[i]!.map((t) => ({
@@ -153,14 +163,16 @@ function planTensors(c: MonetConfig, dtype: "BF16" | "F32"): Planned[] {
   for (const [name, shape] of expectedTensors(c)) {
     add(name, shape, initFor(name, c));
     // PyTorch's BatchNorm also stores its step counter; real checkpoints carry it.
-    if (name.endsWith(".running_var")) add(name.replace(/running_var$/, "num_batches_tracked"), [], { kind: "fill", value: 0 }, "I64");
+    if (name.endsWith(".running_var"))
+      add(name.replace(/running_var$/, "num_batches_tracked"), [], { kind: "fill", value: 0 }, "I64");
   }
   return out;
 }
 
 function initFor(name: string, c: MonetConfig): Init {
   if (name.endsWith("norm.weight") || name.endsWith(".running_var")) return { kind: "fill", value: 1 };
-  if (name.endsWith(".bias") || name.endsWith(".running_mean") || /\.moe\.b[12]?$/.test(name)) return { kind: "fill", value: 0 };
+  if (name.endsWith(".bias") || name.endsWith(".running_mean") || /\.moe\.b[12]?$/.test(name))
+    return { kind: "fill", value: 0 };
   if (/\.router\.w[12]\.weight$/.test(name)) return { kind: "normal", std: 1 / Math.sqrt(c.hiddenSize) };
   return { kind: "normal", std: INIT_STD };
 }
@@ -184,7 +196,12 @@ function planShards(plan: Planned[], maxBytes: number): Planned[][] {
 }
 
 async function removeOldWeights(dir: string): Promise<void> {
-  const old = (await readdir(dir)).filter((f) => f === "model.safetensors" || f === "model.safetensors.index.json" || /^model-\d+-of-\d+\.safetensors$/.test(f));
+  const old = (await readdir(dir)).filter(
+    (f) =>
+      f === "model.safetensors" ||
+      f === "model.safetensors.index.json" ||
+      /^model-\d+-of-\d+\.safetensors$/.test(f),
+  );
   await Promise.all(old.map((f) => rm(join(dir, f), { force: true })));
 }
 
@@ -206,7 +223,9 @@ function* tensorChunks(t: Planned, seed: number, progress: (bytes: number) => vo
     const n = Math.min(CHUNK, count - done);
     const v = values.subarray(0, n);
     if (rng && t.init.kind === "normal") rng.fillNormal(v, t.init.std);
-    const bytes = bf16 ? new Uint8Array(float32ToBFloat16Bits(v, bf16).buffer, 0, 2 * n) : new Uint8Array(v.buffer, 0, 4 * n);
+    const bytes = bf16
+      ? new Uint8Array(float32ToBFloat16Bits(v, bf16).buffer, 0, 2 * n)
+      : new Uint8Array(v.buffer, 0, 4 * n);
     done += n;
     progress(bytes.byteLength);
     yield bytes;
@@ -247,17 +266,28 @@ class Rng {
   /** Fills `out` with N(0, std²) samples. */
   fillNormal(out: Float32Array, std: number): void {
     const q = normalQuantiles();
-    let s0 = this.s0, s1 = this.s1, s2 = this.s2, s3 = this.s3;
+    let s0 = this.s0,
+      s1 = this.s1,
+      s2 = this.s2,
+      s3 = this.s3;
     for (let i = 0; i < out.length; i++) {
       const r = Math.imul(s1, 5);
       const u = Math.imul((r << 7) | (r >>> 25), 9) >>> 0;
       const t = s1 << 9;
-      s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
       const k = u >>> 16;
       const lo = q[k]!;
       out[i] = std * (lo + (q[k + 1]! - lo) * (u & 0xffff) * (1 / 65536));
     }
-    this.s0 = s0; this.s1 = s1; this.s2 = s2; this.s3 = s3;
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
+    this.s3 = s3;
   }
 }
 
@@ -282,11 +312,33 @@ function inverseNormalCdf(p: number): number {
   if (p > 0.5) return -inverseNormalCdf(1 - p);
   if (p < 0.02425) {
     const t = Math.sqrt(-2 * Math.log(p));
-    return (((((-7.784894002430293e-3 * t - 3.223964580411365e-1) * t - 2.400758277161838) * t - 2.549732539343734) * t + 4.374664141464968) * t + 2.938163982698783) /
-      ((((7.784695709041462e-3 * t + 3.224671290700398e-1) * t + 2.445134137142996) * t + 3.754408661907416) * t + 1);
+    return (
+      (((((-7.784894002430293e-3 * t - 3.223964580411365e-1) * t - 2.400758277161838) * t -
+        2.549732539343734) *
+        t +
+        4.374664141464968) *
+        t +
+        2.938163982698783) /
+      ((((7.784695709041462e-3 * t + 3.224671290700398e-1) * t + 2.445134137142996) * t + 3.754408661907416) *
+        t +
+        1)
+    );
   }
   const x = p - 0.5;
   const r = x * x;
-  return ((((((-3.969683028665376e1 * r + 2.209460984245205e2) * r - 2.759285104469687e2) * r + 1.38357751867269e2) * r - 3.066479806614716e1) * r + 2.506628277459239) * x) /
-    (((((-5.447609879822406e1 * r + 1.615858368580409e2) * r - 1.556989798598866e2) * r + 6.680131188771972e1) * r - 1.328068155288572e1) * r + 1);
+  return (
+    ((((((-3.969683028665376e1 * r + 2.209460984245205e2) * r - 2.759285104469687e2) * r +
+      1.38357751867269e2) *
+      r -
+      3.066479806614716e1) *
+      r +
+      2.506628277459239) *
+      x) /
+    (((((-5.447609879822406e1 * r + 1.615858368580409e2) * r - 1.556989798598866e2) * r +
+      6.680131188771972e1) *
+      r -
+      1.328068155288572e1) *
+      r +
+      1)
+  );
 }

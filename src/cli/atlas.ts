@@ -21,7 +21,9 @@ export async function atlasCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === "build") return atlasBuild(rest);
   if (sub === "eval") return atlasEval(rest);
-  throw new UsageError(sub ? `unknown atlas command "${sub}" (build or eval)` : "atlas needs a command: build or eval");
+  throw new UsageError(
+    sub ? `unknown atlas command "${sub}" (build or eval)` : "atlas needs a command: build or eval",
+  );
 }
 
 async function atlasBuild(argv: string[]): Promise<void> {
@@ -42,8 +44,18 @@ async function atlasBuild(argv: string[]): Promise<void> {
   if (!values.out) throw new UsageError("atlas build needs --out FILE");
   const ratio = numberOption(values.ratio, "ratio", BUILD_DEFAULTS.ratio, 1, 1e6);
   const minTokens = intOption(values["min-tokens"], "min-tokens", BUILD_DEFAULTS.minTokens, 1);
-  const maxTokens = intOption(values["max-tokens-per-language"], "max-tokens-per-language", BUILD_DEFAULTS.maxTokensPerLanguage, 16);
-  const segmentTokens = intOption(values["segment-tokens"], "segment-tokens", BUILD_DEFAULTS.segmentTokens, 16);
+  const maxTokens = intOption(
+    values["max-tokens-per-language"],
+    "max-tokens-per-language",
+    BUILD_DEFAULTS.maxTokensPerLanguage,
+    16,
+  );
+  const segmentTokens = intOption(
+    values["segment-tokens"],
+    "segment-tokens",
+    BUILD_DEFAULTS.segmentTokens,
+    16,
+  );
   const every = intOption(values["holdout-every"], "holdout-every", DEFAULT_SPLIT.every, 2);
   const languages = values.languages === undefined ? undefined : parseLanguageList(values.languages);
   const ep = choiceOption(values.ep, "ep", EP_PREFERENCES, "auto");
@@ -70,13 +82,20 @@ async function atlasBuild(argv: string[]): Promise<void> {
     writeAtlasFile(values.out, atlas);
     const secs = (Date.now() - started) / 1000;
     const cells = atlas.model.config.moeExperts ** 2;
-    console.log(`wrote ${values.out} in ${secs.toFixed(1)} s (${engine.ep}): ${atlas.languages.length} languages, ratio ${ratio}`);
+    console.log(
+      `wrote ${values.out} in ${secs.toFixed(1)} s (${engine.ep}): ${atlas.languages.length} languages, ratio ${ratio}`,
+    );
     for (const lang of atlas.languages) {
       const st = atlas.corpus.languages[lang]!;
-      const per = atlas.sets.get(lang)!.map((s) => `${s.length} (${((100 * s.length) / cells).toFixed(1)} %)`);
-      console.log(`  ${lang.padEnd(12)} ${String(st.tokens).padStart(7)} tokens from ${st.filesRead} files; experts per group: ${per.join(", ")}`);
+      const per = atlas.sets
+        .get(lang)!
+        .map((s) => `${s.length} (${((100 * s.length) / cells).toFixed(1)} %)`);
+      console.log(
+        `  ${lang.padEnd(12)} ${String(st.tokens).padStart(7)} tokens from ${st.filesRead} files; experts per group: ${per.join(", ")}`,
+      );
     }
-    for (const [lang, why] of Object.entries(atlas.corpus.omitted)) console.log(`  ${lang.padEnd(12)} left out: ${why}`);
+    for (const [lang, why] of Object.entries(atlas.corpus.omitted))
+      console.log(`  ${lang.padEnd(12)} left out: ${why}`);
   } finally {
     cancel.dispose();
     await engine.close();
@@ -96,7 +115,12 @@ async function atlasEval(argv: string[]): Promise<void> {
     ep: { type: "string" },
   });
   if (!values.corpus) throw new UsageError("atlas eval needs --corpus DIR");
-  const maxTokens = intOption(values["max-tokens-per-language"], "max-tokens-per-language", EVAL_DEFAULTS.maxTokensPerLanguage, 16);
+  const maxTokens = intOption(
+    values["max-tokens-per-language"],
+    "max-tokens-per-language",
+    EVAL_DEFAULTS.maxTokensPerLanguage,
+    16,
+  );
   const ep = choiceOption(values.ep, "ep", EP_PREFERENCES, "auto");
   const show = true;
   const engine = await Engine.open({ modelDir: values.model, ep, ...progressLogger(show) });
@@ -129,10 +153,14 @@ async function atlasEval(argv: string[]): Promise<void> {
       return;
     }
     const { passed, failed } = passCount(table);
-    console.log(`Cross-entropy increase (nats/token) on held-out files of ${relative(process.cwd(), values.corpus) || "."}, atlas ${resolved.path}`);
+    console.log(
+      `Cross-entropy increase (nats/token) on held-out files of ${relative(process.cwd(), values.corpus) || "."}, atlas ${resolved.path}`,
+    );
     console.log(`rows: evaluated language, columns: masked language; ${secs.toFixed(1)} s on ${engine.ep}\n`);
     console.log(markdownTable(table, result));
-    console.log(`\nmasking a language raises its own loss clearly more than any other's for ${passed.length} of ${table.cols.length} languages${failed.length ? ` (not: ${failed.join(", ")})` : ""}`);
+    console.log(
+      `\nmasking a language raises its own loss clearly more than any other's for ${passed.length} of ${table.cols.length} languages${failed.length ? ` (not: ${failed.join(", ")})` : ""}`,
+    );
   } finally {
     cancel.dispose();
     await engine.close();
@@ -157,7 +185,10 @@ export function rethrowCancelled(e: unknown): never {
 }
 
 /** A one-line progress display on stderr with the rate and the time left. */
-export function progressBar(enabled: boolean, what: string): ((done: number, total: number, detail: string) => void) & { end: () => void } {
+export function progressBar(
+  enabled: boolean,
+  what: string,
+): ((done: number, total: number, detail: string) => void) & { end: () => void } {
   const start = Date.now();
   let lastDraw = 0;
   let drawn = false;
@@ -169,7 +200,9 @@ export function progressBar(enabled: boolean, what: string): ((done: number, tot
     const el = (now - start) / 1000;
     const eta = done > 0 ? (el * (total - done)) / done : NaN;
     const pct = Math.floor((100 * done) / Math.max(total, 1));
-    process.stderr.write(`\r\x1b[K${what}: ${pct}% ${detail}, ${el.toFixed(0)} s${Number.isFinite(eta) ? `, about ${eta.toFixed(0)} s left` : ""}`);
+    process.stderr.write(
+      `\r\x1b[K${what}: ${pct}% ${detail}, ${el.toFixed(0)} s${Number.isFinite(eta) ? `, about ${eta.toFixed(0)} s left` : ""}`,
+    );
   };
   return Object.assign(fn, {
     end: () => {

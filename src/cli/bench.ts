@@ -27,7 +27,13 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const prefillLengths = lengthList(values.prefill, "prefill", [128, 512]);
   const contexts = lengthList(values.contexts, "contexts", [64]);
   const threads = values.threads === undefined ? undefined : intOption(values.threads, "threads", 1, 1);
-  const engine = await Engine.open({ modelDir: values.model, ep, dtype, threads, ...progressLogger(!values.json) });
+  const engine = await Engine.open({
+    modelDir: values.model,
+    ep,
+    dtype,
+    threads,
+    ...progressLogger(!values.json),
+  });
   try {
     const masks = loadMasksForCli(engine, values);
     const random = seededRandom(0);
@@ -51,18 +57,33 @@ export async function benchCommand(argv: string[]): Promise<void> {
       const prompt = randomIds(n);
       for (let i = 0; i < 3; i++) {
         engine.resetCache();
-        const r = await engine.generateIds(prompt, { maxTokens: newTokens, stopTokens: [], masks, ignoreEos: true });
+        const r = await engine.generateIds(prompt, {
+          maxTokens: newTokens,
+          stopTokens: [],
+          masks,
+          ignoreEos: true,
+        });
         rates.push(r.decodeTokensPerS);
       }
       byContext[String(n)] = round(median(rates));
     }
     const first = Object.values(byContext)[0] ?? 0;
-    const result = { ep: engine.ep, prefill_ms: prefill, decode_tokens_per_s: first, decode_tokens_per_s_by_context: byContext, new_tokens: newTokens, model: engine.modelDir, masked: masks?.label ?? "", threads: threads ?? "default" };
+    const result = {
+      ep: engine.ep,
+      prefill_ms: prefill,
+      decode_tokens_per_s: first,
+      decode_tokens_per_s_by_context: byContext,
+      new_tokens: newTokens,
+      model: engine.modelDir,
+      masked: masks?.label ?? "",
+      threads: threads ?? "default",
+    };
     if (values.json) console.log(JSON.stringify(result));
     else {
       console.log(`execution provider: ${result.ep}${result.masked ? ` (masked: ${result.masked})` : ""}`);
       for (const [T, ms] of Object.entries(prefill)) console.log(`prefill ${T.padStart(4)} tokens: ${ms} ms`);
-      for (const [n, rate] of Object.entries(byContext)) console.log(`decode: ${rate} tokens/s (${n}-token prompt, ${newTokens} new tokens, median of 3)`);
+      for (const [n, rate] of Object.entries(byContext))
+        console.log(`decode: ${rate} tokens/s (${n}-token prompt, ${newTokens} new tokens, median of 3)`);
     }
   } finally {
     await engine.close();

@@ -53,7 +53,9 @@ export async function generateCommand(argv: string[]): Promise<void> {
       );
     } else {
       process.stdout.write("\n");
-      process.stderr.write(`[${engine.ep}] ${result.promptTokens} prompt tokens, prefill ${round(result.prefillMs)} ms, ${result.ids.length} tokens at ${round(result.decodeTokensPerS)} tokens/s, stop: ${result.stopReason}${masks?.label ? `, masked: ${masks.label}` : ""}\n`);
+      process.stderr.write(
+        `[${engine.ep}] ${result.promptTokens} prompt tokens, prefill ${round(result.prefillMs)} ms, ${result.ids.length} tokens at ${round(result.decodeTokensPerS)} tokens/s, stop: ${result.stopReason}${masks?.label ? `, masked: ${masks.label}` : ""}\n`,
+      );
     }
   } finally {
     await engine.close();

@@ -13,16 +13,25 @@ export function atlasForCli(engine: Engine, atlasPath?: string): ResolvedAtlas |
   return findAtlas(modelIdentity(engine), atlasPath);
 }
 
-export function loadMasksForCli(engine: Engine, values: { mask?: string; "mask-file"?: string; atlas?: string }): ExpertMasks | undefined {
-  if (values["mask-file"] && values.mask) throw new UsageError("use either --mask LANG,... or --mask-file FILE, not both");
-  if (values["mask-file"]) return readMaskFile(values["mask-file"], engine.routingGroups, engine.config.moeExperts);
+export function loadMasksForCli(
+  engine: Engine,
+  values: { mask?: string; "mask-file"?: string; atlas?: string },
+): ExpertMasks | undefined {
+  if (values["mask-file"] && values.mask)
+    throw new UsageError("use either --mask LANG,... or --mask-file FILE, not both");
+  if (values["mask-file"])
+    return readMaskFile(values["mask-file"], engine.routingGroups, engine.config.moeExperts);
   if (values.mask) return languageMasks(engine, values.mask, values.atlas).masks;
   if (values.atlas) atlasForCli(engine, values.atlas); // still report a wrong or damaged --atlas
   return undefined;
 }
 
 /** --mask LANG,...: the masks, the languages and the atlas they came from. */
-export function languageMasks(engine: Engine, list: string, atlasPath?: string): { masks: ExpertMasks; languages: string[]; atlas: ResolvedAtlas } {
+export function languageMasks(
+  engine: Engine,
+  list: string,
+  atlasPath?: string,
+): { masks: ExpertMasks; languages: string[]; atlas: ResolvedAtlas } {
   const languages = parseLanguageList(list);
   const atlas = atlasForCli(engine, atlasPath);
   if (!atlas) throw new Error(noAtlasMessage(modelIdentity(engine)));

@@ -20,7 +20,8 @@ export async function routeCommand(argv: string[]): Promise<void> {
     json: { type: "boolean" },
     ep: { type: "string" },
   });
-  if ((values.text === undefined) === (values.file === undefined)) throw new UsageError("route needs --text STR or --file PATH");
+  if ((values.text === undefined) === (values.file === undefined))
+    throw new UsageError("route needs --text STR or --file PATH");
   const text = values.text ?? readFileSync(values.file!, "utf8");
   const topK = intOption(values.top, "top", 3, 0);
   const ep = choiceOption(values.ep, "ep", EP_PREFERENCES, "auto");
@@ -42,13 +43,23 @@ export async function routeCommand(argv: string[]): Promise<void> {
       console.log(JSON.stringify(json));
       return;
     }
-    if (!resolved) process.stderr.write("no language atlas for this model: showing experts only (see monet-lens atlas build)\n");
+    if (!resolved)
+      process.stderr.write(
+        "no language atlas for this model: showing experts only (see monet-lens atlas build)\n",
+      );
     const langs = json.languages;
-    console.log(`${"token".padEnd(18)} ${"dominant".padEnd(12)} ${langs.map((l) => l.slice(0, 6).padStart(6)).join(" ")}  top expert (group head i j score)`);
+    console.log(
+      `${"token".padEnd(18)} ${"dominant".padEnd(12)} ${langs.map((l) => l.slice(0, 6).padStart(6)).join(" ")}  top expert (group head i j score)`,
+    );
     for (const t of json.tokens) {
-      const best = t.top.reduce<(typeof t.top)[number] | undefined>((b, e) => (!b || e[4] > b[4] ? e : b), undefined);
+      const best = t.top.reduce<(typeof t.top)[number] | undefined>(
+        (b, e) => (!b || e[4] > b[4] ? e : b),
+        undefined,
+      );
       const shown = JSON.stringify(t.text).slice(0, 18);
-      console.log(`${shown.padEnd(18)} ${(t.dominant ?? "-").padEnd(12)} ${t.shares.map((s) => (s * 100).toFixed(1).padStart(6)).join(" ")}  ${best ? `${best[0]} ${best[1]} ${best[2]} ${best[3]} ${best[4].toFixed(3)}${best[5] ? ` (${best[5]})` : ""}` : ""}`);
+      console.log(
+        `${shown.padEnd(18)} ${(t.dominant ?? "-").padEnd(12)} ${t.shares.map((s) => (s * 100).toFixed(1).padStart(6)).join(" ")}  ${best ? `${best[0]} ${best[1]} ${best[2]} ${best[3]} ${best[4].toFixed(3)}${best[5] ? ` (${best[5]})` : ""}` : ""}`,
+      );
     }
     if (json.masked.length) console.log(`masked: ${json.masked.join(", ")}`);
   } finally {

@@ -8,9 +8,19 @@ import { choiceOption, intOption, parse, UsageError } from "./args";
 const SHAPES = { "1.4b": CODEMONET_VD_1_4B } as const;
 
 export async function synthCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { shape: { type: "string" }, out: { type: "string" }, seed: { type: "string" }, dtype: { type: "string" } });
+  const { values } = parse(argv, {
+    shape: { type: "string" },
+    out: { type: "string" },
+    seed: { type: "string" },
+    dtype: { type: "string" },
+  });
   if (!values.out) throw new UsageError("synth needs --out DIR");
-  const shape = choiceOption(values.shape, "shape", Object.keys(SHAPES) as Array<keyof typeof SHAPES>, "1.4b");
+  const shape = choiceOption(
+    values.shape,
+    "shape",
+    Object.keys(SHAPES) as Array<keyof typeof SHAPES>,
+    "1.4b",
+  );
   const dtype = choiceOption(values.dtype, "dtype", ["BF16", "F32"] as const, "BF16");
   let last = -1;
   await writeSyntheticCheckpoint(values.out, SHAPES[shape], {
@@ -24,6 +34,7 @@ export async function synthCommand(argv: string[]): Promise<void> {
   process.stderr.write("\n");
   // A 32,000-piece tokenizer is not ours to ship; the demo model's stands in when the vocab fits.
   const tok = join(embeddedModelDir(), "tokenizer.model");
-  if (existsSync(tok) && !existsSync(join(values.out, "tokenizer.model"))) copyFileSync(tok, join(values.out, "tokenizer.model"));
+  if (existsSync(tok) && !existsSync(join(values.out, "tokenizer.model")))
+    copyFileSync(tok, join(values.out, "tokenizer.model"));
   console.log(`wrote ${values.out}`);
 }

@@ -20,7 +20,10 @@ import { SuggestionCache } from "./suggestion-cache";
 
 /** What the controller needs from the engine (EngineClient has it). */
 export interface CompletionEngine {
-  generate(params: GenerateParams, hooks?: { signal?: AbortSignal; onText?: (text: string) => void }): Promise<GenerateResult>;
+  generate(
+    params: GenerateParams,
+    hooks?: { signal?: AbortSignal; onText?: (text: string) => void },
+  ): Promise<GenerateResult>;
 }
 
 export interface CompletionModel {
@@ -113,7 +116,8 @@ export class CompletionController {
     const seq = ++this.seq;
     const stale = () => signal?.aborted === true || seq !== this.seq;
     const line = cursorLine(req);
-    if (!req.manual && !suffixAllowsCompletion(line.suffix)) return this.skip("code after the cursor on its line");
+    if (!req.manual && !suffixAllowsCompletion(line.suffix))
+      return this.skip("code after the cursor on its line");
 
     let model: CompletionModel;
     let masks: MaskState;
@@ -127,7 +131,13 @@ export class CompletionController {
     const s = this.deps.settings();
     const rule = structureRuleFor(line, req.tabSize);
     const budget = Math.max(2, Math.min(s.contextTokens, model.maxPositions - s.maxTokens - 1));
-    const prompt = this.windows.window(req.docKey, req.textBefore, req.beforeStart, budget, model.tokenizer).text;
+    const prompt = this.windows.window(
+      req.docKey,
+      req.textBefore,
+      req.beforeStart,
+      budget,
+      model.tokenizer,
+    ).text;
     // The structure rule is not part of the key: it follows from the prompt.
     const key = `${model.key}|${masks.key}|${s.maxTokens}|${s.temperature}|${s.topP}`;
 
@@ -136,7 +146,13 @@ export class CompletionController {
 
     let debounce = !req.manual && s.debounceMs > 0;
     const current = this.flight;
-    if (current && !current.finished && current.key === key && prompt.startsWith(current.prompt) && current.streamed.startsWith(prompt.slice(current.prompt.length))) {
+    if (
+      current &&
+      !current.finished &&
+      current.key === key &&
+      prompt.startsWith(current.prompt) &&
+      current.streamed.startsWith(prompt.slice(current.prompt.length))
+    ) {
       const out = await this.wait(current, signal);
       if (stale()) return undefined;
       const hit = out && this.cache.get(key, prompt);
@@ -171,9 +187,23 @@ export class CompletionController {
     return this.flight !== undefined && !this.flight.finished;
   }
 
-  private launch(key: string, prompt: string, rule: StructureRule, masks: MaskState, s: CompletionSettings): Flight {
+  private launch(
+    key: string,
+    prompt: string,
+    rule: StructureRule,
+    masks: MaskState,
+    s: CompletionSettings,
+  ): Flight {
     const abort = new AbortController();
-    const flight: Flight = { key, prompt, abort, streamed: "", waiters: 0, finished: false, done: Promise.resolve(undefined) };
+    const flight: Flight = {
+      key,
+      prompt,
+      abort,
+      streamed: "",
+      waiters: 0,
+      finished: false,
+      done: Promise.resolve(undefined),
+    };
     this.flight = flight;
     this.emit({ type: "generating", promptChars: prompt.length, masks: masks.label });
     const params: GenerateParams = {
@@ -231,7 +261,14 @@ export class CompletionController {
     }
   }
 
-  private show(text: string, req: CompletionRequest, line: CursorLine, started: number, source: SuggestionSource, result?: GenerateResult): Suggestion | undefined {
+  private show(
+    text: string,
+    req: CompletionRequest,
+    line: CursorLine,
+    started: number,
+    source: SuggestionSource,
+    result?: GenerateResult,
+  ): Suggestion | undefined {
     if (text === "") return this.skip("the model has nothing to add here");
     const deduped = dedupeAgainstSuffix(text, line, req.textAfter);
     if (deduped === undefined) return this.skip("the suggestion repeats the code after the cursor");

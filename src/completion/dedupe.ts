@@ -7,7 +7,11 @@ import type { CursorLine } from "./request";
  * `completion` without what repeats the text after the cursor, or undefined when nothing
  * new is left. `textAfter` starts at the cursor.
  */
-export function dedupeAgainstSuffix(completion: string, line: CursorLine, textAfter: string): string | undefined {
+export function dedupeAgainstSuffix(
+  completion: string,
+  line: CursorLine,
+  textAfter: string,
+): string | undefined {
   let text = completion;
   const suffix = line.suffix.trim();
   // The rest of the cursor's line (closers like `)` or `;`): do not write it twice.
@@ -17,7 +21,9 @@ export function dedupeAgainstSuffix(completion: string, line: CursorLine, textAf
     const trimmedFirst = firstLine.trimEnd();
     if (suffix.startsWith(trimmedFirst.trim())) return undefined; // it is already there
     if (trimmedFirst.endsWith(suffix)) {
-      text = trimmedFirst.slice(0, trimmedFirst.length - suffix.length).trimEnd() + (firstEnd < 0 ? "" : text.slice(firstEnd));
+      text =
+        trimmedFirst.slice(0, trimmedFirst.length - suffix.length).trimEnd() +
+        (firstEnd < 0 ? "" : text.slice(firstEnd));
     }
   }
   // The lines after the cursor's line.
@@ -27,7 +33,12 @@ export function dedupeAgainstSuffix(completion: string, line: CursorLine, textAf
   const lines = text.split("\n");
   if (next !== undefined) {
     const firstNonBlank = lines.findIndex((l) => l.trim() !== "");
-    if (firstNonBlank >= 0 && lines[firstNonBlank]!.trim() === next && (firstNonBlank > 0 || line.atLineStart)) return undefined;
+    if (
+      firstNonBlank >= 0 &&
+      lines[firstNonBlank]!.trim() === next &&
+      (firstNonBlank > 0 || line.atLineStart)
+    )
+      return undefined;
     const repeat = lines.findIndex((l, i) => i > 0 && l.trim() === next);
     if (repeat > 0) text = lines.slice(0, repeat).join("\n").replace(/\s+$/, "");
   }

@@ -18,7 +18,9 @@ export interface PromptTokenizer {
 }
 
 /** A PromptTokenizer over the model's SentencePiece tokenizer. */
-export function promptTokenizer(tokenizer: Pick<SentencePieceTokenizer, "encode" | "encodeWithSpans">): PromptTokenizer {
+export function promptTokenizer(
+  tokenizer: Pick<SentencePieceTokenizer, "encode" | "encodeWithSpans">,
+): PromptTokenizer {
   return {
     count: (text) => tokenizer.encode(text).length,
     tokenStarts: (text) => tokenizer.encodeWithSpans(text, { addBos: false }).spans.map((s) => s[0]),
@@ -51,10 +53,21 @@ export class PromptWindows {
    * The prompt for a cursor after `textBefore` (which starts at document offset
    * `beforeStart`), at most `budget` tokens.
    */
-  window(docKey: string, textBefore: string, beforeStart: number, budget: number, tokenizer: PromptTokenizer): PromptWindow {
+  window(
+    docKey: string,
+    textBefore: string,
+    beforeStart: number,
+    budget: number,
+    tokenizer: PromptTokenizer,
+  ): PromptWindow {
     if (!(budget >= 2)) throw new RangeError(`the prompt budget must be at least 2 tokens, got ${budget}`);
     const prev = this.byDoc.get(docKey);
-    if (prev && prev.start >= beforeStart && prev.start - beforeStart <= textBefore.length && isLineStart(textBefore, prev.start - beforeStart)) {
+    if (
+      prev &&
+      prev.start >= beforeStart &&
+      prev.start - beforeStart <= textBefore.length &&
+      isLineStart(textBefore, prev.start - beforeStart)
+    ) {
       const text = textBefore.slice(prev.start - beforeStart);
       const bound = prev.tokens + 1 + 3 * (text.length - commonPrefixLength(text, prev.text));
       if (bound <= budget) return { text, start: prev.start, tokens: bound };
@@ -82,7 +95,12 @@ export class PromptWindows {
 }
 
 /** The longest suffix of `textBefore` that starts a line and fills at most FRESH_FILL of the budget. */
-export function freshWindow(textBefore: string, beforeStart: number, budget: number, tokenizer: PromptTokenizer): PromptWindow {
+export function freshWindow(
+  textBefore: string,
+  beforeStart: number,
+  budget: number,
+  tokenizer: PromptTokenizer,
+): PromptWindow {
   const whole = { text: textBefore, start: beforeStart, tokens: 0 };
   // Cheap exits: short text fits without counting per token.
   if (textBefore.length + 1 <= budget * FRESH_FILL) return { ...whole, tokens: textBefore.length + 1 };

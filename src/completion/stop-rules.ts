@@ -7,14 +7,17 @@ import type { CursorLine } from "./request";
 
 /** Mid-line: finish the line. At a line start: a block at the cursor's indentation. */
 export function structureRuleFor(line: CursorLine, tabSize: number): StructureRule {
-  return line.atLineStart ? { kind: "block", indent: indentWidth(line.prefix, tabSize), tabSize } : { kind: "line" };
+  return line.atLineStart
+    ? { kind: "block", indent: indentWidth(line.prefix, tabSize), tabSize }
+    : { kind: "line" };
 }
 
 /** The completion to show for a generated text (before deduplication against the document). */
 export function finishCompletion(text: string, stopReason: StopReason, rule: StructureRule): string {
   const cut = structureCut(text, rule);
   let out = cut === undefined ? text : text.slice(0, cut);
-  const budgetStop = stopReason === "max-tokens" || stopReason === "time-limit" || stopReason === "context-full";
+  const budgetStop =
+    stopReason === "max-tokens" || stopReason === "time-limit" || stopReason === "context-full";
   if (cut === undefined && budgetStop && rule.kind === "block") {
     const nl = out.lastIndexOf("\n");
     if (nl > 0) out = out.slice(0, nl); // keep whole lines only

@@ -47,7 +47,12 @@ export class SuggestionCache {
     }
     let best: Entry | undefined;
     for (const e of this.entries.values()) {
-      if (e.key !== key || e.prompt.length >= prompt.length || (best && e.prompt.length <= best.prompt.length)) continue;
+      if (
+        e.key !== key ||
+        e.prompt.length >= prompt.length ||
+        (best && e.prompt.length <= best.prompt.length)
+      )
+        continue;
       const typed = prompt.length - e.prompt.length;
       if (typed >= e.completion.length || !prompt.startsWith(e.prompt)) continue;
       if (e.completion.startsWith(prompt.slice(e.prompt.length))) best = e;

@@ -6,7 +6,15 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { GenerateResult } from "./generate";
 import type { RoutedText } from "./engine";
-import type { EngineInfo, GenerateParams, MaskSpec, OpenParams, Request, Response, WorkerStats } from "./protocol";
+import type {
+  EngineInfo,
+  GenerateParams,
+  MaskSpec,
+  OpenParams,
+  Request,
+  Response,
+  WorkerStats,
+} from "./protocol";
 
 export interface ClientOptions extends OpenParams {
   log?: (line: string) => void;
@@ -65,17 +73,31 @@ export class EngineClient {
   private async spawn(): Promise<EngineInfo> {
     const entry = workerEntry();
     // Inside VS Code, process.execPath is Electron: run it as plain Node.
-    const child = fork(entry.script, [], { execArgv: entry.execArgv, serialization: "advanced", env: { ...process.env, ELECTRON_RUN_AS_NODE: "1" }, stdio: ["ignore", "ignore", "pipe", "ipc"] });
+    const child = fork(entry.script, [], {
+      execArgv: entry.execArgv,
+      serialization: "advanced",
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: "1" },
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+    });
     this.child = child;
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     child.on("message", (m: Response) => this.onMessage(m));
     child.on("error", (e) => this.onExit(child, `the engine process failed: ${e.message}`));
-    child.on("exit", (code, signal) => this.onExit(child, `the engine process stopped (${signal ?? `exit code ${code}`})${stderr.trim() ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : ""}`));
+    child.on("exit", (code, signal) =>
+      this.onExit(
+        child,
+        `the engine process stopped (${signal ?? `exit code ${code}`})${stderr.trim() ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : ""}`,
+      ),
+    );
     const { modelDir, ep, dtype, cacheDir, threads } = this.opts;
     let info: EngineInfo;
     try {
-      info = await this.request<EngineInfo>({ type: "open", id: 0, params: { modelDir, ep, dtype, cacheDir, threads } });
+      info = await this.request<EngineInfo>({
+        type: "open",
+        id: 0,
+        params: { modelDir, ep, dtype, cacheDir, threads },
+      });
     } catch (e) {
       // The model did not open (or the process died): end this process, so that the next
       // start does not leave it running beside a new one.
@@ -84,7 +106,9 @@ export class EngineClient {
       throw e;
     }
     this.info = info;
-    this.opts.log?.(`engine started: model ${info.modelDir}, execution provider ${info.ep}${info.fallbacks.length ? ` (skipped: ${info.fallbacks.join("; ")})` : ""}`);
+    this.opts.log?.(
+      `engine started: model ${info.modelDir}, execution provider ${info.ep}${info.fallbacks.length ? ` (skipped: ${info.fallbacks.join("; ")})` : ""}`,
+    );
     return info;
   }
 
@@ -133,7 +157,15 @@ export class EngineClient {
     if (m.type === "error") p.reject(new Error(m.message));
     else {
       if (m.type === "generated" || m.type === "routed") this.crashes = 0;
-      p.resolve((m.type === "opened" ? m.info : m.type === "closed" ? undefined : m.type === "stats" ? m.stats : m.result) as never);
+      p.resolve(
+        (m.type === "opened"
+          ? m.info
+          : m.type === "closed"
+            ? undefined
+            : m.type === "stats"
+              ? m.stats
+              : m.result) as never,
+      );
     }
   }
 
@@ -153,13 +185,18 @@ export class EngineClient {
 
   private async ready(): Promise<void> {
     if (this.crashes > (this.opts.maxRestarts ?? 3)) {
-      throw new EngineCrashedError(`the engine stopped ${this.crashes} times in a row; not restarting it (see the log for the causes)`);
+      throw new EngineCrashedError(
+        `the engine stopped ${this.crashes} times in a row; not restarting it (see the log for the causes)`,
+      );
     }
     await this.start();
   }
 
   /** Generates a completion; `signal` stops the engine's loop between two tokens. */
-  async generate(params: GenerateParams, hooks: { signal?: AbortSignal; onText?: (text: string) => void } = {}): Promise<GenerateResult> {
+  async generate(
+    params: GenerateParams,
+    hooks: { signal?: AbortSignal; onText?: (text: string) => void } = {},
+  ): Promise<GenerateResult> {
     if (hooks.signal?.aborted) throw new CancelledError("cancelled before it started");
     await this.ready();
     // Cancelled while the engine started (the abort event has fired already: check the flag).
@@ -191,7 +228,9 @@ export class EngineClient {
     if (!child) return;
     this.child = undefined;
     this.starting = undefined;
-    const exited = new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", () => r())));
+    const exited = new Promise<void>((r) =>
+      child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", () => r()),
+    );
     if (child.connected) child.disconnect(); // the engine exits on disconnect
     const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
     await exited;

@@ -72,9 +72,18 @@ export class Engine {
     const ckpt = await Checkpoint.open(modelDir);
     try {
       const tokenizer = loadTokenizer(modelDir, ckpt.config);
-      const dtype = opts.dtype && opts.dtype !== "auto" ? opts.dtype : plannedProvider(opts.ep ?? "auto", opts.sessions?.probes) === "cpu" ? "float32" : "float16";
+      const dtype =
+        opts.dtype && opts.dtype !== "auto"
+          ? opts.dtype
+          : plannedProvider(opts.ep ?? "auto", opts.sessions?.probes) === "cpu"
+            ? "float32"
+            : "float16";
       const converted = await ensureConverted(ckpt, { ...opts, dtype });
-      const opened = await openSession(converted.modelPath, { ep: opts.ep ?? "auto", threads: opts.threads, ...opts.sessions });
+      const opened = await openSession(converted.modelPath, {
+        ep: opts.ep ?? "auto",
+        threads: opts.threads,
+        ...opts.sessions,
+      });
       for (const f of opened.fallbacks) opts.log?.(`execution provider skipped: ${f}`);
       // A GPU provider that fails at run time: say so, reopen on the CPU, and retry there.
       let engine: Engine | undefined = undefined;
@@ -83,11 +92,23 @@ export class Engine {
         const why = `${engine.ep}: failed at run time: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
         opts.log?.(`execution provider ${why}; falling back to cpu`);
         engine.fallbacks.push(why);
-        const cpu = await openSession(converted.modelPath, { ep: "cpu", threads: opts.threads, ...opts.sessions });
+        const cpu = await openSession(converted.modelPath, {
+          ep: "cpu",
+          threads: opts.threads,
+          ...opts.sessions,
+        });
         engine.ep = cpu.ep;
         return cpu.session;
       };
-      engine = new Engine(modelDir, ckpt.config, tokenizer, new MonetRunner(opened.session, ckpt.config, onRunError, converted.manifest.dtype), opened.ep, opened.fallbacks, converted.dir);
+      engine = new Engine(
+        modelDir,
+        ckpt.config,
+        tokenizer,
+        new MonetRunner(opened.session, ckpt.config, onRunError, converted.manifest.dtype),
+        opened.ep,
+        opened.fallbacks,
+        converted.dir,
+      );
       return engine;
     } finally {
       await ckpt.close();
@@ -131,7 +152,14 @@ export class Engine {
   /** Logits for every position of `ids` (BOS included by the caller), [T, vocab]. */
   logits(ids: readonly number[], masks?: ExpertMasks): Promise<Float32Array> {
     return this.exclusive(async () => {
-      return (await this.runner.forward({ ids, cache: KvCache.empty(this.runner.cacheShape()), masks, numLogits: ids.length })).logits;
+      return (
+        await this.runner.forward({
+          ids,
+          cache: KvCache.empty(this.runner.cacheShape()),
+          masks,
+          numLogits: ids.length,
+        })
+      ).logits;
     });
   }
 
@@ -140,14 +168,25 @@ export class Engine {
     return this.exclusive(async () => {
       const enc = this.tokenizer.encodeWithSpans(text);
       const limit = this.config.maxPositionEmbeddings;
-      if (enc.ids.length > limit) throw new Error(`the text has ${enc.ids.length} tokens; the model reads at most ${limit} at once`);
-      const out = await this.runner.forward({ ids: enc.ids, cache: KvCache.empty(this.runner.cacheShape()), masks, routing: true });
+      if (enc.ids.length > limit)
+        throw new Error(`the text has ${enc.ids.length} tokens; the model reads at most ${limit} at once`);
+      const out = await this.runner.forward({
+        ids: enc.ids,
+        cache: KvCache.empty(this.runner.cacheShape()),
+        masks,
+        routing: true,
+      });
       return {
         ids: enc.ids,
         spans: enc.spans,
         pieces: enc.ids.map((id) => this.tokenizer.idToPiece(id)),
         routing: out.routing!,
-        shape: { tokens: enc.ids.length, heads: this.config.moeHeads, experts: this.config.moeExperts, groups: this.routingGroups },
+        shape: {
+          tokens: enc.ids.length,
+          heads: this.config.moeHeads,
+          experts: this.config.moeExperts,
+          groups: this.routingGroups,
+        },
       };
     });
   }

@@ -6,7 +6,15 @@ import type { ExpertMasks } from "./masks";
 import type { MonetRunner } from "./runner";
 import { Sampler } from "./sampler";
 
-export type StopReason = "eos" | "stop-token" | "stop-string" | "structure" | "max-tokens" | "time-limit" | "context-full" | "cancelled";
+export type StopReason =
+  | "eos"
+  | "stop-token"
+  | "stop-string"
+  | "structure"
+  | "max-tokens"
+  | "time-limit"
+  | "context-full"
+  | "cancelled";
 
 export interface GenerateOptions {
   maxTokens: number;
@@ -53,17 +61,35 @@ export interface CacheSlot {
   maskKey: string;
 }
 
-export async function generate(runner: MonetRunner, tokenizer: SentencePieceTokenizer, promptIds: readonly number[], slot: CacheSlot, opts: GenerateOptions): Promise<GenerateResult> {
+export async function generate(
+  runner: MonetRunner,
+  tokenizer: SentencePieceTokenizer,
+  promptIds: readonly number[],
+  slot: CacheSlot,
+  opts: GenerateOptions,
+): Promise<GenerateResult> {
   const c = runner.config;
   const shape = runner.cacheShape();
   const maskKey = opts.masks?.key ?? "";
   if (promptIds.length === 0) throw new Error("the prompt has no tokens");
-  if (promptIds.length >= c.maxPositionEmbeddings) throw new Error(`the prompt has ${promptIds.length} tokens; the model takes at most ${c.maxPositionEmbeddings - 1}`);
+  if (promptIds.length >= c.maxPositionEmbeddings)
+    throw new Error(
+      `the prompt has ${promptIds.length} tokens; the model takes at most ${c.maxPositionEmbeddings - 1}`,
+    );
 
   // Cancelled while it waited for the engine (superseded by a newer request, e.g. the next
   // keystroke): no forward pass at all, or typing would pile up prefills nobody wants.
   if (opts.signal?.aborted || opts.cancelled?.()) {
-    return { text: "", ids: [], promptTokens: promptIds.length, reusedTokens: 0, prefillMs: 0, decodeMs: 0, decodeTokensPerS: 0, stopReason: "cancelled" };
+    return {
+      text: "",
+      ids: [],
+      promptTokens: promptIds.length,
+      reusedTokens: 0,
+      prefillMs: 0,
+      decodeMs: 0,
+      decodeTokensPerS: 0,
+      stopReason: "cancelled",
+    };
   }
 
   // Reuse the cached prefix computed under the same masks; keep at least one new token.
@@ -72,7 +98,11 @@ export async function generate(runner: MonetRunner, tokenizer: SentencePieceToke
   cache = cache.truncate(reuse);
 
   const stopTokens = new Set([...(opts.ignoreEos ? [] : [c.eosTokenId]), ...(opts.stopTokens ?? [])]);
-  const sampler = new Sampler({ temperature: opts.temperature ?? 0, topP: opts.topP ?? 1, seed: opts.seed ?? 0 });
+  const sampler = new Sampler({
+    temperature: opts.temperature ?? 0,
+    topP: opts.topP ?? 1,
+    seed: opts.seed ?? 0,
+  });
   const decoder = tokenizer.createStreamDecoder({ stripLeadingSpace: false });
   const ids: number[] = [];
   let text = "";
@@ -89,7 +119,9 @@ export async function generate(runner: MonetRunner, tokenizer: SentencePieceToke
   // Text is held back while it could still be the start of a stop string.
   const holdBack = (s: string) => {
     let keep = 0;
-    for (const stop of opts.stopStrings ?? []) for (let k = Math.min(stop.length - 1, s.length); k > keep; k--) if (stop.startsWith(s.slice(s.length - k))) keep = k;
+    for (const stop of opts.stopStrings ?? [])
+      for (let k = Math.min(stop.length - 1, s.length); k > keep; k--)
+        if (stop.startsWith(s.slice(s.length - k))) keep = k;
     return keep;
   };
 
@@ -99,7 +131,9 @@ export async function generate(runner: MonetRunner, tokenizer: SentencePieceToke
       break;
     }
     // Embedding rows past the tokenizer's pieces (padding) are never sampled.
-    const token = sampler.next(step.logits.length > tokenizer.vocabSize ? step.logits.subarray(0, tokenizer.vocabSize) : step.logits);
+    const token = sampler.next(
+      step.logits.length > tokenizer.vocabSize ? step.logits.subarray(0, tokenizer.vocabSize) : step.logits,
+    );
     if (stopTokens.has(token)) {
       stopReason = token === c.eosTokenId ? "eos" : "stop-token";
       break;

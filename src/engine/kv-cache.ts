@@ -35,7 +35,13 @@ export class KvCache {
 
   static empty(shape: CacheShape): KvCache {
     const none = tensor(shape, alloc(shape, 0), 0);
-    return new KvCache(shape, [], Array(shape.numLayers).fill(none), Array(shape.numLayers).fill(none), false);
+    return new KvCache(
+      shape,
+      [],
+      Array(shape.numLayers).fill(none),
+      Array(shape.numLayers).fill(none),
+      false,
+    );
   }
 
   /** Exact layout: the tensors hold exactly `tokens`. */
@@ -65,7 +71,8 @@ export class KvCache {
     if (n >= this.tokens.length) return this;
     if (this.padded) return new KvCache(this.shape, this.tokens.slice(0, n), this.keys, this.values, true);
     if (n === 0) return KvCache.empty(this.shape);
-    const cut = (t: ort.Tensor) => tensor(this.shape, copyPositions(this.shape, t.data as Buffer, this.capacity, n, n), n);
+    const cut = (t: ort.Tensor) =>
+      tensor(this.shape, copyPositions(this.shape, t.data as Buffer, this.capacity, n, n), n);
     return new KvCache(this.shape, this.tokens.slice(0, n), this.keys.map(cut), this.values.map(cut), false);
   }
 
@@ -78,7 +85,8 @@ export class KvCache {
     if (this.padded && this.capacity >= need) return this;
     const cap = Math.min(max, Math.max(need, Math.ceil(Math.max(need, 2 * this.capacity) / 256) * 256));
     const P = this.tokens.length;
-    const grow = (t: ort.Tensor) => tensor(this.shape, copyPositions(this.shape, t.data as Buffer, this.capacity, P, cap), cap);
+    const grow = (t: ort.Tensor) =>
+      tensor(this.shape, copyPositions(this.shape, t.data as Buffer, this.capacity, P, cap), cap);
     return new KvCache(this.shape, this.tokens, this.keys.map(grow), this.values.map(grow), true);
   }
 
@@ -90,13 +98,15 @@ export class KvCache {
   append(ids: readonly number[], newKeys: readonly ort.Tensor[], newValues: readonly ort.Tensor[]): KvCache {
     const P = this.tokens.length;
     const T = ids.length;
-    if (!this.padded || P + T > this.capacity) throw new Error(`no room to append ${T} tokens to a cache of ${P} (capacity ${this.capacity})`);
+    if (!this.padded || P + T > this.capacity)
+      throw new Error(`no room to append ${T} tokens to a cache of ${P} (capacity ${this.capacity})`);
     const { numKvHeads: kvH, headDim: hd } = this.shape;
     const C = this.capacity;
     const write = (dst: ort.Tensor, src: ort.Tensor) => {
       const d = dst.data as Buffer;
       const s = src.data as Buffer;
-      for (let h = 0; h < kvH; h++) d.set(s.subarray(h * T * hd, (h + 1) * T * hd) as never, (h * C + P) * hd);
+      for (let h = 0; h < kvH; h++)
+        d.set(s.subarray(h * T * hd, (h + 1) * T * hd) as never, (h * C + P) * hd);
     };
     this.keys.forEach((k, l) => write(k, newKeys[l]!));
     this.values.forEach((v, l) => write(v, newValues[l]!));
@@ -111,13 +121,16 @@ function alloc(shape: CacheShape, positions: number): Buffer {
 
 function tensor(shape: CacheShape, data: Buffer, positions: number): ort.Tensor {
   const dims = [1, shape.numKvHeads, positions, shape.headDim];
-  return data instanceof Uint16Array ? new ort.Tensor("float16", data, dims) : new ort.Tensor("float32", data, dims);
+  return data instanceof Uint16Array
+    ? new ort.Tensor("float16", data, dims)
+    : new ort.Tensor("float32", data, dims);
 }
 
 /** The first `keep` positions of each head of a [1, kvH, from, hd] buffer, in a new [1, kvH, to, hd] one. */
 function copyPositions(shape: CacheShape, src: Buffer, from: number, keep: number, to: number): Buffer {
   const { numKvHeads: kvH, headDim: hd } = shape;
   const out = alloc(shape, to);
-  for (let h = 0; h < kvH; h++) out.set(src.subarray(h * from * hd, h * from * hd + keep * hd) as never, h * to * hd);
+  for (let h = 0; h < kvH; h++)
+    out.set(src.subarray(h * from * hd, h * from * hd + keep * hd) as never, h * to * hd);
   return out;
 }

@@ -15,7 +15,12 @@ export interface ExpertMasks {
 }
 
 export function noMasks(groups: number, experts: number): ExpertMasks {
-  return { groups: Array.from({ length: groups }, () => new Float32Array(experts * experts)), experts, key: "", label: "" };
+  return {
+    groups: Array.from({ length: groups }, () => new Float32Array(experts * experts)),
+    experts,
+    key: "",
+    label: "",
+  };
 }
 
 /** Builds masks from, per group, the flat indices e = i·E + j of the masked experts. */
@@ -25,7 +30,8 @@ export function masksFromExperts(perGroup: ArrayLike<number>[], experts: number,
     const m = new Float32Array(experts * experts);
     const sorted = Uint32Array.from(ids as ArrayLike<number>).sort();
     for (const e of sorted) {
-      if (e >= m.length) throw new RangeError(`expert index ${e} is out of range for ${experts}×${experts} experts`);
+      if (e >= m.length)
+        throw new RangeError(`expert index ${e} is out of range for ${experts}×${experts} experts`);
       m[e] = 1;
     }
     hash.update(`g${g}:`).update(new Uint8Array(sorted.buffer));
@@ -44,11 +50,22 @@ export function readMaskFile(path: string, groupCount: number, experts: number):
   try {
     json = JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
-    throw new Error(`${path}: cannot read the mask file (${(e as Error).message}); it must be JSON {"experts": E, "groups": [[flat indices], ...]}`);
+    throw new Error(
+      `${path}: cannot read the mask file (${(e as Error).message}); it must be JSON {"experts": E, "groups": [[flat indices], ...]}`,
+    );
   }
   const o = json as { experts?: unknown; groups?: unknown };
-  if (o.experts !== experts || !Array.isArray(o.groups) || o.groups.length !== groupCount || !o.groups.every((g) => Array.isArray(g) && g.every((e) => Number.isInteger(e) && e >= 0 && e < experts * experts))) {
-    throw new Error(`${path}: expected {"experts": ${experts}, "groups": [${groupCount} arrays of expert indices in [0, ${experts * experts})]} for this model`);
+  if (
+    o.experts !== experts ||
+    !Array.isArray(o.groups) ||
+    o.groups.length !== groupCount ||
+    !o.groups.every(
+      (g) => Array.isArray(g) && g.every((e) => Number.isInteger(e) && e >= 0 && e < experts * experts),
+    )
+  ) {
+    throw new Error(
+      `${path}: expected {"experts": ${experts}, "groups": [${groupCount} arrays of expert indices in [0, ${experts * experts})]} for this model`,
+    );
   }
   return masksFromExperts(o.groups as number[][], experts, `mask file ${path}`);
 }

@@ -12,5 +12,7 @@ export function embeddedModelDir(): string {
     if (existsSync(join(candidate, "config.json"))) return candidate;
     dir = dirname(dir);
   }
-  throw new Error(`the embedded model folder models/${EMBEDDED_MODEL_NAME} was not found above ${__dirname}; reinstall the extension or pass --model DIR`);
+  throw new Error(
+    `the embedded model folder models/${EMBEDDED_MODEL_NAME} was not found above ${__dirname}; reinstall the extension or pass --model DIR`,
+  );
 }

@@ -2,12 +2,27 @@
 // and the dtype. Conversion happens once; a lock file keeps two processes (two VS Code
 // windows, a CLI run) from converting the same model at once, and a damaged entry is
 // detected by its manifest and rebuilt.
-import { mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
+import {
+  mkdirSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { describeWriteFailure } from "../atlas/atomic-write";
 import type { Checkpoint } from "../checkpoint/checkpoint";
-import { CONVERTER_VERSION, MODEL_FILE, convertToOnnx, readConverted, type ConvertedManifest } from "../model/convert";
+import {
+  CONVERTER_VERSION,
+  MODEL_FILE,
+  convertToOnnx,
+  readConverted,
+  type ConvertedManifest,
+} from "../model/convert";
 
 export interface StoreOptions {
   cacheDir?: string;
@@ -18,7 +33,10 @@ export interface StoreOptions {
 }
 
 export function defaultCacheDir(): string {
-  return process.env.MONET_LENS_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "monet-lens");
+  return (
+    process.env.MONET_LENS_CACHE ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "monet-lens")
+  );
 }
 
 export interface ConvertedModel {
@@ -40,11 +58,20 @@ export async function ensureConverted(ckpt: Checkpoint, opts: StoreOptions = {})
   } catch (e) {
     const line = describeWriteFailure(root, e);
     if (!line) throw e;
-    throw Object.assign(new Error(`${line} while converting ${ckpt.dir} to ONNX; free some space or make the folder writable (or set MONET_LENS_CACHE to another folder)`), { code: (e as NodeJS.ErrnoException).code, cause: e });
+    throw Object.assign(
+      new Error(
+        `${line} while converting ${ckpt.dir} to ONNX; free some space or make the folder writable (or set MONET_LENS_CACHE to another folder)`,
+      ),
+      { code: (e as NodeJS.ErrnoException).code, cause: e },
+    );
   }
 }
 
-async function ensureConvertedIn(root: string, ckpt: Checkpoint, opts: StoreOptions): Promise<ConvertedModel> {
+async function ensureConvertedIn(
+  root: string,
+  ckpt: Checkpoint,
+  opts: StoreOptions,
+): Promise<ConvertedModel> {
   const dtype = opts.dtype ?? "float32";
   const fingerprint = await ckpt.fingerprint();
   mkdirSync(root, { recursive: true });
@@ -59,7 +86,12 @@ async function ensureConvertedIn(root: string, ckpt: Checkpoint, opts: StoreOpti
     if (manifest) return { dir, modelPath: join(dir, MODEL_FILE), manifest, converted: false };
     removeDeadTemporaries(dir, opts.log);
     opts.log?.(`converting ${ckpt.dir} to ONNX (${dtype}) in ${dir}`);
-    manifest = await convertToOnnx(ckpt, dir, { fingerprint, dtype, onProgress: opts.onProgress, signal: opts.signal });
+    manifest = await convertToOnnx(ckpt, dir, {
+      fingerprint,
+      dtype,
+      onProgress: opts.onProgress,
+      signal: opts.signal,
+    });
     return { dir, modelPath: join(dir, MODEL_FILE), manifest, converted: true };
   } finally {
     release();
@@ -83,7 +115,8 @@ async function acquireLock(path: string, opts: StoreOptions): Promise<() => void
       rmSync(path, { force: true });
       continue;
     }
-    if (opts.signal?.aborted) throw new Error("cancelled while waiting for another process to convert the model");
+    if (opts.signal?.aborted)
+      throw new Error("cancelled while waiting for another process to convert the model");
     if (waited === 0) opts.log?.(`waiting for another process converting the model (lock ${path})`);
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -50,7 +50,12 @@ export class MonetRunner {
 
   /** The shape of this model's KV cache, for KvCache.empty. */
   cacheShape(): CacheShape {
-    return { numLayers: this.config.numLayers, numKvHeads: this.config.numKvHeads, headDim: this.config.headDim, dtype: this.dtype };
+    return {
+      numLayers: this.config.numLayers,
+      numKvHeads: this.config.numKvHeads,
+      headDim: this.config.headDim,
+      dtype: this.dtype,
+    };
   }
 
   get maxPositions(): number {
@@ -62,18 +67,28 @@ export class MonetRunner {
     const T = req.ids.length;
     if (T === 0) throw new Error("forward needs at least one token");
     if (req.cache.length + T > c.maxPositionEmbeddings) {
-      throw new Error(`the context (${req.cache.length + T} tokens) exceeds the model's ${c.maxPositionEmbeddings} positions`);
+      throw new Error(
+        `the context (${req.cache.length + T} tokens) exceeds the model's ${c.maxPositionEmbeddings} positions`,
+      );
     }
     const masks = req.masks ?? this.unmasked;
     const E = c.moeExperts;
     const feeds: Record<string, ort.Tensor> = {
-      [io.inputIds]: new ort.Tensor("int64", BigInt64Array.from(req.ids, (v) => BigInt(v)), [1, T]),
+      [io.inputIds]: new ort.Tensor(
+        "int64",
+        BigInt64Array.from(req.ids, (v) => BigInt(v)),
+        [1, T],
+      ),
       [io.numLogits]: new ort.Tensor("int64", BigInt64Array.of(BigInt(Math.min(req.numLogits ?? 1, T))), [1]),
       [io.maskActive]: new ort.Tensor("bool", Uint8Array.of(masks.key ? 1 : 0), []),
     };
-    for (let g = 0; g < this.groups; g++) feeds[io.mask(g)] = new ort.Tensor("float32", masks.groups[g]!, [E, E]);
-    const cache = this.paddedCache ? req.cache.withRoom(req.cache.length + T, c.maxPositionEmbeddings) : req.cache;
-    if (this.paddedCache) feeds[io.pastLength] = new ort.Tensor("int64", BigInt64Array.of(BigInt(cache.length)), [1]);
+    for (let g = 0; g < this.groups; g++)
+      feeds[io.mask(g)] = new ort.Tensor("float32", masks.groups[g]!, [E, E]);
+    const cache = this.paddedCache
+      ? req.cache.withRoom(req.cache.length + T, c.maxPositionEmbeddings)
+      : req.cache;
+    if (this.paddedCache)
+      feeds[io.pastLength] = new ort.Tensor("int64", BigInt64Array.of(BigInt(cache.length)), [1]);
     for (let l = 0; l < c.numLayers; l++) {
       feeds[io.pastKey(l)] = cache.keys[l]!;
       feeds[io.pastValue(l)] = cache.values[l]!;
@@ -94,7 +109,9 @@ export class MonetRunner {
     const values = Array.from({ length: c.numLayers }, (_, l) => out[io.presentValue(l)]!);
     const result: ForwardResult = {
       logits: out[io.logits]!.data as Float32Array,
-      cache: this.paddedCache ? cache.append(req.ids, keys, values) : KvCache.of(cache.shape, [...cache.tokens, ...req.ids], keys, values),
+      cache: this.paddedCache
+        ? cache.append(req.ids, keys, values)
+        : KvCache.of(cache.shape, [...cache.tokens, ...req.ids], keys, values),
     };
     if (req.routing) {
       result.routing = {

@@ -15,7 +15,10 @@ export interface OpenedSession {
 }
 
 /** Creates an onnxruntime session (ort.InferenceSession.create; tests inject failures). */
-export type SessionFactory = (modelPath: string, options: ort.InferenceSession.SessionOptions) => Promise<ort.InferenceSession>;
+export type SessionFactory = (
+  modelPath: string,
+  options: ort.InferenceSession.SessionOptions,
+) => Promise<ort.InferenceSession>;
 
 export interface SessionOptions {
   ep: EpPreference;
@@ -28,15 +31,25 @@ export interface SessionOptions {
 }
 
 /** The provider `openSession` will try first for a preference (before any run-time failure). */
-export function plannedProvider(pref: EpPreference, probes: ProviderProbe[] = probeProviders()): ProviderName {
+export function plannedProvider(
+  pref: EpPreference,
+  probes: ProviderProbe[] = probeProviders(),
+): ProviderName {
   const first = probes.find((p) => p.available && (pref === "auto" || p.name === pref));
   return first?.name ?? "cpu";
 }
 
 export async function openSession(modelPath: string, opts: SessionOptions): Promise<OpenedSession> {
   const probes = opts.probes ?? probeProviders();
-  const create: SessionFactory = opts.create ?? ((path, options) => ort.InferenceSession.create(path, options));
-  const order = opts.ep === "auto" ? probes : [...probes.filter((p) => p.name === opts.ep), ...probes.filter((p) => p.name === "cpu" && opts.ep !== "cpu")];
+  const create: SessionFactory =
+    opts.create ?? ((path, options) => ort.InferenceSession.create(path, options));
+  const order =
+    opts.ep === "auto"
+      ? probes
+      : [
+          ...probes.filter((p) => p.name === opts.ep),
+          ...probes.filter((p) => p.name === "cpu" && opts.ep !== "cpu"),
+        ];
   const fallbacks: string[] = [];
   for (const probe of order) {
     if (!probe.available) {

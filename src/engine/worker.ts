@@ -7,7 +7,8 @@ import { masksFromExperts, type ExpertMasks } from "./masks";
 import type { MaskSpec, Request, Response } from "./protocol";
 import { structureCut } from "./structure-stop";
 
-if (!process.send) throw new Error("the engine worker must be started by the engine client (child_process.fork)");
+if (!process.send)
+  throw new Error("the engine worker must be started by the engine client (child_process.fork)");
 let engine: Engine | undefined;
 const maskCache = new Map<string, ExpertMasks>();
 const cancelled = new Set<number>();
@@ -46,7 +47,18 @@ async function handle(req: Request): Promise<void> {
         onProgress: (done, total, what) => send({ type: "progress", done, total, what }),
       });
       reportedEp = engine.ep;
-      send({ type: "opened", id: req.id, info: { modelDir: engine.modelDir, ep: engine.ep, fallbacks: engine.fallbacks, convertedDir: engine.convertedDir, config: engine.config, routingGroups: engine.routingGroups } });
+      send({
+        type: "opened",
+        id: req.id,
+        info: {
+          modelDir: engine.modelDir,
+          ep: engine.ep,
+          fallbacks: engine.fallbacks,
+          convertedDir: engine.convertedDir,
+          config: engine.config,
+          routingGroups: engine.routingGroups,
+        },
+      });
       return;
     }
     case "generate": {
@@ -80,7 +92,11 @@ async function handle(req: Request): Promise<void> {
       return;
     case "stats": {
       const stats = engine?.stats ?? { generations: 0, cancelled: 0, running: 0, maxRunning: 0 };
-      send({ type: "stats", id: req.id, stats: { ...stats, pendingCancels: cancelled.size, rss: process.memoryUsage().rss } });
+      send({
+        type: "stats",
+        id: req.id,
+        stats: { ...stats, pendingCancels: cancelled.size, rss: process.memoryUsage().rss },
+      });
       return;
     }
     case "close": {

@@ -105,6 +105,9 @@ export function diffContinuations(data: CompareData): ContinuationDiff {
     plain,
     masked,
     firstDivergence: first,
-    diverging: { plain: plain.filter((t) => t.diverges).length, masked: masked.filter((t) => t.diverges).length },
+    diverging: {
+      plain: plain.filter((t) => t.diverges).length,
+      masked: masked.filter((t) => t.diverges).length,
+    },
   };
 }

@@ -6,7 +6,14 @@
 // row back to an editor range.
 import type * as vscode from "vscode";
 import type { HeatmapDeps } from "./deps";
-import { parseWebviewMessage, type FromWebview, type SourceInfo, type Tab, type ToWebview, type ViewState } from "./messages";
+import {
+  parseWebviewMessage,
+  type FromWebview,
+  type SourceInfo,
+  type Tab,
+  type ToWebview,
+  type ViewState,
+} from "./messages";
 import type { Continuation, RouteData } from "./route-data";
 import { tokenOffsets } from "./span-range";
 
@@ -92,7 +99,12 @@ export function promptBefore(textBefore: string, max = MAX_PROMPT_CHARS): string
 
 function describeSource(s: SourceInfo): string {
   const lines = s.startLine === s.endLine ? `line ${s.startLine}` : `lines ${s.startLine}–${s.endLine}`;
-  const what = s.kind === "selection" ? "the selection" : s.kind === "function" ? `function ${s.name ?? ""}`.trim() : "the block";
+  const what =
+    s.kind === "selection"
+      ? "the selection"
+      : s.kind === "function"
+        ? `function ${s.name ?? ""}`.trim()
+        : "the block";
   return `${what} (${s.file}, ${lines})`;
 }
 
@@ -157,7 +169,11 @@ export class HeatmapController {
       case "setPinned":
         this.pinned = m.pinned;
         this.opts.onPinnedChange?.(m.pinned);
-        if (m.pinned) await Promise.all([this.computeRoute(false), this.tab === "ab" ? this.computeCompare(false) : undefined]);
+        if (m.pinned)
+          await Promise.all([
+            this.computeRoute(false),
+            this.tab === "ab" ? this.computeCompare(false) : undefined,
+          ]);
         return;
       case "toggleMask":
         return this.toggleMask(m.language);
@@ -176,7 +192,13 @@ export class HeatmapController {
   private async ready(): Promise<void> {
     this.host.post({ type: "init", pinned: this.pinned, tab: this.tab });
     this.postMasks();
-    if (this.route) this.host.post({ type: "route", seq: this.route.seq, data: this.route.data, source: this.route.target.source });
+    if (this.route)
+      this.host.post({
+        type: "route",
+        seq: this.route.seq,
+        data: this.route.data,
+        source: this.route.target.source,
+      });
     if (this.compare) this.host.post(this.compare.message);
     for (const view of ["heatmap", "ab"] as const) {
       const s = this.shown[view].status;
@@ -192,13 +214,18 @@ export class HeatmapController {
     const work: Array<Promise<void>> = [];
     if (all || (d.selection && this.pinned)) work.push(this.computeRoute(false, "editor"));
     else if (d.masks) work.push(this.computeRoute(false, "shown"));
-    if (this.tab === "ab" && (all || !this.compare || d.selection || d.masks)) work.push(this.computeCompare(false));
+    if (this.tab === "ab" && (all || !this.compare || d.selection || d.masks))
+      work.push(this.computeCompare(false));
     await Promise.all(work);
   }
 
   private postMasks(): void {
     const atlas = this.deps.atlasLanguages();
-    this.host.post({ type: "masks", masked: [...this.deps.masks.current()], atlasLanguages: atlas ? atlas.map((l) => l.id) : null });
+    this.host.post({
+      type: "masks",
+      masked: [...this.deps.masks.current()],
+      atlasLanguages: atlas ? atlas.map((l) => l.id) : null,
+    });
   }
 
   private status(view: Tab, state: ViewState, message: string): void {
@@ -227,7 +254,11 @@ export class HeatmapController {
       target = found.value;
     }
     if (target.text.length > MAX_ROUTE_CHARS) {
-      this.status("heatmap", "error", `The selection has ${target.text.length.toLocaleString("en")} characters; the routing view takes at most ${MAX_ROUTE_CHARS.toLocaleString("en")}. Select less.`);
+      this.status(
+        "heatmap",
+        "error",
+        `The selection has ${target.text.length.toLocaleString("en")} characters; the routing view takes at most ${MAX_ROUTE_CHARS.toLocaleString("en")}. Select less.`,
+      );
       return;
     }
     if (target.text.trim() === "") {
@@ -266,7 +297,11 @@ export class HeatmapController {
     const masked = [...this.deps.masks.current()];
     if (masked.length === 0) {
       this.compareRun?.cancel();
-      this.status("ab", "noMasks", "No language is masked, so both continuations would be the same. Mask a language (click its column header in the heatmap, or use the status bar) to see what the mask changes.");
+      this.status(
+        "ab",
+        "noMasks",
+        "No language is masked, so both continuations would be the same. Mask a language (click its column header in the heatmap, or use the status bar) to see what the mask changes.",
+      );
       return;
     }
     const found = this.host.cursorContext();
@@ -286,12 +321,30 @@ export class HeatmapController {
     const run = this.host.newCancellation();
     this.compareRun = run;
     const seq = ++this.seq;
-    this.status("ab", "computing", `Generating both continuations at line ${ctx.source.startLine} of ${ctx.source.file}…`);
+    this.status(
+      "ab",
+      "computing",
+      `Generating both continuations at line ${ctx.source.startLine} of ${ctx.source.file}…`,
+    );
     try {
       const r = await this.deps.compare(prompt, masked, run.token);
-      if (gen !== this.compareGen || run !== this.compareRun || run.token.isCancellationRequested || this.disposed) return;
+      if (
+        gen !== this.compareGen ||
+        run !== this.compareRun ||
+        run.token.isCancellationRequested ||
+        this.disposed
+      )
+        return;
       const tail = prompt.slice(Math.max(0, prompt.lastIndexOf("\n", prompt.length - 2) + 1));
-      const message: Extract<ToWebview, { type: "compare" }> = { type: "compare", seq, source: ctx.source, masked, promptTail: tail.slice(-400), plain: copy(r.plain), maskedResult: copy(r.masked) };
+      const message: Extract<ToWebview, { type: "compare" }> = {
+        type: "compare",
+        seq,
+        source: ctx.source,
+        masked,
+        promptTail: tail.slice(-400),
+        plain: copy(r.plain),
+        maskedResult: copy(r.masked),
+      };
       this.compare = { message, key };
       this.host.post(message);
       this.status("ab", "idle", "");
@@ -309,8 +362,15 @@ export class HeatmapController {
   private async toggleMask(language: string): Promise<void> {
     const atlas = this.deps.atlasLanguages();
     if (!atlas || !atlas.some((l) => l.id === language)) {
-      this.deps.log(`heatmap: dropped toggleMask for ${JSON.stringify(language)}: not a language of the active atlas`);
-      this.host.post({ type: "notice", message: atlas ? `The atlas has no language "${language}".` : "There is no atlas for this model, so there is nothing to mask." });
+      this.deps.log(
+        `heatmap: dropped toggleMask for ${JSON.stringify(language)}: not a language of the active atlas`,
+      );
+      this.host.post({
+        type: "notice",
+        message: atlas
+          ? `The atlas has no language "${language}".`
+          : "There is no atlas for this model, so there is nothing to mask.",
+      });
       this.postMasks();
       return;
     }
@@ -331,17 +391,28 @@ export class HeatmapController {
       return;
     }
     if (to > r.data.tokens.length) {
-      this.deps.log(`heatmap: dropped selectTokens [${from}, ${to}): the data has ${r.data.tokens.length} tokens`);
+      this.deps.log(
+        `heatmap: dropped selectTokens [${from}, ${to}): the data has ${r.data.tokens.length} tokens`,
+      );
       return;
     }
-    const { start, end } = tokenOffsets(r.target.text, r.target.base, r.data.tokens.map((t) => t.span), from, to);
+    const { start, end } = tokenOffsets(
+      r.target.text,
+      r.target.base,
+      r.data.tokens.map((t) => t.span),
+      from,
+      to,
+    );
     this.expected = { uri: r.target.uri, start, end };
     const result = await this.host.select(r.target.uri, r.target.version, start, end);
     if (result === "ok") return;
     this.expected = undefined;
     if (result === "closed") this.host.post({ type: "notice", message: "That file is no longer open." });
     else {
-      this.host.post({ type: "notice", message: "The file has changed since this view was computed: recomputing." });
+      this.host.post({
+        type: "notice",
+        message: "The file has changed since this view was computed: recomputing.",
+      });
       await this.computeRoute(true);
     }
   }
@@ -358,11 +429,14 @@ export class HeatmapController {
       return;
     }
     if (this.timer !== undefined) this.clearTimer(this.timer);
-    this.timer = this.setTimer(() => {
-      this.timer = undefined;
-      void this.computeRoute(false);
-      if (this.tab === "ab") void this.computeCompare(false);
-    }, ev.editing ? this.typingDebounceMs : this.debounceMs);
+    this.timer = this.setTimer(
+      () => {
+        this.timer = undefined;
+        void this.computeRoute(false);
+        if (this.tab === "ab") void this.computeCompare(false);
+      },
+      ev.editing ? this.typingDebounceMs : this.debounceMs,
+    );
   }
 
   /** The masks changed (from the view, the command palette or the status bar). */

@@ -22,13 +22,17 @@ export interface LineRange {
 }
 
 /** The innermost (smallest) function-like symbol whose lines contain `line`; symbols may be a tree or a flat list. */
-export function enclosingFunction(symbols: readonly SymbolNode[], line: number): (LineRange & { name: string }) | undefined {
+export function enclosingFunction(
+  symbols: readonly SymbolNode[],
+  line: number,
+): (LineRange & { name: string }) | undefined {
   let found: (LineRange & { name: string }) | undefined;
   const visit = (nodes: readonly SymbolNode[]) => {
     for (const s of nodes) {
       if (line < s.startLine || line > s.endLine) continue;
       const smaller = !found || s.endLine - s.startLine <= found.endLine - found.startLine;
-      if (FUNCTION_SYMBOL_KINDS.has(s.kind) && smaller) found = { startLine: s.startLine, endLine: s.endLine, name: s.name };
+      if (FUNCTION_SYMBOL_KINDS.has(s.kind) && smaller)
+        found = { startLine: s.startLine, endLine: s.endLine, name: s.name };
       visit(s.children);
     }
   };

@@ -11,8 +11,16 @@ export interface HeatmapDeps {
    */
   route(text: string, masked: readonly string[], token?: vscode.CancellationToken): Promise<RouteData>;
   /** Greedy continuations of `prompt` without and with the masks. */
-  compare(prompt: string, masked: readonly string[], token?: vscode.CancellationToken): Promise<{ plain: Continuation; masked: Continuation }>;
-  masks: { current(): readonly string[]; toggle(language: string): Promise<void>; onDidChange: vscode.Event<readonly string[]> };
+  compare(
+    prompt: string,
+    masked: readonly string[],
+    token?: vscode.CancellationToken,
+  ): Promise<{ plain: Continuation; masked: Continuation }>;
+  masks: {
+    current(): readonly string[];
+    toggle(language: string): Promise<void>;
+    onDidChange: vscode.Event<readonly string[]>;
+  };
   /** The active atlas's languages, or undefined when the model has no atlas. */
   atlasLanguages(): Array<{ id: string; experts: number }> | undefined;
   log(line: string): void;

@@ -45,7 +45,10 @@ export class EditorTracker implements vscode.Disposable {
   }
 }
 
-export function selectionEvent(editor: vscode.TextEditor, selection: vscode.Selection = editor.selection): SelectionEvent {
+export function selectionEvent(
+  editor: vscode.TextEditor,
+  selection: vscode.Selection = editor.selection,
+): SelectionEvent {
   const doc = editor.document;
   return { uri: doc.uri.toString(), start: doc.offsetAt(selection.start), end: doc.offsetAt(selection.end) };
 }
@@ -74,8 +77,18 @@ function toNodes(symbols: ReadonlyArray<vscode.DocumentSymbol | vscode.SymbolInf
 }
 
 /** The function around `line`: document symbols first, indentation when the language has none. */
-export async function functionAround(doc: vscode.TextDocument, line: number, tabSize: number): Promise<{ startLine: number; endLine: number; kind: "function" | "block"; name?: string } | undefined> {
-  const symbols = await withTimeout(vscode.commands.executeCommand<Array<vscode.DocumentSymbol | vscode.SymbolInformation> | undefined>("vscode.executeDocumentSymbolProvider", doc.uri), 2000);
+export async function functionAround(
+  doc: vscode.TextDocument,
+  line: number,
+  tabSize: number,
+): Promise<{ startLine: number; endLine: number; kind: "function" | "block"; name?: string } | undefined> {
+  const symbols = await withTimeout(
+    vscode.commands.executeCommand<Array<vscode.DocumentSymbol | vscode.SymbolInformation> | undefined>(
+      "vscode.executeDocumentSymbolProvider",
+      doc.uri,
+    ),
+    2000,
+  );
   if (symbols && symbols.length > 0) {
     const fn = enclosingFunction(toNodes(symbols), line);
     return fn ? { ...fn, kind: "function" } : undefined;
@@ -86,7 +99,12 @@ export async function functionAround(doc: vscode.TextDocument, line: number, tab
 }
 
 export async function findTarget(editor: vscode.TextEditor | undefined): Promise<Found<EditorTarget>> {
-  if (!editor) return { ok: false, reason: "Open a file and select some code (or put the cursor inside a function), then run Monet Lens: Inspect Selection." };
+  if (!editor)
+    return {
+      ok: false,
+      reason:
+        "Open a file and select some code (or put the cursor inside a function), then run Monet Lens: Inspect Selection.",
+    };
   const doc = editor.document;
   const sel = editor.selection;
   let range: vscode.Range;
@@ -96,12 +114,17 @@ export async function findTarget(editor: vscode.TextEditor | undefined): Promise
   else {
     const tabSize = typeof editor.options.tabSize === "number" ? editor.options.tabSize : 4;
     const fn = await functionAround(doc, sel.active.line, tabSize);
-    if (!fn) return { ok: false, reason: `Nothing is selected and line ${sel.active.line + 1} of ${fileName(doc)} is not inside a function: select the code to inspect.` };
+    if (!fn)
+      return {
+        ok: false,
+        reason: `Nothing is selected and line ${sel.active.line + 1} of ${fileName(doc)} is not inside a function: select the code to inspect.`,
+      };
     range = new vscode.Range(fn.startLine, 0, fn.endLine, doc.lineAt(fn.endLine).text.length);
     kind = fn.kind;
     name = fn.name;
   }
-  const endLine = range.end.character === 0 && range.end.line > range.start.line ? range.end.line : range.end.line + 1;
+  const endLine =
+    range.end.character === 0 && range.end.line > range.start.line ? range.end.line : range.end.line + 1;
   return {
     ok: true,
     value: {
@@ -110,13 +133,20 @@ export async function findTarget(editor: vscode.TextEditor | undefined): Promise
       // getText keeps the document's line endings, so spans + base are document offsets.
       text: doc.getText(range),
       base: doc.offsetAt(range.start),
-      source: { file: fileName(doc), startLine: range.start.line + 1, endLine, kind, ...(name ? { name } : {}) },
+      source: {
+        file: fileName(doc),
+        startLine: range.start.line + 1,
+        endLine,
+        kind,
+        ...(name ? { name } : {}),
+      },
     },
   };
 }
 
 export function cursorContext(editor: vscode.TextEditor | undefined): Found<CursorContext> {
-  if (!editor) return { ok: false, reason: "Open a file and put the cursor where the model should continue." };
+  if (!editor)
+    return { ok: false, reason: "Open a file and put the cursor where the model should continue." };
   const doc = editor.document;
   const pos = editor.selection.active;
   const offset = doc.offsetAt(pos);
@@ -133,15 +163,26 @@ export function cursorContext(editor: vscode.TextEditor | undefined): Found<Curs
 }
 
 /** Selects [start, end) of the document `uri` (if still at `version`) in its editor, and shows it. */
-export async function selectInEditor(tracker: EditorTracker, uri: string, version: number, start: number, end: number): Promise<"ok" | "changed" | "closed"> {
+export async function selectInEditor(
+  tracker: EditorTracker,
+  uri: string,
+  version: number,
+  start: number,
+  end: number,
+): Promise<"ok" | "changed" | "closed"> {
   const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
   if (!doc || doc.isClosed) return "closed";
   if (doc.version !== version) return "changed";
   const range = new vscode.Range(doc.positionAt(start), doc.positionAt(end));
   const shown = vscode.window.visibleTextEditors.find((e) => e.document === doc);
   const last = tracker.editor();
-  const viewColumn = shown?.viewColumn ?? (last?.document === doc ? last.viewColumn : undefined) ?? vscode.ViewColumn.One;
-  const editor = await vscode.window.showTextDocument(doc, { viewColumn, preserveFocus: false, selection: range });
+  const viewColumn =
+    shown?.viewColumn ?? (last?.document === doc ? last.viewColumn : undefined) ?? vscode.ViewColumn.One;
+  const editor = await vscode.window.showTextDocument(doc, {
+    viewColumn,
+    preserveFocus: false,
+    selection: range,
+  });
   editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
   return "ok";
 }

@@ -17,7 +17,10 @@ export interface HtmlOptions {
 const NONCE = /^[A-Za-z0-9+/_-]{16,128}={0,2}$/;
 
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  );
 }
 
 /**
@@ -27,7 +30,8 @@ export function escapeHtml(s: string): string {
  */
 function checkSource(s: string): string {
   const parts = s.trim().split(/ +/);
-  if (!parts.every((p) => p === "'self'" || /^[A-Za-z0-9.*:/_+-]+$/.test(p))) throw new Error(`not a CSP source: ${JSON.stringify(s)}`);
+  if (!parts.every((p) => p === "'self'" || /^[A-Za-z0-9.*:/_+-]+$/.test(p)))
+    throw new Error(`not a CSP source: ${JSON.stringify(s)}`);
   return parts.join(" ");
 }
 

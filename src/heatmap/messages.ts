@@ -56,39 +56,56 @@ function checkField(name: string, kind: Field, v: unknown): string | undefined {
     case "boolean":
       return typeof v === "boolean" ? undefined : `${name} must be a boolean, not ${describe(v)}`;
     case "tab":
-      return typeof v === "string" && (TABS as readonly string[]).includes(v) ? undefined : `${name} must be one of ${TABS.join(", ")}`;
+      return typeof v === "string" && (TABS as readonly string[]).includes(v)
+        ? undefined
+        : `${name} must be one of ${TABS.join(", ")}`;
     case "language":
       if (typeof v !== "string") return `${name} must be a string, not ${describe(v)}`;
-      if (v.length < 1 || v.length > MAX_LANGUAGE_ID) return `${name} must have 1 to ${MAX_LANGUAGE_ID} characters, not ${v.length}`;
+      if (v.length < 1 || v.length > MAX_LANGUAGE_ID)
+        return `${name} must have 1 to ${MAX_LANGUAGE_ID} characters, not ${v.length}`;
       return LANGUAGE_ID.test(v) ? undefined : `${name} is not a language id`;
     case "seq":
-      return Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : `${name} must be a non-negative integer`;
+      return Number.isSafeInteger(v) && (v as number) >= 0
+        ? undefined
+        : `${name} must be a non-negative integer`;
     case "index":
-      return Number.isInteger(v) && (v as number) >= 0 && (v as number) < MAX_TOKEN_INDEX ? undefined : `${name} must be an integer in [0, ${MAX_TOKEN_INDEX})`;
+      return Number.isInteger(v) && (v as number) >= 0 && (v as number) < MAX_TOKEN_INDEX
+        ? undefined
+        : `${name} must be an integer in [0, ${MAX_TOKEN_INDEX})`;
     case "end":
-      return Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_TOKEN_INDEX ? undefined : `${name} must be an integer in [1, ${MAX_TOKEN_INDEX}]`;
+      return Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_TOKEN_INDEX
+        ? undefined
+        : `${name} must be an integer in [1, ${MAX_TOKEN_INDEX}]`;
   }
 }
 
 /** Validates a message from the webview. */
 export function parseWebviewMessage(raw: unknown): Parsed {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { ok: false, error: `a message must be an object, not ${describe(raw)}` };
-  if (Object.getPrototypeOf(raw) !== Object.prototype) return { ok: false, error: "a message must be a plain object" };
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    return { ok: false, error: `a message must be an object, not ${describe(raw)}` };
+  if (Object.getPrototypeOf(raw) !== Object.prototype)
+    return { ok: false, error: "a message must be a plain object" };
   const rec = raw as Record<string, unknown>;
   const type = rec.type;
   if (typeof type !== "string" || !Object.prototype.hasOwnProperty.call(SHAPES, type)) {
-    return { ok: false, error: `unknown message type ${typeof type === "string" ? JSON.stringify(type.slice(0, 40)) : describe(type)}` };
+    return {
+      ok: false,
+      error: `unknown message type ${typeof type === "string" ? JSON.stringify(type.slice(0, 40)) : describe(type)}`,
+    };
   }
   const shape = SHAPES[type as FromWebview["type"]];
   for (const key of Object.keys(rec)) {
-    if (key !== "type" && !Object.prototype.hasOwnProperty.call(shape, key)) return { ok: false, error: `${type}: unexpected field ${JSON.stringify(key.slice(0, 40))}` };
+    if (key !== "type" && !Object.prototype.hasOwnProperty.call(shape, key))
+      return { ok: false, error: `${type}: unexpected field ${JSON.stringify(key.slice(0, 40))}` };
   }
   for (const [name, kind] of Object.entries(shape)) {
-    if (!Object.prototype.hasOwnProperty.call(rec, name)) return { ok: false, error: `${type}: missing field ${name}` };
+    if (!Object.prototype.hasOwnProperty.call(rec, name))
+      return { ok: false, error: `${type}: missing field ${name}` };
     const why = checkField(name, kind, rec[name]);
     if (why) return { ok: false, error: `${type}: ${why}` };
   }
-  if (type === "selectTokens" && (rec.to as number) <= (rec.from as number)) return { ok: false, error: "selectTokens: to must be greater than from" };
+  if (type === "selectTokens" && (rec.to as number) <= (rec.from as number))
+    return { ok: false, error: "selectTokens: to must be greater than from" };
   return { ok: true, message: rec as FromWebview };
 }
 
@@ -126,6 +143,14 @@ export type ToWebview =
   | { type: "masks"; masked: string[]; atlasLanguages: string[] | null }
   | { type: "status"; view: Tab; state: ViewState; message: string }
   | { type: "route"; seq: number; data: RouteData; source: SourceInfo }
-  | { type: "compare"; seq: number; source: SourceInfo; masked: string[]; promptTail: string; plain: Continuation; maskedResult: Continuation }
+  | {
+      type: "compare";
+      seq: number;
+      source: SourceInfo;
+      masked: string[];
+      promptTail: string;
+      plain: Continuation;
+      maskedResult: Continuation;
+    }
   /** A short message shown for a few seconds (e.g. a mask could not be toggled). */
   | { type: "notice"; message: string };

@@ -23,10 +23,22 @@ export class HeatmapPanel implements vscode.Disposable {
   private readonly onDisposeHandlers: Array<() => void> = [];
 
   /** `restored`: a panel VS Code brings back after a reload (registered serializer); else a new one. */
-  constructor(context: vscode.ExtensionContext, deps: HeatmapDeps, tracker: EditorTracker, restored?: vscode.WebviewPanel) {
+  constructor(
+    context: vscode.ExtensionContext,
+    deps: HeatmapDeps,
+    tracker: EditorTracker,
+    restored?: vscode.WebviewPanel,
+  ) {
     const media = vscode.Uri.joinPath(context.extensionUri, "media");
     const options = { enableScripts: true, localResourceRoots: [media] };
-    this.panel = restored ?? vscode.window.createWebviewPanel(VIEW_TYPE, "Monet Lens: Routing", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { ...options, retainContextWhenHidden: false });
+    this.panel =
+      restored ??
+      vscode.window.createWebviewPanel(
+        VIEW_TYPE,
+        "Monet Lens: Routing",
+        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+        { ...options, retainContextWhenHidden: false },
+      );
     const webview = this.panel.webview;
     if (restored) webview.options = options;
     const host: ControllerHost = {
@@ -43,7 +55,9 @@ export class HeatmapPanel implements vscode.Disposable {
     });
     this.subs.push(
       webview.onDidReceiveMessage((m: unknown) => {
-        this.controller.receive(m).catch((e: unknown) => deps.log(`heatmap: ${e instanceof Error ? e.message : String(e)}`));
+        this.controller
+          .receive(m)
+          .catch((e: unknown) => deps.log(`heatmap: ${e instanceof Error ? e.message : String(e)}`));
       }),
       this.panel.onDidChangeViewState((e) => this.controller.visibilityChanged(e.webviewPanel.visible)),
       this.panel.onDidDispose(() => this.dispose()),

@@ -16,7 +16,8 @@ export function registerHeatmap(context: vscode.ExtensionContext, deps: HeatmapD
   let panel: HeatmapPanel | undefined;
   // Typing moves the cursor too: such moves are followed after a longer pause.
   let lastEdit = { uri: "", at: 0 };
-  const editing = (doc: vscode.TextDocument) => lastEdit.uri === doc.uri.toString() && Date.now() - lastEdit.at < 200;
+  const editing = (doc: vscode.TextDocument) =>
+    lastEdit.uri === doc.uri.toString() && Date.now() - lastEdit.at < 200;
   /** The one routing view: a new panel, or the one VS Code restored after a reload. */
   const open = (restored?: vscode.WebviewPanel) => {
     const p = new HeatmapPanel(context, deps, tracker, restored);
@@ -52,7 +53,11 @@ export function registerHeatmap(context: vscode.ExtensionContext, deps: HeatmapD
     }),
     vscode.window.onDidChangeTextEditorSelection((e) => {
       const doc = e.textEditor.document;
-      if (panel && isCodeDocument(doc)) panel.controller.selectionChanged({ ...selectionEvent(e.textEditor, e.selections[0]), editing: editing(doc) });
+      if (panel && isCodeDocument(doc))
+        panel.controller.selectionChanged({
+          ...selectionEvent(e.textEditor, e.selections[0]),
+          editing: editing(doc),
+        });
     }),
     vscode.window.onDidChangeActiveTextEditor((e) => {
       if (panel && e && isCodeDocument(e.document)) panel.controller.selectionChanged(selectionEvent(e));

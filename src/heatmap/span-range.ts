@@ -35,8 +35,15 @@ export function snapSpan(text: string, start: number, end: number): [number, num
  * Document offsets [start, end) of tokens [from, to) of a routed text that begins at
  * document offset `base`: from the first token's start to the last token's end.
  */
-export function tokenOffsets(text: string, base: number, spans: ReadonlyArray<readonly [number, number]>, from: number, to: number): { start: number; end: number } {
-  if (!(from >= 0 && to > from && to <= spans.length)) throw new RangeError(`tokens [${from}, ${to}) are not within the ${spans.length} routed tokens`);
+export function tokenOffsets(
+  text: string,
+  base: number,
+  spans: ReadonlyArray<readonly [number, number]>,
+  from: number,
+  to: number,
+): { start: number; end: number } {
+  if (!(from >= 0 && to > from && to <= spans.length))
+    throw new RangeError(`tokens [${from}, ${to}) are not within the ${spans.length} routed tokens`);
   const [s, e] = snapSpan(text, spans[from]![0], spans[to - 1]![1]);
   return { start: base + s, end: base + e };
 }

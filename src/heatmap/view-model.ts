@@ -110,7 +110,8 @@ function unownedOf(values: readonly number[]): number {
 
 export function buildHeatView(data: RouteData, group: GroupChoice, maxRows = DEFAULT_MAX_ROWS): HeatView {
   const L = data.languages.length;
-  const g: GroupChoice = group === "all" || (Number.isInteger(group) && group >= 0 && group < data.groups) ? group : "all";
+  const g: GroupChoice =
+    group === "all" || (Number.isInteger(group) && group >= 0 && group < data.groups) ? group : "all";
   const n = data.tokens.length;
   const per = n <= maxRows ? 1 : Math.ceil(n / Math.max(1, maxRows));
   const values = data.tokens.map((t) => tokenValues(t, g, L));
@@ -170,7 +171,13 @@ export interface TextRun {
   ws: boolean;
 }
 
-const WS_MARKS: Readonly<Record<string, string>> = { " ": "·", "\t": "→", "\n": "↵", "\r": "␍", "\u00a0": "⍽" };
+const WS_MARKS: Readonly<Record<string, string>> = {
+  " ": "·",
+  "\t": "→",
+  "\n": "↵",
+  "\r": "␍",
+  "\u00a0": "⍽",
+};
 
 /** A token's text with its whitespace made visible, as runs (whitespace marks drawn dimmer). */
 export function visibleRuns(text: string, maxChars = 80): TextRun[] {
@@ -183,7 +190,8 @@ export function visibleRuns(text: string, maxChars = 80): TextRun[] {
     }
     const mark = WS_MARKS[ch];
     const ws = mark !== undefined;
-    const shown = mark ?? (ch < " " || ch === "\u007f" ? `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}` : ch);
+    const shown =
+      mark ?? (ch < " " || ch === "\u007f" ? `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}` : ch);
     const last = runs[runs.length - 1];
     if (last && last.ws === ws) last.text += shown;
     else runs.push({ text: shown, ws });
@@ -193,5 +201,7 @@ export function visibleRuns(text: string, maxChars = 80): TextRun[] {
 }
 
 export function visibleText(text: string, maxChars = 80): string {
-  return visibleRuns(text, maxChars).map((r) => r.text).join("");
+  return visibleRuns(text, maxChars)
+    .map((r) => r.text)
+    .join("");
 }

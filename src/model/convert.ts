@@ -35,7 +35,11 @@ export interface ConvertOptions {
 }
 
 /** Builds the ONNX model for `src` into `outDir` (which must not exist yet). */
-export async function convertToOnnx(src: WeightSource, outDir: string, opts: ConvertOptions): Promise<ConvertedManifest> {
+export async function convertToOnnx(
+  src: WeightSource,
+  outDir: string,
+  opts: ConvertOptions,
+): Promise<ConvertedManifest> {
   const dtype = opts.dtype ?? "float32";
   const tmp = `${outDir}.tmp-${process.pid}-${Date.now()}`;
   mkdirSync(tmp, { recursive: true });
@@ -54,7 +58,10 @@ export async function convertToOnnx(src: WeightSource, outDir: string, opts: Con
     } finally {
       data.close();
     }
-    const model = serializeModel(graph, { converter_version: String(CONVERTER_VERSION), fingerprint: opts.fingerprint });
+    const model = serializeModel(graph, {
+      converter_version: String(CONVERTER_VERSION),
+      fingerprint: opts.fingerprint,
+    });
     writeFileSync(join(tmp, MODEL_FILE), model);
     const manifest: ConvertedManifest = {
       converterVersion: CONVERTER_VERSION,
@@ -77,10 +84,18 @@ export async function convertToOnnx(src: WeightSource, outDir: string, opts: Con
 }
 
 /** Reads a converted model's manifest and checks that its files are whole; null if not usable. */
-export function readConverted(dir: string, expect: { fingerprint: string; dtype: GraphOptions["dtype"] }): ConvertedManifest | null {
+export function readConverted(
+  dir: string,
+  expect: { fingerprint: string; dtype: GraphOptions["dtype"] },
+): ConvertedManifest | null {
   try {
     const m = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), "utf8")) as ConvertedManifest;
-    if (m.converterVersion !== CONVERTER_VERSION || m.fingerprint !== expect.fingerprint || m.dtype !== expect.dtype) return null;
+    if (
+      m.converterVersion !== CONVERTER_VERSION ||
+      m.fingerprint !== expect.fingerprint ||
+      m.dtype !== expect.dtype
+    )
+      return null;
     if (statSync(join(dir, MODEL_FILE)).size !== m.modelBytes) return null;
     if (statSync(join(dir, DATA_FILE)).size !== m.dataBytes) return null;
     return m;

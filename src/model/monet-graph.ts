@@ -159,7 +159,8 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
       sin[p * hd + i] = sin[p * hd + i + hd / 2] = Math.sin(a);
     }
   }
-  const table = (name: string, data: Float32Array, width: number) => g.weight(name, dt, [maxPos, width], dt === "float16" ? float32ToFloat16Bits(data) : data);
+  const table = (name: string, data: Float32Array, width: number) =>
+    g.weight(name, dt, [maxPos, width], dt === "float16" ? float32ToFloat16Bits(data) : data);
   const half = (t: Float32Array) => {
     const out = new Float32Array(maxPos * (hd / 2));
     for (let p = 0; p < maxPos; p++) out.set(t.subarray(p * hd, p * hd + hd / 2), (p * hd) / 2);
@@ -167,14 +168,19 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
   };
   const cosHalf = fusedAttention ? table("rope.cos_half", half(cos), hd / 2) : "";
   const sinHalf = fusedAttention ? table("rope.sin_half", half(sin), hd / 2) : "";
-  const seqlensK = fusedAttention ? g.op("Cast", [g.op("Reshape", [g.op("Sub", [S, one]), g.constI64([1])])], { to: 6 }) : "";
+  const seqlensK = fusedAttention
+    ? g.op("Cast", [g.op("Reshape", [g.op("Sub", [S, one]), g.constI64([1])])], { to: 6 })
+    : "";
   const totalLen = fusedAttention ? g.op("Cast", [S], { to: 6 }) : "";
   const cosT = fusedAttention ? "" : g.op("Gather", [table("rope.cos", cos, hd), pos], { axis: 0 }); // [T, hd]
   const sinT = fusedAttention ? "" : g.op("Gather", [table("rope.sin", sin, hd), pos], { axis: 0 });
 
   // Causal mask [T, S] (portable attention): key position s is visible from query position p iff s ≤ p.
   const causal = () => {
-    const future = g.op("Greater", [g.op("Unsqueeze", [kpos, g.constI64([0])]), g.op("Unsqueeze", [pos, g.constI64([1])])]);
+    const future = g.op("Greater", [
+      g.op("Unsqueeze", [kpos, g.constI64([0])]),
+      g.op("Unsqueeze", [pos, g.constI64([1])]),
+    ]);
     return g.op("Where", [future, cast.scalar(-Infinity), cast.scalar(0)]);
   };
 
@@ -184,14 +190,19 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
   progress("embeddings");
 
   const rmsNorm = async (x: string, name: string) =>
-    g.op("SimplifiedLayerNormalization", [x, await w(name, [d])], { axis: -1, epsilon: f(c.rmsNormEps), stash_type: 1 });
+    g.op("SimplifiedLayerNormalization", [x, await w(name, [d])], {
+      axis: -1,
+      epsilon: f(c.rmsNormEps),
+      stash_type: 1,
+    });
   const linear = (x: string, weight: string) => g.op("Gemm", [x, weight], { transB: 1 });
   const rotate = (x: string) => {
     const [x1, x2] = g.opN("Split", [x, g.constI64([hd / 2, hd / 2])], 2, { axis: 3 });
     const rot = g.op("Concat", [g.op("Neg", [x2!]), x1!], { axis: 3 });
     return g.op("Add", [g.op("Mul", [x, cosT]), g.op("Mul", [rot, sinT])]);
   };
-  const heads = (x: string, n: number) => g.op("Transpose", [g.op("Reshape", [x, g.constI64([1, -1, n, hd])])], { perm: [0, 2, 1, 3] }); // [1, n, T, hd]
+  const heads = (x: string, n: number) =>
+    g.op("Transpose", [g.op("Reshape", [x, g.constI64([1, -1, n, hd])])], { perm: [0, 2, 1, 3] }); // [1, n, T, hd]
 
   let routing: Routing | undefined;
   for (let l = 0; l < c.numLayers; l++) {
@@ -207,13 +218,35 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
       // cache append in one kernel. seqlens_k is the last position (total − 1).
       const [o, kAll, vAll] = g.opN(
         "GroupQueryAttention",
-        [g.op("Unsqueeze", [qProj, g.constI64([0])]), g.op("Unsqueeze", [kProj, g.constI64([0])]), g.op("Unsqueeze", [vProj, g.constI64([0])]), pastK[l]!, pastV[l]!, seqlensK, totalLen, cosHalf, sinHalf],
+        [
+          g.op("Unsqueeze", [qProj, g.constI64([0])]),
+          g.op("Unsqueeze", [kProj, g.constI64([0])]),
+          g.op("Unsqueeze", [vProj, g.constI64([0])]),
+          pastK[l]!,
+          pastV[l]!,
+          seqlensK,
+          totalLen,
+          cosHalf,
+          sinHalf,
+        ],
         3,
-        { num_heads: c.numHeads, kv_num_heads: c.numKvHeads, do_rotary: 1, rotary_interleaved: 0, scale: f(1 / Math.sqrt(hd)) },
+        {
+          num_heads: c.numHeads,
+          kv_num_heads: c.numKvHeads,
+          do_rotary: 1,
+          rotary_interleaved: 0,
+          scale: f(1 / Math.sqrt(hd)),
+        },
         { domain: "com.microsoft" },
       );
       // The new positions [P, S) of the updated cache (its length is max(C, S)).
-      const fresh = (x: string) => g.op("Slice", [x, g.op("Unsqueeze", [P, g.constI64([0])]), g.op("Unsqueeze", [S, g.constI64([0])]), g.constI64([2])]);
+      const fresh = (x: string) =>
+        g.op("Slice", [
+          x,
+          g.op("Unsqueeze", [P, g.constI64([0])]),
+          g.op("Unsqueeze", [S, g.constI64([0])]),
+          g.constI64([2]),
+        ]);
       g.output(fresh(kAll!), io.presentKey(l), dt, [1, c.numKvHeads, "T", hd]);
       g.output(fresh(vAll!), io.presentValue(l), dt, [1, c.numKvHeads, "T", hd]);
       ctx = g.op("Squeeze", [o!, g.constI64([0])]); // [T, H·hd]
@@ -228,19 +261,41 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
       // Grouped-query attention: query head h reads kv head h / rep, so the rep query heads
       // of one kv head broadcast against it: scores are [1, kvH, rep, T, S].
       const rep = c.numHeads / c.numKvHeads;
-      const qs = g.op("Mul", [g.op("Reshape", [rotate(q), g.constI64([1, c.numKvHeads, rep, -1, hd])]), cast.scalar(1 / Math.sqrt(hd))]);
+      const qs = g.op("Mul", [
+        g.op("Reshape", [rotate(q), g.constI64([1, c.numKvHeads, rep, -1, hd])]),
+        cast.scalar(1 / Math.sqrt(hd)),
+      ]);
       const kT = g.op("Unsqueeze", [g.op("Transpose", [kAll], { perm: [0, 1, 3, 2] }), g.constI64([2])]); // [1, kvH, 1, hd, S]
       const scores = g.op("Add", [g.op("MatMul", [qs, kT]), causal()]);
       const probs = g.op("Softmax", [scores], { axis: -1 });
       const attn = g.op("MatMul", [probs, g.op("Unsqueeze", [vAll, g.constI64([2])])]); // [1, kvH, rep, T, hd]
-      ctx = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [attn, g.constI64([1, c.numHeads, -1, hd])])], { perm: [0, 2, 1, 3] }), g.constI64([-1, c.numHeads * hd])]);
+      ctx = g.op("Reshape", [
+        g.op("Transpose", [g.op("Reshape", [attn, g.constI64([1, c.numHeads, -1, hd])])], {
+          perm: [0, 2, 1, 3],
+        }),
+        g.constI64([-1, c.numHeads * hd]),
+      ]);
     }
     h = g.op("Add", [h, linear(ctx, await w(`${p}.self_attn.o_proj.weight`, [d, c.numHeads * hd]))]);
 
     // ---- router (every moeGroups layers) and experts
     const x = await rmsNorm(h, `${p}.post_attention_layernorm.weight`);
-    if (l % c.moeGroups === 0) routing = await router(g, src, cast.toF32(x), l, l / c.moeGroups, masks[l / c.moeGroups]!, maskActive, w, cast);
-    const moe = c.moeDecompose === "vertical" ? await verticalExperts(g, src, x, routing!, maskActive, p, w, cast) : await horizontalExperts(g, src, x, routing!, maskActive, p, w, cast);
+    if (l % c.moeGroups === 0)
+      routing = await router(
+        g,
+        src,
+        cast.toF32(x),
+        l,
+        l / c.moeGroups,
+        masks[l / c.moeGroups]!,
+        maskActive,
+        w,
+        cast,
+      );
+    const moe =
+      c.moeDecompose === "vertical"
+        ? await verticalExperts(g, src, x, routing!, maskActive, p, w, cast)
+        : await horizontalExperts(g, src, x, routing!, maskActive, p, w, cast);
     h = g.op("Add", [h, moe]);
     progress(`layer ${l}`);
   }
@@ -250,11 +305,20 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
   const last = g.op("Slice", [h, start, g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([0])]);
   const hn = await rmsNorm(last, "model.norm.weight");
   const head = c.tieWordEmbeddings ? embed : await w("lm_head.weight", [c.vocabSize, d]);
-  g.output(cast.toF32(g.op("Unsqueeze", [linear(hn, head), g.constI64([0])])), io.logits, "float32", [1, "N", c.vocabSize]);
+  g.output(cast.toF32(g.op("Unsqueeze", [linear(hn, head), g.constI64([0])])), io.logits, "float32", [
+    1,
+    "N",
+    c.vocabSize,
+  ]);
   progress("head");
 }
 
-type WeightFn = (name: string, dims: number[], transform?: (x: Float32Array) => Float32Array, elem?: "float32" | "float16") => Promise<string>;
+type WeightFn = (
+  name: string,
+  dims: number[],
+  transform?: (x: Float32Array) => Float32Array,
+  elem?: "float32" | "float16",
+) => Promise<string>;
 
 /** Moving values between the graph's element type and the float32 of routing and masks. */
 interface Casts {
@@ -280,23 +344,48 @@ function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
 }
 
 /** Router of monet-math.md: BatchNorm-normalised scores choose, raw scores weigh. */
-async function router(g: GraphBuilder, src: WeightSource, x: string, l: number, group: number, mask: string, maskActive: string, w: WeightFn, cast: Casts): Promise<Routing> {
+async function router(
+  g: GraphBuilder,
+  src: WeightSource,
+  x: string,
+  l: number,
+  group: number,
+  mask: string,
+  maskActive: string,
+  w: WeightFn,
+  cast: Casts,
+): Promise<Routing> {
   const c = src.config;
   const H = c.moeHeads;
   const E = c.moeExperts;
   const p = `model.layers.${l}.router`;
   const sigma = g.scalarF32(normalQuantile(1 - c.moeTopk / E));
   const side = async (k: 1 | 2) => {
-    const z = g.op("Reshape", [g.op("Gemm", [x, await w(`${p}.w${k}.weight`, [H * E, c.hiddenSize], undefined, "float32")], { transB: 1 }), g.constI64([-1, H, E])]); // [T, H, E]
+    const z = g.op("Reshape", [
+      g.op("Gemm", [x, await w(`${p}.w${k}.weight`, [H * E, c.hiddenSize], undefined, "float32")], {
+        transB: 1,
+      }),
+      g.constI64([-1, H, E]),
+    ]); // [T, H, E]
     const mean = await w(`${p}.norm${k}.running_mean`, [H, 1], undefined, "float32");
-    const std = g.op("Sqrt", [g.op("Add", [await w(`${p}.norm${k}.running_var`, [H, 1], undefined, "float32"), g.scalarF32(1e-5)])]);
+    const std = g.op("Sqrt", [
+      g.op("Add", [await w(`${p}.norm${k}.running_var`, [H, 1], undefined, "float32"), g.scalarF32(1e-5)]),
+    ]);
     const n = g.op("Div", [g.op("Sub", [z, mean]), std]);
     const s = g.op("Min", [g.op("ReduceMax", [n, g.constI64([-1])], { keepdims: 1 }), sigma]);
     const kept = g.op("Where", [g.op("GreaterOrEqual", [n, s]), z, g.scalarF32(-1e10)]);
     const gk = g.op("Softmax", [kept], { axis: -1 });
-    g.output(g.op("Unsqueeze", [gk, g.constI64([0])]), k === 1 ? io.g1(group) : io.g2(group), "float32", [1, "T", H, E]);
+    g.output(g.op("Unsqueeze", [gk, g.constI64([0])]), k === 1 ? io.g1(group) : io.g2(group), "float32", [
+      1,
+      "T",
+      H,
+      E,
+    ]);
     // The union of surviving experts over tokens and heads (g = 0 exactly for the others).
-    const alive = g.op("Greater", [g.op("ReduceSum", [gk, g.constI64([0, 1])], { keepdims: 0 }), g.scalarF32(0)]);
+    const alive = g.op("Greater", [
+      g.op("ReduceSum", [gk, g.constI64([0, 1])], { keepdims: 0 }),
+      g.scalarF32(0),
+    ]);
     const sIdx = g.op("Squeeze", [g.op("NonZero", [alive]), g.constI64([0])]); // [U]
     const all = g.op("Equal", [g.op("Shape", [sIdx]), g.constI64([E])]);
     return { g: gk, sIdx, all };
@@ -312,21 +401,36 @@ async function router(g: GraphBuilder, src: WeightSource, x: string, l: number, 
     (b) => {
       const c1 = compact(b, one.g);
       const c2 = compact(b, two.g);
-      const flatIdx = b.op("Add", [b.op("Unsqueeze", [b.op("Mul", [c1.idx, b.constI64([E], [])]), b.constI64([3])]), b.op("Unsqueeze", [c2.idx, b.constI64([2])])]); // [T, H, K1, K2]
+      const flatIdx = b.op("Add", [
+        b.op("Unsqueeze", [b.op("Mul", [c1.idx, b.constI64([E], [])]), b.constI64([3])]),
+        b.op("Unsqueeze", [c2.idx, b.constI64([2])]),
+      ]); // [T, H, K1, K2]
       const mcb = b.op("Gather", [b.op("Reshape", [mask, b.constI64([-1])]), flatIdx], { axis: 0 });
       const sumH = (gk: string) => b.op("ReduceSum", [gk, b.constI64([1])], { keepdims: 0 }); // [T, E]
       const lostR = (m: string, wOut: string, wIn: string, idx: string, like: string) => {
-        const q = b.op("Squeeze", [b.op("MatMul", [m, b.op("Unsqueeze", [wIn, b.constI64([3])])]), b.constI64([3])]); // [T, H, K]
+        const q = b.op("Squeeze", [
+          b.op("MatMul", [m, b.op("Unsqueeze", [wIn, b.constI64([3])])]),
+          b.constI64([3]),
+        ]); // [T, H, K]
         return scatterAddOverHeads(b, b.op("Mul", [q, wOut]), idx, like); // [T, E]
       };
       const s1 = sumH(one.g);
       const s2 = sumH(two.g);
       const lost1 = lostR(mcb, c1.w, c2.w, c1.idx, s1);
       const lost2 = lostR(b.op("Transpose", [mcb], { perm: [0, 1, 3, 2] }), c2.w, c1.w, c2.idx, s2);
-      const sub = (sum: string, lost: string) => b.op("Unsqueeze", [b.op("Sub", [sum, lost]), b.constI64([2])]);
+      const sub = (sum: string, lost: string) =>
+        b.op("Unsqueeze", [b.op("Sub", [sum, lost]), b.constI64([2])]);
       return [sub(s1, lost1), sub(s2, lost2), mcb, c1.idx, c1.w, c2.idx, c2.w];
     },
-    (b) => [sumHeads(b, one.g), sumHeads(b, two.g), b.scalarF32(0), b.constI64([0], []), b.scalarF32(0), b.constI64([0], []), b.scalarF32(0)],
+    (b) => [
+      sumHeads(b, one.g),
+      sumHeads(b, two.g),
+      b.scalarF32(0),
+      b.constI64([0], []),
+      b.scalarF32(0),
+      b.constI64([0], []),
+      b.scalarF32(0),
+    ],
   );
   return {
     g1: one.g,
@@ -343,7 +447,10 @@ async function router(g: GraphBuilder, src: WeightSource, x: string, l: number, 
     mc: mc!,
     // All experts, when all survive or more than a few tokens run (prefill): then the
     // compact per-token mask correction beats the union's dense mask block.
-    useAll: g.op("Or", [g.op("Squeeze", [g.op("And", [one.all, two.all]), g.constI64([0])]), g.op("Greater", [g.op("Shape", [x], { start: 0, end: 1 }), g.constI64([UNION_MAX_TOKENS])])]),
+    useAll: g.op("Or", [
+      g.op("Squeeze", [g.op("And", [one.all, two.all]), g.constI64([0])]),
+      g.op("Greater", [g.op("Shape", [x], { start: 0, end: 1 }), g.constI64([UNION_MAX_TOKENS])]),
+    ]),
     s1: one.sIdx,
     s2: two.sIdx,
   };
@@ -354,8 +461,15 @@ async function router(g: GraphBuilder, src: WeightSource, x: string, l: number, 
  * survivor count (data-dependent, never a fixed k); padding entries have g = 0 exactly.
  */
 function compact(g: GraphBuilder, gk: string): Compact {
-  const counts = g.op("ReduceSum", [g.op("Cast", [g.op("Greater", [gk, g.scalarF32(0)])], { to: 1 }), g.constI64([2])], { keepdims: 0 }); // [T, H]
-  const K = g.op("Reshape", [g.op("Cast", [g.op("ReduceMax", [counts], { keepdims: 0 })], { to: 7 }), g.constI64([1])]);
+  const counts = g.op(
+    "ReduceSum",
+    [g.op("Cast", [g.op("Greater", [gk, g.scalarF32(0)])], { to: 1 }), g.constI64([2])],
+    { keepdims: 0 },
+  ); // [T, H]
+  const K = g.op("Reshape", [
+    g.op("Cast", [g.op("ReduceMax", [counts], { keepdims: 0 })], { to: 7 }),
+    g.constI64([1]),
+  ]);
   const [w, idx] = g.opN("TopK", [gk, K], 2, { axis: -1, largest: 1, sorted: 1 });
   return { w: w!, idx: idx! };
 }
@@ -365,11 +479,19 @@ function compact(g: GraphBuilder, gk: string): Compact {
  * at expert indices idx [T, H, K], summing over heads and duplicates. `width` is the
  * 1-element shape tensor [k] when the values have a feature axis.
  */
-function scatterAddOverHeads(b: GraphBuilder, values: string, idx: string, like: string, width?: string): string {
-  const flat = width === undefined ? b.constI64([0, -1]) : b.op("Concat", [b.constI64([0, -1]), width], { axis: 0 });
+function scatterAddOverHeads(
+  b: GraphBuilder,
+  values: string,
+  idx: string,
+  like: string,
+  width?: string,
+): string {
+  const flat =
+    width === undefined ? b.constI64([0, -1]) : b.op("Concat", [b.constI64([0, -1]), width], { axis: 0 });
   const upd = b.op("Reshape", [values, flat]);
   let ind = b.op("Reshape", [idx, b.constI64([0, -1])]);
-  if (width !== undefined) ind = b.op("Expand", [b.op("Unsqueeze", [ind, b.constI64([2])]), b.op("Shape", [upd])]);
+  if (width !== undefined)
+    ind = b.op("Expand", [b.op("Unsqueeze", [ind, b.constI64([2])]), b.op("Shape", [upd])]);
   const zeros = b.op("ConstantOfShape", [b.op("Shape", [like])]); // float32 zeros by default
   return b.op("ScatterElements", [zeros, ind, upd], { axis: 1, reduction: "add" });
 }
@@ -380,11 +502,28 @@ function sumHeads(b: GraphBuilder, t: string): string {
 }
 
 /** The expert layer runs over all experts when all survive (prefill), else over the union. */
-function expertBranches(g: GraphBuilder, r: Routing, cast: Casts, body: (b: GraphBuilder, v: ExpertView) => string): string {
+function expertBranches(
+  g: GraphBuilder,
+  r: Routing,
+  cast: Casts,
+  body: (b: GraphBuilder, v: ExpertView) => string,
+): string {
   const full = (_b: GraphBuilder, weight: string) => weight;
   // Expert-major weights stay 2-D [E·rows, cols]; the union's rows are e·rows + 0..rows-1.
   const union = (idx: string) => (b: GraphBuilder, weight: string, rows: number) => {
-    const rowIdx = rows === 1 ? idx : b.op("Reshape", [b.op("Add", [b.op("Unsqueeze", [b.op("Mul", [idx, b.constI64([rows], [])]), b.constI64([1])]), b.constI64(Array.from({ length: rows }, (_, i) => i), [1, rows])]), b.constI64([-1])]);
+    const rowIdx =
+      rows === 1
+        ? idx
+        : b.op("Reshape", [
+            b.op("Add", [
+              b.op("Unsqueeze", [b.op("Mul", [idx, b.constI64([rows], [])]), b.constI64([1])]),
+              b.constI64(
+                Array.from({ length: rows }, (_, i) => i),
+                [1, rows],
+              ),
+            ]),
+            b.constI64([-1]),
+          ]);
     return b.op("Gather", [weight, rowIdx], { axis: 0 });
   };
   // Dense view: per token, only the pairs of surviving experts can be masked.
@@ -397,8 +536,21 @@ function expertBranches(g: GraphBuilder, r: Routing, cast: Casts, body: (b: Grap
     const T = b.op("Shape", [a], { start: 0, end: 1 });
     // a[t, idx[t,h,q], :] via one Gather on a flattened [T·E, k].
     const E = b.op("Shape", [a], { start: 1, end: 2 });
-    const base = b.op("Reshape", [b.op("Mul", [b.op("Range", [b.constI64([0], []), b.op("Squeeze", [T, b.constI64([0])]), b.constI64([1], [])]), b.op("Squeeze", [E, b.constI64([0])])]), b.constI64([-1, 1, 1])]);
-    const rows = b.op("Gather", [b.op("Reshape", [a, b.op("Concat", [b.constI64([-1]), k], { axis: 0 })]), b.op("Add", [inner.idx, base])], { axis: 0 }); // [T, H, K', k]
+    const base = b.op("Reshape", [
+      b.op("Mul", [
+        b.op("Range", [b.constI64([0], []), b.op("Squeeze", [T, b.constI64([0])]), b.constI64([1], [])]),
+        b.op("Squeeze", [E, b.constI64([0])]),
+      ]),
+      b.constI64([-1, 1, 1]),
+    ]);
+    const rows = b.op(
+      "Gather",
+      [
+        b.op("Reshape", [a, b.op("Concat", [b.constI64([-1]), k], { axis: 0 })]),
+        b.op("Add", [inner.idx, base]),
+      ],
+      { axis: 0 },
+    ); // [T, H, K', k]
     const carried = b.op("MatMul", [mc, b.op("Mul", [b.op("Unsqueeze", [inner.w, b.constI64([3])]), rows])]); // [T, H, K, k]
     const values = b.op("Mul", [b.op("Unsqueeze", [outer.w, b.constI64([3])]), carried]);
     return cast.toDt(scatterAddOverHeads(b, values, outer.idx, a, k), b);
@@ -411,17 +563,38 @@ function expertBranches(g: GraphBuilder, r: Routing, cast: Casts, body: (b: Grap
       const g1u = pick(r.g1, r.s1, 2); // [T, H, U1] float32
       const g2u = pick(r.g2, r.s2, 2);
       const mu = pick(pick(r.mask, r.s1, 0), r.s2, 1); // [U1, U2]
-      const [gOut, gIn, m] = toSide === 1 ? [g1u, g2u, mu] : [g2u, g1u, bb.op("Transpose", [mu], { perm: [1, 0] })];
-      const weighted = bb.op("Mul", [bb.op("Unsqueeze", [gIn, bb.constI64([3])]), bb.op("Unsqueeze", [a, bb.constI64([1])])]); // [T, H, U', k]
+      const [gOut, gIn, m] =
+        toSide === 1 ? [g1u, g2u, mu] : [g2u, g1u, bb.op("Transpose", [mu], { perm: [1, 0] })];
+      const weighted = bb.op("Mul", [
+        bb.op("Unsqueeze", [gIn, bb.constI64([3])]),
+        bb.op("Unsqueeze", [a, bb.constI64([1])]),
+      ]); // [T, H, U', k]
       const carried = bb.op("MatMul", [m, weighted]); // [T, H, U, k]
-      return cast.toDt(bb.op("ReduceSum", [bb.op("Mul", [bb.op("Unsqueeze", [gOut, bb.constI64([3])]), carried]), bb.constI64([1])], { keepdims: 0 }), bb);
+      return cast.toDt(
+        bb.op(
+          "ReduceSum",
+          [bb.op("Mul", [bb.op("Unsqueeze", [gOut, bb.constI64([3])]), carried]), bb.constI64([1])],
+          { keepdims: 0 },
+        ),
+        bb,
+      );
     };
-    return { g1: pick(r.g1d, r.s1, 2), g2: pick(r.g2d, r.s2, 2), r1: pick(r.r1d, r.s1, 1), r2: pick(r.r2d, r.s2, 1), lost, rows1: union(r.s1), rows2: union(r.s2) };
+    return {
+      g1: pick(r.g1d, r.s1, 2),
+      g2: pick(r.g2d, r.s2, 2),
+      r1: pick(r.r1d, r.s1, 1),
+      r2: pick(r.r2d, r.s2, 1),
+      lost,
+      rows1: union(r.s1),
+      rows2: union(r.s2),
+    };
   };
   const [out] = g.ifThenElse(
     r.useAll,
     1,
-    (b) => [body(b, { g1: r.g1d, g2: r.g2d, r1: r.r1d, r2: r.r2d, lost: lostDense, rows1: full, rows2: full })],
+    (b) => [
+      body(b, { g1: r.g1d, g2: r.g2d, r1: r.r1d, r2: r.r2d, lost: lostDense, rows1: full, rows2: full }),
+    ],
     (b) => [body(b, unionView(b))],
   );
   return out!;
@@ -439,8 +612,14 @@ function upProjection(b: GraphBuilder, x: string, weight: string, bias: string, 
  */
 function mixThrough(g: GraphBuilder, v: ExpertView, toSide: 1 | 2, aIn: string, maskActive: string): string {
   const [gOut, gIn] = toSide === 1 ? [v.g1, v.g2] : [v.g2, v.g1];
-  const plain = (b: GraphBuilder) => b.op("MatMul", [b.op("Transpose", [gOut], { perm: [0, 2, 1] }), b.op("MatMul", [gIn, aIn])]); // [T, U, k]
-  const [out] = g.ifThenElse(maskActive, 1, (b) => [b.op("Sub", [plain(b), v.lost(b, toSide, aIn)])], (b) => [plain(b)]);
+  const plain = (b: GraphBuilder) =>
+    b.op("MatMul", [b.op("Transpose", [gOut], { perm: [0, 2, 1] }), b.op("MatMul", [gIn, aIn])]); // [T, U, k]
+  const [out] = g.ifThenElse(
+    maskActive,
+    1,
+    (b) => [b.op("Sub", [plain(b), v.lost(b, toSide, aIn)])],
+    (b) => [plain(b)],
+  );
   return out!;
 }
 
@@ -450,7 +629,16 @@ function down(b: GraphBuilder, terms: Array<[features: string, weight: string]>)
   return parts.reduce((acc, t) => b.op("Add", [acc, t]));
 }
 
-async function verticalExperts(g: GraphBuilder, src: WeightSource, x: string, r: Routing, maskActive: string, p: string, w: WeightFn, cast: Casts): Promise<string> {
+async function verticalExperts(
+  g: GraphBuilder,
+  src: WeightSource,
+  x: string,
+  r: Routing,
+  maskActive: string,
+  p: string,
+  w: WeightFn,
+  cast: Casts,
+): Promise<string> {
   const c = src.config;
   const E = c.moeExperts;
   const k = c.moeDim / 2;
@@ -473,13 +661,30 @@ async function verticalExperts(g: GraphBuilder, src: WeightSource, x: string, r:
     const y12 = mixThrough(b, v, 1, a2, maskActive); // [T, U1, k]
     const y21 = mixThrough(b, v, 2, a1, maskActive); // [T, U2, k]
     // left = v11·(r1⊙a1) + v12·Y12 + r1ᵀb1;  right = v21·Y21 + v22·(r2⊙a2) + r2ᵀb2
-    const left = down(b, [[b.op("Mul", [v.r1, a1]), v.rows1(b, v11, k)], [y12, v.rows1(b, v12, k)], [v.r1, v.rows1(b, b1, 1)]]);
-    const right = down(b, [[y21, v.rows2(b, v21, k)], [b.op("Mul", [v.r2, a2]), v.rows2(b, v22, k)], [v.r2, v.rows2(b, b2, 1)]]);
+    const left = down(b, [
+      [b.op("Mul", [v.r1, a1]), v.rows1(b, v11, k)],
+      [y12, v.rows1(b, v12, k)],
+      [v.r1, v.rows1(b, b1, 1)],
+    ]);
+    const right = down(b, [
+      [y21, v.rows2(b, v21, k)],
+      [b.op("Mul", [v.r2, a2]), v.rows2(b, v22, k)],
+      [v.r2, v.rows2(b, b2, 1)],
+    ]);
     return b.op("Concat", [left, right], { axis: 1 });
   });
 }
 
-async function horizontalExperts(g: GraphBuilder, src: WeightSource, x: string, r: Routing, maskActive: string, p: string, w: WeightFn, cast: Casts): Promise<string> {
+async function horizontalExperts(
+  g: GraphBuilder,
+  src: WeightSource,
+  x: string,
+  r: Routing,
+  maskActive: string,
+  p: string,
+  w: WeightFn,
+  cast: Casts,
+): Promise<string> {
   const c = src.config;
   const E = c.moeExperts;
   const m = c.moeDim;
@@ -492,6 +697,9 @@ async function horizontalExperts(g: GraphBuilder, src: WeightSource, x: string, 
     const a = upProjection(b, x, v.rows1(b, u, m), v.rows1(b, bu, m), m);
     const y = mixThrough(b, v, 2, a, maskActive); // [T, U2, m]
     // out = v·flat(Y) + r2ᵀb
-    return down(b, [[y, v.rows2(b, vT, m)], [v.r2, v.rows2(b, bias, 1)]]);
+    return down(b, [
+      [y, v.rows2(b, vT, m)],
+      [v.r2, v.rows2(b, bias, 1)],
+    ]);
   });
 }

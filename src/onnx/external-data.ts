@@ -13,7 +13,10 @@ export class ExternalDataWriter {
   /** The file name as the model refers to it (relative to the .onnx file). */
   readonly location: string;
 
-  constructor(readonly path: string, location = basename(path)) {
+  constructor(
+    readonly path: string,
+    location = basename(path),
+  ) {
     this.fd = openSync(path, "w");
     this.location = location;
   }
@@ -27,7 +30,8 @@ export class ExternalDataWriter {
     }
     const offset = this.size;
     let written = 0;
-    while (written < bytes.byteLength) written += writeSync(this.fd, bytes, written, bytes.byteLength - written);
+    while (written < bytes.byteLength)
+      written += writeSync(this.fd, bytes, written, bytes.byteLength - written);
     this.size += bytes.byteLength;
     return { offset, length: bytes.byteLength };
   }

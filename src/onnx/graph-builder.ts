@@ -53,20 +53,33 @@ export const floats = (value: number[]): Attr => ({ kind: "floats", value });
 
 function attribute(name: string, v: Attr): AttributeProto {
   if (typeof v === "number") {
-    if (!Number.isInteger(v)) throw new Error(`attribute ${name}: ${v} is not an integer; wrap floats with f()`);
+    if (!Number.isInteger(v))
+      throw new Error(`attribute ${name}: ${v} is not an integer; wrap floats with f()`);
     return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(v) });
   }
   if (typeof v === "string") {
-    return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.STRING, s: new TextEncoder().encode(v) });
+    return create(AttributeProtoSchema, {
+      name,
+      type: AttributeProto_AttributeType.STRING,
+      s: new TextEncoder().encode(v),
+    });
   }
   if (Array.isArray(v)) {
-    return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INTS, ints: v.map((x) => BigInt(x)) });
+    return create(AttributeProtoSchema, {
+      name,
+      type: AttributeProto_AttributeType.INTS,
+      ints: v.map((x) => BigInt(x)),
+    });
   }
   switch (v.kind) {
     case "float":
       return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.FLOAT, f: v.value });
     case "floats":
-      return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.FLOATS, floats: v.value });
+      return create(AttributeProtoSchema, {
+        name,
+        type: AttributeProto_AttributeType.FLOATS,
+        floats: v.value,
+      });
     case "graph":
       return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.GRAPH, g: v.value });
   }
@@ -81,7 +94,13 @@ export function valueInfo(name: string, elem: ElemType, shape: Dim[]): ValueInfo
   return create(ValueInfoProtoSchema, {
     name,
     type: create(TypeProtoSchema, {
-      value: { case: "tensorType", value: create(TypeProto_TensorSchema, { elemType: ELEM[elem], shape: create(TensorShapeProtoSchema, { dim }) }) },
+      value: {
+        case: "tensorType",
+        value: create(TypeProto_TensorSchema, {
+          elemType: ELEM[elem],
+          shape: create(TensorShapeProtoSchema, { dim }),
+        }),
+      },
     }),
   });
 }
@@ -131,7 +150,15 @@ export class GraphBuilder {
 
   /** Declares `value` as a graph output named `name` (an Identity is added when they differ). */
   output(value: string, name: string, elem: ElemType, shape: Dim[]): string {
-    if (value !== name) this.nodes.push(create(NodeProtoSchema, { opType: "Identity", input: [value], output: [name], name: this.fresh("out") }));
+    if (value !== name)
+      this.nodes.push(
+        create(NodeProtoSchema, {
+          opType: "Identity",
+          input: [value],
+          output: [name],
+          name: this.fresh("out"),
+        }),
+      );
     this.outputs.push(valueInfo(name, elem, shape));
     return name;
   }
@@ -178,19 +205,35 @@ export class GraphBuilder {
     const hit = this.constants.get(key);
     if (hit) return hit;
     const name = this.fresh("const");
-    const t = create(TensorProtoSchema, { name, dims: dims.map((d) => BigInt(d)), dataType: ELEM[elem], rawData: new Uint8Array(bytesOf(data)) });
+    const t = create(TensorProtoSchema, {
+      name,
+      dims: dims.map((d) => BigInt(d)),
+      dataType: ELEM[elem],
+      rawData: new Uint8Array(bytesOf(data)),
+    });
     this.initializers.push(t);
     this.constants.set(key, name);
     return name;
   }
 
   /** Adds a node with one output and returns the output's name. */
-  op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, opts: { domain?: string; name?: string } = {}): string {
+  op(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, Attr> = {},
+    opts: { domain?: string; name?: string } = {},
+  ): string {
     return this.opN(opType, inputs, 1, attrs, opts)[0]!;
   }
 
   /** Adds a node with `n` outputs. An empty input name means an omitted optional input. */
-  opN(opType: string, inputs: string[], n: number, attrs: Record<string, Attr> = {}, opts: { domain?: string; name?: string } = {}): string[] {
+  opN(
+    opType: string,
+    inputs: string[],
+    n: number,
+    attrs: Record<string, Attr> = {},
+    opts: { domain?: string; name?: string } = {},
+  ): string[] {
     const base = opts.name ?? this.fresh(opType);
     const outs = Array.from({ length: n }, (_, i) => (n === 1 ? `${base}_out` : `${base}_out${i}`));
     this.nodes.push(
@@ -207,11 +250,17 @@ export class GraphBuilder {
   }
 
   /** `If(cond)`: each branch builder receives a subgraph and returns its output values. */
-  ifThenElse(cond: string, n: number, then: (g: GraphBuilder) => string[], otherwise: (g: GraphBuilder) => string[]): string[] {
+  ifThenElse(
+    cond: string,
+    n: number,
+    then: (g: GraphBuilder) => string[],
+    otherwise: (g: GraphBuilder) => string[],
+  ): string[] {
     const branch = (label: string, body: (g: GraphBuilder) => string[]): GraphProto => {
       const g = this.subgraph(label);
       const outs = body(g);
-      if (outs.length !== n) throw new Error(`If branch ${label} returned ${outs.length} values, expected ${n}`);
+      if (outs.length !== n)
+        throw new Error(`If branch ${label} returned ${outs.length} values, expected ${n}`);
       // Branch outputs must be produced inside the branch: outer values (and repeats) go
       // through an Identity; values computed in the branch are output as they are (no copy).
       const produced = new Set(g.nodes.flatMap((node) => node.output));
@@ -223,7 +272,10 @@ export class GraphBuilder {
       named.forEach((v) => g.outputs.push(create(ValueInfoProtoSchema, { name: v })));
       return g.build();
     };
-    return this.opN("If", [cond], n, { then_branch: { kind: "graph", value: branch("then", then) }, else_branch: { kind: "graph", value: branch("else", otherwise) } });
+    return this.opN("If", [cond], n, {
+      then_branch: { kind: "graph", value: branch("then", then) },
+      else_branch: { kind: "graph", value: branch("else", otherwise) },
+    });
   }
 
   build(): GraphProto {

@@ -16,7 +16,9 @@ export function serializeModel(graph: GraphBuilder, metadata: Record<string, str
       create(OperatorSetIdProtoSchema, { domain: "", version: BigInt(OPSET) }),
       create(OperatorSetIdProtoSchema, { domain: "com.microsoft", version: 1n }),
     ],
-    metadataProps: Object.entries(metadata).map(([key, value]) => create(StringStringEntryProtoSchema, { key, value })),
+    metadataProps: Object.entries(metadata).map(([key, value]) =>
+      create(StringStringEntryProtoSchema, { key, value }),
+    ),
     graph: graph.build(),
   });
   return toBinary(ModelProtoSchema, model);

@@ -238,7 +238,11 @@ export class BpeEncoder {
     }
     let segmentStart = 0;
     for (let i = 1; i <= text.length; i++) {
-      if (i < text.length && !(text.charCodeAt(i) === SPACE_SYMBOL_UNIT && text.charCodeAt(i - 1) !== SPACE_SYMBOL_UNIT)) continue;
+      if (
+        i < text.length &&
+        !(text.charCodeAt(i) === SPACE_SYMBOL_UNIT && text.charCodeAt(i - 1) !== SPACE_SYMBOL_UNIT)
+      )
+        continue;
       this.encodeSegment(text.slice(segmentStart, i), segmentStart, out);
       segmentStart = i;
     }
@@ -285,7 +289,8 @@ export class BpeEncoder {
       if (size === 0) size = codePointLength(text, pos);
       start[count] = pos;
       length[count] = size;
-      id[count] = frozen[count] === 1 ? -1 : vocab.mergeableId(size === 1 ? text[pos] : text.substr(pos, size));
+      id[count] =
+        frozen[count] === 1 ? -1 : vocab.mergeableId(size === 1 ? text[pos] : text.substr(pos, size));
       prev[count] = count - 1;
       pos += size;
       next[count] = pos < text.length ? count + 1 : -1;
@@ -329,12 +334,18 @@ export class BpeEncoder {
     const size = length[left] + length[right];
     // Both sides known: the pair table answers. Otherwise (a character outside the
     // vocabulary) look the concatenation up as sentencepiece does.
-    const merged = id[left] >= 0 && id[right] >= 0 ? vocab.mergedId(id[left], id[right]) : vocab.mergeableId(text.substr(start[left], size));
+    const merged =
+      id[left] >= 0 && id[right] >= 0
+        ? vocab.mergedId(id[left], id[right])
+        : vocab.mergeableId(text.substr(start[left], size));
     if (merged === -1) return;
     this.queue.push(vocab.score(merged), left, right, size, merged);
     if (vocab.isUnused(merged)) {
       this.reverseMerges ??= new Map();
-      this.reverseMerges.set(text.substr(start[left], size), [text.substr(start[left], length[left]), text.substr(start[right], length[right])]);
+      this.reverseMerges.set(text.substr(start[left], size), [
+        text.substr(start[left], length[left]),
+        text.substr(start[right], length[right]),
+      ]);
     }
   }
 

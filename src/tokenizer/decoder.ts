@@ -71,7 +71,11 @@ function decodeCharAt(bytes: readonly number[], pos: number): [number, number] {
     cp = ((b0 & 0x0f) << 12) | ((bytes[pos + 1] & 0x3f) << 6) | (bytes[pos + 2] & 0x3f);
     min = 0x800;
   } else {
-    cp = ((b0 & 0x07) << 18) | ((bytes[pos + 1] & 0x3f) << 12) | ((bytes[pos + 2] & 0x3f) << 6) | (bytes[pos + 3] & 0x3f);
+    cp =
+      ((b0 & 0x07) << 18) |
+      ((bytes[pos + 1] & 0x3f) << 12) |
+      ((bytes[pos + 2] & 0x3f) << 6) |
+      (bytes[pos + 3] & 0x3f);
     min = 0x10000;
   }
   const valid = cp >= min && (cp < 0xd800 || (cp >= 0xe000 && cp <= 0x10ffff));
@@ -123,7 +127,10 @@ export function decodeIds(ids: readonly number[], surfaces: PieceSurfaces): stri
  * concatenated output equals decodeIds() of the same ids, because sentencepiece decides each
  * character of a byte run from that character's own bytes only.
  */
-export function createStreamDecoder(surfaces: PieceSurfaces, options: StreamDecoderOptions = {}): StreamDecoder {
+export function createStreamDecoder(
+  surfaces: PieceSurfaces,
+  options: StreamDecoderOptions = {},
+): StreamDecoder {
   const pending: number[] = [];
   let atStart = options.stripLeadingSpace ?? true;
   let startEnded = false;

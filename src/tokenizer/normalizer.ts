@@ -73,7 +73,8 @@ class PrecompiledCharsMap {
     if (blob.length < 4) throw new Error("precompiled_charsmap is shorter than its header");
     const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
     const trieSize = view.getUint32(0, true);
-    if (trieSize % 4 !== 0 || 4 + trieSize > blob.length) throw new Error("precompiled_charsmap has a bad trie size");
+    if (trieSize % 4 !== 0 || 4 + trieSize > blob.length)
+      throw new Error("precompiled_charsmap has a bad trie size");
     this.units = new Uint32Array(trieSize / 4);
     for (let i = 0; i < this.units.length; i++) this.units[i] = view.getUint32(4 + 4 * i, true);
     this.strings = blob.subarray(4 + trieSize);
@@ -147,7 +148,8 @@ class NormalizedBuilder {
   endsWith(suffix: string): boolean {
     // Parts are single characters or short replacements; join lazily only at the tail.
     let tail = "";
-    for (let i = this.parts.length - 1; i >= 0 && tail.length < suffix.length; i--) tail = this.parts[i] + tail;
+    for (let i = this.parts.length - 1; i >= 0 && tail.length < suffix.length; i--)
+      tail = this.parts[i] + tail;
     return tail.endsWith(suffix);
   }
 
@@ -185,12 +187,18 @@ export class Normalizer {
     private readonly userDefined: PrefixMatcher,
     private readonly treatWhitespaceAsSuffix: boolean,
   ) {
-    this.charsMap = spec.precompiledCharsmap.length > 0 ? new PrecompiledCharsMap(spec.precompiledCharsmap) : undefined;
+    this.charsMap =
+      spec.precompiledCharsmap.length > 0 ? new PrecompiledCharsMap(spec.precompiledCharsmap) : undefined;
   }
 
   normalize(input: string): NormalizedText {
     const spec = this.spec;
-    if (this.charsMap === undefined && this.userDefined.isEmpty && !spec.removeExtraWhitespaces && !this.treatWhitespaceAsSuffix) {
+    if (
+      this.charsMap === undefined &&
+      this.userDefined.isEmpty &&
+      !spec.removeExtraWhitespaces &&
+      !this.treatWhitespaceAsSuffix
+    ) {
       return this.normalizeIdentity(input);
     }
     const out = new NormalizedBuilder(input.length + 1);
@@ -293,7 +301,12 @@ export class Normalizer {
       let units = 1;
       if (unit < 0x80) size = 1;
       else if (unit < 0x800) size = 2;
-      else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < input.length && isLowSurrogate(input.charCodeAt(i + 1))) {
+      else if (
+        unit >= 0xd800 &&
+        unit <= 0xdbff &&
+        i + 1 < input.length &&
+        isLowSurrogate(input.charCodeAt(i + 1))
+      ) {
         size = 4;
         units = 2;
         byteOf[i + 1] = b + 4; // never a start: a character is not split between its surrogates

@@ -167,7 +167,8 @@ class WireReader {
 
   /** Throws unless the field just tagged has the wire type its schema declares. */
   expect(wireType: number, expected: number, what: string): void {
-    if (wireType !== expected) throw new WireFormatError(`${what} has wire type ${wireType}, expected ${expected}`);
+    if (wireType !== expected)
+      throw new WireFormatError(`${what} has wire type ${wireType}, expected ${expected}`);
   }
 
   private advance(n: number): void {
@@ -339,7 +340,8 @@ export function parseSentencePieceModel(bytes: Uint8Array, sourceName: string): 
     const reader = new WireReader(bytes);
     while (!reader.done) {
       const { field, wireType } = reader.readTag();
-      if (field >= 1 && field <= 5 && field !== 4) reader.expect(wireType, WIRE_LENGTH_DELIMITED, `ModelProto field ${field}`);
+      if (field >= 1 && field <= 5 && field !== 4)
+        reader.expect(wireType, WIRE_LENGTH_DELIMITED, `ModelProto field ${field}`);
       if (field === 1) pieces.push(parsePiece(reader.readMessage()));
       else if (field === 2) trainerSpec = parseTrainerSpec(reader.readMessage());
       else if (field === 3) normalizerSpec = parseNormalizerSpec(reader.readMessage());

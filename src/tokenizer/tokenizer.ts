@@ -4,7 +4,13 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { BpeEncoder, BpeVocabulary } from "./bpe";
-import { createStreamDecoder, decodeIds, type PieceSurfaces, type StreamDecoder, type StreamDecoderOptions } from "./decoder";
+import {
+  createStreamDecoder,
+  decodeIds,
+  type PieceSurfaces,
+  type StreamDecoder,
+  type StreamDecoderOptions,
+} from "./decoder";
 import { TokenizerError } from "./errors";
 import { Normalizer, PrefixMatcher, SPACE_SYMBOL } from "./normalizer";
 import { parseSentencePieceModel, PieceType, type SentencePieceModel } from "./sentencepiece-model";
@@ -76,10 +82,14 @@ export class SentencePieceTokenizer {
     };
     const { trainerSpec, normalizerSpec, denormalizerSpec } = model;
     if (trainerSpec.modelType !== "bpe") {
-      fail(`this is a SentencePiece ${trainerSpec.modelType} model; only BPE models (LLaMA-style tokenizer.model) are supported`);
+      fail(
+        `this is a SentencePiece ${trainerSpec.modelType} model; only BPE models (LLaMA-style tokenizer.model) are supported`,
+      );
     }
     if (trainerSpec.treatWhitespaceAsSuffix) {
-      fail("models trained with treat_whitespace_as_suffix are not supported; use a model with the usual '▁' prefix");
+      fail(
+        "models trained with treat_whitespace_as_suffix are not supported; use a model with the usual '▁' prefix",
+      );
     }
     if (denormalizerSpec !== undefined && denormalizerSpec.precompiledCharsmap.length > 0) {
       fail("models with a denormalizer (denormalizer_spec) are not supported");
@@ -101,8 +111,12 @@ export class SentencePieceTokenizer {
     const userDefined: string[] = [];
     model.pieces.forEach(({ piece, type }, id) => {
       if (piece.length === 0) fail(`piece ${id} is empty; the model file is damaged`);
-      const map = type === PieceType.Normal || type === PieceType.UserDefined || type === PieceType.Unused ? this.mergeable : this.reserved;
-      if (this.mergeable.has(piece) || this.reserved.has(piece)) fail(`piece "${piece}" is defined twice; the model file is damaged`);
+      const map =
+        type === PieceType.Normal || type === PieceType.UserDefined || type === PieceType.Unused
+          ? this.mergeable
+          : this.reserved;
+      if (this.mergeable.has(piece) || this.reserved.has(piece))
+        fail(`piece "${piece}" is defined twice; the model file is damaged`);
       map.set(piece, id);
       if (type === PieceType.UserDefined) userDefined.push(piece);
       if (type === PieceType.Unknown) {
@@ -137,7 +151,10 @@ export class SentencePieceTokenizer {
     try {
       this.normalizer = new Normalizer(normalizerSpec, this.userDefined, trainerSpec.treatWhitespaceAsSuffix);
     } catch (err) {
-      throw new TokenizerError(sourceName, `its normalizer "${normalizerSpec.name}" cannot be read (${(err as Error).message}); the model file is damaged`);
+      throw new TokenizerError(
+        sourceName,
+        `its normalizer "${normalizerSpec.name}" cannot be read (${(err as Error).message}); the model file is damaged`,
+      );
     }
 
     const unused = Uint8Array.from(model.pieces, (p) => (p.type === PieceType.Unused ? 1 : 0));
@@ -146,11 +163,16 @@ export class SentencePieceTokenizer {
     for (const piece of this.mergeable.keys()) if (/[^\u2581]\u2581/.test(piece)) spaceInside = true;
     this.bpe = new BpeEncoder(vocabulary, this.userDefined, !spaceInside);
     this.surfaces = model.pieces.map(({ piece, type }) =>
-      type === PieceType.Control || type === PieceType.Byte ? "" : type === PieceType.Unknown ? this.unkSurface : piece.replaceAll(SPACE_SYMBOL, " "),
+      type === PieceType.Control || type === PieceType.Byte
+        ? ""
+        : type === PieceType.Unknown
+          ? this.unkSurface
+          : piece.replaceAll(SPACE_SYMBOL, " "),
     );
     this.pieceSurfaces = {
       byteOf: (id) => this.byteValue[id],
-      surface: (id, atStart) => (atStart && this.dropsStartSpace(id) ? this.surfaces[id].slice(1) : this.surfaces[id]),
+      surface: (id, atStart) =>
+        atStart && this.dropsStartSpace(id) ? this.surfaces[id].slice(1) : this.surfaces[id],
       endsStart: (id) => !this.removesExtraWhitespaces && this.dropsStartSpace(id),
     };
   }
@@ -163,7 +185,10 @@ export class SentencePieceTokenizer {
     let file = path;
     if (existsSync(path) && statSync(path).isDirectory()) file = join(path, TOKENIZER_MODEL);
     const folder = dirname(file);
-    if (basename(file) === "tokenizer.json" || (!existsSync(file) && existsSync(join(folder, "tokenizer.json")))) {
+    if (
+      basename(file) === "tokenizer.json" ||
+      (!existsSync(file) && existsSync(join(folder, "tokenizer.json")))
+    ) {
       throw new TokenizerError(
         file,
         `the model comes with tokenizer.json (a Hugging Face fast tokenizer), which is not supported yet; put the model's SentencePiece ${TOKENIZER_MODEL} in ${folder}`,
@@ -219,7 +244,8 @@ export class SentencePieceTokenizer {
     const ids: number[] = [];
     const spans: TokenSpan[] = [];
     if (opts.addBos ?? true) {
-      if (this.bosId < 0) throw new TokenizerError(this.sourceName, "the model has no BOS piece; encode with addBos: false");
+      if (this.bosId < 0)
+        throw new TokenizerError(this.sourceName, "the model has no BOS piece; encode with addBos: false");
       ids.push(this.bosId);
       spans.push([0, 0]);
     }
@@ -242,7 +268,8 @@ export class SentencePieceTokenizer {
       prevUnk = isUnk;
     }
     if (opts.addEos ?? false) {
-      if (this.eosId < 0) throw new TokenizerError(this.sourceName, "the model has no EOS piece; encode with addEos: false");
+      if (this.eosId < 0)
+        throw new TokenizerError(this.sourceName, "the model has no EOS piece; encode with addEos: false");
       ids.push(this.eosId);
       spans.push([text.length, text.length]);
     }
@@ -271,7 +298,14 @@ export class SentencePieceTokenizer {
   }
 
   /** Unknown characters as the byte pieces of their UTF-8 (sentencepiece byte fallback). */
-  private pushBytePieces(normalized: string, start: number, end: number, normToOrig: Int32Array, ids: number[], spans: TokenSpan[]): void {
+  private pushBytePieces(
+    normalized: string,
+    start: number,
+    end: number,
+    normToOrig: Int32Array,
+    ids: number[],
+    spans: TokenSpan[],
+  ): void {
     for (let pos = start; pos < end; ) {
       const cp = normalized.codePointAt(pos) as number;
       const units = cp > 0xffff ? 2 : 1;
@@ -289,12 +323,19 @@ export class SentencePieceTokenizer {
   /** Whether the piece's leading '▁' is dropped at the start of a decoded text. */
   private dropsStartSpace(id: number): boolean {
     const type = this.types[id];
-    return this.stripsStartSpace && type !== PieceType.Control && type !== PieceType.Unknown && this.pieces[id].startsWith(SPACE_SYMBOL);
+    return (
+      this.stripsStartSpace &&
+      type !== PieceType.Control &&
+      type !== PieceType.Unknown &&
+      this.pieces[id].startsWith(SPACE_SYMBOL)
+    );
   }
 
   private checkId(id: number): void {
     if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-      throw new RangeError(`token id ${id} is out of range for ${this.sourceName} (vocabulary of ${this.vocabSize})`);
+      throw new RangeError(
+        `token id ${id} is out of range for ${this.sourceName} (vocabulary of ${this.vocabSize})`,
+      );
     }
   }
 }

@@ -11,7 +11,11 @@ export function paddingAllowance(vocabSize: number): number {
   return Math.max(1024, Math.floor(vocabSize / 10));
 }
 
-export function checkTokenizerFits(tokenizer: SentencePieceTokenizer, config: Pick<MonetConfig, "vocabSize">, file: string): void {
+export function checkTokenizerFits(
+  tokenizer: SentencePieceTokenizer,
+  config: Pick<MonetConfig, "vocabSize">,
+  file: string,
+): void {
   const pieces = tokenizer.vocabSize;
   const rows = config.vocabSize;
   if (pieces > rows || rows - pieces > paddingAllowance(rows)) {

@@ -41,7 +41,15 @@ export function modelIdentityOf(info: EngineInfo): ModelIdentity {
   return {
     name: basename(info.modelDir),
     fingerprint,
-    config: { layers: c.numLayers, hiddenSize: c.hiddenSize, vocabSize: c.vocabSize, routingGroups: info.routingGroups, moeHeads: c.moeHeads, moeExperts: c.moeExperts, decompose: c.moeDecompose },
+    config: {
+      layers: c.numLayers,
+      hiddenSize: c.hiddenSize,
+      vocabSize: c.vocabSize,
+      routingGroups: info.routingGroups,
+      moeHeads: c.moeHeads,
+      moeExperts: c.moeExperts,
+      decompose: c.moeDecompose,
+    },
   };
 }
 
@@ -57,7 +65,12 @@ export class AtlasManager {
   private readonly warn: (line: string) => void;
   private readonly shippedDir: string | undefined;
 
-  constructor(opts: { state: StateStore; log: (line: string) => void; warn?: (line: string) => void; shippedDir?: string | null }) {
+  constructor(opts: {
+    state: StateStore;
+    log: (line: string) => void;
+    warn?: (line: string) => void;
+    shippedDir?: string | null;
+  }) {
     this.state = opts.state;
     this.log = opts.log;
     this.warn = opts.warn ?? opts.log;
@@ -73,7 +86,11 @@ export class AtlasManager {
     const active = this.resolve(identity, record, atlasPathSetting);
     this.cached = { key, active };
     this.maskCache.clear();
-    this.log(active ? `language atlas: ${active.path} (${active.source}; ${active.atlas.languages.join(", ")})` : `no language atlas for the model ${identity.name}: masks are unavailable until one is built (Monet Lens: Build Language Atlas from Workspace)`);
+    this.log(
+      active
+        ? `language atlas: ${active.path} (${active.source}; ${active.atlas.languages.join(", ")})`
+        : `no language atlas for the model ${identity.name}: masks are unavailable until one is built (Monet Lens: Build Language Atlas from Workspace)`,
+    );
     this.changed.fire(active);
     return active;
   }
@@ -94,8 +111,12 @@ export class AtlasManager {
    * The masks for `languages` under `active`; languages the atlas does not have are left
    * out (and named in `ignored`).
    */
-  masks(active: ActiveAtlas | undefined, languages: readonly string[]): MaskState & { ignored: string[]; applied: string[] } {
-    if (!active || languages.length === 0) return { key: "", label: "", ignored: [...languages], applied: [] };
+  masks(
+    active: ActiveAtlas | undefined,
+    languages: readonly string[],
+  ): MaskState & { ignored: string[]; applied: string[] } {
+    if (!active || languages.length === 0)
+      return { key: "", label: "", ignored: [...languages], applied: [] };
     const applied = languages.filter((l) => active.atlas.sets.has(l));
     const ignored = languages.filter((l) => !active.atlas.sets.has(l));
     if (applied.length === 0) return { key: "", label: "", ignored, applied };
@@ -103,7 +124,9 @@ export class AtlasManager {
     let state = this.maskCache.get(key);
     if (!state) {
       const label = applied.join(", ");
-      const groups = Array.from({ length: active.atlas.model.config.routingGroups }, (_, g) => applied.flatMap((l) => Array.from(active.atlas.sets.get(l)![g]!)));
+      const groups = Array.from({ length: active.atlas.model.config.routingGroups }, (_, g) =>
+        applied.flatMap((l) => Array.from(active.atlas.sets.get(l)![g]!)),
+      );
       // The engine keeps masks by label and sizes: the atlas id keeps two atlases apart.
       state = { key, label, spec: { label: `${label} [atlas ${active.id}]`, groups } };
       this.maskCache.set(key, state);
@@ -113,14 +136,21 @@ export class AtlasManager {
 
   /** Per language, the experts it owns over all routing groups. */
   static languageCounts(atlas: Atlas): Array<{ id: string; experts: number }> {
-    return atlas.languages.map((id) => ({ id, experts: atlas.sets.get(id)!.reduce((n, s) => n + s.length, 0) }));
+    return atlas.languages.map((id) => ({
+      id,
+      experts: atlas.sets.get(id)!.reduce((n, s) => n + s.length, 0),
+    }));
   }
 
   dispose(): void {
     this.changed.dispose();
   }
 
-  private resolve(identity: ModelIdentity, record: WorkspaceAtlasRecord | undefined, setting: string): ActiveAtlas | undefined {
+  private resolve(
+    identity: ModelIdentity,
+    record: WorkspaceAtlasRecord | undefined,
+    setting: string,
+  ): ActiveAtlas | undefined {
     if (record && record.fingerprint === identity.fingerprint) {
       const a = this.tryRead(record.path, identity, "workspace");
       if (a) return a;
@@ -132,7 +162,8 @@ export class AtlasManager {
     try {
       // No shipped folder (none found, or turned off with shippedDir: null) means none: an
       // undefined dir would make findAtlas look in its default folder.
-      const shipped = this.shippedDir === undefined ? undefined : findAtlas(identity, undefined, this.shippedDir);
+      const shipped =
+        this.shippedDir === undefined ? undefined : findAtlas(identity, undefined, this.shippedDir);
       return shipped ? { ...shipped, source: "shipped", id: contentId(shipped.path) } : undefined;
     } catch (e) {
       this.report(`the shipped atlases could not be read: ${(e as Error).message}`);
@@ -140,7 +171,11 @@ export class AtlasManager {
     }
   }
 
-  private tryRead(path: string, identity: ModelIdentity, source: ActiveAtlas["source"]): ActiveAtlas | undefined {
+  private tryRead(
+    path: string,
+    identity: ModelIdentity,
+    source: ActiveAtlas["source"],
+  ): ActiveAtlas | undefined {
     try {
       const atlas = readAtlasFile(path);
       checkAtlasModel(atlas, identity, path);

@@ -47,7 +47,10 @@ export async function maskLanguages(ctx: Ctx): Promise<void> {
   }
   if (!active) {
     const build = "Build Atlas from Workspace";
-    const choice = await ctx.ui.warn(`Monet Lens: there is no language atlas for the model ${ctx.modelName()}, so its experts have no languages yet.`, build);
+    const choice = await ctx.ui.warn(
+      `Monet Lens: there is no language atlas for the model ${ctx.modelName()}, so its experts have no languages yet.`,
+      build,
+    );
     if (choice === build) await buildWorkspaceAtlas(ctx);
     return;
   }
@@ -95,7 +98,9 @@ export async function toggleLanguage(ctx: Ctx): Promise<void> {
 export async function toggleEnabled(ctx: Ctx): Promise<void> {
   const enable = !ctx.config.enable;
   await ctx.ui.updateSetting("enable", enable);
-  await ctx.ui.info(`Monet Lens: automatic completion ${enable ? "on" : "off"}${enable ? "" : " (Monet Lens: Suggest Completion still works)"}.`);
+  await ctx.ui.info(
+    `Monet Lens: automatic completion ${enable ? "on" : "off"}${enable ? "" : " (Monet Lens: Suggest Completion still works)"}.`,
+  );
 }
 
 /** Checks that `dir` is a CodeMonet checkpoint with its tokenizer; returns a one-line description. */
@@ -114,7 +119,10 @@ export async function validateModelFolder(dir: string): Promise<string> {
 
 /** `Monet Lens: Select Model Folder…`: validate, convert (progress, cancellable), switch. */
 export async function selectModelFolder(ctx: Ctx): Promise<void> {
-  const dir = await ctx.ui.pickFolder({ title: "Select a CodeMonet checkpoint folder (config.json, *.safetensors, tokenizer.model)", defaultPath: ctx.config.modelPath || undefined });
+  const dir = await ctx.ui.pickFolder({
+    title: "Select a CodeMonet checkpoint folder (config.json, *.safetensors, tokenizer.model)",
+    defaultPath: ctx.config.modelPath || undefined,
+  });
   if (!dir) return;
   let description: string;
   try {
@@ -126,17 +134,20 @@ export async function selectModelFolder(ctx: Ctx): Promise<void> {
   }
   ctx.log.info(`model folder ${dir}: ${description}`);
   try {
-    const info = await ctx.ui.withProgress(`Monet Lens: loading ${basename(dir)} (${description})`, (report, signal) => {
-      let last = 0;
-      return ctx.host.switchModel(dir, {
-        signal,
-        onProgress: (done, total, what) => {
-          const pct = Math.floor((100 * done) / Math.max(1, total));
-          report(`converting to ONNX: ${what}`, pct - last);
-          last = pct;
-        },
-      });
-    });
+    const info = await ctx.ui.withProgress(
+      `Monet Lens: loading ${basename(dir)} (${description})`,
+      (report, signal) => {
+        let last = 0;
+        return ctx.host.switchModel(dir, {
+          signal,
+          onProgress: (done, total, what) => {
+            const pct = Math.floor((100 * done) / Math.max(1, total));
+            report(`converting to ONNX: ${what}`, pct - last);
+            last = pct;
+          },
+        });
+      },
+    );
     ctx.controller.reset();
     await ctx.ui.updateSetting("modelPath", dir);
     await ctx.ui.info(`Monet Lens: running ${basename(dir)} on ${info.ep}.`);
@@ -180,29 +191,49 @@ export async function buildWorkspaceAtlas(ctx: Ctx): Promise<string | undefined>
       config: info.config,
       route: (text) => ctx.host.route(text),
     };
-    const out = join(ctx.storageDir, "atlases", `${identity.name}-${identity.fingerprint.slice(0, 12)}-${createHash("sha256").update(folder).digest("hex").slice(0, 10)}.atlas.json`);
+    const out = join(
+      ctx.storageDir,
+      "atlases",
+      `${identity.name}-${identity.fingerprint.slice(0, 12)}-${createHash("sha256").update(folder).digest("hex").slice(0, 10)}.atlas.json`,
+    );
     ctx.log.info(`building a language atlas from ${folder} for ${identity.name}`);
-    const atlas = await ctx.ui.withProgress(`Monet Lens: building the language atlas from ${basename(folder)}`, (report, signal) => {
-      let last = 0;
-      return buildAtlas(routing, {
-        corpusDir: folder,
-        model: identity,
-        signal,
-        log: (l) => ctx.log.info(`atlas: ${l}`),
-        onProgress: (p) => {
-          const pct = Math.floor((100 * p.done) / Math.max(1, p.total));
-          report(`${p.language}: ${p.done.toLocaleString("en-US")} of ${p.total.toLocaleString("en-US")} tokens`, pct - last);
-          last = pct;
-        },
-      });
-    });
+    const atlas = await ctx.ui.withProgress(
+      `Monet Lens: building the language atlas from ${basename(folder)}`,
+      (report, signal) => {
+        let last = 0;
+        return buildAtlas(routing, {
+          corpusDir: folder,
+          model: identity,
+          signal,
+          log: (l) => ctx.log.info(`atlas: ${l}`),
+          onProgress: (p) => {
+            const pct = Math.floor((100 * p.done) / Math.max(1, p.total));
+            report(
+              `${p.language}: ${p.done.toLocaleString("en-US")} of ${p.total.toLocaleString("en-US")} tokens`,
+              pct - last,
+            );
+            last = pct;
+          },
+        });
+      },
+    );
     writeAtlasFile(out, atlas);
     await ctx.atlases.useWorkspaceAtlas(out, identity.fingerprint);
     const counts = AtlasManager.languageCounts(atlas).map((l) => `${l.id} ${l.experts}`);
     const omitted = Object.keys(atlas.corpus.omitted);
-    ctx.log.info(`atlas written to ${out} in ${atlas.buildSeconds ?? "?"} s: ${counts.join(", ")}${omitted.length ? `; left out: ${Object.entries(atlas.corpus.omitted).map(([l, why]) => `${l} (${why})`).join(", ")}` : ""}`);
+    ctx.log.info(
+      `atlas written to ${out} in ${atlas.buildSeconds ?? "?"} s: ${counts.join(", ")}${
+        omitted.length
+          ? `; left out: ${Object.entries(atlas.corpus.omitted)
+              .map(([l, why]) => `${l} (${why})`)
+              .join(", ")}`
+          : ""
+      }`,
+    );
     await ctx.activeAtlas(); // announce the new atlas (status, heatmap)
-    await ctx.ui.info(`Monet Lens: language atlas built from ${basename(folder)}: ${counts.join(", ")} experts${omitted.length ? ` (left out: ${omitted.join(", ")}, too little code)` : ""}. It is now the active atlas.`);
+    await ctx.ui.info(
+      `Monet Lens: language atlas built from ${basename(folder)}: ${counts.join(", ")} experts${omitted.length ? ` (left out: ${omitted.join(", ")}, too little code)` : ""}. It is now the active atlas.`,
+    );
     return out;
   } catch (e) {
     if ((e as Error).name === "AbortError" || e instanceof CancelledError) {
@@ -238,21 +269,52 @@ export async function showMenu(ctx: Ctx): Promise<void> {
   const lang = ctx.activeLanguageId;
   const masked = ctx.masks.current();
   const items: MenuPick[] = [
-    { label: "$(lightbulb) Suggest Completion", description: "at the cursor, now", command: COMMANDS.trigger },
-    { label: "$(filter) Mask Language Experts…", description: masked.length ? `masked: ${masked.join(", ")}` : "none masked", command: COMMANDS.maskLanguages },
+    {
+      label: "$(lightbulb) Suggest Completion",
+      description: "at the cursor, now",
+      command: COMMANDS.trigger,
+    },
+    {
+      label: "$(filter) Mask Language Experts…",
+      description: masked.length ? `masked: ${masked.join(", ")}` : "none masked",
+      command: COMMANDS.maskLanguages,
+    },
     ...(masked.length ? [{ label: "$(clear-all) Clear Masks", command: COMMANDS.clearMasks }] : []),
-    ...(lang ? [{ label: `$(circle-slash) ${ctx.enabledFor(lang) ? "Disable" : "Enable"} Completions for ${lang}`, command: COMMANDS.toggleLanguage }] : []),
-    { label: `$(debug-${ctx.config.enable ? "pause" : "start"}) ${ctx.config.enable ? "Disable" : "Enable"} Completions Everywhere`, command: COMMANDS.toggleEnabled },
-    { label: "$(symbol-color) Inspect Selection", description: "routing heatmap", command: COMMANDS.inspectSelection },
-    { label: "$(folder-opened) Select Model Folder…", description: ctx.config.modelPath || "embedded demo model", command: COMMANDS.selectModelFolder },
+    ...(lang
+      ? [
+          {
+            label: `$(circle-slash) ${ctx.enabledFor(lang) ? "Disable" : "Enable"} Completions for ${lang}`,
+            command: COMMANDS.toggleLanguage,
+          },
+        ]
+      : []),
+    {
+      label: `$(debug-${ctx.config.enable ? "pause" : "start"}) ${ctx.config.enable ? "Disable" : "Enable"} Completions Everywhere`,
+      command: COMMANDS.toggleEnabled,
+    },
+    {
+      label: "$(symbol-color) Inspect Selection",
+      description: "routing heatmap",
+      command: COMMANDS.inspectSelection,
+    },
+    {
+      label: "$(folder-opened) Select Model Folder…",
+      description: ctx.config.modelPath || "embedded demo model",
+      command: COMMANDS.selectModelFolder,
+    },
     { label: "$(book) Build Language Atlas from Workspace", command: COMMANDS.buildAtlas },
     { label: "$(debug-restart) Restart Engine", command: COMMANDS.restartEngine },
-    { label: "$(debug-disconnect) Unload Model", description: "free its memory until the next completion", command: COMMANDS.unloadModel },
+    {
+      label: "$(debug-disconnect) Unload Model",
+      description: "free its memory until the next completion",
+      command: COMMANDS.unloadModel,
+    },
     { label: "$(output) Show Log", command: COMMANDS.showLog },
     { label: "$(gear) Settings", command: "workbench.action.openSettings" },
   ];
   const pick = await ctx.ui.pickOne(items, { title: "Monet Lens" });
   if (!pick) return;
-  if (pick.command === "workbench.action.openSettings") await ctx.ui.executeCommand(pick.command, "monetLens");
+  if (pick.command === "workbench.action.openSettings")
+    await ctx.ui.executeCommand(pick.command, "monetLens");
   else await ctx.ui.executeCommand(pick.command);
 }

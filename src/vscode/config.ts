@@ -60,12 +60,20 @@ export interface ReadConfig {
 export function readConfig(read: SettingReader): ReadConfig {
   const problems: string[] = [];
   const bad = (key: keyof MonetLensConfig, value: unknown, expected: string) => {
-    problems.push(`${SECTION}.${key}: ${JSON.stringify(value)} is not ${expected}; using ${JSON.stringify(DEFAULTS[key])}`);
+    problems.push(
+      `${SECTION}.${key}: ${JSON.stringify(value)} is not ${expected}; using ${JSON.stringify(DEFAULTS[key])}`,
+    );
   };
   const num = (key: NumericKey, min: number, max: number, integer: boolean): number => {
     const v = read(key);
     if (v === undefined || v === null) return DEFAULTS[key];
-    if (typeof v !== "number" || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
+    if (
+      typeof v !== "number" ||
+      !Number.isFinite(v) ||
+      (integer && !Number.isInteger(v)) ||
+      v < min ||
+      v > max
+    ) {
       bad(key, v, `${integer ? "an integer" : "a number"} from ${min} to ${max}`);
       return DEFAULTS[key];
     }
@@ -135,23 +143,32 @@ export function readConfig(read: SettingReader): ReadConfig {
  * depend on the extension host's working folder), without NUL characters, and normalised
  * (`..` and repeated separators resolved). "" stays "" (the default).
  */
-export function normaliseSettingPath(value: string): { path: string; problem?: undefined } | { path?: undefined; problem: string } {
+export function normaliseSettingPath(
+  value: string,
+): { path: string; problem?: undefined } | { path?: undefined; problem: string } {
   let v = value.trim();
   if (v === "") return { path: "" };
   if (v.includes("\0")) return { problem: "a path (it contains a NUL character)" };
   if (v === "~" || v.startsWith("~/") || v.startsWith("~\\")) v = join(homedir(), v.slice(1));
-  if (!isAbsolute(v)) return { problem: "an absolute path (e.g. /home/me/models/codemonet or ~/models/codemonet)" };
+  if (!isAbsolute(v))
+    return { problem: "an absolute path (e.g. /home/me/models/codemonet or ~/models/codemonet)" };
   return { path: resolve(v) };
 }
 
-type NumericKey = { [K in keyof MonetLensConfig]: MonetLensConfig[K] extends number ? K : never }[keyof MonetLensConfig];
+type NumericKey = {
+  [K in keyof MonetLensConfig]: MonetLensConfig[K] extends number ? K : never;
+}[keyof MonetLensConfig];
 
 /**
  * Whether automatic completion runs for a language: `monetLens.enable` for that language
  * (settable per language: `"[markdown]": {"monetLens.enable": false}`) and the language
  * list (`"*"` for all, `"!id"` to leave one out).
  */
-export function languageEnabled(languageId: string, enabledLanguages: readonly string[], enableSetting: unknown): boolean {
+export function languageEnabled(
+  languageId: string,
+  enabledLanguages: readonly string[],
+  enableSetting: unknown,
+): boolean {
   if (enableSetting === false) return false;
   if (enabledLanguages.includes(`!${languageId}`)) return false;
   return enabledLanguages.includes("*") || enabledLanguages.includes(languageId);
@@ -159,5 +176,7 @@ export function languageEnabled(languageId: string, enabledLanguages: readonly s
 
 /** The settings whose change needs a new engine (another model or provider). */
 export function engineSettingsChanged(a: MonetLensConfig, b: MonetLensConfig): boolean {
-  return a.modelPath !== b.modelPath || a.executionProvider !== b.executionProvider || a.threads !== b.threads;
+  return (
+    a.modelPath !== b.modelPath || a.executionProvider !== b.executionProvider || a.threads !== b.threads
+  );
 }

@@ -6,7 +6,13 @@ import { CompletionController, type CompletionEvent, type MaskState } from "../c
 import { embeddedModelDir } from "../engine/model-paths";
 import type { EngineInfo } from "../engine/protocol";
 import { AtlasManager, type ActiveAtlas } from "./atlas-manager";
-import { engineSettingsChanged, languageEnabled, readConfig, type MonetLensConfig, type SettingReader } from "./config";
+import {
+  engineSettingsChanged,
+  languageEnabled,
+  readConfig,
+  type MonetLensConfig,
+  type SettingReader,
+} from "./config";
 import { cpuDescription, deviceName } from "./device-name";
 import { EngineHost, type EngineHostOptions, type EngineSettings } from "./engine-host";
 import { MaskStore, type StateStore } from "./mask-store";
@@ -60,7 +66,12 @@ export class Ctx {
     });
     // Converted models go to the extension's own storage (or where MONET_LENS_CACHE says).
     const cacheDir = opts.engine?.cacheDir ?? process.env.MONET_LENS_CACHE ?? join(opts.storageDir, "cache");
-    this.host = new EngineHost({ settings: this.engineSettings(), log: (l) => this.log.info(l), ...opts.engine, cacheDir });
+    this.host = new EngineHost({
+      settings: this.engineSettings(),
+      log: (l) => this.log.info(l),
+      ...opts.engine,
+      cacheDir,
+    });
     this.controller = new CompletionController({
       engine: this.host,
       model: () => this.host.model(),
@@ -79,11 +90,22 @@ export class Ctx {
         this.updateStatus({ engine: s });
       }).dispose,
       this.host.onDidChangeBusy((busy) => this.updateStatus({ busy })).dispose,
-      this.host.onDidCrash(() => this.ui.note?.("Monet Lens: the engine stopped unexpectedly; it restarts with the next suggestion (details in the log)")).dispose,
+      this.host.onDidCrash(() =>
+        this.ui.note?.(
+          "Monet Lens: the engine stopped unexpectedly; it restarts with the next suggestion (details in the log)",
+        ),
+      ).dispose,
       this.masks.onDidChange(() => this.masksChanged()).dispose,
-      this.atlases.onDidChange((a) => this.updateStatus({ atlas: a ? { path: a.path, source: a.source } : undefined })).dispose,
+      this.atlases.onDidChange((a) =>
+        this.updateStatus({ atlas: a ? { path: a.path, source: a.source } : undefined }),
+      ).dispose,
     );
-    this.updateStatus({ engine: this.host.state, modelName: this.modelName(), masked: this.masks.current(), cpu: cpuDescription() });
+    this.updateStatus({
+      engine: this.host.state,
+      modelName: this.modelName(),
+      masked: this.masks.current(),
+      cpu: cpuDescription(),
+    });
   }
 
   /** The settings changed: re-read them; a new model or provider replaces the engine. */
@@ -96,7 +118,12 @@ export class Ctx {
       this.updateStatus({ modelName: this.modelName(), last: undefined });
     }
     if (await this.host.configure(this.engineSettings())) this.updateStatus({ device: undefined });
-    if (before.maxTokens !== this.config.maxTokens || before.temperature !== this.config.temperature || before.topP !== this.config.topP) this.controller.cancel();
+    if (
+      before.maxTokens !== this.config.maxTokens ||
+      before.temperature !== this.config.temperature ||
+      before.topP !== this.config.topP
+    )
+      this.controller.cancel();
     this.refreshDisabled();
   }
 
@@ -169,7 +196,12 @@ export class Ctx {
 
   private engineSettings(): EngineSettings {
     const c = this.config;
-    return { modelDir: c.modelPath || undefined, ep: c.executionProvider, threads: c.threads, idleUnloadMs: c.idleUnloadMinutes * 60_000 };
+    return {
+      modelDir: c.modelPath || undefined,
+      ep: c.executionProvider,
+      threads: c.threads,
+      idleUnloadMs: c.idleUnloadMinutes * 60_000,
+    };
   }
 
   private masksChanged(): void {
@@ -192,16 +224,25 @@ export class Ctx {
         return;
       case "shown":
         this.lastSkipReason = undefined;
-        this.updateStatus({ last: { latencyMs: e.suggestion.latencyMs, tokensPerS: e.suggestion.result?.decodeTokensPerS || undefined, source: e.suggestion.source } });
+        this.updateStatus({
+          last: {
+            latencyMs: e.suggestion.latencyMs,
+            tokensPerS: e.suggestion.result?.decodeTokensPerS || undefined,
+            source: e.suggestion.source,
+          },
+        });
         return;
       case "generated":
-        this.log.info(`completion: ${e.result.ids.length} tokens (${e.result.promptTokens} prompt tokens, ${e.result.reusedTokens} from the cache), prefill ${e.result.prefillMs.toFixed(0)} ms, ${e.result.decodeTokensPerS.toFixed(1)} tokens/s, stop: ${e.result.stopReason}${e.completion ? "" : ", nothing to suggest"}`);
+        this.log.info(
+          `completion: ${e.result.ids.length} tokens (${e.result.promptTokens} prompt tokens, ${e.result.reusedTokens} from the cache), prefill ${e.result.prefillMs.toFixed(0)} ms, ${e.result.decodeTokensPerS.toFixed(1)} tokens/s, stop: ${e.result.stopReason}${e.completion ? "" : ", nothing to suggest"}`,
+        );
         return;
       case "failed": {
         this.lastSkipReason = e.error.message;
         // The same failure on every keystroke is logged once a minute.
         const now = Date.now();
-        if (e.error.message !== this.lastFailure.message || now - this.lastFailure.at > 60_000) this.log.error(`completion failed: ${e.error.message}`);
+        if (e.error.message !== this.lastFailure.message || now - this.lastFailure.at > 60_000)
+          this.log.error(`completion failed: ${e.error.message}`);
         this.lastFailure = { message: e.error.message, at: now };
         return;
       }
@@ -247,22 +288,25 @@ export class Ctx {
     if (this.conversionShown) return;
     this.conversionShown = true;
     void this.ui
-      .withProgress(`Monet Lens: converting ${this.modelName()} to ONNX (first run of this model)`, (report, signal) => {
-        signal.addEventListener("abort", () => this.host.cancelStart(), { once: true });
-        let last = 0;
-        return new Promise<void>((resolve) => {
-          const sub = this.host.onDidChangeState((s) => {
-            if (s.kind === "loading" && s.progress) {
-              const pct = Math.floor((100 * s.progress.done) / Math.max(1, s.progress.total));
-              report(s.progress.what, pct - last);
-              last = pct;
-            } else if (s.kind !== "loading") {
-              sub.dispose();
-              resolve();
-            }
+      .withProgress(
+        `Monet Lens: converting ${this.modelName()} to ONNX (first run of this model)`,
+        (report, signal) => {
+          signal.addEventListener("abort", () => this.host.cancelStart(), { once: true });
+          let last = 0;
+          return new Promise<void>((resolve) => {
+            const sub = this.host.onDidChangeState((s) => {
+              if (s.kind === "loading" && s.progress) {
+                const pct = Math.floor((100 * s.progress.done) / Math.max(1, s.progress.total));
+                report(s.progress.what, pct - last);
+                last = pct;
+              } else if (s.kind !== "loading") {
+                sub.dispose();
+                resolve();
+              }
+            });
           });
-        });
-      })
+        },
+      )
       .finally(() => (this.conversionShown = false));
   }
 }

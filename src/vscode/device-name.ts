@@ -19,9 +19,14 @@ export function cpuDescription(): string {
 
 function queryNvidiaSmi(): Promise<string | undefined> {
   return new Promise((resolve) => {
-    execFile("nvidia-smi", ["--query-gpu=name", "--format=csv,noheader"], { timeout: 3000 }, (err, stdout) => {
-      const name = err ? undefined : stdout.split("\n")[0]?.trim();
-      resolve(name || undefined);
-    });
+    execFile(
+      "nvidia-smi",
+      ["--query-gpu=name", "--format=csv,noheader"],
+      { timeout: 3000 },
+      (err, stdout) => {
+        const name = err ? undefined : stdout.split("\n")[0]?.trim();
+        resolve(name || undefined);
+      },
+    );
   });
 }

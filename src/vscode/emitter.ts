@@ -8,7 +8,11 @@ export interface DisposableLike {
 export type Listener<T> = (value: T) => unknown;
 
 /** Same call shape as vscode.Event<T>. */
-export type EventLike<T> = (listener: Listener<T>, thisArgs?: unknown, disposables?: DisposableLike[]) => DisposableLike;
+export type EventLike<T> = (
+  listener: Listener<T>,
+  thisArgs?: unknown,
+  disposables?: DisposableLike[],
+) => DisposableLike;
 
 export class Emitter<T> implements DisposableLike {
   private listeners = new Set<Listener<T>>();

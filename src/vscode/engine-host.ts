@@ -5,7 +5,12 @@
 // memory, and replaced when the model folder or the provider changes. No VS Code API here.
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { CancelledError, EngineClient, EngineCrashedError, type ClientOptions } from "../engine/engine-client";
+import {
+  CancelledError,
+  EngineClient,
+  EngineCrashedError,
+  type ClientOptions,
+} from "../engine/engine-client";
 import type { RoutedText } from "../engine/engine";
 import type { GenerateResult } from "../engine/generate";
 import { defaultCacheDir } from "../engine/model-store";
@@ -34,7 +39,10 @@ export type EngineState =
   | { kind: "failed"; message: string };
 
 /** The part of EngineClient used here (tests may give a fake). */
-export type EngineClientLike = Pick<EngineClient, "start" | "generate" | "route" | "unload" | "close" | "kill" | "pid" | "info">;
+export type EngineClientLike = Pick<
+  EngineClient,
+  "start" | "generate" | "route" | "unload" | "close" | "kill" | "pid" | "info"
+>;
 
 export interface EngineHostOptions {
   settings: EngineSettings;
@@ -83,7 +91,10 @@ export class EngineHost implements CompletionEngine {
 
   /** New settings: a different model, provider or thread count replaces the engine (returns true then). */
   async configure(settings: EngineSettings): Promise<boolean> {
-    const replace = settings.modelDir !== this.settings.modelDir || settings.ep !== this.settings.ep || settings.threads !== this.settings.threads;
+    const replace =
+      settings.modelDir !== this.settings.modelDir ||
+      settings.ep !== this.settings.ep ||
+      settings.threads !== this.settings.threads;
     this.settings = settings;
     if (replace) await this.replaceClient();
     else this.armIdleTimer();
@@ -113,7 +124,10 @@ export class EngineHost implements CompletionEngine {
     }
   }
 
-  async generate(params: GenerateParams, hooks: { signal?: AbortSignal; onText?: (text: string) => void } = {}): Promise<GenerateResult> {
+  async generate(
+    params: GenerateParams,
+    hooks: { signal?: AbortSignal; onText?: (text: string) => void } = {},
+  ): Promise<GenerateResult> {
     return this.run(async (client) => client.generate(params, hooks));
   }
 
@@ -124,13 +138,21 @@ export class EngineHost implements CompletionEngine {
   /** What completion needs to build prompts for the running model. */
   async model(): Promise<CompletionModel> {
     const info = this.lastInfo ?? (await this.start());
-    return { key: `${info.modelDir}|${info.convertedDir}`, tokenizer: promptTokenizer(this.tokenizer(info.modelDir)), maxPositions: info.config.maxPositionEmbeddings };
+    return {
+      key: `${info.modelDir}|${info.convertedDir}`,
+      tokenizer: promptTokenizer(this.tokenizer(info.modelDir)),
+      maxPositions: info.config.maxPositionEmbeddings,
+    };
   }
 
   /** The running model's tokenizer, loaded in this process (token counts, pieces). */
   tokenizer(modelDir = this.lastInfo?.modelDir): SentencePieceTokenizer {
     if (!modelDir) throw new Error("no model has been loaded yet");
-    if (this.tokenizerFor?.modelDir !== modelDir) this.tokenizerFor = { modelDir, tokenizer: SentencePieceTokenizer.fromFile(join(modelDir, "tokenizer.model")) };
+    if (this.tokenizerFor?.modelDir !== modelDir)
+      this.tokenizerFor = {
+        modelDir,
+        tokenizer: SentencePieceTokenizer.fromFile(join(modelDir, "tokenizer.model")),
+      };
     return this.tokenizerFor.tokenizer;
   }
 
@@ -138,7 +160,10 @@ export class EngineHost implements CompletionEngine {
    * Loads another model folder (converting it, with progress) and switches to it once it
    * runs; on failure or cancellation the current engine stays as it was.
    */
-  async switchModel(modelDir: string | undefined, hooks: { signal?: AbortSignal; onProgress?: (done: number, total: number, what: string) => void } = {}): Promise<EngineInfo> {
+  async switchModel(
+    modelDir: string | undefined,
+    hooks: { signal?: AbortSignal; onProgress?: (done: number, total: number, what: string) => void } = {},
+  ): Promise<EngineInfo> {
     const candidate = this.newClient(modelDir, hooks.onProgress);
     const onAbort = () => this.killDuringConversion(candidate);
     hooks.signal?.addEventListener("abort", onAbort, { once: true });
@@ -178,7 +203,13 @@ export class EngineHost implements CompletionEngine {
     const client = this.client;
     await client.unload();
     // A request that came in meanwhile started a new engine process: it is not unloaded.
-    if (this.active > 0 || this.client !== client || client.pid !== undefined || this.stateValue.kind !== "ready") return;
+    if (
+      this.active > 0 ||
+      this.client !== client ||
+      client.pid !== undefined ||
+      this.stateValue.kind !== "ready"
+    )
+      return;
     this.setState({ kind: "unloaded", info });
     this.opts.log(`model unloaded to free memory; it loads again on the next request`);
   }
@@ -213,9 +244,14 @@ export class EngineHost implements CompletionEngine {
       if (e instanceof EngineCrashedError && client === this.client && this.stateValue.kind === "ready") {
         this.crashesInARow++;
         const limit = this.opts.maxRestarts ?? 3;
-        if (this.crashesInARow > limit) this.fail(`the engine stopped ${this.crashesInARow} times in a row, so it is not restarted (last: ${message(e)}); see the Monet Lens log, then run “Monet Lens: Restart Engine”`);
+        if (this.crashesInARow > limit)
+          this.fail(
+            `the engine stopped ${this.crashesInARow} times in a row, so it is not restarted (last: ${message(e)}); see the Monet Lens log, then run “Monet Lens: Restart Engine”`,
+          );
         else {
-          this.opts.log(`engine stopped (${this.crashesInARow} of at most ${limit} restarts in a row): ${message(e)}`);
+          this.opts.log(
+            `engine stopped (${this.crashesInARow} of at most ${limit} restarts in a row): ${message(e)}`,
+          );
           this.setState({ kind: "loading" });
           this.crashed.fire(message(e));
         }
@@ -236,7 +272,10 @@ export class EngineHost implements CompletionEngine {
     if (this.stateValue.kind === "ready") this.setState({ kind: "ready", info });
   }
 
-  private newClient(modelDir: string | undefined, onProgress?: (done: number, total: number, what: string) => void): EngineClientLike {
+  private newClient(
+    modelDir: string | undefined,
+    onProgress?: (done: number, total: number, what: string) => void,
+  ): EngineClientLike {
     const s = this.settings;
     const create = this.opts.createClient ?? ((o: ClientOptions) => new EngineClient(o));
     return create({
@@ -249,7 +288,8 @@ export class EngineHost implements CompletionEngine {
       onProvider: (info) => this.providerChanged(info),
       onProgress: (done, total, what) => {
         onProgress?.(done, total, what);
-        if (this.stateValue.kind === "loading") this.setState({ kind: "loading", progress: { done, total, what } });
+        if (this.stateValue.kind === "loading")
+          this.setState({ kind: "loading", progress: { done, total, what } });
       },
     });
   }
@@ -270,7 +310,8 @@ export class EngineHost implements CompletionEngine {
     const ms = this.settings.idleUnloadMs;
     if (ms > 0 && this.active === 0 && this.stateValue.kind === "ready") {
       this.idleTimer = setTimeout(() => {
-        if (this.active === 0) void this.unload().catch((e: unknown) => this.opts.log(`unloading failed: ${message(e)}`));
+        if (this.active === 0)
+          void this.unload().catch((e: unknown) => this.opts.log(`unloading failed: ${message(e)}`));
       }, ms);
       this.idleTimer.unref?.();
     }
@@ -284,7 +325,8 @@ export class EngineHost implements CompletionEngine {
     const root = join(this.opts.cacheDir ?? defaultCacheDir(), "converted");
     setTimeout(() => {
       try {
-        for (const name of readdirSync(root)) if (name.includes(`.tmp-${pid}-`)) rmSync(join(root, name), { recursive: true, force: true });
+        for (const name of readdirSync(root))
+          if (name.includes(`.tmp-${pid}-`)) rmSync(join(root, name), { recursive: true, force: true });
       } catch {
         // nothing converted yet
       }

@@ -16,7 +16,8 @@ export class NoModelError extends Error {
 
 export function heatmapDeps(ctx: Ctx): HeatmapDeps {
   let owners: { id: string; owners: ExpertOwners } | undefined;
-  const ownersOf = (a: ActiveAtlas) => (owners?.id === a.id ? owners.owners : (owners = { id: a.id, owners: expertOwners(a.atlas) }).owners);
+  const ownersOf = (a: ActiveAtlas) =>
+    owners?.id === a.id ? owners.owners : (owners = { id: a.id, owners: expertOwners(a.atlas) }).owners;
   const model = async (): Promise<EngineInfo> => {
     try {
       return await ctx.engineInfo();
@@ -39,7 +40,11 @@ export function heatmapDeps(ctx: Ctx): HeatmapDeps {
   };
 
   return {
-    async route(text: string, masked: readonly string[], token?: vscode.CancellationToken): Promise<RouteData> {
+    async route(
+      text: string,
+      masked: readonly string[],
+      token?: vscode.CancellationToken,
+    ): Promise<RouteData> {
       const info = await model();
       cancelled(token);
       const active = ctx.atlases.active(info, ctx.config.atlasPath);
@@ -47,13 +52,14 @@ export function heatmapDeps(ctx: Ctx): HeatmapDeps {
       const routed = await ctx.host.route(text, m.spec);
       cancelled(token);
       const E = info.config.moeExperts;
-      const maskedCells = active && m.applied.length
-        ? Array.from({ length: info.routingGroups }, (_, g) => {
-            const cells = new Uint8Array(E * E);
-            for (const l of m.applied) for (const e of active.atlas.sets.get(l)![g]!) cells[e] = 1;
-            return cells;
-          })
-        : undefined;
+      const maskedCells =
+        active && m.applied.length
+          ? Array.from({ length: info.routingGroups }, (_, g) => {
+              const cells = new Uint8Array(E * E);
+              for (const l of m.applied) for (const e of active.atlas.sets.get(l)![g]!) cells[e] = 1;
+              return cells;
+            })
+          : undefined;
       return routeJson({
         model: info.modelDir,
         atlasPath: active?.path ?? null,
@@ -68,7 +74,12 @@ export function heatmapDeps(ctx: Ctx): HeatmapDeps {
     async compare(prompt: string, masked: readonly string[], token?: vscode.CancellationToken) {
       const info = await model();
       const m = ctx.atlases.masks(ctx.atlases.active(info, ctx.config.atlasPath), masked);
-      const params = { prompt, maxTokens: ctx.config.maxTokens, temperature: 0, timeLimitMs: Math.max(ctx.config.timeLimitMs, 10_000) };
+      const params = {
+        prompt,
+        maxTokens: ctx.config.maxTokens,
+        temperature: 0,
+        timeLimitMs: Math.max(ctx.config.timeLimitMs, 10_000),
+      };
       const cancel = signalOf(token);
       try {
         const plain = await ctx.host.generate(params, { signal: cancel.signal });

@@ -26,7 +26,12 @@ export interface InlineProviderDeps {
 }
 
 /** The request for a cursor in a document: bounded text before (from a line start) and after. */
-export function requestAt(document: vscode.TextDocument, position: vscode.Position, deps: Pick<InlineProviderDeps, "maxBeforeChars" | "tabSize" | "range">, manual: boolean): CompletionRequest {
+export function requestAt(
+  document: vscode.TextDocument,
+  position: vscode.Position,
+  deps: Pick<InlineProviderDeps, "maxBeforeChars" | "tabSize" | "range">,
+  manual: boolean,
+): CompletionRequest {
   const offset = document.offsetAt(position);
   let start = document.positionAt(Math.max(0, offset - deps.maxBeforeChars()));
   // Begin at a line start, unless the cursor's own line is longer than the whole budget.
@@ -46,7 +51,12 @@ export function requestAt(document: vscode.TextDocument, position: vscode.Positi
 export class MonetInlineProvider implements vscode.InlineCompletionItemProvider {
   constructor(private readonly deps: InlineProviderDeps) {}
 
-  async provideInlineCompletionItems(document: vscode.TextDocument, position: vscode.Position, context: vscode.InlineCompletionContext, token: vscode.CancellationToken): Promise<vscode.InlineCompletionItem[] | undefined> {
+  async provideInlineCompletionItems(
+    document: vscode.TextDocument,
+    position: vscode.Position,
+    context: vscode.InlineCompletionContext,
+    token: vscode.CancellationToken,
+  ): Promise<vscode.InlineCompletionItem[] | undefined> {
     const manual = context.triggerKind === this.deps.invokeKind;
     if (!manual && !this.deps.enabledFor(document.languageId)) return undefined;
     // The suggest widget is open: its choice decides what comes next, not us.

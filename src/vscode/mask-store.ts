@@ -17,7 +17,9 @@ export class MaskStore {
 
   constructor(private readonly state: StateStore) {
     const saved = state.get<unknown>(KEY);
-    this.languages = Array.isArray(saved) ? normalise(saved.filter((x): x is string => typeof x === "string")) : [];
+    this.languages = Array.isArray(saved)
+      ? normalise(saved.filter((x): x is string => typeof x === "string"))
+      : [];
   }
 
   current(): readonly string[] {
@@ -33,7 +35,11 @@ export class MaskStore {
   }
 
   toggle(language: string): Promise<void> {
-    return this.set(this.languages.includes(language) ? this.languages.filter((l) => l !== language) : [...this.languages, language]);
+    return this.set(
+      this.languages.includes(language)
+        ? this.languages.filter((l) => l !== language)
+        : [...this.languages, language],
+    );
   }
 
   clear(): Promise<void> {

@@ -49,7 +49,11 @@ export function renderStatus(m: StatusModel): RenderedStatus {
       break;
     case "loading":
       icon = "$(sync~spin)";
-      parts.push(e.progress ? `converting ${Math.floor((100 * e.progress.done) / Math.max(1, e.progress.total))}%` : `loading ${m.modelName}`);
+      parts.push(
+        e.progress
+          ? `converting ${Math.floor((100 * e.progress.done) / Math.max(1, e.progress.total))}%`
+          : `loading ${m.modelName}`,
+      );
       break;
     case "stopped":
       parts.push(m.modelName);
@@ -80,7 +84,11 @@ export function renderStatus(m: StatusModel): RenderedStatus {
       lines.push(`$(error) ${escape(e.message)}`);
       break;
     case "loading":
-      lines.push(e.progress ? `Converting the model to ONNX: ${escape(e.progress.what)} (${e.progress.done}/${e.progress.total})` : "Loading the model…");
+      lines.push(
+        e.progress
+          ? `Converting the model to ONNX: ${escape(e.progress.what)} (${e.progress.done}/${e.progress.total})`
+          : "Loading the model…",
+      );
       break;
     case "stopped":
       lines.push("The model loads on the first completion.");
@@ -89,15 +97,32 @@ export function renderStatus(m: StatusModel): RenderedStatus {
       lines.push("The model was unloaded after being idle; it loads again on the next completion.");
       break;
     case "ready":
-      lines.push(`Model: \`${escape(e.info.modelDir)}\``, "", `Execution provider: ${e.info.ep}${m.device ? ` (${escape(m.device)})` : ""}${e.info.ep === "cpu" && m.cpu ? ` — ${escape(m.cpu)}` : ""}`);
-      if (e.info.fallbacks.length) lines.push("", `Skipped providers: ${e.info.fallbacks.map(escape).join("; ")}`);
+      lines.push(
+        `Model: \`${escape(e.info.modelDir)}\``,
+        "",
+        `Execution provider: ${e.info.ep}${m.device ? ` (${escape(m.device)})` : ""}${e.info.ep === "cpu" && m.cpu ? ` — ${escape(m.cpu)}` : ""}`,
+      );
+      if (e.info.fallbacks.length)
+        lines.push("", `Skipped providers: ${e.info.fallbacks.map(escape).join("; ")}`);
       break;
   }
   lines.push("", `Masked languages: ${m.masked.length ? m.masked.join(", ") : "none"}`);
-  if (m.maskIgnored?.length) lines.push("", `$(warning) Not in the active atlas (no effect): ${m.maskIgnored.join(", ")}`);
+  if (m.maskIgnored?.length)
+    lines.push("", `$(warning) Not in the active atlas (no effect): ${m.maskIgnored.join(", ")}`);
   const loaded = e.kind === "ready" || e.kind === "unloaded";
-  lines.push("", m.atlas ? `Atlas: \`${escape(m.atlas.path)}\` (${m.atlas.source})` : loaded ? "Atlas: none for this model (Build Language Atlas from Workspace)" : "Atlas: looked up when the model loads");
-  if (m.last) lines.push("", `Last suggestion: ${Math.round(m.last.latencyMs)} ms from the request${m.last.tokensPerS ? `, ${m.last.tokensPerS.toFixed(1)} tokens/s` : ""} (${m.last.source === "engine" ? "generated" : m.last.source === "cache" ? "from the suggestion cache" : "from the generation in flight"})`);
+  lines.push(
+    "",
+    m.atlas
+      ? `Atlas: \`${escape(m.atlas.path)}\` (${m.atlas.source})`
+      : loaded
+        ? "Atlas: none for this model (Build Language Atlas from Workspace)"
+        : "Atlas: looked up when the model loads",
+  );
+  if (m.last)
+    lines.push(
+      "",
+      `Last suggestion: ${Math.round(m.last.latencyMs)} ms from the request${m.last.tokensPerS ? `, ${m.last.tokensPerS.toFixed(1)} tokens/s` : ""} (${m.last.source === "engine" ? "generated" : m.last.source === "cache" ? "from the suggestion cache" : "from the generation in flight"})`,
+    );
   if (m.disabled) lines.push("", `$(circle-slash) ${escape(m.disabled)}`);
   lines.push("", "_Click for Monet Lens commands._");
   return { text: `${icon} ${parts.join(" · ")}`, tooltip: lines.join("\n"), severity };
@@ -141,7 +166,13 @@ export class StatusBar {
 
   private render(): void {
     const r = renderStatus(this.model);
-    if (this.lastRendered && r.text === this.lastRendered.text && r.tooltip === this.lastRendered.tooltip && r.severity === this.lastRendered.severity) return;
+    if (
+      this.lastRendered &&
+      r.text === this.lastRendered.text &&
+      r.tooltip === this.lastRendered.tooltip &&
+      r.severity === this.lastRendered.severity
+    )
+      return;
     this.lastRendered = r;
     this.apply(this.item, r);
   }

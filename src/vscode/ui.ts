@@ -22,11 +22,20 @@ export interface Ui {
   info(message: string, ...actions: string[]): Promise<string | undefined>;
   warn(message: string, ...actions: string[]): Promise<string | undefined>;
   error(message: string, ...actions: string[]): Promise<string | undefined>;
-  pickMany<T extends PickItem>(items: readonly T[], options: { title: string; placeholder?: string }): Promise<readonly T[] | undefined>;
-  pickOne<T extends PickItem>(items: readonly T[], options: { title: string; placeholder?: string }): Promise<T | undefined>;
+  pickMany<T extends PickItem>(
+    items: readonly T[],
+    options: { title: string; placeholder?: string },
+  ): Promise<readonly T[] | undefined>;
+  pickOne<T extends PickItem>(
+    items: readonly T[],
+    options: { title: string; placeholder?: string },
+  ): Promise<T | undefined>;
   pickFolder(options: { title: string; defaultPath?: string }): Promise<string | undefined>;
   /** A cancellable notification with progress; `signal` aborts when the user cancels. */
-  withProgress<R>(title: string, task: (report: ProgressReport, signal: AbortSignal) => Promise<R>): Promise<R>;
+  withProgress<R>(
+    title: string,
+    task: (report: ProgressReport, signal: AbortSignal) => Promise<R>,
+  ): Promise<R>;
   executeCommand(id: string, ...args: unknown[]): Promise<unknown>;
   /** Workspace folder paths (file system). */
   workspaceFolders(): string[];

@@ -3,7 +3,14 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AtlasError, checkAtlasModel, parseAtlas, readAtlasFile, serializeAtlas, writeAtlasFile } from "../../src/atlas/atlas-file";
+import {
+  AtlasError,
+  checkAtlasModel,
+  parseAtlas,
+  readAtlasFile,
+  serializeAtlas,
+  writeAtlasFile,
+} from "../../src/atlas/atlas-file";
 import { findAtlas } from "../../src/atlas/atlas-store";
 import { decodeExpertSet, encodeExpertSet } from "../../src/atlas/expert-set";
 import { smallAtlas } from "./helpers";
@@ -13,7 +20,11 @@ const tmp = () => mkdtempSync(join(tmpdir(), "atlas-file-"));
 test("expert sets round-trip through the compact form, including large gaps", () => {
   const sets = [[], [0], [262143], [0, 1, 2, 127, 128, 16383, 16384, 200000, 262143]];
   for (const s of sets) assert.deepEqual([...decodeExpertSet(encodeExpertSet(s), 262144)], s);
-  assert.equal(encodeExpertSet([3, 10, 40]), Buffer.from([3, 7, 30]).toString("base64"), "gaps, one byte each");
+  assert.equal(
+    encodeExpertSet([3, 10, 40]),
+    Buffer.from([3, 7, 30]).toString("base64"),
+    "gaps, one byte each",
+  );
   assert.throws(() => encodeExpertSet([3, 3]), /distinct, sorted/);
   assert.throws(() => encodeExpertSet([5, 4]), /distinct, sorted/);
   assert.throws(() => decodeExpertSet(encodeExpertSet([300]), 256), /out of range/);
@@ -41,7 +52,11 @@ test("an atlas round-trips through its file", () => {
 test("damaged, foreign and future atlas files are refused with clear messages", () => {
   const good = JSON.parse(serializeAtlas(smallAtlas()));
   const check = (json: unknown, pattern: RegExp) =>
-    assert.throws(() => parseAtlas(typeof json === "string" ? json : JSON.stringify(json), "x.atlas.json"), (e: unknown) => e instanceof AtlasError && pattern.test(e.message) && e.message.startsWith("x.atlas.json: "));
+    assert.throws(
+      () => parseAtlas(typeof json === "string" ? json : JSON.stringify(json), "x.atlas.json"),
+      (e: unknown) =>
+        e instanceof AtlasError && pattern.test(e.message) && e.message.startsWith("x.atlas.json: "),
+    );
   check(serializeAtlas(smallAtlas()).slice(0, 200), /damaged.*not valid JSON/);
   check({ hello: 1 }, /not a Monet Lens atlas/);
   check({ ...good, version: 2 }, /version 2.*reads version 1; update Monet Lens or rebuild/);
@@ -66,7 +81,10 @@ test("damaged, foreign and future atlas files are refused with clear messages", 
 test("an atlas refuses another model, naming both", () => {
   const atlas = smallAtlas();
   const other = { ...atlas.model, name: "other-model", fingerprint: "a".repeat(64) };
-  assert.throws(() => checkAtlasModel(atlas, other, "toy.atlas.json"), /toy\.atlas\.json was built for the model "toy" \(fingerprint ffffffffffff….*"other-model" \(fingerprint aaaaaaaaaaaa…\).*atlas build/);
+  assert.throws(
+    () => checkAtlasModel(atlas, other, "toy.atlas.json"),
+    /toy\.atlas\.json was built for the model "toy" \(fingerprint ffffffffffff….*"other-model" \(fingerprint aaaaaaaaaaaa…\).*atlas build/,
+  );
   checkAtlasModel(atlas, atlas.model, "toy.atlas.json");
 });
 
@@ -81,7 +99,10 @@ test("atlases are written atomically: no temporary file left, and a failed write
       writeFileSync(p, String(data).slice(0, 50)); // half written, then the disk fills up
       throw Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
     };
-    assert.throws(() => writeAtlasFile(path, smallAtlas({ languages: ["lua", "python"], createdAt: "later" }), failing), /ENOSPC/);
+    assert.throws(
+      () => writeAtlasFile(path, smallAtlas({ languages: ["lua", "python"], createdAt: "later" }), failing),
+      /ENOSPC/,
+    );
     assert.equal(readFileSync(path, "utf8"), before, "the old atlas is intact");
     assert.deepEqual(readdirSync(dir), ["toy.atlas.json"], "no temporary file left");
     // A write into a new folder creates it.
@@ -97,12 +118,18 @@ test("findAtlas: an explicit file is checked, else a shipped atlas for the same 
   try {
     const atlas = smallAtlas();
     writeAtlasFile(join(dir, "b-toy.atlas.json"), atlas);
-    writeAtlasFile(join(dir, "a-other.atlas.json"), smallAtlas({ model: { ...atlas.model, name: "other", fingerprint: "0".repeat(64) } }));
+    writeAtlasFile(
+      join(dir, "a-other.atlas.json"),
+      smallAtlas({ model: { ...atlas.model, name: "other", fingerprint: "0".repeat(64) } }),
+    );
     writeFileSync(join(dir, "broken.atlas.json"), "{");
     const found = findAtlas(atlas.model, undefined, dir);
     assert.equal(found?.path, join(dir, "b-toy.atlas.json"));
     assert.equal(findAtlas({ ...atlas.model, fingerprint: "9".repeat(64) }, undefined, dir), undefined);
-    assert.throws(() => findAtlas(atlas.model, join(dir, "a-other.atlas.json"), dir), /built for the model "other"/);
+    assert.throws(
+      () => findAtlas(atlas.model, join(dir, "a-other.atlas.json"), dir),
+      /built for the model "other"/,
+    );
     assert.throws(() => findAtlas(atlas.model, join(dir, "broken.atlas.json"), dir), /damaged/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,14 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { budgetOrder, byLanguage, DEFAULT_SPLIT, readSource, scanCorpus, splitFiles } from "../../src/atlas/corpus";
+import {
+  budgetOrder,
+  byLanguage,
+  DEFAULT_SPLIT,
+  readSource,
+  scanCorpus,
+  splitFiles,
+} from "../../src/atlas/corpus";
 
 function tree(files: Record<string, string | Uint8Array>): string {
   const root = mkdtempSync(join(tmpdir(), "atlas-corpus-"));
@@ -29,7 +36,14 @@ test("scanCorpus finds source files in path order and skips the rest with reason
   try {
     symlinkSync(join(root, "a", "y.py"), join(root, "link.py"));
     const scan = scanCorpus(root, { maxFileBytes: 1000 });
-    assert.deepEqual(scan.files.map((f) => [f.rel, f.language]), [["a/x.lua", "lua"], ["a/y.py", "python"], ["b/z.py", "python"]]);
+    assert.deepEqual(
+      scan.files.map((f) => [f.rel, f.language]),
+      [
+        ["a/x.lua", "lua"],
+        ["a/y.py", "python"],
+        ["b/z.py", "python"],
+      ],
+    );
     const reasons = Object.fromEntries(scan.skipped.map((s) => [s.rel, s.reason]));
     assert.match(reasons["a/h.h"]!, /ambiguous/);
     assert.equal(reasons["a/empty.go"], "empty");
@@ -49,19 +63,37 @@ test("scanCorpus rejects a missing folder clearly", () => {
 });
 
 test("the split is deterministic, disjoint, and independent of input order", () => {
-  const files = Array.from({ length: 23 }, (_, k) => ({ path: `/c/${k}`, rel: `p/${String(k).padStart(4, "0")}.py`, language: "python", bytes: 1 }));
+  const files = Array.from({ length: 23 }, (_, k) => ({
+    path: `/c/${k}`,
+    rel: `p/${String(k).padStart(4, "0")}.py`,
+    language: "python",
+    bytes: 1,
+  }));
   const a = splitFiles(files, DEFAULT_SPLIT);
   const b = splitFiles([...files].reverse(), DEFAULT_SPLIT);
   assert.deepEqual(a, b);
   assert.equal(a.heldOut.length, 4); // files 4, 9, 14, 19
-  assert.deepEqual(a.heldOut.map((f) => f.rel), ["p/0004.py", "p/0009.py", "p/0014.py", "p/0019.py"]);
+  assert.deepEqual(
+    a.heldOut.map((f) => f.rel),
+    ["p/0004.py", "p/0009.py", "p/0014.py", "p/0019.py"],
+  );
   assert.equal(a.train.length + a.heldOut.length, files.length);
   const held = new Set(a.heldOut.map((f) => f.rel));
   assert.ok(a.train.every((f) => !held.has(f.rel)));
-  assert.throws(() => splitFiles(files, { method: "every-kth-file-by-path", every: 1, offset: 0 }), /unsupported split/);
+  assert.throws(
+    () => splitFiles(files, { method: "every-kth-file-by-path", every: 1, offset: 0 }),
+    /unsupported split/,
+  );
   // The budget order depends on paths only.
-  assert.deepEqual(budgetOrder(a.train).map((f) => f.rel), budgetOrder([...a.train].reverse()).map((f) => f.rel));
-  assert.notDeepEqual(budgetOrder(a.train).map((f) => f.rel), a.train.map((f) => f.rel), "not simply path order");
+  assert.deepEqual(
+    budgetOrder(a.train).map((f) => f.rel),
+    budgetOrder([...a.train].reverse()).map((f) => f.rel),
+  );
+  assert.notDeepEqual(
+    budgetOrder(a.train).map((f) => f.rel),
+    a.train.map((f) => f.rel),
+    "not simply path order",
+  );
 });
 
 test("readSource rejects invalid UTF-8 and hashes content", () => {

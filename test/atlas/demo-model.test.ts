@@ -24,7 +24,13 @@ describe("atlas on the demo model", () => {
   let atlas: Atlas;
   before(async () => {
     engine = await Engine.open({ modelDir: DEMO_MODEL, ep: "cpu", cacheDir: TEST_CACHE });
-    atlas = await buildAtlas(engine, { corpusDir: CORPUS, model: modelIdentity(engine), languages: LANGS, maxTokensPerLanguage: 1024, minTokens: 256 });
+    atlas = await buildAtlas(engine, {
+      corpusDir: CORPUS,
+      model: modelIdentity(engine),
+      languages: LANGS,
+      maxTokensPerLanguage: 1024,
+      minTokens: 256,
+    });
   });
   after(async () => engine.close());
 
@@ -35,7 +41,10 @@ describe("atlas on the demo model", () => {
       const seen = new Set<number>();
       for (const lang of LANGS) {
         const set = atlas.sets.get(lang)![g]!;
-        assert.ok(set.length > cells * 0.002 && set.length < cells * 0.2, `${lang}, group ${g}: ${set.length} experts`);
+        assert.ok(
+          set.length > cells * 0.002 && set.length < cells * 0.2,
+          `${lang}, group ${g}: ${set.length} experts`,
+        );
         for (const e of set) {
           assert.ok(!seen.has(e), `expert ${e} labelled twice`);
           seen.add(e);
@@ -54,7 +63,8 @@ describe("atlas on the demo model", () => {
     const all = byLanguage(scanCorpus(CORPUS).files);
     for (const lang of LANGS) {
       const { heldOut } = splitFiles(all.get(lang)!, atlas.corpus.split);
-      for (const f of heldOut) assert.ok(!atlas.corpus.seen.includes(readSource(f)!.hash), `${f.rel} was read`);
+      for (const f of heldOut)
+        assert.ok(!atlas.corpus.seen.includes(readSource(f)!.hash), `${f.rel} was read`);
     }
     const dir = mkdtempSync(join(tmpdir(), "atlas-demo-"));
     try {
@@ -66,14 +76,27 @@ describe("atlas on the demo model", () => {
   });
 
   it("masking a language's experts raises its own held-out loss more than another language's", async () => {
-    const r = await evaluateAtlas(engine, { corpusDir: CORPUS, atlas, languages: ["lua", "php"], masks: ["lua", "php"], maxTokensPerLanguage: 384 });
+    const r = await evaluateAtlas(engine, {
+      corpusDir: CORPUS,
+      atlas,
+      languages: ["lua", "php"],
+      masks: ["lua", "php"],
+      maxTokensPerLanguage: 384,
+    });
     const t = deltaTable(r);
     const d = (row: string, col: string) => t.delta[t.rows.indexOf(row)]![t.cols.indexOf(col)]!;
     assert.ok(d("lua", "lua") > 0.02, `Δ lua|lua ${d("lua", "lua")}`);
     assert.ok(d("php", "php") > 0.02, `Δ php|php ${d("php", "php")}`);
-    assert.ok(d("lua", "lua") > d("php", "lua"), `lua masked: lua +${d("lua", "lua")}, php +${d("php", "lua")}`);
-    assert.ok(d("php", "php") > d("lua", "php"), `php masked: php +${d("php", "php")}, lua +${d("lua", "php")}`);
-    for (const lang of ["lua", "php"]) assert.ok(r.none[lang]! > 0.1 && r.none[lang]! < 5, `CE ${lang} ${r.none[lang]}`);
+    assert.ok(
+      d("lua", "lua") > d("php", "lua"),
+      `lua masked: lua +${d("lua", "lua")}, php +${d("php", "lua")}`,
+    );
+    assert.ok(
+      d("php", "php") > d("lua", "php"),
+      `php masked: php +${d("php", "php")}, lua +${d("lua", "php")}`,
+    );
+    for (const lang of ["lua", "php"])
+      assert.ok(r.none[lang]! > 0.1 && r.none[lang]! < 5, `CE ${lang} ${r.none[lang]}`);
   });
 
   it("routing shares of held-out Lua code point at Lua, and vanish under Lua's mask", async () => {
@@ -81,22 +104,47 @@ describe("atlas on the demo model", () => {
     const file = budgetOrder(splitFiles(all.get("lua")!, atlas.corpus.split).heldOut)[0]!;
     const text = readSource(file)!.text.slice(0, 1500);
     const owners = expertOwners(atlas);
-    const json = routeJson({ model: engine.modelDir, atlasPath: null, text, routed: await engine.route(text), owners });
+    const json = routeJson({
+      model: engine.modelDir,
+      atlasPath: null,
+      text,
+      routed: await engine.route(text),
+      owners,
+    });
     const mean = LANGS.map((_, l) => json.tokens.reduce((s, t) => s + t.shares[l]!, 0) / json.tokens.length);
     const lua = mean[LANGS.indexOf("lua")]!;
-    assert.ok(mean.every((m, l) => LANGS[l] === "lua" || m < lua), `mean shares ${LANGS.map((l, k) => `${l} ${mean[k]!.toFixed(3)}`).join(", ")}`);
+    assert.ok(
+      mean.every((m, l) => LANGS[l] === "lua" || m < lua),
+      `mean shares ${LANGS.map((l, k) => `${l} ${mean[k]!.toFixed(3)}`).join(", ")}`,
+    );
     for (const t of json.tokens) {
       assert.equal(text.slice(t.span[0], t.span[1]), t.text);
       assert.ok(t.shares.reduce((a, b) => a + b, 0) <= 1 + 1e-6);
     }
     const masks = atlasMasks(atlas, ["lua"]);
-    const masked = routeJson({ model: engine.modelDir, atlasPath: null, text, routed: await engine.route(text, masks), owners, masked: { languages: ["lua"], groups: masks.groups } });
+    const masked = routeJson({
+      model: engine.modelDir,
+      atlasPath: null,
+      text,
+      routed: await engine.route(text, masks),
+      owners,
+      masked: { languages: ["lua"], groups: masks.groups },
+    });
     assert.ok(masked.tokens.every((t) => t.shares[LANGS.indexOf("lua")] === 0));
     assert.deepEqual(masked.masked, ["lua"]);
   });
 
   it("leaves out languages below --min-tokens, and stops when cancelled", async () => {
-    await assert.rejects(buildAtlas(engine, { corpusDir: CORPUS, model: modelIdentity(engine), languages: ["lua"], maxTokensPerLanguage: 100, minTokens: 500 }), /no language has --min-tokens 500/);
+    await assert.rejects(
+      buildAtlas(engine, {
+        corpusDir: CORPUS,
+        model: modelIdentity(engine),
+        languages: ["lua"],
+        maxTokensPerLanguage: 100,
+        minTokens: 500,
+      }),
+      /no language has --min-tokens 500/,
+    );
     const controller = new AbortController();
     let passes = 0;
     await assert.rejects(

@@ -28,12 +28,19 @@ test("the Table-3 matrix: Δ per cell, Δ target, mean and max Δ of the others,
   assert.deepEqual(t.rows, ["a", "b", "c"]);
   assert.deepEqual(t.cols, ["a", "b", "c"]);
   const r = (xs: number[]) => xs.map((x) => +x.toFixed(6) || 0);
-  assert.deepEqual(t.delta.map(r), [[0.3, 0, 0.05], [0.01, 0.02, 0], [-0.01, 0.02, 0.1]]);
+  assert.deepEqual(t.delta.map(r), [
+    [0.3, 0, 0.05],
+    [0.01, 0.02, 0],
+    [-0.01, 0.02, 0.1],
+  ]);
   assert.deepEqual(r(t.target), [0.3, 0.02, 0.1]);
   assert.deepEqual(r(t.others), [0, 0.01, 0.025]);
   assert.deepEqual(r(t.maxOther), [0.01, 0.02, 0.05]);
   // a: 0.3 vs 0.01 → clear; b: 0.02 vs 0.02 → not; c: 0.1 vs 0.05 → exactly 2× and 0.05 above → clear.
-  assert.deepEqual([0, 1, 2].map((c) => passes(t, c)), [true, false, true]);
+  assert.deepEqual(
+    [0, 1, 2].map((c) => passes(t, c)),
+    [true, false, true],
+  );
   assert.deepEqual(passCount(t), { passed: ["a", "c"], failed: ["b"] });
   const md = markdownTable(t, result);
   assert.match(md, /\| a \(10 tok\) \| 1\.000 \| \*\*\+0\.300\*\* \| \+0\.000 \| \+0\.050 \|/);

@@ -1,6 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AMBIGUOUS_EXTENSIONS, knownLanguages, languageOfPath, whyNoLanguage } from "../../src/atlas/languages";
+import {
+  AMBIGUOUS_EXTENSIONS,
+  knownLanguages,
+  languageOfPath,
+  whyNoLanguage,
+} from "../../src/atlas/languages";
 
 test("extensions map to VS Code language ids", () => {
   const cases: Record<string, string> = {
@@ -27,7 +32,8 @@ test("extensions map to VS Code language ids", () => {
 });
 
 test("ambiguous and unknown extensions get no language, with a reason", () => {
-  for (const ext of Object.keys(AMBIGUOUS_EXTENSIONS)) assert.equal(languageOfPath(`file${ext}`), undefined, ext);
+  for (const ext of Object.keys(AMBIGUOUS_EXTENSIONS))
+    assert.equal(languageOfPath(`file${ext}`), undefined, ext);
   assert.equal(languageOfPath("x.h"), undefined);
   assert.match(whyNoLanguage("x.h"), /ambiguous.*C, C\+\+/);
   assert.equal(languageOfPath("README"), undefined);
@@ -40,5 +46,18 @@ test("ambiguous and unknown extensions get no language, with a reason", () => {
 
 test("the corpus languages are all known", () => {
   const known = knownLanguages();
-  for (const l of ["c", "cpp", "go", "java", "javascript", "lua", "php", "python", "ruby", "rust", "typescript"]) assert.ok(known.includes(l), l);
+  for (const l of [
+    "c",
+    "cpp",
+    "go",
+    "java",
+    "javascript",
+    "lua",
+    "php",
+    "python",
+    "ruby",
+    "rust",
+    "typescript",
+  ])
+    assert.ok(known.includes(l), l);
 });

@@ -13,14 +13,23 @@ test("masks from an atlas equal masks built by hand, in every group", () => {
   assert.equal(got.label, "lua, python");
   assert.equal(got.groups[0]![5], 1);
   assert.equal(got.groups[1]![15], 1);
-  assert.equal(got.groups[1]!.reduce((a, b) => a + b, 0), 1);
+  assert.equal(
+    got.groups[1]!.reduce((a, b) => a + b, 0),
+    1,
+  );
   const lua = atlasMasks(atlas, ["lua"]);
-  assert.deepEqual([...lua.groups[0]!].flatMap((v, e) => (v ? [e] : [])), [0, 5]);
+  assert.deepEqual(
+    [...lua.groups[0]!].flatMap((v, e) => (v ? [e] : [])),
+    [0, 5],
+  );
   assert.notEqual(lua.key, got.key, "different mask states have different keys");
 });
 
 test("unknown languages are refused with the atlas's languages", () => {
-  assert.throws(() => atlasMasks(smallAtlas(), ["lua", "cobol"]), /no experts for cobol; its languages are lua, python/);
+  assert.throws(
+    () => atlasMasks(smallAtlas(), ["lua", "cobol"]),
+    /no experts for cobol; its languages are lua, python/,
+  );
 });
 
 test("language lists", () => {

@@ -24,10 +24,11 @@ function routing() {
     set(g2[1]!, 1, h, [0, 0, 0.25, 0.75]);
   }
   // token 0 (BOS): uniform-ish
-  for (const g of [0, 1]) for (const h of [0, 1]) {
-    set(g1[g]!, 0, h, [0.25, 0.25, 0.25, 0.25]);
-    set(g2[g]!, 0, h, [0.25, 0.25, 0.25, 0.25]);
-  }
+  for (const g of [0, 1])
+    for (const h of [0, 1]) {
+      set(g1[g]!, 0, h, [0.25, 0.25, 0.25, 0.25]);
+      set(g2[g]!, 0, h, [0.25, 0.25, 0.25, 0.25]);
+    }
   return { g1, g2 };
 }
 
@@ -36,18 +37,41 @@ test("shares per group and language, their mean, the dominant language and sorte
   assert.deepEqual(owners.languages, ["lua", "python"]);
   const s = tokenShares(routing(), shape, 1, owners);
   // group 0: lua = (0.5 + 0.5)/2 = 0.5, python = 0.5/2 = 0.25; group 1: lua = 2·0.75/2 = 0.75
-  assert.deepEqual(s.groupShares.map((g) => g.map((x) => +x.toFixed(6))), [[0.5, 0.25], [0.75, 0]]);
-  assert.deepEqual(s.shares.map((x) => +x.toFixed(6)), [0.625, 0.125]);
+  assert.deepEqual(
+    s.groupShares.map((g) => g.map((x) => +x.toFixed(6))),
+    [
+      [0.5, 0.25],
+      [0.75, 0],
+    ],
+  );
+  assert.deepEqual(
+    s.shares.map((x) => +x.toFixed(6)),
+    [0.625, 0.125],
+  );
   for (const g of s.groupShares) assert.ok(g.reduce((a, b) => a + b, 0) <= 1 + 1e-9);
   assert.ok(s.shares.reduce((a, b) => a + b, 0) <= 1 + 1e-9);
   assert.equal(s.dominant, "lua");
   const g0 = s.top.filter((e) => e[0] === 0);
   assert.equal(g0.length, 3);
   for (let k = 1; k < g0.length; k++) assert.ok(g0[k - 1]![4] >= g0[k]![4], "sorted by score");
-  assert.deepEqual(s.top.filter((e) => e[0] === 1).map((e) => [e[1], e[2], e[3], +e[4].toFixed(6), e[5]]), [[0, 3, 3, 0.75, "lua"], [1, 3, 3, 0.75, "lua"], [0, 3, 2, 0.25, null]]);
+  assert.deepEqual(
+    s.top.filter((e) => e[0] === 1).map((e) => [e[1], e[2], e[3], +e[4].toFixed(6), e[5]]),
+    [
+      [0, 3, 3, 0.75, "lua"],
+      [1, 3, 3, 0.75, "lua"],
+      [0, 3, 2, 0.25, null],
+    ],
+  );
   assert.ok(g0.every((e) => e[4] === 0.5));
   // Four experts tie at 0.5 in group 0: the first three met (head, then i, then j) stay.
-  assert.deepEqual(g0.map((e) => [e[1], e[2], e[3], e[5]]), [[0, 0, 0, "lua"], [0, 0, 1, "python"], [1, 1, 1, "lua"]]);
+  assert.deepEqual(
+    g0.map((e) => [e[1], e[2], e[3], e[5]]),
+    [
+      [0, 0, 0, "lua"],
+      [0, 0, 1, "python"],
+      [1, 1, 1, "lua"],
+    ],
+  );
 });
 
 test("masked experts count for no language and leave the top list", () => {
@@ -55,7 +79,13 @@ test("masked experts count for no language and leave the top list", () => {
   const owners = expertOwners(atlas);
   const masks = atlasMasks(atlas, ["lua"]);
   const s = tokenShares(routing(), shape, 1, owners, masks.groups);
-  assert.deepEqual(s.groupShares.map((g) => g.map((x) => +x.toFixed(6))), [[0, 0.25], [0, 0]]);
+  assert.deepEqual(
+    s.groupShares.map((g) => g.map((x) => +x.toFixed(6))),
+    [
+      [0, 0.25],
+      [0, 0],
+    ],
+  );
   assert.equal(s.dominant, "python");
   assert.ok(s.top.every((e) => e[5] !== "lua"));
 });
@@ -71,7 +101,14 @@ test("without an atlas: no shares, no dominant language, top experts still there
 
 test("a token with no mass in any language has no dominant language", () => {
   const r = routing();
-  const owners = expertOwners(smallAtlas({ sets: new Map([["lua", [Uint32Array.of(), Uint32Array.of()]], ["python", [Uint32Array.of(), Uint32Array.of()]]]) }));
+  const owners = expertOwners(
+    smallAtlas({
+      sets: new Map([
+        ["lua", [Uint32Array.of(), Uint32Array.of()]],
+        ["python", [Uint32Array.of(), Uint32Array.of()]],
+      ]),
+    }),
+  );
   const s = tokenShares(r, shape, 1, owners);
   assert.deepEqual(s.shares, [0, 0]);
   assert.equal(s.dominant, null);
@@ -84,7 +121,16 @@ test("routeJson: the heatmap contract, BOS left out, text from spans", () => {
     model: "/models/toy",
     atlasPath: "toy.atlas.json",
     text,
-    routed: { ids: [1, 7], spans: [[0, 0], [0, 2]], pieces: ["<s>", "▁ab"], routing: routing(), shape },
+    routed: {
+      ids: [1, 7],
+      spans: [
+        [0, 0],
+        [0, 2],
+      ],
+      pieces: ["<s>", "▁ab"],
+      routing: routing(),
+      shape,
+    },
     owners: expertOwners(atlas),
     masked: { languages: ["python"], groups: atlasMasks(atlas, ["python"]).groups },
   });
@@ -94,7 +140,16 @@ test("routeJson: the heatmap contract, BOS left out, text from spans", () => {
   assert.equal(json.groups, 2);
   assert.equal(json.tokens.length, 1);
   const t = json.tokens[0]!;
-  assert.deepEqual(Object.keys(t), ["id", "text", "piece", "span", "shares", "groupShares", "dominant", "top"]);
+  assert.deepEqual(Object.keys(t), [
+    "id",
+    "text",
+    "piece",
+    "span",
+    "shares",
+    "groupShares",
+    "dominant",
+    "top",
+  ]);
   assert.deepEqual([t.id, t.text, t.piece, t.span], [7, "ab", "▁ab", [0, 2]]);
   assert.deepEqual(t.shares, [0.625, 0]);
   assert.equal(t.dominant, "lua");

@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { specialise, TopTwo } from "../../src/atlas/specialise";
 
-const sets = (m: Map<string, Uint32Array[]>) => Object.fromEntries([...m].map(([k, v]) => [k, v.map((s) => [...s])]));
+const sets = (m: Map<string, Uint32Array[]>) =>
+  Object.fromEntries([...m].map(([k, v]) => [k, v.map((s) => [...s])]));
 
 test("the ratio rule on hand-made scores (one group, 6 experts)", () => {
   const means = new Map([
@@ -23,12 +24,45 @@ test("the ratio rule on hand-made scores (one group, 6 experts)", () => {
 });
 
 test("the rule does not depend on the order languages arrive in, and handles several groups", () => {
-  const a = [[0.9, 0.1, 0.0, 0.3], [0.0, 0.5, 0.5, 0.1]];
-  const b = [[0.1, 0.9, 0.0, 0.3], [0.2, 0.1, 0.5, 0.0]];
-  const c = [[0.0, 0.0, 0.7, 0.1], [0.0, 0.0, 0.0, 0.05]];
+  const a = [
+    [0.9, 0.1, 0.0, 0.3],
+    [0.0, 0.5, 0.5, 0.1],
+  ];
+  const b = [
+    [0.1, 0.9, 0.0, 0.3],
+    [0.2, 0.1, 0.5, 0.0],
+  ];
+  const c = [
+    [0.0, 0.0, 0.7, 0.1],
+    [0.0, 0.0, 0.0, 0.05],
+  ];
   const want = { a: [[0], [1, 3]], b: [[1], [0]], c: [[2], []] };
-  assert.deepEqual(sets(specialise(new Map([["a", a], ["b", b], ["c", c]]), 2)), want);
-  assert.deepEqual(sets(specialise(new Map([["c", c], ["b", b], ["a", a]]), 2)), want);
+  assert.deepEqual(
+    sets(
+      specialise(
+        new Map([
+          ["a", a],
+          ["b", b],
+          ["c", c],
+        ]),
+        2,
+      ),
+    ),
+    want,
+  );
+  assert.deepEqual(
+    sets(
+      specialise(
+        new Map([
+          ["c", c],
+          ["b", b],
+          ["a", a],
+        ]),
+        2,
+      ),
+    ),
+    want,
+  );
 });
 
 test("a single language: every expert with some mass is its own", () => {
@@ -40,7 +74,14 @@ test("TopTwo rejects bad input", () => {
   t.offer("a", [[1, 0]]);
   assert.throws(() => t.offer("a", [[1, 0]]), /twice/);
   assert.throws(() => t.offer("b", [[1, 0, 0]]), /3 scores, expected 2/);
-  assert.throws(() => t.offer("b", [[1, 0], [1, 0]]), /2 groups/);
+  assert.throws(
+    () =>
+      t.offer("b", [
+        [1, 0],
+        [1, 0],
+      ]),
+    /2 groups/,
+  );
   assert.throws(() => t.specialised(0.5), /ratio/);
   assert.throws(() => t.specialised(NaN), /ratio/);
 });

@@ -9,7 +9,11 @@ import { parseConfig, routingGroupCount } from "../../src/checkpoint/config";
 import { CheckpointError } from "../../src/checkpoint/errors";
 import { SafetensorsFile } from "../../src/checkpoint/safetensors";
 import { writeSafetensors, type TensorToWrite } from "../../src/checkpoint/safetensors-writer";
-import { CODEMONET_VD_1_4B, writeSyntheticCheckpoint, type HfMonetConfigJson } from "../../src/checkpoint/synth";
+import {
+  CODEMONET_VD_1_4B,
+  writeSyntheticCheckpoint,
+  type HfMonetConfigJson,
+} from "../../src/checkpoint/synth";
 
 const DEMO = join(process.cwd(), "models", "tiny-codemonet");
 const RANDOM_VD = join(process.cwd(), "..", "shared", "fixtures", "random-vd");
@@ -28,7 +32,10 @@ const freshDir = (label: string): string => {
 function bf16ValuesFromFile(file: string, name: string, indices: number[]): number[] {
   const raw = readFileSync(file);
   const headerLen = Number(raw.readBigUInt64LE(0));
-  const header = JSON.parse(raw.subarray(8, 8 + headerLen).toString()) as Record<string, { dtype: string; data_offsets: [number, number] }>;
+  const header = JSON.parse(raw.subarray(8, 8 + headerLen).toString()) as Record<
+    string,
+    { dtype: string; data_offsets: [number, number] }
+  >;
   const entry = header[name]!;
   assert.equal(entry.dtype, "BF16");
   const start = 8 + headerLen + entry.data_offsets[0];
@@ -53,22 +60,36 @@ async function rejectsCheckpoint(dir: string, pattern: RegExp, file?: string): P
 }
 
 /** Copies a single-file checkpoint, passing its tensors through `edit` on the way. */
-async function rewrite(src: string, label: string, edit: (ts: TensorToWrite[]) => TensorToWrite[], config?: (c: Record<string, unknown>) => void): Promise<string> {
+async function rewrite(
+  src: string,
+  label: string,
+  edit: (ts: TensorToWrite[]) => TensorToWrite[],
+  config?: (c: Record<string, unknown>) => void,
+): Promise<string> {
   const dst = freshDir(label);
   const cfg = JSON.parse(readFileSync(join(src, "config.json"), "utf8")) as Record<string, unknown>;
   config?.(cfg);
   writeFileSync(join(dst, "config.json"), JSON.stringify(cfg));
   const st = await SafetensorsFile.open(join(src, "model.safetensors"));
   const tensors: TensorToWrite[] = [];
-  for (const e of st.tensors.values()) tensors.push({ name: e.name, dtype: e.dtype, shape: e.shape, data: await st.readTensorBytes(e.name) });
+  for (const e of st.tensors.values())
+    tensors.push({ name: e.name, dtype: e.dtype, shape: e.shape, data: await st.readTensorBytes(e.name) });
   await st.close();
   await writeSafetensors(join(dst, "model.safetensors"), edit(tensors));
   return dst;
 }
 
 const SMALL: HfMonetConfigJson = {
-  vocab_size: 256, hidden_size: 32, num_hidden_layers: 5, num_attention_heads: 4, num_key_value_heads: 2,
-  moe_dim: 4, moe_heads: 2, moe_experts: 8, moe_topk: 2, max_position_embeddings: 64,
+  vocab_size: 256,
+  hidden_size: 32,
+  num_hidden_layers: 5,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  moe_dim: 4,
+  moe_heads: 2,
+  moe_experts: 8,
+  moe_topk: 2,
+  max_position_embeddings: 64,
 };
 
 async function smallSharded(label: string): Promise<string> {
@@ -98,7 +119,9 @@ test("opens the demo model (6 bf16 shards) reading only the headers", async (t) 
     proto.read = original;
   }
   const ms = performance.now() - t0;
-  t.diagnostic(`open + validate of the demo model: ${ms.toFixed(1)} ms, ${bytesRead} bytes read through file handles`);
+  t.diagnostic(
+    `open + validate of the demo model: ${ms.toFixed(1)} ms, ${bytesRead} bytes read through file handles`,
+  );
   try {
     const shards = [...new Set(ck.names().map((n) => ck.info(n).file))];
     assert.equal(shards.length, 6);
@@ -112,7 +135,10 @@ test("opens the demo model (6 bf16 shards) reading only the headers", async (t) 
     assert.equal(ck.storedDtype(), "BF16");
     assert.equal(ck.names().length, expectedTensors(ck.config).size + 4); // + 4 num_batches_tracked
     assert.deepEqual(ck.info("model.layers.4.router.w1.weight"), {
-      name: "model.layers.4.router.w1.weight", dtype: "BF16", shape: [2048, 384], file: join(DEMO, "model-00004-of-00006.safetensors"),
+      name: "model.layers.4.router.w1.weight",
+      dtype: "BF16",
+      shape: [2048, 384],
+      file: join(DEMO, "model-00004-of-00006.safetensors"),
     });
     assert.equal(ck.has("model.layers.1.router.w1.weight"), false);
     assert.equal(ck.info("model.layers.0.router.norm1.num_batches_tracked").dtype, "I64");
@@ -134,8 +160,15 @@ test("readFloat32/readFloat16 of bf16 tensors match values decoded by hand from 
       const n = values.length;
       const indices = [0, 1, Math.floor(n / 3), n - 1];
       const want = bf16ValuesFromFile(join(DEMO, shard), name, indices);
-      assert.deepEqual(indices.map((i) => values[i]), want, name);
-      assert.ok(want.some((v) => v !== 0), `${name}: picked all-zero values`);
+      assert.deepEqual(
+        indices.map((i) => values[i]),
+        want,
+        name,
+      );
+      assert.ok(
+        want.some((v) => v !== 0),
+        `${name}: picked all-zero values`,
+      );
       const halves = await ck.readFloat16(name);
       assert.equal(halves.length, n);
       for (const [k, i] of indices.entries()) {
@@ -144,10 +177,16 @@ test("readFloat32/readFloat16 of bf16 tensors match values decoded by hand from 
         const exp = (h >> 10) & 0x1f;
         const mag = exp === 0 ? (h & 0x3ff) * 2 ** -24 : (1 + (h & 0x3ff) / 1024) * 2 ** (exp - 15);
         const v = h & 0x8000 ? -mag : mag;
-        assert.ok(Math.abs(v - want[k]!) <= Math.max(Math.abs(want[k]!) * 2 ** -11, 2 ** -25), `${name}[${i}]: ${v} vs ${want[k]}`);
+        assert.ok(
+          Math.abs(v - want[k]!) <= Math.max(Math.abs(want[k]!) * 2 ** -11, 2 ** -25),
+          `${name}[${i}]: ${v} vs ${want[k]}`,
+        );
       }
     }
-    await assert.rejects(ck.readFloat32("model.layers.0.router.norm1.num_batches_tracked"), /I64, not a float tensor/);
+    await assert.rejects(
+      ck.readFloat32("model.layers.0.router.norm1.num_batches_tracked"),
+      /I64, not a float tensor/,
+    );
     await assert.rejects(ck.readFloat32("no.such.tensor"), /no tensor "no\.such\.tensor"/);
   } finally {
     await ck.close();
@@ -164,7 +203,10 @@ test("opens the random VD fixture (untied, GQA) and the random HD fixture (tied)
 
   const hd = await Checkpoint.open(RANDOM_HD);
   // embed 512·64, 5 layers × (attn 12,288 + norms 128 + HD u 4,096 + bias 64 + v 4,096 + b 1,024), 2 routers, final norm
-  assert.equal(hd.parameterCount(), 32_768 + 5 * (12_288 + 128 + 4_096 + 64 + 4_096 + 1_024) + 2 * 4_096 + 64);
+  assert.equal(
+    hd.parameterCount(),
+    32_768 + 5 * (12_288 + 128 + 4_096 + 64 + 4_096 + 1_024) + 2 * 4_096 + 64,
+  );
   assert.equal(hd.config.moeDecompose, "horizontal");
   assert.equal(hd.config.tieWordEmbeddings, true);
   assert.equal(hd.has("lm_head.weight"), false);
@@ -222,18 +264,28 @@ test("a missing config.json", async () => {
 test("missing weights, and PyTorch .bin weights", async () => {
   const d = freshDir("no-weights");
   cpSync(join(RANDOM_VD, "config.json"), join(d, "config.json"));
-  await rejectsCheckpoint(d, /no weights found: expected model\.safetensors or model\.safetensors\.index\.json/, d);
+  await rejectsCheckpoint(
+    d,
+    /no weights found: expected model\.safetensors or model\.safetensors\.index\.json/,
+    d,
+  );
   writeFileSync(join(d, "pytorch_model.bin"), "pickle");
   await rejectsCheckpoint(d, /\.bin weights, which are not supported.*convert it to safetensors/, d);
 });
 
 test("a shard listed in the index but missing", async () => {
   const d = await smallSharded("missing-shard");
-  const index = JSON.parse(readFileSync(join(d, "model.safetensors.index.json"), "utf8")) as { weight_map: Record<string, string> };
+  const index = JSON.parse(readFileSync(join(d, "model.safetensors.index.json"), "utf8")) as {
+    weight_map: Record<string, string>;
+  };
   const shards = [...new Set(Object.values(index.weight_map))];
   assert.ok(shards.length >= 2);
   rmSync(join(d, shards[1]!));
-  const e = await rejectsCheckpoint(d, /shard listed in .*model\.safetensors\.index\.json is missing/, join(d, shards[1]!));
+  const e = await rejectsCheckpoint(
+    d,
+    /shard listed in .*model\.safetensors\.index\.json is missing/,
+    join(d, shards[1]!),
+  );
   assert.ok(e.message.includes(shards[1]!));
 });
 
@@ -244,7 +296,11 @@ test("a tensor listed in the index but absent from its shard", async () => {
   const shards = [...new Set(Object.values(index.weight_map))];
   index.weight_map["model.embed_tokens.weight"] = shards[1]!; // it lives in the first shard
   writeFileSync(indexPath, JSON.stringify(index));
-  await rejectsCheckpoint(d, /tensor "model\.embed_tokens\.weight" is listed in .* but the shard does not contain it/, join(d, shards[1]!));
+  await rejectsCheckpoint(
+    d,
+    /tensor "model\.embed_tokens\.weight" is listed in .* but the shard does not contain it/,
+    join(d, shards[1]!),
+  );
 });
 
 test("index paths that escape the folder are rejected", async () => {
@@ -261,19 +317,34 @@ test("index paths that escape the folder are rejected", async () => {
 
 test("a tensor whose shape does not match config.json", async () => {
   const d = await rewrite(RANDOM_VD, "wrong-shape", (ts) =>
-    ts.map((t) => (t.name === "model.layers.1.moe.u1.weight" ? { ...t, shape: [64, 32] } : t)));
-  const e = await rejectsCheckpoint(d, /tensor "model\.layers\.1\.moe\.u1\.weight" has shape \[64, 32\] but .*config\.json implies \[32, 64\]/, join(d, "model.safetensors"));
+    ts.map((t) => (t.name === "model.layers.1.moe.u1.weight" ? { ...t, shape: [64, 32] } : t)),
+  );
+  const e = await rejectsCheckpoint(
+    d,
+    /tensor "model\.layers\.1\.moe\.u1\.weight" has shape \[64, 32\] but .*config\.json implies \[32, 64\]/,
+    join(d, "model.safetensors"),
+  );
   assert.match(e.message, /config\.json most likely does not belong to these weights/);
 });
 
 test("a config.json from another model size: wrong shapes named, or extra layers", async () => {
-  const wider = await rewrite(RANDOM_VD, "wrong-config", (ts) => ts, (c) => {
-    c["moe_experts"] = 32;
-  });
+  const wider = await rewrite(
+    RANDOM_VD,
+    "wrong-config",
+    (ts) => ts,
+    (c) => {
+      c["moe_experts"] = 32;
+    },
+  );
   await rejectsCheckpoint(wider, /has shape .* but .*config\.json implies .*\(and \d+ more tensors differ\)/);
-  const fewer = await rewrite(RANDOM_VD, "fewer-layers", (ts) => ts, (c) => {
-    c["num_hidden_layers"] = 4;
-  });
+  const fewer = await rewrite(
+    RANDOM_VD,
+    "fewer-layers",
+    (ts) => ts,
+    (c) => {
+      c["num_hidden_layers"] = 4;
+    },
+  );
   await rejectsCheckpoint(fewer, /unexpected \d+ tensors "model\.layers\.4\..*num_hidden_layers/);
   // validate: false opens it anyway.
   const ck = await Checkpoint.open(fewer, { validate: false });
@@ -284,21 +355,39 @@ test("a config.json from another model size: wrong shapes named, or extra layers
 test("an extra tensor", async () => {
   const d = await rewrite(RANDOM_VD, "extra", (ts) => [
     ...ts,
-    { name: "model.layers.1.router.w1.weight", dtype: "BF16", shape: [32, 64], data: new Uint8Array(32 * 64 * 2) },
+    {
+      name: "model.layers.1.router.w1.weight",
+      dtype: "BF16",
+      shape: [32, 64],
+      data: new Uint8Array(32 * 64 * 2),
+    },
   ]);
-  await rejectsCheckpoint(d, /unexpected tensor "model\.layers\.1\.router\.w1\.weight"/, join(d, "model.safetensors"));
+  await rejectsCheckpoint(
+    d,
+    /unexpected tensor "model\.layers\.1\.router\.w1\.weight"/,
+    join(d, "model.safetensors"),
+  );
 });
 
 test("a missing tensor, and a missing lm_head with a hint about tied embeddings", async () => {
-  const d = await rewrite(RANDOM_VD, "missing", (ts) => ts.filter((t) => t.name !== "model.layers.2.self_attn.k_proj.weight"));
-  await rejectsCheckpoint(d, /missing tensor "model\.layers\.2\.self_attn\.k_proj\.weight" that .*config\.json requires/, join(d, "model.safetensors"));
+  const d = await rewrite(RANDOM_VD, "missing", (ts) =>
+    ts.filter((t) => t.name !== "model.layers.2.self_attn.k_proj.weight"),
+  );
+  await rejectsCheckpoint(
+    d,
+    /missing tensor "model\.layers\.2\.self_attn\.k_proj\.weight" that .*config\.json requires/,
+    join(d, "model.safetensors"),
+  );
   const noHead = await rewrite(RANDOM_VD, "no-head", (ts) => ts.filter((t) => t.name !== "lm_head.weight"));
   await rejectsCheckpoint(noHead, /missing tensor "lm_head\.weight".*"tie_word_embeddings": true/);
 });
 
 test("a config.json that is not a CodeMonet one is rejected before the weights are touched", async () => {
   const d = freshDir("llama");
-  writeFileSync(join(d, "config.json"), JSON.stringify({ model_type: "llama", architectures: ["LlamaForCausalLM"] }));
+  writeFileSync(
+    join(d, "config.json"),
+    JSON.stringify({ model_type: "llama", architectures: ["LlamaForCausalLM"] }),
+  );
   await rejectsCheckpoint(d, /not a CodeMonet checkpoint/, join(d, "config.json"));
 });
 
@@ -307,7 +396,11 @@ test("a config.json that is not a CodeMonet one is rejected before the weights a
 test("a synthetic sharded checkpoint opens, validates and is initialised like a fresh model", async () => {
   const d = freshDir("synth");
   let last: [number, number] = [0, 0];
-  await writeSyntheticCheckpoint(d, SMALL, { seed: 7, shardBytes: 12_000, onProgress: (done, total) => (last = [done, total]) });
+  await writeSyntheticCheckpoint(d, SMALL, {
+    seed: 7,
+    shardBytes: 12_000,
+    onProgress: (done, total) => (last = [done, total]),
+  });
   const ck = await Checkpoint.open(d);
   try {
     const shards = new Set(ck.names().map((n) => ck.info(n).file));
@@ -322,7 +415,10 @@ test("a synthetic sharded checkpoint opens, validates and is initialised like a 
     }
     assert.equal(ck.parameterCount(), params);
     assert.equal(ck.storedDtype(), "BF16");
-    assert.deepEqual(last, [bytes + 8 * 2 * routingGroupCount(ck.config), bytes + 8 * 2 * routingGroupCount(ck.config)]);
+    assert.deepEqual(last, [
+      bytes + 8 * 2 * routingGroupCount(ck.config),
+      bytes + 8 * 2 * routingGroupCount(ck.config),
+    ]);
     const cfg = JSON.parse(readFileSync(join(d, "config.json"), "utf8")) as Record<string, unknown>;
     assert.deepEqual(cfg["architectures"], ["MonetForCausalLM"]);
     assert.equal(cfg["model_type"], "monet");
@@ -354,7 +450,10 @@ test("a synthetic sharded checkpoint opens, validates and is initialised like a 
   const other = freshDir("synth-other");
   await writeSyntheticCheckpoint(other, SMALL, { seed: 8 });
   const [a, b, c] = await Promise.all([Checkpoint.open(d), Checkpoint.open(single), Checkpoint.open(other)]);
-  assert.ok(b.has("model.layers.0.self_attn.q_proj.weight") && b.info("model.norm.weight").file.endsWith("model.safetensors"));
+  assert.ok(
+    b.has("model.layers.0.self_attn.q_proj.weight") &&
+      b.info("model.norm.weight").file.endsWith("model.safetensors"),
+  );
   for (const name of ["model.layers.3.moe.v21.weight", "lm_head.weight"]) {
     assert.deepEqual(await a.readFloat32(name), await b.readFloat32(name));
     assert.notDeepEqual(await a.readFloat32(name), await c.readFloat32(name));
@@ -364,18 +463,31 @@ test("a synthetic sharded checkpoint opens, validates and is initialised like a 
 
 test("synthetic HD, tied, F32 checkpoint", async () => {
   const d = freshDir("synth-hd");
-  await writeSyntheticCheckpoint(d, { ...SMALL, moe_decompose: "horizontal", moe_dim: 3, tie_word_embeddings: true }, { seed: 3, dtype: "F32" });
+  await writeSyntheticCheckpoint(
+    d,
+    { ...SMALL, moe_decompose: "horizontal", moe_dim: 3, tie_word_embeddings: true },
+    { seed: 3, dtype: "F32" },
+  );
   const ck = await Checkpoint.open(d);
   assert.equal(ck.storedDtype(), "F32");
   assert.equal(ck.has("lm_head.weight"), false);
   assert.deepEqual(ck.info("model.layers.0.moe.u.weight").shape, [24, 32]);
   await ck.close();
-  await assert.rejects(writeSyntheticCheckpoint(freshDir("synth-bad"), { ...SMALL, moe_dim: 3 }, { seed: 1 }), /"moe_dim" 3 is odd/);
+  await assert.rejects(
+    writeSyntheticCheckpoint(freshDir("synth-bad"), { ...SMALL, moe_dim: 3 }, { seed: 1 }),
+    /"moe_dim" 3 is odd/,
+  );
 });
 
 test("synthetic router weights give non-degenerate routing (about moe_topk experts per head)", async () => {
   const d = freshDir("synth-router");
-  const cfg: HfMonetConfigJson = { ...SMALL, hidden_size: 64, num_hidden_layers: 1, moe_experts: 512, moe_topk: 32 };
+  const cfg: HfMonetConfigJson = {
+    ...SMALL,
+    hidden_size: 64,
+    num_hidden_layers: 1,
+    moe_experts: 512,
+    moe_topk: 32,
+  };
   await writeSyntheticCheckpoint(d, cfg, { seed: 11 });
   const ck = await Checkpoint.open(d);
   const w = await ck.readFloat32("model.layers.0.router.w1.weight"); // [H·E, d]
@@ -396,7 +508,10 @@ test("synthetic router weights give non-degenerate routing (about moe_topk exper
     const x = Array.from({ length: dim }, gauss);
     const rms = Math.sqrt(x.reduce((a, v) => a + v * v, 0) / dim);
     for (let h = 0; h < H; h++) {
-      const z = Array.from({ length: E }, (_, e) => x.reduce((a, v, k) => a + v * w[(h * E + e) * dim + k]!, 0) / rms);
+      const z = Array.from(
+        { length: E },
+        (_, e) => x.reduce((a, v, k) => a + v * w[(h * E + e) * dim + k]!, 0) / rms,
+      );
       const n = z.map((v) => v / Math.sqrt(1 + 1e-5)); // running_mean 0, running_var 1
       const s = Math.min(Math.max(...n), sigma);
       const kept = z.filter((_, e) => n[e]! >= s);
@@ -414,16 +529,25 @@ test("CodeMonet-VD 1.4B shape: 1,465,157,632 parameters", () => {
   // The full write is opt-in (2.9 GB, MONET_TEST_1_4B=1); this checks the shape bookkeeping.
   const c = parseConfig(CODEMONET_VD_1_4B, "CODEMONET_VD_1_4B");
   let params = 0;
-  for (const [name, shape] of expectedTensors(c)) if (!/running_(mean|var)$/.test(name)) params += shape.reduce((a, b) => a * b, 1);
+  for (const [name, shape] of expectedTensors(c))
+    if (!/running_(mean|var)$/.test(name)) params += shape.reduce((a, b) => a * b, 1);
   // embed + lm_head 2·32000·2048, 24 × (attn 4·2048² + norms 4096 + u 2·4096·2048 + biases 8192
   // + v 4·1024·4096 + b 2·512·1024), 6 routers × 2·4096·2048, final norm 2048
-  assert.equal(params, 2 * 65_536_000 + 24 * (16_777_216 + 4_096 + 16_777_216 + 8_192 + 16_777_216 + 1_048_576) + 6 * 16_777_216 + 2_048);
+  assert.equal(
+    params,
+    2 * 65_536_000 +
+      24 * (16_777_216 + 4_096 + 16_777_216 + 8_192 + 16_777_216 + 1_048_576) +
+      6 * 16_777_216 +
+      2_048,
+  );
   assert.equal(params, 1_465_157_632);
   assert.deepEqual(expectedTensors(c).get("model.layers.20.router.w2.weight"), [4096, 2048]);
   assert.deepEqual(expectedTensors(c).get("model.layers.3.moe.v21.weight"), [1024, 4096]);
 });
 
-test("writes, opens and validates a synthetic CodeMonet-VD 1.4B checkpoint", { skip: process.env["MONET_TEST_1_4B"] !== "1" && "set MONET_TEST_1_4B=1 (writes 2.9 GB)" }, async (t) => {
+test("writes, opens and validates a synthetic CodeMonet-VD 1.4B checkpoint", {
+  skip: process.env["MONET_TEST_1_4B"] !== "1" && "set MONET_TEST_1_4B=1 (writes 2.9 GB)",
+}, async (t) => {
   const d = freshDir("synth-1.4b");
   const t0 = performance.now();
   await writeSyntheticCheckpoint(d, CODEMONET_VD_1_4B, { seed: 0 });
@@ -434,7 +558,9 @@ test("writes, opens and validates a synthetic CodeMonet-VD 1.4B checkpoint", { s
   const t2 = performance.now();
   const fp = await ck.fingerprint();
   const fpMs = performance.now() - t2;
-  t.diagnostic(`1.4B: write ${(write / 1000).toFixed(1)} s, open+validate ${openMs.toFixed(1)} ms, fingerprint ${fpMs.toFixed(1)} ms, ${ck.parameterCount()} parameters, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+  t.diagnostic(
+    `1.4B: write ${(write / 1000).toFixed(1)} s, open+validate ${openMs.toFixed(1)} ms, fingerprint ${fpMs.toFixed(1)} ms, ${ck.parameterCount()} parameters, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+  );
   assert.match(fp, /^[0-9a-f]{64}$/);
   assert.ok(ck.parameterCount() > 1.4e9 && ck.parameterCount() < 1.5e9);
   assert.equal(routingGroupCount(ck.config), 6);

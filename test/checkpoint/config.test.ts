@@ -38,10 +38,25 @@ function throwsCheckpointError(fn: () => unknown, pattern: RegExp, file = FILE):
 test("missing keys take the upstream defaults", () => {
   const c = parseConfig({}, FILE);
   assert.deepEqual(c, {
-    vocabSize: 32000, hiddenSize: 4096, numLayers: 32, numHeads: 32, numKvHeads: 32, headDim: 128,
-    rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 2048, tieWordEmbeddings: false,
-    bosTokenId: 1, eosTokenId: 2, moeDim: 8, moeHeads: 8, moeExperts: 512, moeTopk: 32, moeGroups: 4,
-    moeDecompose: "vertical", hiddenAct: "relu2",
+    vocabSize: 32000,
+    hiddenSize: 4096,
+    numLayers: 32,
+    numHeads: 32,
+    numKvHeads: 32,
+    headDim: 128,
+    rmsNormEps: 1e-6,
+    ropeTheta: 10000,
+    maxPositionEmbeddings: 2048,
+    tieWordEmbeddings: false,
+    bosTokenId: 1,
+    eosTokenId: 2,
+    moeDim: 8,
+    moeHeads: 8,
+    moeExperts: 512,
+    moeTopk: 32,
+    moeGroups: 4,
+    moeDecompose: "vertical",
+    hiddenAct: "relu2",
   });
 });
 
@@ -81,13 +96,33 @@ test("horizontal decomposition accepts odd moe_dim", () => {
 });
 
 const INVALID: Array<[string, Record<string, unknown>, RegExp]> = [
-  ["a llama checkpoint (model_type)", { model_type: "llama", architectures: ["LlamaForCausalLM"] }, /not a CodeMonet checkpoint.*llama/],
-  ["a llama checkpoint (architectures only)", { model_type: undefined, architectures: ["LlamaForCausalLM"] }, /not a CodeMonet checkpoint/],
+  [
+    "a llama checkpoint (model_type)",
+    { model_type: "llama", architectures: ["LlamaForCausalLM"] },
+    /not a CodeMonet checkpoint.*llama/,
+  ],
+  [
+    "a llama checkpoint (architectures only)",
+    { model_type: undefined, architectures: ["LlamaForCausalLM"] },
+    /not a CodeMonet checkpoint/,
+  ],
   ["unknown moe_decompose", { moe_decompose: "diagonal" }, /unknown "moe_decompose" "diagonal"/],
-  ["hidden size not divisible by heads", { num_attention_heads: 5, num_key_value_heads: 5 }, /"hidden_size" 64 is not divisible by "num_attention_heads" 5/],
-  ["heads not divisible by kv heads", { num_key_value_heads: 3 }, /"num_attention_heads" 4 is not divisible by "num_key_value_heads" 3/],
+  [
+    "hidden size not divisible by heads",
+    { num_attention_heads: 5, num_key_value_heads: 5 },
+    /"hidden_size" 64 is not divisible by "num_attention_heads" 5/,
+  ],
+  [
+    "heads not divisible by kv heads",
+    { num_key_value_heads: 3 },
+    /"num_attention_heads" 4 is not divisible by "num_key_value_heads" 3/,
+  ],
   ["odd moe_dim for vertical", { moe_dim: 3 }, /"moe_dim" 3 is odd/],
-  ["odd hidden size for vertical", { hidden_size: 63, num_attention_heads: 3, num_key_value_heads: 1 }, /"hidden_size" 63 is odd/],
+  [
+    "odd hidden size for vertical",
+    { hidden_size: 63, num_attention_heads: 3, num_key_value_heads: 1 },
+    /"hidden_size" 63 is odd/,
+  ],
   ["hidden_act not relu2", { hidden_act: "silu" }, /"hidden_act" is "silu".*relu2/],
   ["zero layers", { num_hidden_layers: 0 }, /"num_hidden_layers" must be an integer ≥ 1, found 0/],
   ["negative experts", { moe_experts: -16 }, /"moe_experts" must be an integer ≥ 1/],
@@ -95,9 +130,17 @@ const INVALID: Array<[string, Record<string, unknown>, RegExp]> = [
   ["string vocab size", { vocab_size: "512" }, /"vocab_size" must be an integer ≥ 1, found "512"/],
   ["zero kv heads", { num_key_value_heads: 0 }, /"num_key_value_heads" must be an integer ≥ 1/],
   ["moe_topk > moe_experts", { moe_topk: 17 }, /"moe_topk" 17 is larger than "moe_experts" 16/],
-  ["rope_scaling set", { rope_scaling: { type: "linear", factor: 2 } }, /"rope_scaling" is set.*not supported/],
+  [
+    "rope_scaling set",
+    { rope_scaling: { type: "linear", factor: 2 } },
+    /"rope_scaling" is set.*not supported/,
+  ],
   ["non-positive rms_norm_eps", { rms_norm_eps: 0 }, /"rms_norm_eps" must be a positive number/],
-  ["tie_word_embeddings not boolean", { tie_word_embeddings: "yes" }, /"tie_word_embeddings" must be true or false/],
+  [
+    "tie_word_embeddings not boolean",
+    { tie_word_embeddings: "yes" },
+    /"tie_word_embeddings" must be true or false/,
+  ],
   ["eos outside the vocabulary", { eos_token_id: 512 }, /"eos_token_id" 512 must be below "vocab_size" 512/],
   ["head_dim contradicting hidden/heads", { head_dim: 32 }, /"head_dim" 32 differs/],
 ];
@@ -119,7 +162,7 @@ test("loadConfig: a missing config.json and a config.json that is not JSON", () 
   try {
     const file = join(dir, "config.json");
     throwsCheckpointError(() => loadConfig(dir), /config\.json is missing/, file);
-    writeFileSync(file, "{ \"hidden_size\": 64,");
+    writeFileSync(file, '{ "hidden_size": 64,');
     throwsCheckpointError(() => loadConfig(dir), /not valid JSON/, file);
     writeFileSync(file, JSON.stringify({ ...BASE, model_type: "llama" }));
     throwsCheckpointError(() => loadConfig(dir), /not a CodeMonet checkpoint/, file);

@@ -24,7 +24,10 @@ const f32FromBits = (b: number): number => new Float32Array(Uint32Array.of(b).bu
 // ---- conversions ------------------------------------------------------------------------------
 
 test("BF16 → F32: exact, including signed zero, subnormals, infinities and NaN", () => {
-  const out = toFloat32(u16Bytes(0x3f80, 0xbf80, 0x0000, 0x8000, 0x0001, 0x807f, 0x7f7f, 0x7f80, 0xff80, 0x7fc0, 0x4049), "BF16");
+  const out = toFloat32(
+    u16Bytes(0x3f80, 0xbf80, 0x0000, 0x8000, 0x0001, 0x807f, 0x7f7f, 0x7f80, 0xff80, 0x7fc0, 0x4049),
+    "BF16",
+  );
   assert.equal(out[0], 1);
   assert.equal(out[1], -1);
   assert.ok(Object.is(out[2], 0));
@@ -39,7 +42,10 @@ test("BF16 → F32: exact, including signed zero, subnormals, infinities and NaN
 });
 
 test("F16 → F32: exact, including subnormals, infinities and NaN", () => {
-  const out = toFloat32(u16Bytes(0x3c00, 0xc000, 0x0001, 0x03ff, 0x0400, 0x7bff, 0x7c00, 0xfc00, 0x7e00, 0x8000, 0x3555, 0x8001), "F16");
+  const out = toFloat32(
+    u16Bytes(0x3c00, 0xc000, 0x0001, 0x03ff, 0x0400, 0x7bff, 0x7c00, 0xfc00, 0x7e00, 0x8000, 0x3555, 0x8001),
+    "F16",
+  );
   assert.equal(out[0], 1);
   assert.equal(out[1], -2);
   assert.equal(out[2], 2 ** -24);
@@ -60,7 +66,8 @@ test("F16 → F32 → F16 is the identity on all 65,536 bit patterns (NaN stays 
   const back = toFloat16Bits(new Uint8Array(f.buffer), "F32");
   for (let h = 0; h < 65536; h++) {
     const isNaN16 = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
-    if (isNaN16) assert.ok((back[h]! & 0x7c00) === 0x7c00 && (back[h]! & 0x3ff) !== 0, `NaN ${h.toString(16)}`);
+    if (isNaN16)
+      assert.ok((back[h]! & 0x7c00) === 0x7c00 && (back[h]! & 0x3ff) !== 0, `NaN ${h.toString(16)}`);
     else assert.equal(back[h], h, `half 0x${h.toString(16)}`);
   }
 });
@@ -91,7 +98,9 @@ test("F32 → F16 bits round to nearest, ties to even", () => {
     [-2.5, 0xc100],
   ];
   const bits = float32ToFloat16Bits(Float32Array.from(cases.map(([x]) => x)));
-  cases.forEach(([x, h], i) => assert.equal(bits[i], h, `${x} → 0x${bits[i]!.toString(16)}, expected 0x${h.toString(16)}`));
+  cases.forEach(([x, h], i) =>
+    assert.equal(bits[i], h, `${x} → 0x${bits[i]!.toString(16)}, expected 0x${h.toString(16)}`),
+  );
   // Just above 2^-25 rounds up to the smallest subnormal.
   assert.equal(f32BitsToF16Bits(f32Bits(2 ** -25) + 1), 0x0001);
   const nan = f32BitsToF16Bits(0x7fc00000);
@@ -142,7 +151,16 @@ test("BF16 → F16 bits round once, to nearest even", () => {
 });
 
 test("F32 → BF16 bits round to nearest, ties to even; NaN stays NaN", () => {
-  const xs = Float32Array.of(1, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -8 + 2 ** -20, f32FromBits(0x7f7fffff), NaN, -0, -Infinity);
+  const xs = Float32Array.of(
+    1,
+    1 + 2 ** -8,
+    1 + 3 * 2 ** -8,
+    1 + 2 ** -8 + 2 ** -20,
+    f32FromBits(0x7f7fffff),
+    NaN,
+    -0,
+    -Infinity,
+  );
   const b = float32ToBFloat16Bits(xs);
   assert.deepEqual([...b.slice(0, 5)], [0x3f80, 0x3f80, 0x3f82, 0x3f81, 0x7f80]);
   assert.ok((b[5]! & 0x7f80) === 0x7f80 && (b[5]! & 0x7f) !== 0);
@@ -170,20 +188,31 @@ test("writer → reader round trip, with aligned padded header, metadata and str
   const i64 = new BigInt64Array([7n]);
   const streamed = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i));
   const tensors: TensorToWrite[] = [
-    { name: "a.bf16", dtype: "BF16", shape: [2, 3], data: u16Bytes(0x3f80, 0x4000, 0x4040, 0x4080, 0xbf80, 0) },
+    {
+      name: "a.bf16",
+      dtype: "BF16",
+      shape: [2, 3],
+      data: u16Bytes(0x3f80, 0x4000, 0x4040, 0x4080, 0xbf80, 0),
+    },
     { name: "b.f32", dtype: "F32", shape: [3, 4], data: new Uint8Array(f32.buffer) },
     { name: "c.f16", dtype: "F16", shape: [1], data: u16Bytes(0x3c00) },
     { name: "d.count", dtype: "I64", shape: [], data: new Uint8Array(i64.buffer) },
     { name: "e.empty", dtype: "F32", shape: [0, 5], data: new Uint8Array(0) },
     {
-      name: "f.streamed", dtype: "F32", shape: [1000],
+      name: "f.streamed",
+      dtype: "F32",
+      shape: [1000],
       data: function* () {
-        for (let i = 0; i < 1000; i += 300) yield new Uint8Array(streamed.buffer, i * 4, Math.min(300, 1000 - i) * 4);
+        for (let i = 0; i < 1000; i += 300)
+          yield new Uint8Array(streamed.buffer, i * 4, Math.min(300, 1000 - i) * 4);
       },
     },
   ];
   await writeSafetensors(path, tensors, { format: "pt", note: "ünïcode" });
-  assert.deepEqual(readdirSync(dir).filter((f) => f.includes(".tmp-")), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.includes(".tmp-")),
+    [],
+  );
 
   const raw = readFileSync(path);
   const headerLen = Number(raw.readBigUInt64LE(0));
@@ -195,7 +224,10 @@ test("writer → reader round trip, with aligned padded header, metadata and str
   const st = await SafetensorsFile.open(path);
   try {
     assert.deepEqual(st.metadata, { format: "pt", note: "ünïcode" });
-    assert.deepEqual([...st.tensors.keys()], ["a.bf16", "b.f32", "c.f16", "d.count", "e.empty", "f.streamed"]);
+    assert.deepEqual(
+      [...st.tensors.keys()],
+      ["a.bf16", "b.f32", "c.f16", "d.count", "e.empty", "f.streamed"],
+    );
     assert.deepEqual(st.entry("a.bf16").shape, [2, 3]);
     assert.deepEqual([...toFloat32(await st.readTensorBytes("a.bf16"), "BF16")], [1, 2, 3, 4, -1, 0]);
     assert.deepEqual(toFloat32(await st.readTensorBytes("b.f32"), "F32"), f32);
@@ -226,7 +258,10 @@ test("writer rejects data of the wrong size and leaves no file behind", async ()
     ]),
     /duplicate/,
   );
-  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith("wrong-size")), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.startsWith("wrong-size")),
+    [],
+  );
 });
 
 // ---- bad files ----------------------------------------------------------------------------------
@@ -252,12 +287,20 @@ async function rejectsWith(path: string, pattern: RegExp): Promise<void> {
 }
 
 test("rejects a header that is not JSON", async () => {
-  await rejectsWith(rawFile("not-json.safetensors", "{\"a\": {\"dtype\": ", new Uint8Array(0)), /header is not valid JSON/);
+  await rejectsWith(
+    rawFile("not-json.safetensors", '{"a": {"dtype": ', new Uint8Array(0)),
+    /header is not valid JSON/,
+  );
   await rejectsWith(rawFile("array.safetensors", "[1,2]", new Uint8Array(0)), /header is not a JSON object/);
 });
 
 test("rejects a header length larger than the file", async () => {
-  const p = rawFile("long-header.safetensors", { x: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4), 5000);
+  const p = rawFile(
+    "long-header.safetensors",
+    { x: { dtype: "F32", shape: [1], data_offsets: [0, 4] } },
+    new Uint8Array(4),
+    5000,
+  );
   await rejectsWith(p, /header claims 5000 bytes but file has \d+: the file is truncated \(re-download it\)/);
   const tiny = join(dir, "tiny.safetensors");
   writeFileSync(tiny, Buffer.from([1, 2, 3]));
@@ -271,7 +314,10 @@ test("rejects data offsets beyond the end of the file (truncated download)", asy
     { name: "b", dtype: "F32", shape: [16], data: new Uint8Array(64) },
   ]);
   truncateSync(path, readFileSync(path).length - 10);
-  await rejectsWith(path, /tensor "b" ends at byte 128 of the data section but the data section has only 118 bytes: the file is truncated/);
+  await rejectsWith(
+    path,
+    /tensor "b" ends at byte 128 of the data section but the data section has only 118 bytes: the file is truncated/,
+  );
 });
 
 test("rejects overlapping tensors", async () => {
@@ -279,24 +325,50 @@ test("rejects overlapping tensors", async () => {
     a: { dtype: "F32", shape: [4], data_offsets: [0, 16] },
     b: { dtype: "F32", shape: [4], data_offsets: [8, 24] },
   };
-  await rejectsWith(rawFile("overlap.safetensors", header, new Uint8Array(24)), /tensors "a" \[0, 16\] and "b" \[8, 24\] overlap/);
+  await rejectsWith(
+    rawFile("overlap.safetensors", header, new Uint8Array(24)),
+    /tensors "a" \[0, 16\] and "b" \[8, 24\] overlap/,
+  );
 });
 
 test("rejects an unknown dtype, naming the tensor", async () => {
   const header = { "model.x": { dtype: "F8_E4M3", shape: [4], data_offsets: [0, 4] } };
-  await rejectsWith(rawFile("dtype.safetensors", header, new Uint8Array(4)), /tensor "model\.x" has unknown dtype "F8_E4M3"/);
+  await rejectsWith(
+    rawFile("dtype.safetensors", header, new Uint8Array(4)),
+    /tensor "model\.x" has unknown dtype "F8_E4M3"/,
+  );
 });
 
 test("rejects a byte length that does not match the shape", async () => {
   const header = { w: { dtype: "BF16", shape: [2, 3], data_offsets: [0, 16] } };
-  await rejectsWith(rawFile("length.safetensors", header, new Uint8Array(16)), /tensor "w" \(BF16 \[2,3\]\) needs 12 bytes but its data_offsets \[0, 16\] span 16/);
+  await rejectsWith(
+    rawFile("length.safetensors", header, new Uint8Array(16)),
+    /tensor "w" \(BF16 \[2,3\]\) needs 12 bytes but its data_offsets \[0, 16\] span 16/,
+  );
 });
 
 test("rejects malformed shapes and offsets, and accepts __metadata__", async () => {
-  await rejectsWith(rawFile("shape.safetensors", { w: { dtype: "F32", shape: [-1], data_offsets: [0, 0] } }, new Uint8Array(0)), /invalid shape/);
-  await rejectsWith(rawFile("offsets.safetensors", { w: { dtype: "F32", shape: [1], data_offsets: [0] } }, new Uint8Array(4)), /invalid data_offsets/);
-  await rejectsWith(rawFile("meta.safetensors", { __metadata__: { format: 1 } }, new Uint8Array(0)), /"__metadata__\.format" must be a string/);
-  const ok = rawFile("ok.safetensors", { __metadata__: { format: "pt" }, w: { dtype: "F16", shape: [2], data_offsets: [0, 4] } }, new Uint8Array(4));
+  await rejectsWith(
+    rawFile(
+      "shape.safetensors",
+      { w: { dtype: "F32", shape: [-1], data_offsets: [0, 0] } },
+      new Uint8Array(0),
+    ),
+    /invalid shape/,
+  );
+  await rejectsWith(
+    rawFile("offsets.safetensors", { w: { dtype: "F32", shape: [1], data_offsets: [0] } }, new Uint8Array(4)),
+    /invalid data_offsets/,
+  );
+  await rejectsWith(
+    rawFile("meta.safetensors", { __metadata__: { format: 1 } }, new Uint8Array(0)),
+    /"__metadata__\.format" must be a string/,
+  );
+  const ok = rawFile(
+    "ok.safetensors",
+    { __metadata__: { format: "pt" }, w: { dtype: "F16", shape: [2], data_offsets: [0, 4] } },
+    new Uint8Array(4),
+  );
   const st = await SafetensorsFile.open(ok);
   assert.deepEqual(st.metadata, { format: "pt" });
   await st.close();

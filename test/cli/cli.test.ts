@@ -3,7 +3,16 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, cpSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  cpSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEMO_MODEL, FIXTURES, TEST_CACHE } from "../helpers/fixtures";
@@ -11,7 +20,10 @@ import { DEMO_MODEL, FIXTURES, TEST_CACHE } from "../helpers/fixtures";
 const CLI = join(process.cwd(), "dist", "cli.js");
 
 function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, MONET_LENS_CACHE: TEST_CACHE } });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, MONET_LENS_CACHE: TEST_CACHE },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -35,7 +47,10 @@ describe("monet-lens CLI", () => {
   });
 
   it("tokenize --json gives the ids sentencepiece gives (BOS included)", () => {
-    const cases = JSON.parse(readFileSync(join(FIXTURES, "tokenizer-cases.json"), "utf8")).encode as Array<{ text: string; ids: number[] }>;
+    const cases = JSON.parse(readFileSync(join(FIXTURES, "tokenizer-cases.json"), "utf8")).encode as Array<{
+      text: string;
+      ids: number[];
+    }>;
     const c = cases.find((x) => x.text.length > 10)!;
     const r = run("tokenize", "--text", c.text, "--json");
     assert.equal(r.code, 0, r.stderr);
@@ -58,11 +73,26 @@ describe("monet-lens CLI", () => {
     const dir = mkdtempSync(join(tmpdir(), "monet-cli-"));
     try {
       // Mask every expert whose half-expert indices are both even: a large, arbitrary set.
-      const groups = [0, 1].map(() => Array.from({ length: 512 * 512 }, (_, e) => e).filter((e) => (e >> 9) % 2 === 0 && (e & 511) % 2 === 0));
+      const groups = [0, 1].map(() =>
+        Array.from({ length: 512 * 512 }, (_, e) => e).filter(
+          (e) => (e >> 9) % 2 === 0 && (e & 511) % 2 === 0,
+        ),
+      );
       writeFileSync(join(dir, "mask.json"), JSON.stringify({ experts: 512, groups }));
       const prompt = "def read_config(path):\n";
       const plain = JSON.parse(run("generate", "--prompt", prompt, "--max-tokens", "12", "--json").stdout);
-      const masked = JSON.parse(run("generate", "--prompt", prompt, "--max-tokens", "12", "--json", "--mask-file", join(dir, "mask.json")).stdout);
+      const masked = JSON.parse(
+        run(
+          "generate",
+          "--prompt",
+          prompt,
+          "--max-tokens",
+          "12",
+          "--json",
+          "--mask-file",
+          join(dir, "mask.json"),
+        ).stdout,
+      );
       assert.notDeepEqual(masked.ids, plain.ids);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -76,13 +106,19 @@ describe("monet-lens CLI", () => {
       cpSync(join(FIXTURES, "random-vd"), join(dir, "m"), { recursive: true });
       const weights = join(dir, "m", "model.safetensors");
       truncateSync(weights, statSync(weights).size - 1000);
-      assertCleanError(run("info", "--model", join(dir, "m")), /model\.safetensors.*(truncated|ends at byte)/s);
+      assertCleanError(
+        run("info", "--model", join(dir, "m")),
+        /model\.safetensors.*(truncated|ends at byte)/s,
+      );
       // A checkpoint without its tokenizer: the error names the missing file.
       cpSync(join(FIXTURES, "random-vd"), join(dir, "n"), { recursive: true });
       assertCleanError(run("info", "--model", join(dir, "n")), /tokenizer\.model/);
       // A tokenizer that belongs to another model (8,192 pieces for a 512-row embedding).
       copyFileSync(join(DEMO_MODEL, "tokenizer.model"), join(dir, "n", "tokenizer.model"));
-      assertCleanError(run("generate", "--model", join(dir, "n"), "--prompt", "x"), /8192 pieces.*vocab_size.*512/s);
+      assertCleanError(
+        run("generate", "--model", join(dir, "n"), "--prompt", "x"),
+        /8192 pieces.*vocab_size.*512/s,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -8,13 +8,20 @@ import { EngineClient } from "../../src/engine/engine-client";
 import type { GenerateResult } from "../../src/engine/generate";
 import type { GenerateParams } from "../../src/engine/protocol";
 import { structureCut } from "../../src/engine/structure-stop";
-import { CompletionController, type CompletionEngine, type CompletionEvent, type CompletionSettings, type MaskState } from "../../src/completion/controller";
+import {
+  CompletionController,
+  type CompletionEngine,
+  type CompletionEvent,
+  type CompletionSettings,
+  type MaskState,
+} from "../../src/completion/controller";
 import { promptTokenizer } from "../../src/completion/prompt";
 import type { CompletionRequest } from "../../src/completion/request";
 import { SentencePieceTokenizer } from "../../src/tokenizer/tokenizer";
 import { DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
 
-const PY = 'import os\n\n\ndef read_lines(path):\n    """Return the lines of the file at path."""\n    with open(path) as f:\n        ';
+const PY =
+  'import os\n\n\ndef read_lines(path):\n    """Return the lines of the file at path."""\n    with open(path) as f:\n        ';
 const MID = "import os\n\n\ndef read_lines(path):\n    with open(";
 
 /** The engine with a record of every generate call and its result. */
@@ -23,8 +30,14 @@ class RecordingEngine implements CompletionEngine {
   /** Rewrites params before they go to the engine (tests of the mechanism, not the rules). */
   rewrite: (p: GenerateParams) => GenerateParams = (p) => p;
   constructor(readonly client: EngineClient) {}
-  async generate(params: GenerateParams, hooks: { signal?: AbortSignal; onText?: (t: string) => void } = {}): Promise<GenerateResult> {
-    const call: { params: GenerateParams; result?: GenerateResult; streamed: string } = { params: this.rewrite(params), streamed: "" };
+  async generate(
+    params: GenerateParams,
+    hooks: { signal?: AbortSignal; onText?: (t: string) => void } = {},
+  ): Promise<GenerateResult> {
+    const call: { params: GenerateParams; result?: GenerateResult; streamed: string } = {
+      params: this.rewrite(params),
+      streamed: "",
+    };
     this.calls.push(call);
     call.result = await this.client.generate(call.params, {
       signal: hooks.signal,
@@ -64,7 +77,14 @@ describe("completion controller (real engine, demo model)", () => {
   beforeEach(() => {
     engine = new RecordingEngine(client);
     events = [];
-    settings = { maxTokens: 48, temperature: 0, topP: 1, timeLimitMs: 10_000, debounceMs: 30, contextTokens: 512 };
+    settings = {
+      maxTokens: 48,
+      temperature: 0,
+      topP: 1,
+      timeLimitMs: 10_000,
+      debounceMs: 30,
+      contextTokens: 512,
+    };
     masks = { key: "", label: "" };
     controller = new CompletionController({
       engine,
@@ -99,7 +119,9 @@ describe("completion controller (real engine, demo model)", () => {
     // The shown text is cut where the rule says; nothing in it triggers the rule again.
     assert.equal(structureCut(`${s.text}\n`, { kind: "block", indent: 8, tabSize: 4 }), undefined);
     assert.ok(call.result!.text.startsWith(s.text));
-    for (const line of s.text.split("\n").slice(1)) if (line.trim()) assert.ok(line.startsWith("        "), `no dedent below the cursor: ${JSON.stringify(line)}`);
+    for (const line of s.text.split("\n").slice(1))
+      if (line.trim())
+        assert.ok(line.startsWith("        "), `no dedent below the cursor: ${JSON.stringify(line)}`);
     assert.ok(["structure", "eos", "max-tokens"].includes(call.result!.stopReason));
   });
 
@@ -140,12 +162,16 @@ describe("completion controller (real engine, demo model)", () => {
     const all = await Promise.all(results);
     assert.equal(engine.calls.length, 1, "one generation");
     assert.equal(engine.calls[0]!.params.prompt, text);
-    assert.ok(all.slice(0, -1).every((r) => r === undefined), "the stale requests show nothing");
+    assert.ok(
+      all.slice(0, -1).every((r) => r === undefined),
+      "the stale requests show nothing",
+    );
   });
 
   it("a stale request is cancelled inside the engine, not just dropped", async () => {
     // No structure rule and a large budget: only cancellation can stop this one early.
-    engine.rewrite = (p) => (engine.calls.length === 0 ? { ...p, structure: undefined, maxTokens: 400, ignoreEos: true } : p);
+    engine.rewrite = (p) =>
+      engine.calls.length === 0 ? { ...p, structure: undefined, maxTokens: 400, ignoreEos: true } : p;
     settings.debounceMs = 0;
     const first = controller.provide(request(PY, { manual: true }));
     while ((engine.calls[0]?.streamed.length ?? 0) === 0) await new Promise((r) => setTimeout(r, 5));
@@ -186,14 +212,19 @@ describe("completion controller (real engine, demo model)", () => {
     await controller.provide(request(PY, { manual: true }));
     await controller.provide(request(`${PY}lines = []\n        `, { manual: true }));
     const [a, b] = engine.calls.map((c) => c.result!);
-    assert.ok(b!.reusedTokens >= a!.promptTokens - 2, `${b!.reusedTokens} of ${b!.promptTokens} prompt tokens reused (first prompt: ${a!.promptTokens})`);
+    assert.ok(
+      b!.reusedTokens >= a!.promptTokens - 2,
+      `${b!.reusedTokens} of ${b!.promptTokens} prompt tokens reused (first prompt: ${a!.promptTokens})`,
+    );
   });
 
   it("drops suggestions that repeat the code after the cursor", async () => {
     const a = await controller.provide(request(PY));
     assert.ok(a);
     const firstLine = a.text.split("\n")[0]!;
-    const again = await controller.provide(request(PY, { textAfter: `\n        ${firstLine}\n        return lines\n` }));
+    const again = await controller.provide(
+      request(PY, { textAfter: `\n        ${firstLine}\n        return lines\n` }),
+    );
     assert.equal(again, undefined);
     assert.ok(events.some((e) => e.type === "skipped" && /repeats/.test(e.reason)));
     assert.equal(engine.calls.length, 1);
@@ -213,7 +244,13 @@ describe("completion controller (real engine, demo model)", () => {
     const s = await controller.provide(request(PY, { manual: true }));
     const r = engine.calls[0]!.result!;
     assert.equal(r.stopReason, "time-limit");
-    if (s) assert.ok(r.text.startsWith(s.text) && (s.text.length === r.text.trimEnd().length || r.text[s.text.length] === "\n" || /\s/.test(r.text[s.text.length]!)));
+    if (s)
+      assert.ok(
+        r.text.startsWith(s.text) &&
+          (s.text.length === r.text.trimEnd().length ||
+            r.text[s.text.length] === "\n" ||
+            /\s/.test(r.text[s.text.length]!)),
+      );
   });
 
   it("masks go to the engine, change the completion where the model differs, and never share cache entries", async () => {
@@ -223,12 +260,22 @@ describe("completion controller (real engine, demo model)", () => {
     engine.rewrite = (p) => ({ ...p, structure: undefined, ignoreEos: true });
     const plain = await controller.provide(prompt);
     // A heavy mask (every third expert of each group): the model's output must change.
-    const groups = Array.from({ length: client.info!.routingGroups }, () => Array.from({ length: 512 * 512 / 3 }, (_, i) => i * 3));
-    masks = { key: "every-third", label: "every third expert", spec: { label: "every third expert", groups } };
+    const groups = Array.from({ length: client.info!.routingGroups }, () =>
+      Array.from({ length: (512 * 512) / 3 }, (_, i) => i * 3),
+    );
+    masks = {
+      key: "every-third",
+      label: "every third expert",
+      spec: { label: "every third expert", groups },
+    };
     const masked = await controller.provide(prompt);
     assert.equal(engine.calls.length, 2, "the masked request was not answered from the unmasked cache");
     assert.deepEqual(engine.calls[1]!.params.masks?.label, "every third expert");
-    assert.notDeepEqual(engine.calls[1]!.result!.ids, engine.calls[0]!.result!.ids, "the masked model writes something else");
+    assert.notDeepEqual(
+      engine.calls[1]!.result!.ids,
+      engine.calls[0]!.result!.ids,
+      "the masked model writes something else",
+    );
     assert.ok(plain !== undefined || masked !== undefined);
     // Back to no masks: the first suggestion comes from the cache again.
     masks = { key: "", label: "" };

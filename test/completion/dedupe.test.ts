@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { dedupeAgainstSuffix } from "../../src/completion/dedupe";
 import { cursorLine, suffixAllowsCompletion } from "../../src/completion/request";
 
-const dedupe = (before: string, completion: string, after: string) => dedupeAgainstSuffix(completion, cursorLine({ textBefore: before, textAfter: after }), after);
+const dedupe = (before: string, completion: string, after: string) =>
+  dedupeAgainstSuffix(completion, cursorLine({ textBefore: before, textAfter: after }), after);
 
 describe("deduplication against the text after the cursor", () => {
   it("drops the closers the line already has", () => {
@@ -17,7 +18,10 @@ describe("deduplication against the text after the cursor", () => {
   });
 
   it("cuts a block where it starts repeating the next line", () => {
-    assert.equal(dedupe("int f() {\n    ", "int y = 2;\n    return y;\n}", "\n}\n"), "int y = 2;\n    return y;");
+    assert.equal(
+      dedupe("int f() {\n    ", "int y = 2;\n    return y;\n}", "\n}\n"),
+      "int y = 2;\n    return y;",
+    );
   });
 
   it("drops a suggestion that is exactly what follows, whitespace aside", () => {
@@ -25,7 +29,10 @@ describe("deduplication against the text after the cursor", () => {
   });
 
   it("keeps new text", () => {
-    assert.equal(dedupe("def f():\n    ", "y = 1\n    return y", "\n\ndef g():\n    pass\n"), "y = 1\n    return y");
+    assert.equal(
+      dedupe("def f():\n    ", "y = 1\n    return y", "\n\ndef g():\n    pass\n"),
+      "y = 1\n    return y",
+    );
   });
 
   it("text after the cursor: only closers and separators allow a suggestion", () => {

@@ -11,7 +11,11 @@ import { DEMO_MODEL, SHARED } from "../helpers/fixtures";
 const spm = SentencePieceTokenizer.fromFile(join(DEMO_MODEL, "tokenizer.model"));
 const tok = promptTokenizer(spm);
 const pyDir = join(SHARED, "corpus", "python");
-const source = readdirSync(pyDir).sort().slice(0, 6).map((f) => readFileSync(join(pyDir, f), "utf8")).join("\n");
+const source = readdirSync(pyDir)
+  .sort()
+  .slice(0, 6)
+  .map((f) => readFileSync(join(pyDir, f), "utf8"))
+  .join("\n");
 
 describe("prompt window", () => {
   it("takes the whole text when it fits", () => {
@@ -24,7 +28,10 @@ describe("prompt window", () => {
     const before = source.slice(0, 6000);
     for (const budget of [64, 200, 512]) {
       const w = freshWindow(before, 0, budget, tok);
-      assert.ok(spm.encode(w.text).length <= budget, `${spm.encode(w.text).length} tokens for a budget of ${budget}`);
+      assert.ok(
+        spm.encode(w.text).length <= budget,
+        `${spm.encode(w.text).length} tokens for a budget of ${budget}`,
+      );
       assert.ok(w.start > 0 && before[w.start - 1] === "\n", "starts a line");
       assert.equal(before.slice(w.start), w.text);
       assert.ok(spm.encode(w.text).length >= budget * 0.5, "uses a fair share of the budget");

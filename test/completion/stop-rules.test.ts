@@ -16,8 +16,14 @@ describe("structure rules", () => {
   });
 
   it("at a line start: a block at the cursor's indentation", () => {
-    assert.deepEqual(structureRuleFor(cursorLine({ textBefore: "def f():\n    ", textAfter: "" }), 4), block(4));
-    assert.deepEqual(structureRuleFor(cursorLine({ textBefore: "def f():\n\t", textAfter: "" }), 4), block(4));
+    assert.deepEqual(
+      structureRuleFor(cursorLine({ textBefore: "def f():\n    ", textAfter: "" }), 4),
+      block(4),
+    );
+    assert.deepEqual(
+      structureRuleFor(cursorLine({ textBefore: "def f():\n\t", textAfter: "" }), 4),
+      block(4),
+    );
   });
 
   it("stops before a dedent below the cursor's indentation, as soon as the dedented line shows", () => {
@@ -67,8 +73,14 @@ describe("structure rules", () => {
 
   it("the final cut: structure, whole lines after a budget stop, trailing space", () => {
     assert.equal(finishCompletion("a, b)  \nmore", "structure", { kind: "line" }), "a, b)");
-    assert.equal(finishCompletion("x = 1\n    y = 2\n    z = f(", "max-tokens", block(4)), "x = 1\n    y = 2");
-    assert.equal(finishCompletion("x = 1\n    y = 2\n    z = 3", "eos", block(4)), "x = 1\n    y = 2\n    z = 3");
+    assert.equal(
+      finishCompletion("x = 1\n    y = 2\n    z = f(", "max-tokens", block(4)),
+      "x = 1\n    y = 2",
+    );
+    assert.equal(
+      finishCompletion("x = 1\n    y = 2\n    z = 3", "eos", block(4)),
+      "x = 1\n    y = 2\n    z = 3",
+    );
     assert.equal(finishCompletion("   \n", "structure", block(4)), "");
   });
 });

@@ -21,7 +21,11 @@ import { parseArgs } from "node:util";
 import { EngineClient } from "../../src/engine/engine-client";
 import { seededRandom } from "../../src/engine/sampler";
 import type { EpPreference } from "../../src/engine/session";
-import { CompletionController, type CompletionSettings, type Suggestion } from "../../src/completion/controller";
+import {
+  CompletionController,
+  type CompletionSettings,
+  type Suggestion,
+} from "../../src/completion/controller";
 import { promptTokenizer } from "../../src/completion/prompt";
 import { SentencePieceTokenizer } from "../../src/tokenizer/tokenizer";
 import { DEFAULTS } from "../../src/vscode/config";
@@ -95,14 +99,33 @@ const percentile = (xs: number[], p: number) => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { debounce: { type: "string" }, ep: { type: "string" }, seed: { type: "string" }, "max-tokens": { type: "string" } } });
-  const settings: CompletionSettings = { ...DEFAULTS, debounceMs: Number(values.debounce ?? DEFAULTS.debounceMs), maxTokens: Number(values["max-tokens"] ?? DEFAULTS.maxTokens) };
-  const client = new EngineClient({ modelDir: DEMO_MODEL, ep: (values.ep ?? "cpu") as EpPreference, cacheDir: TEST_CACHE });
+  const { values } = parseArgs({
+    options: {
+      debounce: { type: "string" },
+      ep: { type: "string" },
+      seed: { type: "string" },
+      "max-tokens": { type: "string" },
+    },
+  });
+  const settings: CompletionSettings = {
+    ...DEFAULTS,
+    debounceMs: Number(values.debounce ?? DEFAULTS.debounceMs),
+    maxTokens: Number(values["max-tokens"] ?? DEFAULTS.maxTokens),
+  };
+  const client = new EngineClient({
+    modelDir: DEMO_MODEL,
+    ep: (values.ep ?? "cpu") as EpPreference,
+    cacheDir: TEST_CACHE,
+  });
   const info = await client.start();
   const spm = SentencePieceTokenizer.fromFile(join(DEMO_MODEL, "tokenizer.model"));
   const tokenizer = promptTokenizer(spm);
   // What the file already holds above the typed code: the start of a real module.
-  const context = readFileSync(join(SHARED, "corpus", "python", "0009.py"), "utf8").split("\n").slice(0, 60).join("\n").trimEnd();
+  const context = readFileSync(join(SHARED, "corpus", "python", "0009.py"), "utf8")
+    .split("\n")
+    .slice(0, 60)
+    .join("\n")
+    .trimEnd();
   const keys = keystrokes(context, TYPED);
   const rand = seededRandom(Number(values.seed ?? 7));
 
@@ -123,7 +146,15 @@ async function main(): Promise<void> {
     },
   });
 
-  const request = (text: string) => ({ docKey: "file:///session/inventory.py", languageId: "python", textBefore: text, beforeStart: 0, textAfter: "\n", tabSize: 4, manual: false });
+  const request = (text: string) => ({
+    docKey: "file:///session/inventory.py",
+    languageId: "python",
+    textBefore: text,
+    beforeStart: 0,
+    textAfter: "\n",
+    tabSize: 4,
+    manual: false,
+  });
   let previous: AbortController | undefined;
   /** One keystroke as VS Code sends it: the previous request is cancelled, a new one starts. */
   const press = (text: string): { started: number; done: Promise<Suggestion | undefined> } => {
@@ -173,14 +204,29 @@ async function main(): Promise<void> {
   previous?.abort();
   await client.close();
 
-  const row = (name: string, xs: number[], extra = "") => `${name.padEnd(7)} n=${String(xs.length).padStart(3)}  p50 ${percentile(xs, 50).toFixed(0).padStart(5)} ms  p95 ${percentile(xs, 95).toFixed(0).padStart(5)} ms${extra}`;
-  console.log(`typing session: ${keys.length} keystrokes, ${keys.filter((k) => k.pause).length} pauses; debounce ${settings.debounceMs} ms, max ${settings.maxTokens} tokens, prompt budget ${settings.contextTokens} tokens, temperature ${settings.temperature}`);
-  console.log(`engine: ${info.ep}, ${cpus()[0]?.model.trim()} × ${cpus().length}; load average at the end ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
-  console.log(`prompts: ${percentile(promptTokens, 50)} tokens median (max ${Math.max(...promptTokens)}); decode ${percentile(speeds, 50).toFixed(0)} tokens/s median`);
+  const row = (name: string, xs: number[], extra = "") =>
+    `${name.padEnd(7)} n=${String(xs.length).padStart(3)}  p50 ${percentile(xs, 50).toFixed(0).padStart(5)} ms  p95 ${percentile(xs, 95).toFixed(0).padStart(5)} ms${extra}`;
+  console.log(
+    `typing session: ${keys.length} keystrokes, ${keys.filter((k) => k.pause).length} pauses; debounce ${settings.debounceMs} ms, max ${settings.maxTokens} tokens, prompt budget ${settings.contextTokens} tokens, temperature ${settings.temperature}`,
+  );
+  console.log(
+    `engine: ${info.ep}, ${cpus()[0]?.model.trim()} × ${cpus().length}; load average at the end ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
+  console.log(
+    `prompts: ${percentile(promptTokens, 50)} tokens median (max ${Math.max(...promptTokens)}); decode ${percentile(speeds, 50).toFixed(0)} tokens/s median`,
+  );
   console.log(row("warm", results.warm, `  (${empty.warm} pauses with nothing to suggest)`));
   console.log(row("cold", results.cold, `  (${empty.cold} pauses with nothing to suggest)`));
   console.log(row("cached", results.cached));
-  console.log(JSON.stringify({ warm: results.warm.map(Math.round), cold: results.cold.map(Math.round), cached: results.cached.map((x) => Math.round(x * 10) / 10) }));
+  console.log(
+    JSON.stringify({
+      warm: results.warm.map(Math.round),
+      cold: results.cold.map(Math.round),
+      cached: results.cached.map((x) => Math.round(x * 10) / 10),
+    }),
+  );
 }
 
 main().catch((e: unknown) => {

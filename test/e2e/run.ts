@@ -11,7 +11,16 @@
 // reload, cleared, restored cleared; and the
 // in-host integration tests (test/e2e/host/index.ts) through the `extensionTestsPath` payload.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
@@ -36,7 +45,12 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+async function until<T>(
+  what: string,
+  f: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 30_000,
+  everyMs = 200,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -46,7 +60,10 @@ async function until<T>(what: string, f: () => Promise<T | undefined | null | fa
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
+    if (Date.now() > end)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`,
+      );
     await sleep(everyMs);
   }
 }
@@ -64,7 +81,10 @@ function freePort(): Promise<number> {
 
 /** The demo model through the command-line tool: what the editor's suggestions must agree with. */
 function cli(args: string[]): string {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, MONET_LENS_CACHE: join(RUN, "cli-cache") } });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, MONET_LENS_CACHE: join(RUN, "cli-cache") },
+  });
   if (r.status !== 0) throw new Error(`monet-lens ${args[0]} failed: ${r.stderr}`);
   return r.stdout;
 }
@@ -96,7 +116,10 @@ async function stopServer(): Promise<void> {
   server = undefined;
   const pid = s?.proc.pid;
   if (!s || !pid) return;
-  const exited = s.proc.exitCode !== null || s.proc.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => s.proc.once("exit", () => r()));
+  const exited =
+    s.proc.exitCode !== null || s.proc.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((r) => s.proc.once("exit", () => r()));
   if (!groupAlive(pid)) return;
   process.kill(-pid, "SIGTERM");
   const end = Date.now() + 5000;
@@ -116,7 +139,22 @@ async function startServer(entry: string, dirs: Dirs): Promise<Server> {
   const logFd = openSync(join(OUT, "code-server.log"), "a");
   const proc = spawn(
     process.execPath,
-    [entry, "--user-data-dir", dirs.user, "--extensions-dir", dirs.ext, "--bind-addr", `127.0.0.1:${port}`, "--auth", "none", "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", dirs.workspace],
+    [
+      entry,
+      "--user-data-dir",
+      dirs.user,
+      "--extensions-dir",
+      dirs.ext,
+      "--bind-addr",
+      `127.0.0.1:${port}`,
+      "--auth",
+      "none",
+      "--disable-telemetry",
+      "--disable-update-check",
+      "--disable-workspace-trust",
+      "--disable-getting-started-override",
+      dirs.workspace,
+    ],
     {
       detached: true,
       stdio: ["ignore", logFd, logFd],
@@ -132,10 +170,16 @@ async function startServer(entry: string, dirs: Dirs): Promise<Server> {
   const s = { proc, port, url: `http://127.0.0.1:${port}` };
   server = s;
   log(`code-server ${CODE_SERVER_VERSION} started (pid ${proc.pid}) on ${s.url}`);
-  await until("code-server's /healthz", async () => {
-    if (proc.exitCode !== null) throw new Error(`code-server exited (${proc.exitCode}); see ${join(OUT, "code-server.log")}`);
-    return (await fetch(`${s.url}/healthz`).catch(() => undefined))?.ok;
-  }, 30_000, 100);
+  await until(
+    "code-server's /healthz",
+    async () => {
+      if (proc.exitCode !== null)
+        throw new Error(`code-server exited (${proc.exitCode}); see ${join(OUT, "code-server.log")}`);
+      return (await fetch(`${s.url}/healthz`).catch(() => undefined))?.ok;
+    },
+    30_000,
+    100,
+  );
   return s;
 }
 
@@ -243,7 +287,12 @@ async function step(name: string, page: Page, f: () => Promise<void>): Promise<v
 async function reloadWindow(page: Page): Promise<void> {
   await page.evaluate(() => ((window as unknown as { e2eOldPage: boolean }).e2eOldPage = true));
   await runCommand(page, "Developer: Reload Window");
-  await until("the page to reload", () => page.evaluate(() => !(window as unknown as { e2eOldPage?: boolean }).e2eOldPage).catch(() => false), 30_000, 200);
+  await until(
+    "the page to reload",
+    () => page.evaluate(() => !(window as unknown as { e2eOldPage?: boolean }).e2eOldPage).catch(() => false),
+    30_000,
+    200,
+  );
   await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
 }
 
@@ -291,8 +340,12 @@ async function statusText(page: Page): Promise<string> {
 /** The inline suggestion's ghost text in the active editor, from its DOM ("" when none). */
 async function ghostText(page: Page): Promise<string> {
   return activeEditor(page).evaluate((ed) => {
-    const inline = Array.from(ed.querySelectorAll(".ghost-text-decoration, .ghost-text-decoration-preview")).map((e) => e.textContent ?? "").join("");
-    const lines = Array.from(ed.querySelectorAll(".suggest-preview-text .view-line, .ghost-text .view-line")).map((e) => e.textContent ?? "");
+    const inline = Array.from(ed.querySelectorAll(".ghost-text-decoration, .ghost-text-decoration-preview"))
+      .map((e) => e.textContent ?? "")
+      .join("");
+    const lines = Array.from(
+      ed.querySelectorAll(".suggest-preview-text .view-line, .ghost-text .view-line"),
+    ).map((e) => e.textContent ?? "");
     return [inline, ...lines].join("\n").replace(/\u00a0/g, " ");
   });
 }
@@ -300,17 +353,26 @@ async function ghostText(page: Page): Promise<string> {
 /** Waits for a ghost text that stays the same for a second. */
 async function stableGhostText(page: Page, timeoutMs: number): Promise<string> {
   let prev = "";
-  return until("ghost text", async () => {
-    const g = await ghostText(page);
-    const stable = g !== "" && g === prev;
-    prev = g;
-    return stable && g;
-  }, timeoutMs, 1000);
+  return until(
+    "ghost text",
+    async () => {
+      const g = await ghostText(page);
+      const stable = g !== "" && g === prev;
+      prev = g;
+      return stable && g;
+    },
+    timeoutMs,
+    1000,
+  );
 }
 
 async function saveAndRead(page: Page, file: string): Promise<string> {
   await page.keyboard.press("Control+S");
-  await until(`${file} saved`, async () => (await page.locator(".tabs-container .tab.active.dirty").count()) === 0, 10_000);
+  await until(
+    `${file} saved`,
+    async () => (await page.locator(".tabs-container .tab.active.dirty").count()) === 0,
+    10_000,
+  );
   return readFileSync(file, "utf8");
 }
 
@@ -331,24 +393,55 @@ async function main(): Promise<number> {
   const pack = spawnSync("npm", ["run", "--silent", "package"], { cwd: ROOT, encoding: "utf8" });
   if (pack.status !== 0) throw new Error(`npm run package failed:\n${pack.stdout}\n${pack.stderr}`);
   const vsixBytes = statSync(VSIX).size;
-  log(`monet-lens.vsix: ${(vsixBytes / 2 ** 20).toFixed(1)} MiB (${vsixBytes} bytes), packed in ${seconds(tSetup)} s`);
+  log(
+    `monet-lens.vsix: ${(vsixBytes / 2 ** 20).toFixed(1)} MiB (${vsixBytes} bytes), packed in ${seconds(tSetup)} s`,
+  );
 
   const dirs = freshDirs();
   const tInstall = Date.now();
-  const inst = spawnSync(process.execPath, [cs.entry, "--user-data-dir", dirs.user, "--extensions-dir", dirs.ext, "--install-extension", VSIX], { encoding: "utf8", env: { ...process.env, XDG_CONFIG_HOME: dirs.xdgConfig, XDG_DATA_HOME: dirs.xdgData } });
+  const inst = spawnSync(
+    process.execPath,
+    [cs.entry, "--user-data-dir", dirs.user, "--extensions-dir", dirs.ext, "--install-extension", VSIX],
+    {
+      encoding: "utf8",
+      env: { ...process.env, XDG_CONFIG_HOME: dirs.xdgConfig, XDG_DATA_HOME: dirs.xdgData },
+    },
+  );
   if (inst.status !== 0) throw new Error(`installing the .vsix failed:\n${inst.stdout}\n${inst.stderr}`);
-  const extDir = join(dirs.ext, `${EXTENSION_ID}-${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version}`);
-  if (!existsSync(join(extDir, "dist", "extension.js"))) throw new Error(`the .vsix did not install into ${extDir}: ${inst.stdout}`);
+  const extDir = join(
+    dirs.ext,
+    `${EXTENSION_ID}-${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version}`,
+  );
+  if (!existsSync(join(extDir, "dist", "extension.js")))
+    throw new Error(`the .vsix did not install into ${extDir}: ${inst.stdout}`);
   log(`extension installed from the .vsix in ${seconds(tInstall)} s`);
 
   // The in-host tests, bundled (vscode external) for the extension host to require.
-  await build({ entryPoints: [join(__dirname, "host", "index.ts")], bundle: true, platform: "node", format: "cjs", target: "node20", outfile: join(dirs.hostTests, "index.js"), external: ["vscode"], logLevel: "warning" });
+  await build({
+    entryPoints: [join(__dirname, "host", "index.ts")],
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    outfile: join(dirs.hostTests, "index.js"),
+    external: ["vscode"],
+    logLevel: "warning",
+  });
 
   const s = await startServer(cs.entry, dirs);
   context = await chromium.launchPersistentContext(dirs.browser, {
     executablePath: "/usr/bin/chromium",
     viewport: { width: 1600, height: 900 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(20_000);
@@ -361,7 +454,11 @@ async function main(): Promise<number> {
 
   await step("0 workbench opens with the extension", page, async () => {
     await openWorkbench(page, `${s.url}/?folder=${encodeURIComponent(dirs.workspace)}`);
-    await until("the Monet Lens status bar item", async () => (await statusText(page).catch(() => "")).includes("tiny-codemonet"), 60_000);
+    await until(
+      "the Monet Lens status bar item",
+      async () => (await statusText(page).catch(() => "")).includes("tiny-codemonet"),
+      60_000,
+    );
     await shot(page, "workbench");
   });
 
@@ -375,25 +472,41 @@ async function main(): Promise<number> {
     log(`ghost text (no masks): ${JSON.stringify(unmasked)}`);
     await shot(page, "ghost-text");
     // The same greedy continuation from the command-line tool on the same prompt.
-    const expected = (JSON.parse(cli(["generate", "--prompt", prompt, "--max-tokens", "16", "--json"])) as { text: string }).text;
-    if (!expected.startsWith(unmasked)) throw new Error(`the ghost text ${JSON.stringify(unmasked)} is not the demo model's greedy continuation ${JSON.stringify(expected)}`);
+    const expected = (
+      JSON.parse(cli(["generate", "--prompt", prompt, "--max-tokens", "16", "--json"])) as { text: string }
+    ).text;
+    if (!expected.startsWith(unmasked))
+      throw new Error(
+        `the ghost text ${JSON.stringify(unmasked)} is not the demo model's greedy continuation ${JSON.stringify(expected)}`,
+      );
     await page.keyboard.press("Tab");
     await until("the ghost text to go", async () => (await ghostText(page)) === "", 10_000);
     const saved = await saveAndRead(page, pyFile);
-    if (saved !== prompt + unmasked) throw new Error(`after Tab the document is ${JSON.stringify(saved)}, expected ${JSON.stringify(prompt + unmasked)}`);
+    if (saved !== prompt + unmasked)
+      throw new Error(
+        `after Tab the document is ${JSON.stringify(saved)}, expected ${JSON.stringify(prompt + unmasked)}`,
+      );
     await shot(page, "accepted");
   });
 
   await step("2 mask Python from the QuickPick; the completion changes", page, async () => {
     await runCommand(page, "Monet Lens: Mask Language Experts");
     const input = page.locator(".quick-input-widget .quick-input-box input");
-    await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: "lua" }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator(".quick-input-list .monaco-list-row")
+      .filter({ hasText: "lua" })
+      .first()
+      .waitFor({ timeout: 30_000 });
     await input.fill("python");
     const row = page.locator(".quick-input-list .monaco-list-row").filter({ hasText: "python" }).first();
     await row.locator("input[type=checkbox], .quick-input-list-checkbox, .monaco-checkbox").first().click();
     await shot(page, "mask-quickpick");
     await page.keyboard.press("Enter");
-    await until("the status bar to show the Python mask", async () => (await statusText(page)).includes("−python"), 15_000);
+    await until(
+      "the status bar to show the Python mask",
+      async () => (await statusText(page)).includes("−python"),
+      15_000,
+    );
     log(`status: ${await statusText(page)}`);
     // Back to the same place: undo the accepted suggestion, then ask for one.
     await activeEditor(page).click({ position: { x: 200, y: 10 } });
@@ -405,9 +518,17 @@ async function main(): Promise<number> {
     const masked = await stableGhostText(page, 60_000);
     log(`ghost text (Python masked): ${JSON.stringify(masked)}`);
     await shot(page, "masked-ghost-text");
-    if (masked === unmasked) throw new Error(`the completion with Python masked is the same as without: ${JSON.stringify(masked)}`);
-    const expected = (JSON.parse(cli(["generate", "--prompt", prompt, "--max-tokens", "16", "--mask", "python", "--json"])) as { text: string }).text;
-    if (!expected.startsWith(masked)) throw new Error(`the masked ghost text ${JSON.stringify(masked)} is not the demo model's greedy continuation with Python masked ${JSON.stringify(expected)}`);
+    if (masked === unmasked)
+      throw new Error(`the completion with Python masked is the same as without: ${JSON.stringify(masked)}`);
+    const expected = (
+      JSON.parse(
+        cli(["generate", "--prompt", prompt, "--max-tokens", "16", "--mask", "python", "--json"]),
+      ) as { text: string }
+    ).text;
+    if (!expected.startsWith(masked))
+      throw new Error(
+        `the masked ghost text ${JSON.stringify(masked)} is not the demo model's greedy continuation with Python masked ${JSON.stringify(expected)}`,
+      );
     await page.keyboard.press("Escape");
   });
 
@@ -427,22 +548,42 @@ async function main(): Promise<number> {
     await runCommand(page, "Monet Lens: Inspect Selection");
     const frame = heatmapFrame(page);
     const body = frame.locator("#hm-body");
-    await until("the heatmap rows", async () => Number(await body.getAttribute("data-total-rows", { timeout: 2000 })) > 0, 60_000, 500);
+    await until(
+      "the heatmap rows",
+      async () => Number(await body.getAttribute("data-total-rows", { timeout: 2000 })) > 0,
+      60_000,
+      500,
+    );
     const totalRows = Number(await body.getAttribute("data-total-rows"));
-    if (totalRows !== routed.tokens.length) throw new Error(`the heatmap has ${totalRows} rows; the selection has ${routed.tokens.length} tokens`);
+    if (totalRows !== routed.tokens.length)
+      throw new Error(`the heatmap has ${totalRows} rows; the selection has ${routed.tokens.length} tokens`);
     const drawn = await frame.locator("#hm-body .row").count();
     // Only the rows in view are in the DOM (virtual scrolling): at least a screenful, never more than there are.
-    if (drawn > totalRows || drawn < Math.min(totalRows, 20)) throw new Error(`${drawn} rows drawn of ${totalRows}`);
-    const columns = await frame.locator("#hm-head button.col-lang").evaluateAll((bs) => bs.map((b) => (b as HTMLElement).dataset.lang ?? ""));
-    if (JSON.stringify(columns) !== JSON.stringify(atlasLanguages)) throw new Error(`heatmap columns ${columns.join(",")} are not the atlas languages ${atlasLanguages.join(",")}`);
-    const cellsPerRow = await frame.locator("#hm-body .row").evaluateAll((rs) => rs.map((r) => r.querySelectorAll(".cell").length));
-    if (cellsPerRow.some((n) => n !== atlasLanguages.length)) throw new Error(`rows with other than ${atlasLanguages.length} cells: ${cellsPerRow.join(",")}`);
-    const summary = await frame.locator("#hm-summary .cell").evaluateAll((cs) => cs.map((c) => Number((c.textContent ?? "").replace(/[^\d.]/g, ""))));
+    if (drawn > totalRows || drawn < Math.min(totalRows, 20))
+      throw new Error(`${drawn} rows drawn of ${totalRows}`);
+    const columns = await frame
+      .locator("#hm-head button.col-lang")
+      .evaluateAll((bs) => bs.map((b) => (b as HTMLElement).dataset.lang ?? ""));
+    if (JSON.stringify(columns) !== JSON.stringify(atlasLanguages))
+      throw new Error(
+        `heatmap columns ${columns.join(",")} are not the atlas languages ${atlasLanguages.join(",")}`,
+      );
+    const cellsPerRow = await frame
+      .locator("#hm-body .row")
+      .evaluateAll((rs) => rs.map((r) => r.querySelectorAll(".cell").length));
+    if (cellsPerRow.some((n) => n !== atlasLanguages.length))
+      throw new Error(`rows with other than ${atlasLanguages.length} cells: ${cellsPerRow.join(",")}`);
+    const summary = await frame
+      .locator("#hm-summary .cell")
+      .evaluateAll((cs) => cs.map((c) => Number((c.textContent ?? "").replace(/[^\d.]/g, ""))));
     const cpp = atlasLanguages.indexOf("cpp");
     const best = summary.indexOf(Math.max(...summary));
     const dominant = (await frame.locator("#hm-summary .dom-lang").textContent())?.trim();
-    log(`summary of ${totalRows} tokens: ${atlasLanguages.map((l, i) => `${l} ${summary[i]}`).join(", ")}; dominant ${dominant}`);
-    if (best !== cpp || dominant !== "cpp") throw new Error(`the summary's dominant column is ${atlasLanguages[best]} (${dominant}), not cpp`);
+    log(
+      `summary of ${totalRows} tokens: ${atlasLanguages.map((l, i) => `${l} ${summary[i]}`).join(", ")}; dominant ${dominant}`,
+    );
+    if (best !== cpp || dominant !== "cpp")
+      throw new Error(`the summary's dominant column is ${atlasLanguages[best]} (${dominant}), not cpp`);
     await shot(page, "heatmap");
     // Hover a C++ cell of the first row and read its tooltip.
     await frame.locator(`#hm-body .row[data-i="0"] .cell[data-l="${cpp}"]`).hover();
@@ -453,66 +594,133 @@ async function main(): Promise<number> {
     if (!tip.includes("cpp")) throw new Error(`the tooltip does not name the column's language: ${tip}`);
     await shot(page, "heatmap-tooltip");
     await frame.locator('#hm-head button.col-lang[data-lang="lua"]').click();
-    await until("the status bar to show the Lua mask", async () => (await statusText(page)).includes("−lua,python"), 15_000);
-    await until("the Lua header to show it is masked", async () => (await frame.locator('#hm-head button.col-lang[data-lang="lua"]').getAttribute("aria-pressed")) === "true", 15_000);
+    await until(
+      "the status bar to show the Lua mask",
+      async () => (await statusText(page)).includes("−lua,python"),
+      15_000,
+    );
+    await until(
+      "the Lua header to show it is masked",
+      async () =>
+        (await frame.locator('#hm-head button.col-lang[data-lang="lua"]').getAttribute("aria-pressed")) ===
+        "true",
+      15_000,
+    );
     log(`status: ${await statusText(page)}`);
     await shot(page, "heatmap-lua-masked");
   });
 
-  await step("3b the A/B tab: greedy continuations at the cursor with and without the masks", page, async () => {
-    const frame = heatmapFrame(page);
-    await frame.locator("#tab-ab").click();
-    const columns = frame.locator("#ab-columns");
-    await until("both continuations", async () => !(await columns.getAttribute("hidden", { timeout: 2000 }).then((h) => h !== null).catch(() => true)), 60_000, 500);
-    const plain = ((await frame.locator("#ab-plain .ab-text").textContent()) ?? "").trim();
-    const masked = ((await frame.locator("#ab-masked .ab-text").textContent()) ?? "").trim();
-    const verdict = ((await frame.locator("#ab-summary .ab-verdict").textContent()) ?? "").trim();
-    const chips = await frame.locator("#ab-summary .chip").allTextContents();
-    log(`A/B: masked ${chips.join(",")}; ${verdict}`);
-    if (!plain || !masked) throw new Error("an empty continuation in the A/B view");
-    if (JSON.stringify(chips) !== JSON.stringify(["lua", "python"])) throw new Error(`the A/B view names the masks ${chips.join(",")}, not lua,python`);
-    const first = await frame.locator("#ab-summary").getAttribute("data-first");
-    if (plain === masked ? !/^Identical/.test(verdict) : !/^They part at token \d+/.test(verdict) || first === "") throw new Error(`the verdict "${verdict}" does not fit the two texts`);
-    await shot(page, "ab-view");
-    await frame.locator("#tab-heatmap").click();
-  });
+  await step(
+    "3b the A/B tab: greedy continuations at the cursor with and without the masks",
+    page,
+    async () => {
+      const frame = heatmapFrame(page);
+      await frame.locator("#tab-ab").click();
+      const columns = frame.locator("#ab-columns");
+      await until(
+        "both continuations",
+        async () =>
+          !(await columns
+            .getAttribute("hidden", { timeout: 2000 })
+            .then((h) => h !== null)
+            .catch(() => true)),
+        60_000,
+        500,
+      );
+      const plain = ((await frame.locator("#ab-plain .ab-text").textContent()) ?? "").trim();
+      const masked = ((await frame.locator("#ab-masked .ab-text").textContent()) ?? "").trim();
+      const verdict = ((await frame.locator("#ab-summary .ab-verdict").textContent()) ?? "").trim();
+      const chips = await frame.locator("#ab-summary .chip").allTextContents();
+      log(`A/B: masked ${chips.join(",")}; ${verdict}`);
+      if (!plain || !masked) throw new Error("an empty continuation in the A/B view");
+      if (JSON.stringify(chips) !== JSON.stringify(["lua", "python"]))
+        throw new Error(`the A/B view names the masks ${chips.join(",")}, not lua,python`);
+      const first = await frame.locator("#ab-summary").getAttribute("data-first");
+      if (
+        plain === masked
+          ? !/^Identical/.test(verdict)
+          : !/^They part at token \d+/.test(verdict) || first === ""
+      )
+        throw new Error(`the verdict "${verdict}" does not fit the two texts`);
+      await shot(page, "ab-view");
+      await frame.locator("#tab-heatmap").click();
+    },
+  );
 
   await step("4 the engine's start line in the output channel", page, async () => {
     await runCommand(page, "Monet Lens: Show Log");
-    const output = page.locator(".part.panel .output-view, .part.panel [id='workbench.panel.output']").first();
+    const output = page
+      .locator(".part.panel .output-view, .part.panel [id='workbench.panel.output']")
+      .first();
     await output.waitFor({ state: "visible", timeout: 10_000 });
     // Only the lines about the engine, with the view's filter (as a user would look for it).
     await page.locator('.part.panel input[placeholder="Filter"]').fill("engine started");
-    const line = await until("the engine's start line", async () => {
-      // Long lines wrap into several view lines: join them (the space at a wrap stays).
-      const text = (await page.locator(".part.panel .view-lines").first().evaluate((e) => Array.from(e.querySelectorAll(".view-line")).sort((a, b) => (a as HTMLElement).offsetTop - (b as HTMLElement).offsetTop).map((l) => l.textContent ?? "").join(""))).replace(/\u00a0/g, " ");
-      return /engine started: model \S*tiny-codemonet, execution provider (cpu|cuda|webgpu)\b/.exec(text)?.[0];
-    }, 15_000, 500);
+    const line = await until(
+      "the engine's start line",
+      async () => {
+        // Long lines wrap into several view lines: join them (the space at a wrap stays).
+        const text = (
+          await page
+            .locator(".part.panel .view-lines")
+            .first()
+            .evaluate((e) =>
+              Array.from(e.querySelectorAll(".view-line"))
+                .sort((a, b) => (a as HTMLElement).offsetTop - (b as HTMLElement).offsetTop)
+                .map((l) => l.textContent ?? "")
+                .join(""),
+            )
+        ).replace(/\u00a0/g, " ");
+        return /engine started: model \S*tiny-codemonet, execution provider (cpu|cuda|webgpu)\b/.exec(
+          text,
+        )?.[0];
+      },
+      15_000,
+      500,
+    );
     log(`output: ${line.trim()}`);
     await shot(page, "output-channel");
   });
 
-  await step("4b reload with the heatmap open: the panel comes back and routes the selection again", page, async () => {
-    await reloadWindow(page);
-    const tab = page.locator(".tabs-container .tab").filter({ hasText: "Monet Lens: Routing" });
-    await until("the heatmap tab after the reload", async () => (await tab.count()) > 0, 60_000, 500);
-    const body = heatmapFrame(page).locator("#hm-body");
-    const rows = await until("the restored heatmap's rows", async () => Number(await body.getAttribute("data-total-rows", { timeout: 2000 }).catch(() => "0")) || undefined, 90_000, 500);
-    log(`restored heatmap: ${rows} rows`);
-    await shot(page, "heatmap-restored");
-  });
+  await step(
+    "4b reload with the heatmap open: the panel comes back and routes the selection again",
+    page,
+    async () => {
+      await reloadWindow(page);
+      const tab = page.locator(".tabs-container .tab").filter({ hasText: "Monet Lens: Routing" });
+      await until("the heatmap tab after the reload", async () => (await tab.count()) > 0, 60_000, 500);
+      const body = heatmapFrame(page).locator("#hm-body");
+      const rows = await until(
+        "the restored heatmap's rows",
+        async () =>
+          Number(await body.getAttribute("data-total-rows", { timeout: 2000 }).catch(() => "0")) || undefined,
+        90_000,
+        500,
+      );
+      log(`restored heatmap: ${rows} rows`);
+      await shot(page, "heatmap-restored");
+    },
+  );
 
   await step("5 close the heatmap; reload restores the masks; cleared masks stay cleared", page, async () => {
     const tab = page.locator(".tabs-container .tab").filter({ hasText: "Monet Lens: Routing" });
     await tab.first().hover();
     await tab.first().locator(".tab-actions .action-label").first().click();
-    await until("the heatmap to close", async () => (await tab.count()) === 0 && (await page.locator("iframe.webview").count()) === 0, 10_000);
+    await until(
+      "the heatmap to close",
+      async () => (await tab.count()) === 0 && (await page.locator("iframe.webview").count()) === 0,
+      10_000,
+    );
     await shot(page, "heatmap-closed");
     await reloadWindow(page);
-    const restored = await until("the masks in the status bar after the reload", async () => {
-      const t = await statusText(page).catch(() => "");
-      return t.includes("tiny-codemonet") && t;
-    }, 60_000, 500);
+    const restored = await until(
+      "the masks in the status bar after the reload",
+      async () => {
+        const t = await statusText(page).catch(() => "");
+        return t.includes("tiny-codemonet") && t;
+      },
+      60_000,
+      500,
+    );
     log(`status after reload: ${restored}`);
     if (!restored.includes("−lua,python")) throw new Error(`the masks were not restored: ${restored}`);
     await shot(page, "reload-masks-restored");
@@ -520,10 +728,15 @@ async function main(): Promise<number> {
     await until("the status bar without masks", async () => !(await statusText(page)).includes("−"), 15_000);
     await shot(page, "masks-cleared");
     await reloadWindow(page);
-    const st = await until("the status bar after the second reload", async () => {
-      const t = await statusText(page).catch(() => "");
-      return t.includes("tiny-codemonet") && t;
-    }, 60_000, 500);
+    const st = await until(
+      "the status bar after the second reload",
+      async () => {
+        const t = await statusText(page).catch(() => "");
+        return t.includes("tiny-codemonet") && t;
+      },
+      60_000,
+      500,
+    );
     log(`status after the second reload: ${st}`);
     if (st.includes("−")) throw new Error(`masks came back after clearing: ${st}`);
     await shot(page, "reload-masks-cleared");
@@ -535,10 +748,26 @@ async function main(): Promise<number> {
       ["extensionTestsPath", `vscode-remote://127.0.0.1:${s.port}${join(dirs.hostTests, "index.js")}`],
     ]);
     await page.goto("about:blank");
-    await openWorkbench(page, `${s.url}/?folder=${encodeURIComponent(dirs.workspace)}&payload=${encodeURIComponent(payload)}`);
-    const hostResults = await until("the in-host test results", () => existsSync(dirs.hostResults) && (JSON.parse(readFileSync(dirs.hostResults, "utf8")) as Array<{ name: string; ok: boolean; ms: number; error?: string }>), 120_000, 500);
+    await openWorkbench(
+      page,
+      `${s.url}/?folder=${encodeURIComponent(dirs.workspace)}&payload=${encodeURIComponent(payload)}`,
+    );
+    const hostResults = await until(
+      "the in-host test results",
+      () =>
+        existsSync(dirs.hostResults) &&
+        (JSON.parse(readFileSync(dirs.hostResults, "utf8")) as Array<{
+          name: string;
+          ok: boolean;
+          ms: number;
+          error?: string;
+        }>),
+      120_000,
+      500,
+    );
     await shot(page, "extension-host-tests");
-    for (const r of hostResults) log(`in host: ${r.ok ? "ok" : "FAILED"} ${r.name} (${r.ms} ms)${r.error ? `\n${r.error}` : ""}`);
+    for (const r of hostResults)
+      log(`in host: ${r.ok ? "ok" : "FAILED"} ${r.name} (${r.ms} ms)${r.error ? `\n${r.error}` : ""}`);
     const failed = hostResults.filter((r) => !r.ok);
     if (failed.length) throw new Error(`${failed.length} of ${hostResults.length} in-host tests failed`);
     if (hostResults.length < 4) throw new Error(`only ${hostResults.length} in-host tests ran`);
@@ -549,7 +778,8 @@ async function main(): Promise<number> {
 
 main()
   .catch((e: unknown) => {
-    if (!results.some((r) => !r.ok)) log(`FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    if (!results.some((r) => !r.ok))
+      log(`FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     return 1;
   })
   .then(async (code) => {

@@ -15,7 +15,10 @@ const RIPGREP_ARCHIVE = "ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz";
 
 /** $MONET_LENS_E2E_CACHE, else ~/.cache/monet-lens-e2e: kept between runs and between clones. */
 export function cacheRoot(): string {
-  return process.env.MONET_LENS_E2E_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "monet-lens-e2e");
+  return (
+    process.env.MONET_LENS_E2E_CACHE ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "monet-lens-e2e")
+  );
 }
 
 function log(line: string): void {
@@ -28,11 +31,17 @@ export function ensureDebianPackages(needCodeServerBuild: boolean): void {
   if (needCodeServerBuild) wanted.push(["/usr/bin/rg", "ripgrep"], ["/usr/bin/krb5-config", "libkrb5-dev"]);
   const missing = wanted.filter(([f]) => !existsSync(f)).map(([, p]) => p);
   if (missing.length === 0) return;
-  if (process.getuid?.() !== 0) throw new Error(`the end-to-end suite needs the Debian packages ${missing.join(", ")}: apt-get install ${missing.join(" ")}`);
+  if (process.getuid?.() !== 0)
+    throw new Error(
+      `the end-to-end suite needs the Debian packages ${missing.join(", ")}: apt-get install ${missing.join(" ")}`,
+    );
   log(`installing ${missing.join(", ")} with apt-get`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   execFileSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });
-  execFileSync("apt-get", ["install", "-y", "-qq", ...missing], { stdio: ["ignore", "ignore", "inherit"], env });
+  execFileSync("apt-get", ["install", "-y", "-qq", ...missing], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env,
+  });
 }
 
 export interface CodeServer {
@@ -71,21 +80,36 @@ export function ensureCodeServer(): CodeServer {
     execFileSync("tar", ["czf", join(tmp, RIPGREP_CACHE, RIPGREP_ARCHIVE), "-C", seed, "rg"]);
     log(`installing code-server ${CODE_SERVER_VERSION} from npm into ${dir}`);
     const prefix = join(staging, "install");
-    const r = spawnSync("npm", ["install", "--prefix", prefix, "--no-audit", "--no-fund", "--no-save", `code-server@${CODE_SERVER_VERSION}`], {
-      stdio: ["ignore", "inherit", "inherit"],
-      env: {
-        ...process.env,
-        TMPDIR: tmp,
-        // code-server's postinstall installs its VS Code's native modules (node-pty runs
-        // `npx node-gyp`); npm 11 blocks dependencies' install scripts unless allowed, and
-        // the postinstall refuses root without unsafe_perm.
-        npm_config_dangerously_allow_all_scripts: "true",
-        npm_config_yes: "true",
-        npm_config_unsafe_perm: "true",
+    const r = spawnSync(
+      "npm",
+      [
+        "install",
+        "--prefix",
+        prefix,
+        "--no-audit",
+        "--no-fund",
+        "--no-save",
+        `code-server@${CODE_SERVER_VERSION}`,
+      ],
+      {
+        stdio: ["ignore", "inherit", "inherit"],
+        env: {
+          ...process.env,
+          TMPDIR: tmp,
+          // code-server's postinstall installs its VS Code's native modules (node-pty runs
+          // `npx node-gyp`); npm 11 blocks dependencies' install scripts unless allowed, and
+          // the postinstall refuses root without unsafe_perm.
+          npm_config_dangerously_allow_all_scripts: "true",
+          npm_config_yes: "true",
+          npm_config_unsafe_perm: "true",
+        },
       },
-    });
-    if (r.status !== 0) throw new Error(`npm install code-server@${CODE_SERVER_VERSION} failed (exit ${r.status ?? r.signal})`);
-    if (!existsSync(join(prefix, "node_modules", "code-server", "lib", "vscode", "node_modules", "node-pty"))) {
+    );
+    if (r.status !== 0)
+      throw new Error(`npm install code-server@${CODE_SERVER_VERSION} failed (exit ${r.status ?? r.signal})`);
+    if (
+      !existsSync(join(prefix, "node_modules", "code-server", "lib", "vscode", "node_modules", "node-pty"))
+    ) {
       throw new Error("code-server installed without its VS Code modules: its postinstall did not run");
     }
     rmSync(dir, { recursive: true, force: true });

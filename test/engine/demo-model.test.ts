@@ -23,7 +23,10 @@ describe("demo model (tiny-codemonet)", () => {
   after(async () => engine.close());
 
   const expected = readFixture(join(FIXTURES, "tiny-codemonet", "expected.safetensors"));
-  const greedy = JSON.parse(readFileSync(join(FIXTURES, "tiny-codemonet", "greedy.json"), "utf8")) as Record<string, GreedyCase>;
+  const greedy = JSON.parse(readFileSync(join(FIXTURES, "tiny-codemonet", "greedy.json"), "utf8")) as Record<
+    string,
+    GreedyCase
+  >;
 
   for (const lang of ["python", "cpp", "lua"]) {
     it(`${lang}: logits within 2e-3 and routing within 1e-4 of the reference`, async () => {
@@ -57,7 +60,10 @@ describe("demo model (tiny-codemonet)", () => {
         const logits = await engine.logits(ids);
         const last = logits.subarray((ids.length - 1) * engine.config.vocabSize);
         const best = Math.max(...last);
-        assert.ok(last[c.greedy_ids[firstTie]!]! >= best - 0.05 - 2e-3, "the reference's choice at the near-tie is within its margin of ours");
+        assert.ok(
+          last[c.greedy_ids[firstTie]!]! >= best - 0.05 - 2e-3,
+          "the reference's choice at the near-tie is within its margin of ours",
+        );
       }
     });
   }
@@ -76,7 +82,11 @@ describe("demo model (tiny-codemonet)", () => {
 
   it("stops at a stop string, and streams exactly the returned text", async () => {
     let streamed = "";
-    const r = await engine.generate(greedy.python!.prompt, { maxTokens: 40, stopStrings: ["\n"], onText: (t) => (streamed += t) });
+    const r = await engine.generate(greedy.python!.prompt, {
+      maxTokens: 40,
+      stopStrings: ["\n"],
+      onText: (t) => (streamed += t),
+    });
     assert.equal(r.stopReason, "stop-string");
     assert.ok(!r.text.includes("\n"));
     assert.ok(r.text.length > 0);
@@ -88,7 +98,9 @@ describe("demo model (tiny-codemonet)", () => {
     const a = await engine.generate("int main(", { ...opts, seed: 7 });
     const b = await engine.generate("int main(", { ...opts, seed: 7 });
     assert.deepEqual(a.ids, b.ids);
-    const others = await Promise.all([1, 2, 3].map((seed) => engine.generate("int main(", { ...opts, seed })));
+    const others = await Promise.all(
+      [1, 2, 3].map((seed) => engine.generate("int main(", { ...opts, seed })),
+    );
     assert.ok(others.some((o) => o.ids.join() !== a.ids.join()));
   });
 
@@ -109,7 +121,11 @@ describe("demo model (tiny-codemonet)", () => {
   });
 
   it("stops at the time budget", async () => {
-    const r = await engine.generate("public class Main {\n", { maxTokens: 500, ignoreEos: true, timeLimitMs: 1 });
+    const r = await engine.generate("public class Main {\n", {
+      maxTokens: 500,
+      ignoreEos: true,
+      timeLimitMs: 1,
+    });
     assert.equal(r.stopReason, "time-limit");
     assert.ok(r.ids.length < 500);
   });

@@ -8,7 +8,12 @@ import { gone } from "../helpers/processes";
 
 describe("engine client (child process)", () => {
   const logs: string[] = [];
-  const client = new EngineClient({ modelDir: DEMO_MODEL, ep: "cpu", cacheDir: TEST_CACHE, log: (l) => logs.push(l) });
+  const client = new EngineClient({
+    modelDir: DEMO_MODEL,
+    ep: "cpu",
+    cacheDir: TEST_CACHE,
+    log: (l) => logs.push(l),
+  });
   before(async () => {
     await client.start();
   });
@@ -23,7 +28,10 @@ describe("engine client (child process)", () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
     let streamed = "";
-    const r = await client.generate({ prompt: "def parse(line):\n", maxTokens: 48, ignoreEos: true }, { onText: (t) => (streamed += t) });
+    const r = await client.generate(
+      { prompt: "def parse(line):\n", maxTokens: 48, ignoreEos: true },
+      { onText: (t) => (streamed += t) },
+    );
     clearInterval(timer);
     assert.equal(streamed, r.text);
     assert.equal(r.ids.length, 48);
@@ -32,14 +40,20 @@ describe("engine client (child process)", () => {
 
   it("cancellation stops the worker's generation, not just the result", async () => {
     const ctrl = new AbortController();
-    const r = await client.generate({ prompt: "#include <stdio.h>\n", maxTokens: 400, ignoreEos: true }, { signal: ctrl.signal, onText: () => ctrl.abort() });
+    const r = await client.generate(
+      { prompt: "#include <stdio.h>\n", maxTokens: 400, ignoreEos: true },
+      { signal: ctrl.signal, onText: () => ctrl.abort() },
+    );
     assert.equal(r.stopReason, "cancelled");
     assert.ok(r.ids.length < 40, `stopped after ${r.ids.length} tokens`);
   });
 
   it("a killed engine fails its request clearly, leaves no process behind, and restarts on the next request", async () => {
     const pid = client.pid!;
-    const pending = client.generate({ prompt: "function f() {\n", maxTokens: 400, ignoreEos: true }, { onText: () => client.kill() });
+    const pending = client.generate(
+      { prompt: "function f() {\n", maxTokens: 400, ignoreEos: true },
+      { onText: () => client.kill() },
+    );
     await assert.rejects(pending, EngineCrashedError);
     assert.ok(gone(pid), "the killed engine process was reaped");
     const r = await client.generate({ prompt: "x = ", maxTokens: 4 });

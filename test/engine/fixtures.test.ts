@@ -30,14 +30,21 @@ for (const name of ["random-vd", "random-hd"]) {
       runner = new MonetRunner((await openSession(converted.modelPath, { ep: "cpu" })).session, ckpt.config);
       const E = ckpt.config.moeExperts;
       masks = masksFromExperts(
-        Array.from({ length: routingGroups(ckpt.config) }, (_, g) => [...u8(expected, `mask.${g}`)].flatMap((v, e) => (v ? [e] : []))),
+        Array.from({ length: routingGroups(ckpt.config) }, (_, g) =>
+          [...u8(expected, `mask.${g}`)].flatMap((v, e) => (v ? [e] : [])),
+        ),
         E,
         "fixture masks",
       );
     });
     after(async () => runner.session.release());
 
-    const empty = () => KvCache.empty({ numLayers: runner.config.numLayers, numKvHeads: runner.config.numKvHeads, headDim: runner.config.headDim });
+    const empty = () =>
+      KvCache.empty({
+        numLayers: runner.config.numLayers,
+        numKvHeads: runner.config.numKvHeads,
+        headDim: runner.config.headDim,
+      });
     const rowIds = (b: number) => allIds.slice(b * T, (b + 1) * T);
     const V = () => runner.config.vocabSize;
 
@@ -64,7 +71,10 @@ for (const name of ["random-vd", "random-hd"]) {
         const out = await runner.forward({ ids: rowIds(b), cache: empty(), numLogits: T, masks });
         const ref = masked.subarray(b * T * V(), (b + 1) * T * V());
         assert.ok(maxAbsDiff(out.logits, ref) < 1e-3);
-        assert.ok(maxAbsDiff(ref, plain.subarray(b * T * V(), (b + 1) * T * V())) > 1e-2, "the fixture masks change the logits");
+        assert.ok(
+          maxAbsDiff(ref, plain.subarray(b * T * V(), (b + 1) * T * V())) > 1e-2,
+          "the fixture masks change the logits",
+        );
       }
     });
 
@@ -108,13 +118,20 @@ describe("portable attention (standard ONNX ops instead of GroupQueryAttention)"
         const ckpt = await Checkpoint.open(join(FIXTURES, name));
         await convertToOnnx(ckpt, join(dir, "m"), { fingerprint: "test", attention: "portable" });
         await ckpt.close();
-        const runner = new MonetRunner((await openSession(join(dir, "m", MODEL_FILE), { ep: "cpu" })).session, ckpt.config);
+        const runner = new MonetRunner(
+          (await openSession(join(dir, "m", MODEL_FILE), { ep: "cpu" })).session,
+          ckpt.config,
+        );
         const expected = readFixture(join(FIXTURES, name, "expected.safetensors"));
         const [, T] = shape(expected, "input_ids") as [number, number];
         const ids = i64(expected, "input_ids").slice(0, T);
         const V = ckpt.config.vocabSize;
         const ref = f32(expected, "logits").subarray(0, T * V);
-        const empty = KvCache.empty({ numLayers: ckpt.config.numLayers, numKvHeads: ckpt.config.numKvHeads, headDim: ckpt.config.headDim });
+        const empty = KvCache.empty({
+          numLayers: ckpt.config.numLayers,
+          numKvHeads: ckpt.config.numKvHeads,
+          headDim: ckpt.config.headDim,
+        });
         assert.ok(maxAbsDiff((await runner.forward({ ids, cache: empty, numLogits: T })).logits, ref) < 1e-3);
         let step = await runner.forward({ ids: ids.slice(0, T - 1), cache: empty });
         step = await runner.forward({ ids: [ids[T - 1]!], cache: step.cache });

@@ -12,14 +12,29 @@ import { MonetRunner } from "../../src/engine/runner";
 import { KvCache } from "../../src/engine/kv-cache";
 import { masksFromExperts } from "../../src/engine/masks";
 import { Engine } from "../../src/engine/engine";
-import { DEMO_MODEL, FIXTURES, TEST_CACHE, f32, i64, maxAbsDiff, readFixture, shape, u8 } from "../helpers/fixtures";
+import {
+  DEMO_MODEL,
+  FIXTURES,
+  TEST_CACHE,
+  f32,
+  i64,
+  maxAbsDiff,
+  readFixture,
+  shape,
+  u8,
+} from "../helpers/fixtures";
 
 async function fp16Runner(dir: string) {
   const ckpt = await Checkpoint.open(dir);
   const converted = await ensureConverted(ckpt, { cacheDir: TEST_CACHE, dtype: "float16" });
   await ckpt.close();
   assert.equal(converted.manifest.dtype, "float16");
-  return new MonetRunner((await openSession(converted.modelPath, { ep: "cpu" })).session, ckpt.config, undefined, "float16");
+  return new MonetRunner(
+    (await openSession(converted.modelPath, { ep: "cpu" })).session,
+    ckpt.config,
+    undefined,
+    "float16",
+  );
 }
 
 describe("float16 graph", () => {
@@ -29,14 +44,23 @@ describe("float16 graph", () => {
       const ex = readFixture(join(FIXTURES, name, "expected.safetensors"));
       const [B, T] = shape(ex, "input_ids") as [number, number];
       const V = runner.config.vocabSize;
-      const masks = masksFromExperts([0, 1].map((g) => [...u8(ex, `mask.${g}`)].flatMap((v, e) => (v ? [e] : []))), runner.config.moeExperts, "fixture");
+      const masks = masksFromExperts(
+        [0, 1].map((g) => [...u8(ex, `mask.${g}`)].flatMap((v, e) => (v ? [e] : []))),
+        runner.config.moeExperts,
+        "fixture",
+      );
       for (let b = 0; b < B; b++) {
         const ids = i64(ex, "input_ids").slice(b * T, (b + 1) * T);
         const ref = f32(ex, "logits").subarray(b * T * V, (b + 1) * T * V);
         const empty = () => KvCache.empty(runner.cacheShape());
-        assert.ok(maxAbsDiff((await runner.forward({ ids, cache: empty(), numLogits: T })).logits, ref) < 1e-2);
+        assert.ok(
+          maxAbsDiff((await runner.forward({ ids, cache: empty(), numLogits: T })).logits, ref) < 1e-2,
+        );
         const mref = f32(ex, "masked_logits").subarray(b * T * V, (b + 1) * T * V);
-        assert.ok(maxAbsDiff((await runner.forward({ ids, cache: empty(), numLogits: T, masks })).logits, mref) < 1e-2);
+        assert.ok(
+          maxAbsDiff((await runner.forward({ ids, cache: empty(), numLogits: T, masks })).logits, mref) <
+            1e-2,
+        );
         let step = await runner.forward({ ids: ids.slice(0, 2), cache: empty() });
         for (let t = 2; t < T; t++) step = await runner.forward({ ids: [ids[t]!], cache: step.cache });
         assert.ok(maxAbsDiff(step.logits, ref.subarray((T - 1) * V)) < 1e-2);

@@ -22,10 +22,16 @@ describe("converted-model cache", () => {
     try {
       const ckpt = await Checkpoint.open(fixture);
       const progress: Array<[number, number]> = [];
-      const first = await ensureConverted(ckpt, { cacheDir, onProgress: (done, total) => progress.push([done, total]) });
+      const first = await ensureConverted(ckpt, {
+        cacheDir,
+        onProgress: (done, total) => progress.push([done, total]),
+      });
       assert.equal(first.converted, true);
       assert.ok(progress.length >= ckpt.config.numLayers, "progress is reported per layer");
-      assert.ok(progress.every(([d], i) => i === 0 || d > progress[i - 1]![0]), "progress only moves forward");
+      assert.ok(
+        progress.every(([d], i) => i === 0 || d > progress[i - 1]![0]),
+        "progress only moves forward",
+      );
       assert.equal(progress.at(-1)![0], progress.at(-1)![1], "and ends at 100%");
       const again = await ensureConverted(ckpt, { cacheDir });
       assert.equal(again.converted, false);
@@ -36,10 +42,17 @@ describe("converted-model cache", () => {
       assert.equal(rebuilt.converted, true, "a truncated weights file is not taken for a good one");
 
       writeFileSync(join(rebuilt.dir, MANIFEST_FILE), "{not json");
-      assert.equal((await ensureConverted(ckpt, { cacheDir })).converted, true, "a corrupt manifest is rebuilt");
+      assert.equal(
+        (await ensureConverted(ckpt, { cacheDir })).converted,
+        true,
+        "a corrupt manifest is rebuilt",
+      );
       await ckpt.close();
       // No temporary folders or locks are left behind.
-      assert.deepEqual(readdirSync(join(cacheDir, "converted")).filter((n) => n.includes(".tmp-") || n.endsWith(".lock")), []);
+      assert.deepEqual(
+        readdirSync(join(cacheDir, "converted")).filter((n) => n.includes(".tmp-") || n.endsWith(".lock")),
+        [],
+      );
     } finally {
       rmSync(cacheDir, { recursive: true, force: true });
     }
@@ -49,7 +62,10 @@ describe("converted-model cache", () => {
     const cacheDir = mkdtempSync(join(tmpdir(), "monet-store-"));
     try {
       const [a, b] = await Promise.all([Checkpoint.open(fixture), Checkpoint.open(fixture)]);
-      const results = await Promise.all([ensureConverted(a!, { cacheDir }), ensureConverted(b!, { cacheDir })]);
+      const results = await Promise.all([
+        ensureConverted(a!, { cacheDir }),
+        ensureConverted(b!, { cacheDir }),
+      ]);
       assert.deepEqual(results.map((r) => r.converted).sort(), [false, true]);
       await Promise.all([a!.close(), b!.close()]);
     } finally {
@@ -64,13 +80,20 @@ describe("converted-model cache", () => {
       const converted = await ensureConverted(ckpt, { cacheDir });
       // A GPU session that fails at run time: the real graph's inputs, every run an error.
       const inputNames = (await openSession(converted.modelPath, { ep: "cpu" })).session.inputNames;
-      const failing = { inputNames, run: async () => Promise.reject(new Error("CUDA error: an illegal memory access")) } as unknown as ort.InferenceSession;
+      const failing = {
+        inputNames,
+        run: async () => Promise.reject(new Error("CUDA error: an illegal memory access")),
+      } as unknown as ort.InferenceSession;
       const reasons: string[] = [];
       const runner = new MonetRunner(failing, ckpt.config, async (e) => {
         reasons.push((e as Error).message);
         return (await openSession(converted.modelPath, { ep: "cpu" })).session;
       });
-      const cache = KvCache.empty({ numLayers: ckpt.config.numLayers, numKvHeads: ckpt.config.numKvHeads, headDim: ckpt.config.headDim });
+      const cache = KvCache.empty({
+        numLayers: ckpt.config.numLayers,
+        numKvHeads: ckpt.config.numKvHeads,
+        headDim: ckpt.config.headDim,
+      });
       const out = await runner.forward({ ids: [1, 5, 7], cache });
       assert.equal(out.logits.length, ckpt.config.vocabSize);
       assert.deepEqual(reasons, ["CUDA error: an illegal memory access"]);

@@ -3,13 +3,20 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { diffContinuations, pieceTexts } from "../../src/heatmap/continuation";
 
-const cont = (pieces: string[], ids = pieces.map((p) => [...p].reduce((h, c) => h * 31 + c.charCodeAt(0), 7) % 100_000)) => ({ text: pieces.join(""), ids, pieces });
+const cont = (
+  pieces: string[],
+  ids = pieces.map((p) => [...p].reduce((h, c) => h * 31 + c.charCodeAt(0), 7) % 100_000),
+) => ({ text: pieces.join(""), ids, pieces });
 
 describe("A/B continuations", () => {
   it("turns pieces into text: '▁' is a space, byte pieces are UTF-8 characters on their first byte", () => {
     assert.deepEqual(pieceTexts(["▁▁▁▁", "return", "▁n", "<0x0A>"]), ["    ", "return", " n", "\n"]);
     assert.deepEqual(pieceTexts(["<0xF0>", "<0x9F>", "<0x9A>", "<0x80>", "x"]), ["🚀", "", "", "", "x"]);
-    assert.deepEqual(pieceTexts(["<0xC3>", "<0xA9>", "<0xC3>"]), ["é", "", "\ufffd"], "a cut-off character is U+FFFD");
+    assert.deepEqual(
+      pieceTexts(["<0xC3>", "<0xA9>", "<0xC3>"]),
+      ["é", "", "\ufffd"],
+      "a cut-off character is U+FFFD",
+    );
     assert.deepEqual(pieceTexts(["<0x80>", "<0xFF>"]), ["\ufffd", "\ufffd"], "stray bytes");
     assert.deepEqual(pieceTexts(["<0xE2>", "a"]), ["\ufffd", "a"]);
   });
@@ -26,10 +33,19 @@ describe("A/B continuations", () => {
     const masked = cont(["▁n", "▁=", "▁n", "<0x0A>", "▁n"]);
     const d = diffContinuations({ plain, masked });
     assert.equal(d.firstDivergence, 3);
-    assert.deepEqual(d.plain.map((t) => t.diverges), [false, false, false, true, true, false]);
-    assert.deepEqual(d.masked.map((t) => t.diverges), [false, false, false, false, true]);
+    assert.deepEqual(
+      d.plain.map((t) => t.diverges),
+      [false, false, false, true, true, false],
+    );
+    assert.deepEqual(
+      d.masked.map((t) => t.diverges),
+      [false, false, false, false, true],
+    );
     assert.deepEqual(d.diverging, { plain: 2, masked: 1 });
-    assert.deepEqual(d.masked.map((t) => t.text), [" n", " =", " n", "\n", " n"]);
+    assert.deepEqual(
+      d.masked.map((t) => t.text),
+      [" n", " =", " n", "\n", " n"],
+    );
   });
 
   it("handles a prefix and empty continuations", () => {

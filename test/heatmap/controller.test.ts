@@ -4,7 +4,16 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type * as vscode from "vscode";
-import { classifyError, HeatmapController, promptBefore, type CancelSource, type ControllerHost, type CursorContext, type EditorTarget, type Found } from "../../src/heatmap/controller";
+import {
+  classifyError,
+  HeatmapController,
+  promptBefore,
+  type CancelSource,
+  type ControllerHost,
+  type CursorContext,
+  type EditorTarget,
+  type Found,
+} from "../../src/heatmap/controller";
 import type { HeatmapDeps } from "../../src/heatmap/deps";
 import type { ToWebview } from "../../src/heatmap/messages";
 import type { RouteData } from "../../src/heatmap/route-data";
@@ -18,7 +27,16 @@ function routeFor(text: string, masked: readonly string[]): RouteData {
     languages: ["lua", "python"],
     masked: [...masked],
     groups: 1,
-    tokens: Array.from(text, (ch, k) => ({ id: k, text: ch, piece: ch, span: [k, k + 1] as [number, number], shares: [0.1, py], groupShares: [[0.1, py]], dominant: py ? "python" : "lua", top: [] })),
+    tokens: Array.from(text, (ch, k) => ({
+      id: k,
+      text: ch,
+      piece: ch,
+      span: [k, k + 1] as [number, number],
+      shares: [0.1, py],
+      groupShares: [[0.1, py]],
+      dominant: py ? "python" : "lua",
+      top: [],
+    })),
   };
 }
 
@@ -37,7 +55,16 @@ function deferred<T>(): Deferred<T> {
 const tick = () => new Promise((r) => setImmediate(r));
 
 function target(text: string, base = 0, version = 1, uri = "file:///w/a.py"): Found<EditorTarget> {
-  return { ok: true, value: { uri, version, text, base, source: { file: "a.py", startLine: 1, endLine: 2, kind: "selection" } } };
+  return {
+    ok: true,
+    value: {
+      uri,
+      version,
+      text,
+      base,
+      source: { file: "a.py", startLine: 1, endLine: 2, kind: "selection" },
+    },
+  };
 }
 
 function setup(opts: { pinned?: boolean } = {}) {
@@ -53,7 +80,15 @@ function setup(opts: { pinned?: boolean } = {}) {
   const listeners = new Set<(m: readonly string[]) => unknown>();
   const state = {
     target: target("def f():\r\n    return 1") as Found<EditorTarget>,
-    cursor: { ok: true, value: { uri: "file:///w/a.py", version: 1, prompt: "def f():\n", source: { file: "a.py", startLine: 2, endLine: 2, kind: "cursor" } } } as Found<CursorContext>,
+    cursor: {
+      ok: true,
+      value: {
+        uri: "file:///w/a.py",
+        version: 1,
+        prompt: "def f():\n",
+        source: { file: "a.py", startLine: 2, endLine: 2, kind: "cursor" },
+      },
+    } as Found<CursorContext>,
     visible: true,
     selectResult: "ok" as "ok" | "changed" | "closed",
     /** When set, route() waits for the test to settle it. */
@@ -71,7 +106,11 @@ function setup(opts: { pinned?: boolean } = {}) {
     newCancellation: (): CancelSource => {
       const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) };
       tokens.push(token);
-      return { token: token as unknown as vscode.CancellationToken, cancel: () => void (token.isCancellationRequested = true), dispose() {} };
+      return {
+        token: token as unknown as vscode.CancellationToken,
+        cancel: () => void (token.isCancellationRequested = true),
+        dispose() {},
+      };
     },
     visible: () => state.visible,
   };
@@ -88,7 +127,10 @@ function setup(opts: { pinned?: boolean } = {}) {
     },
     compare: async (prompt, m) => {
       compareCalls.push({ prompt, masked: [...m] });
-      return { plain: { text: " 1", ids: [1], pieces: ["▁1"] }, masked: { text: " 2", ids: [2], pieces: ["▁2"] } };
+      return {
+        plain: { text: " 1", ids: [1], pieces: ["▁1"] },
+        masked: { text: " 2", ids: [2], pieces: ["▁2"] },
+      };
     },
     masks: {
       current: () => masked,
@@ -102,7 +144,10 @@ function setup(opts: { pinned?: boolean } = {}) {
         return { dispose: () => void listeners.delete(f) };
       },
     },
-    atlasLanguages: () => [{ id: "lua", experts: 5 }, { id: "python", experts: 9 }],
+    atlasLanguages: () => [
+      { id: "lua", experts: 5 },
+      { id: "python", experts: 9 },
+    ],
     log: (line) => void logs.push(line),
   };
   const c = new HeatmapController(host, deps, {
@@ -116,14 +161,29 @@ function setup(opts: { pinned?: boolean } = {}) {
   });
   // As registerHeatmap wires it.
   deps.masks.onDidChange(() => c.masksChanged());
-  const of = <T extends ToWebview["type"]>(type: T) => posted.filter((m): m is Extract<ToWebview, { type: T }> => m.type === type);
+  const of = <T extends ToWebview["type"]>(type: T) =>
+    posted.filter((m): m is Extract<ToWebview, { type: T }> => m.type === type);
   const fire = async () => {
     const live = timers.filter((t) => !t.cleared);
     timers.length = 0;
     for (const t of live) t.f();
     await tick();
   };
-  return { c, posted, logs, selects, tokens, timers, routeCalls, compareCalls, toggles, state, of, fire, setMasked: (m: string[]) => (masked = m) };
+  return {
+    c,
+    posted,
+    logs,
+    selects,
+    tokens,
+    timers,
+    routeCalls,
+    compareCalls,
+    toggles,
+    state,
+    of,
+    fire,
+    setMasked: (m: string[]) => (masked = m),
+  };
 }
 
 describe("routing view controller", () => {
@@ -135,7 +195,10 @@ describe("routing view controller", () => {
       { type: "masks", masked: [], atlasLanguages: ["lua", "python"] },
     ]);
     assert.deepEqual(t.routeCalls, [{ text: "def f():\r\n    return 1", masked: [] }]);
-    assert.deepEqual(t.of("status").map((s) => s.state), ["computing", "idle"]);
+    assert.deepEqual(
+      t.of("status").map((s) => s.state),
+      ["computing", "idle"],
+    );
     const r = t.of("route");
     assert.equal(r.length, 1);
     assert.equal(r[0]!.data.tokens.length, 22);
@@ -147,7 +210,15 @@ describe("routing view controller", () => {
 
   it("logs and drops every invalid message without acting on it", async () => {
     const t = setup();
-    for (const m of [null, "refresh", { type: "refresh", x: 1 }, { type: "toggleMask", language: "<b>" }, { type: "selectTokens", seq: 0, from: 3, to: 2 }, { type: "nope" }]) await t.c.receive(m);
+    for (const m of [
+      null,
+      "refresh",
+      { type: "refresh", x: 1 },
+      { type: "toggleMask", language: "<b>" },
+      { type: "selectTokens", seq: 0, from: 3, to: 2 },
+      { type: "nope" },
+    ])
+      await t.c.receive(m);
     assert.equal(t.posted.length, 0);
     assert.equal(t.routeCalls.length + t.toggles.length + t.selects.length, 0);
     assert.equal(t.logs.length, 6);
@@ -161,7 +232,11 @@ describe("routing view controller", () => {
     await t.c.receive({ type: "toggleMask", language: "python" });
     await tick();
     assert.deepEqual(t.toggles, ["python"]);
-    assert.deepEqual(t.of("masks").at(-1), { type: "masks", masked: ["python"], atlasLanguages: ["lua", "python"] });
+    assert.deepEqual(t.of("masks").at(-1), {
+      type: "masks",
+      masked: ["python"],
+      atlasLanguages: ["lua", "python"],
+    });
     assert.deepEqual(t.routeCalls.at(-1), { text: "def f():\r\n    return 1", masked: ["python"] });
     assert.deepEqual(t.of("route").at(-1)!.data.masked, ["python"]);
     // A language the atlas lacks is refused, with a notice, and the page gets the masks again.
@@ -254,16 +329,28 @@ describe("routing view controller", () => {
 
   it("shows no-model, error and no-selection states", async () => {
     const t = setup();
-    t.state.routeError = Object.assign(new Error("No CodeMonet model: set monetLens.modelPath"), { code: "NO_MODEL" });
+    t.state.routeError = Object.assign(new Error("No CodeMonet model: set monetLens.modelPath"), {
+      code: "NO_MODEL",
+    });
     await t.c.receive({ type: "ready" });
-    assert.deepEqual(t.of("status").at(-1), { type: "status", view: "heatmap", state: "noModel", message: "No CodeMonet model: set monetLens.modelPath" });
+    assert.deepEqual(t.of("status").at(-1), {
+      type: "status",
+      view: "heatmap",
+      state: "noModel",
+      message: "No CodeMonet model: set monetLens.modelPath",
+    });
     t.state.routeError = new Error("the text has 3000 tokens; the model reads at most 2048 at once");
     await t.c.receive({ type: "refresh" });
     assert.equal(t.of("status").at(-1)!.state, "error");
     assert.match(t.logs.at(-1)!, /routing failed: the text has 3000 tokens/);
     t.state.target = { ok: false, reason: "Nothing is selected and line 3 is not inside a function." };
     await t.c.receive({ type: "refresh" });
-    assert.deepEqual(t.of("status").at(-1), { type: "status", view: "heatmap", state: "noSelection", message: "Nothing is selected and line 3 is not inside a function." });
+    assert.deepEqual(t.of("status").at(-1), {
+      type: "status",
+      view: "heatmap",
+      state: "noSelection",
+      message: "Nothing is selected and line 3 is not inside a function.",
+    });
     t.state.target = target("   \r\n ");
     await t.c.receive({ type: "refresh" });
     assert.match(t.of("status").at(-1)!.message, /blank/);
@@ -283,7 +370,10 @@ describe("routing view controller", () => {
     await tick();
     assert.deepEqual(t.compareCalls, [{ prompt: "def f():\n", masked: ["lua"] }]);
     const m = t.of("compare").at(-1)!;
-    assert.deepEqual([m.plain.text, m.maskedResult.text, m.masked, m.promptTail], [" 1", " 2", ["lua"], "def f():\n"]);
+    assert.deepEqual(
+      [m.plain.text, m.maskedResult.text, m.masked, m.promptTail],
+      [" 1", " 2", ["lua"], "def f():\n"],
+    );
     await t.c.receive({ type: "runCompare" });
     assert.equal(t.compareCalls.length, 2, "run again on request");
   });

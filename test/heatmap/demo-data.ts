@@ -19,7 +19,7 @@ export const DEMO_TEXT = [
   "def word_counts(path, limit=10):",
   '    """Count the words of a file; return the `limit` most common. 🚀"""',
   "    counts = {}",
-  "    with open(path, encoding=\"utf-8\") as f:",
+  '    with open(path, encoding="utf-8") as f:',
   "        for line in f:",
   "            for word in line.lower().split():",
   "                counts[word] = counts.get(word, 0) + 1",
@@ -128,7 +128,9 @@ function continuation(engine: Engine, text: string, ids: number[]): Continuation
 export async function demoData(shippedDir = join(process.cwd(), "models", "atlases")): Promise<DemoData> {
   const engine = await Engine.open({ modelDir: DEMO_MODEL, ep: "cpu", cacheDir: TEST_CACHE });
   try {
-    const shipped = existsSync(shippedDir) ? findAtlas(modelIdentity(engine), undefined, shippedDir) : undefined;
+    const shipped = existsSync(shippedDir)
+      ? findAtlas(modelIdentity(engine), undefined, shippedDir)
+      : undefined;
     const owners = shipped ? expertOwners(shipped.atlas) : await constructOwners(engine);
     const atlasPath = shipped?.path ?? "test-constructed.atlas.json";
     const routed = await engine.route(DEMO_TEXT);
@@ -137,7 +139,14 @@ export async function demoData(shippedDir = join(process.cwd(), "models", "atlas
     const maskedLanguages = [dominant];
     const masks = masksFor(owners, maskedLanguages);
     const routedMasked = await engine.route(DEMO_TEXT, masks);
-    const masked = routeJson({ model: engine.modelDir, atlasPath, text: DEMO_TEXT, routed: routedMasked, owners, masked: { languages: maskedLanguages, groups: masks.groups } });
+    const masked = routeJson({
+      model: engine.modelDir,
+      atlasPath,
+      text: DEMO_TEXT,
+      routed: routedMasked,
+      owners,
+      masked: { languages: maskedLanguages, groups: masks.groups },
+    });
     engine.resetCache();
     const plain = await engine.generate(AB_PROMPT, { maxTokens: 32 });
     engine.resetCache();
@@ -147,8 +156,13 @@ export async function demoData(shippedDir = join(process.cwd(), "models", "atlas
       noAtlas: routeJson({ model: engine.modelDir, atlasPath: null, text: DEMO_TEXT, routed }),
       masked,
       maskedLanguages,
-      compare: { plain: continuation(engine, plain.text, plain.ids), masked: continuation(engine, withMask.text, withMask.ids) },
-      atlasSource: shipped ? `shipped atlas ${shipped.path}` : `atlas constructed in the test from ../shared/corpus (${CONSTRUCTED_LANGUAGES.join(", ")})`,
+      compare: {
+        plain: continuation(engine, plain.text, plain.ids),
+        masked: continuation(engine, withMask.text, withMask.ids),
+      },
+      atlasSource: shipped
+        ? `shipped atlas ${shipped.path}`
+        : `atlas constructed in the test from ../shared/corpus (${CONSTRUCTED_LANGUAGES.join(", ")})`,
     };
   } finally {
     await engine.close();

@@ -3,7 +3,12 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { contentSecurityPolicy, escapeHtml, heatmapHtml } from "../../src/heatmap/html";
 
-const opts = { nonce: "AbCdEfGhIjKlMnOpQrStUv12", scriptUri: "https://file+.vscode-resource.vscode-cdn.net/ext/media/heatmap.js", styleUri: "https://file+.vscode-resource.vscode-cdn.net/ext/media/heatmap.css", cspSource: "https://*.vscode-cdn.net" };
+const opts = {
+  nonce: "AbCdEfGhIjKlMnOpQrStUv12",
+  scriptUri: "https://file+.vscode-resource.vscode-cdn.net/ext/media/heatmap.js",
+  styleUri: "https://file+.vscode-resource.vscode-cdn.net/ext/media/heatmap.css",
+  cspSource: "https://*.vscode-cdn.net",
+};
 
 describe("heatmap page HTML", () => {
   it("has a strict CSP: scripts by nonce, styles from the extension or by nonce, nothing else", () => {
@@ -23,7 +28,9 @@ describe("heatmap page HTML", () => {
       contentSecurityPolicy(opts.nonce, web),
       "default-src 'none'; script-src 'nonce-AbCdEfGhIjKlMnOpQrStUv12'; style-src 'self' https://*.vscode-cdn.net 'nonce-AbCdEfGhIjKlMnOpQrStUv12'; img-src 'self' https://*.vscode-cdn.net data:; font-src 'self' https://*.vscode-cdn.net",
     );
-    assert.ok(heatmapHtml({ ...opts, cspSource: web }).includes("style-src &#39;self&#39; https://*.vscode-cdn.net"));
+    assert.ok(
+      heatmapHtml({ ...opts, cspSource: web }).includes("style-src &#39;self&#39; https://*.vscode-cdn.net"),
+    );
   });
 
   it("loads only its own script and stylesheet, with the nonce, and gives the toolkit the nonce", () => {
@@ -42,7 +49,10 @@ describe("heatmap page HTML", () => {
   it("rejects a weak nonce or a CSP source that could inject directives, and escapes URIs", () => {
     assert.throws(() => heatmapHtml({ ...opts, nonce: "short" }), /nonce/);
     assert.throws(() => heatmapHtml({ ...opts, nonce: "x'; script-src *; '0123456789" }), /nonce/);
-    assert.throws(() => heatmapHtml({ ...opts, cspSource: "https://a.net; script-src *" }), /not a CSP source/);
+    assert.throws(
+      () => heatmapHtml({ ...opts, cspSource: "https://a.net; script-src *" }),
+      /not a CSP source/,
+    );
     assert.throws(() => heatmapHtml({ ...opts, cspSource: "'self' 'unsafe-inline'" }), /not a CSP source/);
     assert.throws(() => heatmapHtml({ ...opts, cspSource: "'self'\nscript-src *" }), /not a CSP source/);
     const html = heatmapHtml({ ...opts, scriptUri: 'https://x/a.js"><script>alert(1)</script>' });
@@ -52,7 +62,26 @@ describe("heatmap page HTML", () => {
 
   it("has both tabs, the controls and the regions the script fills", () => {
     const html = heatmapHtml(opts);
-    for (const id of ["tab-heatmap", "tab-ab", "hm-group", "hm-follow", "hm-refresh", "hm-status", "hm-atlas", "hm-legend", "hm-grid", "hm-head", "hm-summary", "hm-body", "ab-run", "ab-status", "ab-plain", "ab-masked", "tooltip", "notice"]) {
+    for (const id of [
+      "tab-heatmap",
+      "tab-ab",
+      "hm-group",
+      "hm-follow",
+      "hm-refresh",
+      "hm-status",
+      "hm-atlas",
+      "hm-legend",
+      "hm-grid",
+      "hm-head",
+      "hm-summary",
+      "hm-body",
+      "ab-run",
+      "ab-status",
+      "ab-plain",
+      "ab-masked",
+      "tooltip",
+      "notice",
+    ]) {
       assert.ok(html.includes(`id="${id}"`), id);
     }
   });

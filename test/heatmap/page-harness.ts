@@ -13,14 +13,30 @@ import type { ToWebview } from "../../src/heatmap/messages";
 import type { WebviewTheme } from "./themes";
 
 export const CHROMIUM = "/usr/bin/chromium";
-export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 export const OUT = join(process.cwd(), "test-output", "heatmap");
 export const NONCE = "dGVzdC1ub25jZS0xMjM0NTY3ODkw";
 
 /** Bundles webview/main.ts with scripts/build.mjs's options for it (unminified) into `dir`. */
 export async function bundleWebview(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  await esbuild.build({ entryPoints: ["webview/main.ts"], bundle: true, platform: "browser", format: "iife", target: "es2022", outfile: join(dir, "heatmap.js"), logLevel: "silent" });
+  await esbuild.build({
+    entryPoints: ["webview/main.ts"],
+    bundle: true,
+    platform: "browser",
+    format: "iife",
+    target: "es2022",
+    outfile: join(dir, "heatmap.js"),
+    logLevel: "silent",
+  });
 }
 
 export interface PageServer {
@@ -35,9 +51,23 @@ export async function servePage(bundleDir: string): Promise<PageServer> {
   const requests: string[] = [];
   let origin = "";
   const files: Record<string, () => { type: string; body: string | Buffer }> = {
-    "/": () => ({ type: "text/html", body: heatmapHtml({ nonce: NONCE, scriptUri: `${origin}/media/heatmap.js`, styleUri: `${origin}/media/heatmap.css`, cspSource: origin }) }),
-    "/media/heatmap.js": () => ({ type: "text/javascript", body: readFileSync(join(bundleDir, "heatmap.js")) }),
-    "/media/heatmap.css": () => ({ type: "text/css", body: readFileSync(join(process.cwd(), "media", "heatmap.css")) }),
+    "/": () => ({
+      type: "text/html",
+      body: heatmapHtml({
+        nonce: NONCE,
+        scriptUri: `${origin}/media/heatmap.js`,
+        styleUri: `${origin}/media/heatmap.css`,
+        cspSource: origin,
+      }),
+    }),
+    "/media/heatmap.js": () => ({
+      type: "text/javascript",
+      body: readFileSync(join(bundleDir, "heatmap.js")),
+    }),
+    "/media/heatmap.css": () => ({
+      type: "text/css",
+      body: readFileSync(join(process.cwd(), "media", "heatmap.css")),
+    }),
   };
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0]!;
@@ -80,7 +110,9 @@ function initScript(): void {
     getState: () => state,
     setState: (s: unknown) => (state = s),
   });
-  document.addEventListener("securitypolicyviolation", (e) => errors.push(`CSP ${e.violatedDirective} ${e.blockedURI}`));
+  document.addEventListener("securitypolicyviolation", (e) =>
+    errors.push(`CSP ${e.violatedDirective} ${e.blockedURI}`),
+  );
   window.addEventListener("error", (e) => errors.push(`error ${e.message}`));
 }
 
@@ -92,7 +124,12 @@ export async function applyTheme(page: Page, theme: WebviewTheme): Promise<void>
       if (name.startsWith("--vscode-")) root.style.removeProperty(name);
     }
     for (const [k, v] of Object.entries(t.vars)) root.style.setProperty(k, v);
-    document.body.classList.remove("vscode-light", "vscode-dark", "vscode-high-contrast", "vscode-high-contrast-light");
+    document.body.classList.remove(
+      "vscode-light",
+      "vscode-dark",
+      "vscode-high-contrast",
+      "vscode-high-contrast-light",
+    );
     document.body.classList.add(t.bodyClass);
     document.body.dataset.vscodeThemeKind = t.bodyClass;
   }, theme);
@@ -100,7 +137,12 @@ export async function applyTheme(page: Page, theme: WebviewTheme): Promise<void>
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
 }
 
-export async function openPage(browser: Browser, server: PageServer, theme: WebviewTheme, size = { width: 1100, height: 760 }): Promise<Page> {
+export async function openPage(
+  browser: Browser,
+  server: PageServer,
+  theme: WebviewTheme,
+  size = { width: 1100, height: 760 },
+): Promise<Page> {
   const page = await browser.newPage({ viewport: size, deviceScaleFactor: 1 });
   // tsx compiles functions with esbuild's keepNames, so the functions this file hands to the
   // page call a __name helper: give the page one.
@@ -108,7 +150,9 @@ export async function openPage(browser: Browser, server: PageServer, theme: Webv
   await page.addInitScript(initScript);
   await page.goto(`${server.origin}/`);
   await applyTheme(page, theme);
-  await page.waitForFunction(() => ((window as unknown as { __posted: Array<{ type: string }> }).__posted).some((m) => m.type === "ready"));
+  await page.waitForFunction(() =>
+    (window as unknown as { __posted: Array<{ type: string }> }).__posted.some((m) => m.type === "ready"),
+  );
   return page;
 }
 

@@ -55,7 +55,11 @@ describe("token spans to editor ranges", () => {
   });
 
   it("maps rows of tokens to document offsets from the selection's start", () => {
-    const spans: Array<[number, number]> = [[0, 3], [3, 4], [4, 9]];
+    const spans: Array<[number, number]> = [
+      [0, 3],
+      [3, 4],
+      [4, 9],
+    ];
     assert.deepEqual(tokenOffsets("def f(x)!", 100, spans, 0, 1), { start: 100, end: 103 });
     assert.deepEqual(tokenOffsets("def f(x)!", 100, spans, 1, 3), { start: 103, end: 109 });
     assert.throws(() => tokenOffsets("def f(x)!", 0, spans, 2, 4), RangeError);
@@ -64,7 +68,9 @@ describe("token spans to editor ranges", () => {
 
   it("selects exactly each token's text in a CRLF document with tabs and emoji (demo tokenizer)", () => {
     const tokenizer = SentencePieceTokenizer.fromFile(join(DEMO_MODEL, "tokenizer.model"));
-    const doc = new Doc("# header\r\ndef rocket(x):\r\n\treturn x + '🚀🚀'  # ünïcödé\r\n\r\n\tpass\r\nend\r\n");
+    const doc = new Doc(
+      "# header\r\ndef rocket(x):\r\n\treturn x + '🚀🚀'  # ünïcödé\r\n\r\n\tpass\r\nend\r\n",
+    );
     // The selection starts inside line 1 and ends inside the last line but one.
     const start: Pos = { line: 1, character: 4 };
     const end: Pos = { line: 5, character: 2 };
@@ -86,16 +92,28 @@ describe("token spans to editor ranges", () => {
       const own = text.slice(s, e);
       if (selected === own) continue;
       // Snapped outwards: the selection holds the token's text and at most a line break or half an emoji more.
-      assert.ok(selected.includes(own), `token ${k} ${JSON.stringify(own)} within ${JSON.stringify(selected)}`);
+      assert.ok(
+        selected.includes(own),
+        `token ${k} ${JSON.stringify(own)} within ${JSON.stringify(selected)}`,
+      );
       assert.ok(selected.length - own.length <= 2);
       if (own.includes("\r") || own.includes("\n") || selected.includes("\r\n")) crlfSplits++;
       else emptyBytes++;
     }
-    assert.ok(crlfSplits >= 4, `the tokenizer splits "\r" from "\n" and the selections take both (${crlfSplits})`);
+    assert.ok(
+      crlfSplits >= 4,
+      `the tokenizer splits "\r" from "\n" and the selections take both (${crlfSplits})`,
+    );
     assert.equal(emptyBytes, 0, "an emoji's byte pieces never select half a character");
-    assert.ok(spans.some(([s, e]) => s === e), "the emoji's later byte pieces have empty spans");
+    assert.ok(
+      spans.some(([s, e]) => s === e),
+      "the emoji's later byte pieces have empty spans",
+    );
     // A row of every token selects the whole routed text.
     const all = tokenOffsets(text, base, spans, 0, spans.length);
-    assert.equal(doc.getText(doc.positionAt(all.start), doc.positionAt(all.end)).trimStart(), text.trimStart());
+    assert.equal(
+      doc.getText(doc.positionAt(all.start), doc.positionAt(all.end)).trimStart(),
+      text.trimStart(),
+    );
   });
 });

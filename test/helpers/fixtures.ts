@@ -15,7 +15,10 @@ export interface FixtureTensor {
 export function readFixture(path: string): Map<string, FixtureTensor> {
   const buf = readFileSync(path);
   const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
   const out = new Map<string, FixtureTensor>();
   for (const [name, e] of Object.entries(header)) {
     if (name === "__metadata__") continue;

@@ -6,7 +6,16 @@
 // the engine process survives all of it.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, cpSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  cpSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { writeSyntheticCheckpoint, type HfMonetConfigJson } from "../../src/checkpoint/synth";
 import { CompletionController } from "../../src/completion/controller";
@@ -26,17 +35,32 @@ const { root: scratch, fresh } = scratchDirs("reliability-input-");
 /** A copy of the random-vd fixture with the demo tokenizer's file name but a chosen tokenizer. */
 const fixtureCopy = (label: string) => {
   const d = fresh(label);
-  for (const f of ["config.json", "model.safetensors"]) copyFileSync(join(FIXTURES, "random-vd", f), join(d, f));
+  for (const f of ["config.json", "model.safetensors"])
+    copyFileSync(join(FIXTURES, "random-vd", f), join(d, f));
   return d;
 };
 
-const SMALL: HfMonetConfigJson = { hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, moe_dim: 4, moe_heads: 2, moe_experts: 8, moe_topk: 2, max_position_embeddings: 64 };
+const SMALL: HfMonetConfigJson = {
+  hidden_size: 32,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  moe_dim: 4,
+  moe_heads: 2,
+  moe_experts: 8,
+  moe_topk: 2,
+  max_position_embeddings: 64,
+};
 
 describe("model folders that are not usable CodeMonet checkpoints", () => {
-  const client = (dir: string) => new EngineClient({ modelDir: dir, ep: "cpu", cacheDir: join(scratch, "cache") });
+  const client = (dir: string) =>
+    new EngineClient({ modelDir: dir, ep: "cpu", cacheDir: join(scratch, "cache") });
   /** The extension's folder check and the engine both refuse it, naming `file` and saying what to do. */
   const refused = async (dir: string, file: string, why: RegExp) => {
-    await assert.rejects(validateModelFolder(dir), (e: Error) => e.message.startsWith(file) && why.test(e.message));
+    await assert.rejects(
+      validateModelFolder(dir),
+      (e: Error) => e.message.startsWith(file) && why.test(e.message),
+    );
     const c = client(dir);
     try {
       await assert.rejects(c.start(), (e: Error) => e.message.includes(file) && why.test(e.message));
@@ -47,7 +71,10 @@ describe("model folders that are not usable CodeMonet checkpoints", () => {
 
   it("another architecture (a LLaMA folder)", async () => {
     const d = fresh("llama");
-    writeFileSync(join(d, "config.json"), JSON.stringify({ model_type: "llama", architectures: ["LlamaForCausalLM"], vocab_size: 32000 }));
+    writeFileSync(
+      join(d, "config.json"),
+      JSON.stringify({ model_type: "llama", architectures: ["LlamaForCausalLM"], vocab_size: 32000 }),
+    );
     copyFileSync(join(DEMO_MODEL, "tokenizer.model"), join(d, "tokenizer.model"));
     await refused(d, join(d, "config.json"), /not a CodeMonet checkpoint/);
   });
@@ -56,7 +83,11 @@ describe("model folders that are not usable CodeMonet checkpoints", () => {
     const d = fixtureCopy("no-tokenizer");
     await refused(d, join(d, "tokenizer.model"), /tokenizer\.model/);
     writeFileSync(join(d, "tokenizer.json"), "{}");
-    await refused(d, join(d, "tokenizer.model"), /tokenizer\.json .*not supported yet; put the model's SentencePiece tokenizer\.model in/);
+    await refused(
+      d,
+      join(d, "tokenizer.model"),
+      /tokenizer\.json .*not supported yet; put the model's SentencePiece tokenizer\.model in/,
+    );
   });
 
   it("truncated weights (an interrupted download) and a malformed safetensors header", async () => {
@@ -79,14 +110,25 @@ describe("model folders that are not usable CodeMonet checkpoints", () => {
     copyFileSync(join(DEMO_MODEL, "tokenizer.model"), join(d, "tokenizer.model"));
     const cfg = JSON.parse(readFileSync(join(d, "config.json"), "utf8")) as Record<string, unknown>;
     writeFileSync(join(d, "config.json"), JSON.stringify({ ...cfg, hidden_size: 128 }));
-    await assert.rejects(validateModelFolder(d), /has shape .* but .*config\.json implies .*config\.json most likely does not belong to these weights/);
+    await assert.rejects(
+      validateModelFolder(d),
+      /has shape .* but .*config\.json implies .*config\.json most likely does not belong to these weights/,
+    );
   });
 
   it("a tokenizer whose vocabulary does not match the embeddings: too many pieces, or far too few", async () => {
     // The demo tokenizer has 8,192 pieces.
     for (const [label, vocab, what] of [
-      ["too-small-embeddings", 4096, /8192 pieces but config\.json's vocab_size \(the embedding rows\) is 4096: they belong to different models; use the tokenizer\.model that came with this checkpoint/],
-      ["too-large-embeddings", 32000, /8192 pieces but config\.json's vocab_size \(the embedding rows\) is 32000/],
+      [
+        "too-small-embeddings",
+        4096,
+        /8192 pieces but config\.json's vocab_size \(the embedding rows\) is 4096: they belong to different models; use the tokenizer\.model that came with this checkpoint/,
+      ],
+      [
+        "too-large-embeddings",
+        32000,
+        /8192 pieces but config\.json's vocab_size \(the embedding rows\) is 32000/,
+      ],
     ] as const) {
       const d = fresh(label);
       await writeSyntheticCheckpoint(d, { ...SMALL, vocab_size: vocab }, { seed: 3 });
@@ -120,13 +162,28 @@ describe("atlases for another model, or damaged", () => {
     writeFileSync(damaged, text.slice(0, Math.floor(text.length / 2)));
     const missing = join(scratch, "nowhere.atlas.json");
     for (const [path, why] of [
-      [foreign, /monetLens\.atlasPath: .*foreign\.atlas\.json was built for the model .* not for the model being run, .*; build an atlas for this model/],
-      [damaged, /monetLens\.atlasPath: .*damaged\.atlas\.json: the atlas file is damaged \(not valid JSON.*\); rebuild it/],
+      [
+        foreign,
+        /monetLens\.atlasPath: .*foreign\.atlas\.json was built for the model .* not for the model being run, .*; build an atlas for this model/,
+      ],
+      [
+        damaged,
+        /monetLens\.atlasPath: .*damaged\.atlas\.json: the atlas file is damaged \(not valid JSON.*\); rebuild it/,
+      ],
       [missing, /monetLens\.atlasPath: .*nowhere\.atlas\.json: no such atlas file/],
     ] as const) {
       const warnings: string[] = [];
-      const m = new AtlasManager({ state: new FakeMemento(), log: () => undefined, warn: (l) => warnings.push(l), shippedDir: null });
-      assert.notEqual(m.active(info, path)?.path, path, "nothing from that file is used (the model's own atlas, if any, is)");
+      const m = new AtlasManager({
+        state: new FakeMemento(),
+        log: () => undefined,
+        warn: (l) => warnings.push(l),
+        shippedDir: null,
+      });
+      assert.notEqual(
+        m.active(info, path)?.path,
+        path,
+        "nothing from that file is used (the model's own atlas, if any, is)",
+      );
       assert.equal(warnings.length, 1);
       assert.match(warnings[0]!, why);
     }
@@ -154,12 +211,19 @@ describe("text that is huge, binary, mostly unknown characters, or has CRLF, tab
     }
     return s + "\ud800" + "x" + "\udc00"; // and lone surrogates, as a broken file decodes
   };
-  const unknown = (chars: number) => Array.from({ length: chars }, (_, i) => (i % 3 === 0 ? String.fromCodePoint(0x20000 + i) : String.fromCharCode(0xe000 + (i % 6000)))).join("");
+  const unknown = (chars: number) =>
+    Array.from({ length: chars }, (_, i) =>
+      i % 3 === 0 ? String.fromCodePoint(0x20000 + i) : String.fromCharCode(0xe000 + (i % 6000)),
+    ).join("");
 
   it("completion on megabytes of text, binary text and unknown characters: a bounded prompt, an answer, the engine alive", async () => {
     const controller = new CompletionController({
       engine: client,
-      model: async () => ({ key: "demo", tokenizer: promptTokenizer(tokenizer), maxPositions: info.config.maxPositionEmbeddings }),
+      model: async () => ({
+        key: "demo",
+        tokenizer: promptTokenizer(tokenizer),
+        maxPositions: info.config.maxPositionEmbeddings,
+      }),
       masks: () => ({ key: "", label: "" }),
       settings: () => ({ ...DEFAULTS, maxTokens: 8, debounceMs: 0 }),
       onEvent: (e) => {
@@ -172,11 +236,22 @@ describe("text that is huge, binary, mostly unknown characters, or has CRLF, tab
     const code = "def f(x):\n    return x * 2\n\n";
     const huge = code.repeat(Math.ceil(3e6 / code.length)); // 3 MB
     for (const textBefore of [huge, binary(200_000), unknown(50_000), binary(3000) + "\ndef g():\n    "]) {
-      await controller.provide({ docKey: `file:///x/${textBefore.length}`, languageId: "python", textBefore, beforeStart: 0, textAfter: "", tabSize: 4, manual: true });
+      await controller.provide({
+        docKey: `file:///x/${textBefore.length}`,
+        languageId: "python",
+        textBefore,
+        beforeStart: 0,
+        textAfter: "",
+        tabSize: 4,
+        manual: true,
+      });
     }
     assert.deepEqual(failures, []);
     assert.equal(prompts.length, 4, "every request reached the engine and came back");
-    assert.ok(prompts.every((t) => t <= DEFAULTS.contextTokens + 1), `prompts of ${prompts.join(", ")} tokens: within the budget`);
+    assert.ok(
+      prompts.every((t) => t <= DEFAULTS.contextTokens + 1),
+      `prompts of ${prompts.join(", ")} tokens: within the budget`,
+    );
     assert.equal(client.pid, pid, "the same engine process throughout");
   });
 
@@ -190,7 +265,10 @@ describe("text that is huge, binary, mostly unknown characters, or has CRLF, tab
         prev = e;
       }
     }
-    await assert.rejects(client.route(unknown(20_000)), /the text has \d+ tokens; the model reads at most 2048 at once/);
+    await assert.rejects(
+      client.route(unknown(20_000)),
+      /the text has \d+ tokens; the model reads at most 2048 at once/,
+    );
     assert.equal(client.pid, pid);
   });
 
@@ -209,7 +287,10 @@ describe("text that is huge, binary, mostly unknown characters, or has CRLF, tab
         const before = text.charCodeAt(edge - 1);
         const after = text.charCodeAt(edge);
         assert.ok(!(before === 13 && after === 10), `token ${k} does not split a CRLF`);
-        assert.ok(!(before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff), `token ${k} does not split a surrogate pair`);
+        assert.ok(
+          !(before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff),
+          `token ${k} does not split a surrogate pair`,
+        );
       }
     }
     const all = tokenOffsets(text, base, spans, 0, spans.length);

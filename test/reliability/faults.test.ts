@@ -26,10 +26,15 @@ import { alive, children, deadPid, hasProc, until } from "../helpers/processes";
 import { mountTmpfs, remountReadOnly, scratchDirs, unmount } from "./helpers";
 
 const { root: scratch, fresh } = scratchDirs("reliability-faults-");
-const leftovers = (cacheDir: string) => (existsSync(join(cacheDir, "converted")) ? readdirSync(join(cacheDir, "converted")).filter((x) => x.includes(".tmp-") || x.endsWith(".lock")) : []);
+const leftovers = (cacheDir: string) =>
+  existsSync(join(cacheDir, "converted"))
+    ? readdirSync(join(cacheDir, "converted")).filter((x) => x.includes(".tmp-") || x.endsWith(".lock"))
+    : [];
 
 describe("the engine process killed mid-generation", () => {
-  it("fails that request, leaves no zombie, restarts on the next request, and the user gets a short note", { skip: !hasProc && "needs /proc" }, async () => {
+  it("fails that request, leaves no zombie, restarts on the next request, and the user gets a short note", {
+    skip: !hasProc && "needs /proc",
+  }, async () => {
     class NotingUi extends FakeUi {
       readonly notes: string[] = [];
       note(m: string): void {
@@ -42,7 +47,8 @@ describe("the engine process killed mid-generation", () => {
     const ctx = new Ctx({
       ui,
       log: { info: (l) => logs.push(l), warn: (l) => logs.push(l), error: (l) => logs.push(l) },
-      settings: () => (key) => ({ modelPath: DEMO_MODEL, executionProvider: "cpu", idleUnloadMinutes: 0 })[key as string],
+      settings: () => (key) =>
+        ({ modelPath: DEMO_MODEL, executionProvider: "cpu", idleUnloadMinutes: 0 })[key as string],
       enableFor: () => true,
       workspaceState: new FakeMemento(),
       storageDir: fresh("storage"),
@@ -61,7 +67,10 @@ describe("the engine process killed mid-generation", () => {
       for (let round = 0; round < 3; round++) {
         const pid = clients[0]!.pid!;
         await assert.rejects(
-          ctx.host.generate({ prompt: "def main():\n", maxTokens: 300, ignoreEos: true }, { onText: () => clients[0]!.kill() }),
+          ctx.host.generate(
+            { prompt: "def main():\n", maxTokens: 300, ignoreEos: true },
+            { onText: () => clients[0]!.kill() },
+          ),
           EngineCrashedError,
         );
         assert.ok(!alive(pid), "the killed engine process is gone");
@@ -72,11 +81,19 @@ describe("the engine process killed mid-generation", () => {
         assert.notEqual(clients[0]!.pid, pid);
       }
       assert.match(ui.notes[0]!, /engine stopped unexpectedly; it restarts/);
-      assert.equal(ui.messages.filter((m) => m.kind === "error").length, 0, "a restartable crash is a note, not an error dialog");
+      assert.equal(
+        ui.messages.filter((m) => m.kind === "error").length,
+        0,
+        "a restartable crash is a note, not an error dialog",
+      );
     } finally {
       await ctx.dispose();
     }
-    assert.deepEqual(children().all.filter((p) => clients.some((c) => c.pid === p)), [], "no engine process left after dispose");
+    assert.deepEqual(
+      children().all.filter((p) => clients.some((c) => c.pid === p)),
+      [],
+      "no engine process left after dispose",
+    );
     assert.deepEqual(children().defunct, []);
   });
 
@@ -98,7 +115,11 @@ describe("the engine process killed mid-generation", () => {
 
   it("the idle unload racing a request in the host: the state stays right and the next idle time unloads again", async () => {
     const logs: string[] = [];
-    const host = new EngineHost({ settings: { modelDir: DEMO_MODEL, ep: "cpu", threads: 0, idleUnloadMs: 0 }, log: (l) => logs.push(l), cacheDir: TEST_CACHE });
+    const host = new EngineHost({
+      settings: { modelDir: DEMO_MODEL, ep: "cpu", threads: 0, idleUnloadMs: 0 },
+      log: (l) => logs.push(l),
+      cacheDir: TEST_CACHE,
+    });
     try {
       await host.generate({ prompt: "c = ", maxTokens: 2 });
       const unloading = host.unload(); // what the idle timer calls
@@ -115,7 +136,8 @@ describe("the engine process killed mid-generation", () => {
 
   it("a model that cannot open leaves no engine process behind, however often it is retried", async () => {
     const bad = fresh("no-tokenizer");
-    for (const f of readdirSync(join(FIXTURES, "random-vd"))) if (f !== "expected.safetensors") fs.copyFileSync(join(FIXTURES, "random-vd", f), join(bad, f));
+    for (const f of readdirSync(join(FIXTURES, "random-vd")))
+      if (f !== "expected.safetensors") fs.copyFileSync(join(FIXTURES, "random-vd", f), join(bad, f));
     const client = new EngineClient({ modelDir: bad, ep: "cpu", cacheDir: TEST_CACHE });
     const before = children().all.length;
     for (let i = 0; i < 3; i++) await assert.rejects(client.start(), /tokenizer\.model/);
@@ -141,11 +163,25 @@ describe("a GPU provider that fails", () => {
       }
       return ort.InferenceSession.create(path, options);
     };
-    const engine = await Engine.open({ modelDir: DEMO_MODEL, ep: "auto", dtype: "float32", cacheDir: TEST_CACHE, log: (l) => logs.push(l), sessions: { create, probes: gpuProbes } });
+    const engine = await Engine.open({
+      modelDir: DEMO_MODEL,
+      ep: "auto",
+      dtype: "float32",
+      cacheDir: TEST_CACHE,
+      log: (l) => logs.push(l),
+      sessions: { create, probes: gpuProbes },
+    });
     try {
       assert.equal(engine.ep, "cpu");
-      assert.deepEqual(engine.fallbacks, ["cuda: session creation failed: CUDA failure 100: no CUDA-capable device is detected"]);
-      assert.ok(logs.some((l) => /execution provider skipped: cuda: session creation failed: CUDA failure 100/.test(l)), "the log says so");
+      assert.deepEqual(engine.fallbacks, [
+        "cuda: session creation failed: CUDA failure 100: no CUDA-capable device is detected",
+      ]);
+      assert.ok(
+        logs.some((l) =>
+          /execution provider skipped: cuda: session creation failed: CUDA failure 100/.test(l),
+        ),
+        "the log says so",
+      );
       assert.ok((await engine.generate("x = ", { maxTokens: 3 })).ids.length > 0);
     } finally {
       await engine.close();
@@ -154,7 +190,16 @@ describe("a GPU provider that fails", () => {
     const failAll: SessionFactory = async () => {
       throw new Error("out of memory");
     };
-    await assert.rejects(Engine.open({ modelDir: DEMO_MODEL, ep: "cuda", dtype: "float32", cacheDir: TEST_CACHE, sessions: { create: failAll, probes: gpuProbes } }), /no execution provider could open .*model\.onnx:\n {2}cuda: session creation failed: out of memory\n {2}cpu: session creation failed: out of memory/);
+    await assert.rejects(
+      Engine.open({
+        modelDir: DEMO_MODEL,
+        ep: "cuda",
+        dtype: "float32",
+        cacheDir: TEST_CACHE,
+        sessions: { create: failAll, probes: gpuProbes },
+      }),
+      /no execution provider could open .*model\.onnx:\n {2}cuda: session creation failed: out of memory\n {2}cpu: session creation failed: out of memory/,
+    );
   });
 
   it("at run time: the engine reopens on the CPU, retries, says so, and gives the CPU's answer", async () => {
@@ -176,17 +221,40 @@ describe("a GPU provider that fails", () => {
         },
       });
     };
-    const engine = await Engine.open({ modelDir: DEMO_MODEL, ep: "auto", dtype: "float32", cacheDir: TEST_CACHE, log: (l) => logs.push(l), sessions: { create, probes: gpuProbes } });
-    const plain = await Engine.open({ modelDir: DEMO_MODEL, ep: "cpu", dtype: "float32", cacheDir: TEST_CACHE });
+    const engine = await Engine.open({
+      modelDir: DEMO_MODEL,
+      ep: "auto",
+      dtype: "float32",
+      cacheDir: TEST_CACHE,
+      log: (l) => logs.push(l),
+      sessions: { create, probes: gpuProbes },
+    });
+    const plain = await Engine.open({
+      modelDir: DEMO_MODEL,
+      ep: "cpu",
+      dtype: "float32",
+      cacheDir: TEST_CACHE,
+    });
     try {
       assert.equal(engine.ep, "cuda", engine.fallbacks.join("; "));
       const prompt = "def add(a, b):\n";
       const r = await engine.generate(prompt, { maxTokens: 12 });
       assert.equal(gpuRuns, 1, "the failing provider was tried once");
       assert.equal(engine.ep, "cpu");
-      assert.ok(engine.fallbacks.some((f) => /^cuda: failed at run time: CUDA error: an illegal memory access/.test(f)));
-      assert.ok(logs.some((l) => /execution provider cuda: failed at run time: .*falling back to cpu/.test(l)), "the log says so");
-      assert.deepEqual(r.ids, (await plain.generate(prompt, { maxTokens: 12 })).ids, "the same continuation as on the CPU from the start");
+      assert.ok(
+        engine.fallbacks.some((f) =>
+          /^cuda: failed at run time: CUDA error: an illegal memory access/.test(f),
+        ),
+      );
+      assert.ok(
+        logs.some((l) => /execution provider cuda: failed at run time: .*falling back to cpu/.test(l)),
+        "the log says so",
+      );
+      assert.deepEqual(
+        r.ids,
+        (await plain.generate(prompt, { maxTokens: 12 })).ids,
+        "the same continuation as on the CPU from the start",
+      );
       assert.ok((await engine.generate("y = ", { maxTokens: 2 })).ids.length > 0, "and it goes on serving");
     } finally {
       await engine.close();
@@ -197,7 +265,8 @@ describe("a GPU provider that fails", () => {
 
 describe("a full or read-only disk", () => {
   const ENOSPC = () => Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
-  const EROFS = (p: string) => Object.assign(new Error(`EROFS: read-only file system, mkdir '${p}'`), { code: "EROFS" });
+  const EROFS = (p: string) =>
+    Object.assign(new Error(`EROFS: read-only file system, mkdir '${p}'`), { code: "EROFS" });
 
   it("while a converted model is written: a clear error, no partial model, no temporary files; it converts once space is back", async (t) => {
     const cacheDir = fresh("enospc");
@@ -216,18 +285,32 @@ describe("a full or read-only disk", () => {
       t.mock.method(fs, "writeSync", (fd: number, ...rest: unknown[]) => {
         if (ours.has(fd)) {
           const buf = rest[0] as Uint8Array | string;
-          const len = typeof buf === "string" ? Buffer.byteLength(buf) : typeof rest[2] === "number" ? rest[2] : buf.byteLength;
+          const len =
+            typeof buf === "string"
+              ? Buffer.byteLength(buf)
+              : typeof rest[2] === "number"
+                ? rest[2]
+                : buf.byteLength;
           if (written + len > 20e6) throw ENOSPC();
           written += len;
         }
         return (realWrite as (...a: unknown[]) => number)(fd, ...rest);
       });
       await assert.rejects(ensureConverted(ckpt, { cacheDir }), (e: Error) => {
-        assert.match(e.message, new RegExp(`^cannot write ${join(cacheDir, "converted").replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: the disk is full \\(ENOSPC\\) while converting .*tiny-codemonet to ONNX; free some space`));
+        assert.match(
+          e.message,
+          new RegExp(
+            `^cannot write ${join(cacheDir, "converted").replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: the disk is full \\(ENOSPC\\) while converting .*tiny-codemonet to ONNX; free some space`,
+          ),
+        );
         return true;
       });
       assert.ok(written > 1e6, "the conversion had written weights when the disk filled up");
-      assert.deepEqual(readdirSync(join(cacheDir, "converted")), [], "no partial model, temporary folder or lock is left");
+      assert.deepEqual(
+        readdirSync(join(cacheDir, "converted")),
+        [],
+        "no partial model, temporary folder or lock is left",
+      );
       t.mock.restoreAll();
       const ok = await ensureConverted(ckpt, { cacheDir });
       assert.equal(ok.converted, true);
@@ -246,7 +329,10 @@ describe("a full or read-only disk", () => {
         if (String(p).startsWith(cacheDir)) throw EROFS(String(p));
         return (realMkdir as (...a: unknown[]) => unknown)(p, ...rest);
       });
-      await assert.rejects(ensureConverted(ckpt, { cacheDir }), /^Error: cannot write .*erofs\/converted: the file system is read-only \(EROFS\) while converting .* make the folder writable \(or set MONET_LENS_CACHE to another folder\)/);
+      await assert.rejects(
+        ensureConverted(ckpt, { cacheDir }),
+        /^Error: cannot write .*erofs\/converted: the file system is read-only \(EROFS\) while converting .* make the folder writable \(or set MONET_LENS_CACHE to another folder\)/,
+      );
     } finally {
       await ckpt.close();
     }
@@ -264,23 +350,49 @@ describe("a full or read-only disk", () => {
       writeFileSync(p, String(data).slice(0, 1000));
       throw ENOSPC();
     };
-    assert.throws(() => writeAtlasFile(path, { ...atlas, createdAt: "later" }, failing), (e: Error) => e.message.startsWith(`cannot write ${path}: the disk is full (ENOSPC)`) && /previous file, if any, is unchanged/.test(e.message));
+    assert.throws(
+      () => writeAtlasFile(path, { ...atlas, createdAt: "later" }, failing),
+      (e: Error) =>
+        e.message.startsWith(`cannot write ${path}: the disk is full (ENOSPC)`) &&
+        /previous file, if any, is unchanged/.test(e.message),
+    );
     assert.equal(readFileSync(path, "utf8"), before);
     assert.deepEqual(readdirSync(dir), ["demo.atlas.json"]);
   });
 
   it("a real full disk and a real read-only disk (small tmpfs)", async (t) => {
     const mnt = fresh("tmpfs");
-    if (!mountTmpfs(mnt, "8m")) return t.skip("mounting a tmpfs is not permitted here (the injected failures above cover it)");
+    if (!mountTmpfs(mnt, "8m"))
+      return t.skip("mounting a tmpfs is not permitted here (the injected failures above cover it)");
     const ckpt = await Checkpoint.open(DEMO_MODEL);
     try {
-      await assert.rejects(ensureConverted(ckpt, { cacheDir: mnt }), /cannot write .*: the disk is full \(ENOSPC\)/);
-      assert.deepEqual(readdirSync(join(mnt, "converted")), [], "the full disk holds no partial model or temporary folder");
-      const atlas = readAtlasFile(join(process.cwd(), "models", "atlases", readdirSync(join(process.cwd(), "models", "atlases")).find((f) => f.endsWith(".atlas.json"))!));
+      await assert.rejects(
+        ensureConverted(ckpt, { cacheDir: mnt }),
+        /cannot write .*: the disk is full \(ENOSPC\)/,
+      );
+      assert.deepEqual(
+        readdirSync(join(mnt, "converted")),
+        [],
+        "the full disk holds no partial model or temporary folder",
+      );
+      const atlas = readAtlasFile(
+        join(
+          process.cwd(),
+          "models",
+          "atlases",
+          readdirSync(join(process.cwd(), "models", "atlases")).find((f) => f.endsWith(".atlas.json"))!,
+        ),
+      );
       writeAtlasFile(join(mnt, "a.atlas.json"), atlas);
       assert.ok(remountReadOnly(mnt));
-      await assert.rejects(ensureConverted(ckpt, { cacheDir: mnt }), /cannot write .*: the file system is read-only \(EROFS\)/);
-      assert.throws(() => writeAtlasFile(join(mnt, "a.atlas.json"), atlas), /cannot write .*a\.atlas\.json: the file system is read-only \(EROFS\)/);
+      await assert.rejects(
+        ensureConverted(ckpt, { cacheDir: mnt }),
+        /cannot write .*: the file system is read-only \(EROFS\)/,
+      );
+      assert.throws(
+        () => writeAtlasFile(join(mnt, "a.atlas.json"), atlas),
+        /cannot write .*a\.atlas\.json: the file system is read-only \(EROFS\)/,
+      );
     } finally {
       unmount(mnt);
       await ckpt.close();
@@ -292,10 +404,19 @@ describe("interrupted conversions and shared cache folders", () => {
   it("a conversion killed half-way leaves a temporary folder that is never used and is removed by the next conversion", async () => {
     const cacheDir = fresh("killed");
     let reports = 0;
-    const client: EngineClient = new EngineClient({ modelDir: DEMO_MODEL, ep: "cpu", cacheDir, onProgress: () => ++reports === 3 && client.kill() });
+    const client: EngineClient = new EngineClient({
+      modelDir: DEMO_MODEL,
+      ep: "cpu",
+      cacheDir,
+      onProgress: () => ++reports === 3 && client.kill(),
+    });
     await assert.rejects(client.start(), EngineCrashedError);
     const left = leftovers(cacheDir);
-    assert.equal(left.filter((x) => x.includes(".tmp-")).length, 1, "the killed process left its temporary folder");
+    assert.equal(
+      left.filter((x) => x.includes(".tmp-")).length,
+      1,
+      "the killed process left its temporary folder",
+    );
     assert.equal(left.filter((x) => x.endsWith(".lock")).length, 1, "and its lock");
     const logs: string[] = [];
     const second = new EngineClient({ modelDir: DEMO_MODEL, ep: "cpu", cacheDir, log: (l) => logs.push(l) });
@@ -303,7 +424,10 @@ describe("interrupted conversions and shared cache folders", () => {
       assert.ok((await second.generate({ prompt: "x = ", maxTokens: 2 })).ids.length > 0);
       assert.deepEqual(leftovers(cacheDir), [], "the dead process's temporary folder and lock are gone");
       assert.ok(logs.some((l) => /removed .*\.tmp-\d+-\d+, left by an interrupted conversion/.test(l)));
-      assert.ok(logs.some((l) => /converting .* to ONNX/.test(l)), "the model was converted afresh, not taken from the partial folder");
+      assert.ok(
+        logs.some((l) => /converting .* to ONNX/.test(l)),
+        "the model was converted afresh, not taken from the partial folder",
+      );
     } finally {
       await second.close();
       await client.close();
@@ -331,7 +455,9 @@ describe("interrupted conversions and shared cache folders", () => {
   it("two windows starting on one empty cache folder at once: one converts, both run the same model, nothing is left over", async () => {
     const cacheDir = fresh("two-windows");
     const logs: string[][] = [[], []];
-    const clients = logs.map((l) => new EngineClient({ modelDir: DEMO_MODEL, ep: "cpu", cacheDir, log: (x) => l.push(x) }));
+    const clients = logs.map(
+      (l) => new EngineClient({ modelDir: DEMO_MODEL, ep: "cpu", cacheDir, log: (x) => l.push(x) }),
+    );
     try {
       const infos = await Promise.all(clients.map((c) => c.start()));
       assert.notEqual(clients[0]!.pid, clients[1]!.pid, "two engine processes");
@@ -354,11 +480,14 @@ describe("interrupted conversions and shared cache folders", () => {
     const source = join(shipped, readdirSync(shipped).find((f) => f.endsWith(".atlas.json"))!);
     writeAtlasFile(target, readAtlasFile(source));
     const writer = join(dir, "writer.ts");
-    writeFileSync(writer, `import { readAtlasFile, writeAtlasFile } from ${JSON.stringify(join(process.cwd(), "src", "atlas", "atlas-file.ts"))};
+    writeFileSync(
+      writer,
+      `import { readAtlasFile, writeAtlasFile } from ${JSON.stringify(join(process.cwd(), "src", "atlas", "atlas-file.ts"))};
 const atlas = readAtlasFile(${JSON.stringify(source)});
 for (let i = 0; i < 40; i++) writeAtlasFile(${JSON.stringify(target)}, { ...atlas, createdAt: process.pid + "-" + i });
 process.send?.("done");
-`);
+`,
+    );
     const procs = [0, 1].map(() => fork(writer, [], { execArgv: ["--import", "tsx"], stdio: "ignore" }));
     const done = procs.map((p) => new Promise<number | null>((r) => p.on("exit", (code) => r(code))));
     let reads = 0;

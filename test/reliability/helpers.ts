@@ -13,7 +13,9 @@ import { TEST_CACHE } from "../helpers/fixtures";
 export function mountTmpfs(dir: string, size: string, readOnly = false): boolean {
   if (process.platform !== "linux") return false;
   mkdirSync(dir, { recursive: true });
-  const r = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${size}${readOnly ? ",ro" : ""}`, "tmpfs", dir], { encoding: "utf8" });
+  const r = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${size}${readOnly ? ",ro" : ""}`, "tmpfs", dir], {
+    encoding: "utf8",
+  });
   return r.status === 0;
 }
 

@@ -22,7 +22,11 @@ import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { CompletionController, type CompletionEngine, type CompletionSettings } from "../../src/completion/controller";
+import {
+  CompletionController,
+  type CompletionEngine,
+  type CompletionSettings,
+} from "../../src/completion/controller";
 import { promptTokenizer } from "../../src/completion/prompt";
 import type { CompletionRequest } from "../../src/completion/request";
 import { EngineClient } from "../../src/engine/engine-client";
@@ -116,18 +120,27 @@ class RecordingEngine implements CompletionEngine {
   maxInFlight = 0;
   constructor(private readonly inner: EngineClient) {}
 
-  async generate(params: GenerateParams, hooks: { signal?: AbortSignal; onText?: (text: string) => void } = {}): Promise<GenerateResult> {
+  async generate(
+    params: GenerateParams,
+    hooks: { signal?: AbortSignal; onText?: (text: string) => void } = {},
+  ): Promise<GenerateResult> {
     const g: Generation = { launchedAt: performance.now() };
     this.generations.push(g);
     // Un-cancelled generations in flight: an aborted one no longer counts (the engine stops it between two tokens).
-    const live = () => this.generations.filter((x) => x.finishedAt === undefined && x.abortedAt === undefined).length;
+    const live = () =>
+      this.generations.filter((x) => x.finishedAt === undefined && x.abortedAt === undefined).length;
     this.maxInFlight = Math.max(this.maxInFlight, live());
     hooks.signal?.addEventListener("abort", () => (g.abortedAt = performance.now()), { once: true });
     try {
       const r = await this.inner.generate(params, hooks);
       g.stopReason = r.stopReason;
       this.last = { params, result: r };
-      Object.assign(g, { prefillMs: r.prefillMs, promptTokens: r.promptTokens, reusedTokens: r.reusedTokens, tokens: r.ids.length });
+      Object.assign(g, {
+        prefillMs: r.prefillMs,
+        promptTokens: r.promptTokens,
+        reusedTokens: r.reusedTokens,
+        tokens: r.ids.length,
+      });
       return r;
     } catch (e) {
       g.error = e instanceof Error ? e.message : String(e);
@@ -139,7 +152,15 @@ class RecordingEngine implements CompletionEngine {
 }
 
 function request(text: string): CompletionRequest {
-  return { docKey: "file:///load/session.py", languageId: "python", textBefore: text, beforeStart: 0, textAfter: "\n", tabSize: 4, manual: false };
+  return {
+    docKey: "file:///load/session.py",
+    languageId: "python",
+    textBefore: text,
+    beforeStart: 0,
+    textAfter: "\n",
+    tabSize: 4,
+    manual: false,
+  };
 }
 
 export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
@@ -157,15 +178,23 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
     const info = await client.start();
     const engine = new RecordingEngine(client);
     const makeController = (e: CompletionEngine) =>
-      new CompletionController({ engine: e, model: async () => ({ key: "demo", tokenizer, maxPositions: info.config.maxPositionEmbeddings }), masks: () => ({ key: "", label: "" }), settings: () => settings });
+      new CompletionController({
+        engine: e,
+        model: async () => ({ key: "demo", tokenizer, maxPositions: info.config.maxPositionEmbeddings }),
+        masks: () => ({ key: "", label: "" }),
+        settings: () => settings,
+      });
     const controller = makeController(engine);
 
     // Warm-up: the first generations allocate onnxruntime's buffers; memory is measured after them.
-    for (const p of [context, context + typed.slice(0, 40)]) await controller.provide({ ...request(p), manual: true });
+    for (const p of [context, context + typed.slice(0, 40)])
+      await controller.provide({ ...request(p), manual: true });
     const statsStart = (await client.stats())!;
     const callerStart = process.memoryUsage().rss;
     const warmGenerations = engine.generations.length;
-    log(`start: engine RSS ${mb(statsStart.rss)} MB, caller RSS ${mb(callerStart)} MB; typing ${o.keystrokes} keystrokes at ${o.rate}/s (debounce ${settings.debounceMs} ms)`);
+    log(
+      `start: engine RSS ${mb(statsStart.rss)} MB, caller RSS ${mb(callerStart)} MB; typing ${o.keystrokes} keystrokes at ${o.rate}/s (debounce ${settings.debounceMs} ms)`,
+    );
 
     const latencies: number[] = [];
     let suggestions = 0;
@@ -188,7 +217,10 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
         }
         return s?.text;
       });
-      if (i > 0 && i % Math.max(1, Math.round(o.keystrokes / 10)) === 0) log(`${i} keystrokes, ${engine.generations.length - warmGenerations} generations, ${suggestions} suggestions shown`);
+      if (i > 0 && i % Math.max(1, Math.round(o.keystrokes / 10)) === 0)
+        log(
+          `${i} keystrokes, ${engine.generations.length - warmGenerations} generations, ${suggestions} suggestions shown`,
+        );
     }
     const typingSeconds = (performance.now() - t0) / 1000;
     lag.disable();
@@ -211,7 +243,16 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
 
     // Invariants.
     const gens = engine.generations;
-    if (process.env.LOAD_DEBUG) for (const g of gens.slice(-30)) log(JSON.stringify({ ...g, launchedAt: Math.round(g.launchedAt - t0), abortedAt: g.abortedAt && Math.round(g.abortedAt - t0), finishedAt: g.finishedAt && Math.round(g.finishedAt - t0) }));
+    if (process.env.LOAD_DEBUG)
+      for (const g of gens.slice(-30))
+        log(
+          JSON.stringify({
+            ...g,
+            launchedAt: Math.round(g.launchedAt - t0),
+            abortedAt: g.abortedAt && Math.round(g.abortedAt - t0),
+            finishedAt: g.finishedAt && Math.round(g.finishedAt - t0),
+          }),
+        );
     let supersededNotCancelled = 0;
     for (let k = 0; k + 1 < gens.length; k++) {
       const g = gens[k]!;
@@ -221,20 +262,31 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
     }
     const errors = gens.filter((g) => g.error !== undefined);
     if (errors.length) failures.push(`${errors.length} generations failed (first: ${errors[0]!.error})`);
-    if (supersededNotCancelled > 0) failures.push(`${supersededNotCancelled} superseded generations were not cancelled`);
+    if (supersededNotCancelled > 0)
+      failures.push(`${supersededNotCancelled} superseded generations were not cancelled`);
     if (statsEnd.maxRunning > 1) failures.push(`the engine ran ${statsEnd.maxRunning} generations at once`);
-    if (engine.maxInFlight > 1) failures.push(`${engine.maxInFlight} un-cancelled generations were in flight at once`);
-    if (statsEnd.pendingCancels !== 0) failures.push(`${statsEnd.pendingCancels} cancel requests left pending in the engine`);
-    const lateFinishers = gens.filter((g) => g.abortedAt !== undefined && g.stopReason !== undefined && g.stopReason !== "cancelled").length;
+    if (engine.maxInFlight > 1)
+      failures.push(`${engine.maxInFlight} un-cancelled generations were in flight at once`);
+    if (statsEnd.pendingCancels !== 0)
+      failures.push(`${statsEnd.pendingCancels} cancel requests left pending in the engine`);
+    const lateFinishers = gens.filter(
+      (g) => g.abortedAt !== undefined && g.stopReason !== undefined && g.stopReason !== "cancelled",
+    ).length;
     const cancelled = statsEnd.cancelled - statsStart.cancelled;
     if (gens.length - warmGenerations > 1 && cancelled === 0) failures.push("no generation was cancelled");
-    if (cancelled + lateFinishers < gens.filter((g) => g.abortedAt !== undefined).length) failures.push("aborted generations neither cancelled nor finished");
+    if (cancelled + lateFinishers < gens.filter((g) => g.abortedAt !== undefined).length)
+      failures.push("aborted generations neither cancelled nor finished");
     // Flat memory: at most 20% + 48 MB above the warm start (a leak of one buffer per request would exceed it).
     const flat = (start: number, end: number) => end <= start * 1.2 + 48 * 2 ** 20;
-    if (!flat(statsStart.rss, statsEnd.rss)) failures.push(`engine RSS grew from ${mb(statsStart.rss)} to ${mb(statsEnd.rss)} MB`);
-    if (!flat(callerStart, callerEnd)) failures.push(`caller RSS grew from ${mb(callerStart)} to ${mb(callerEnd)} MB`);
+    if (!flat(statsStart.rss, statsEnd.rss))
+      failures.push(`engine RSS grew from ${mb(statsStart.rss)} to ${mb(statsEnd.rss)} MB`);
+    if (!flat(callerStart, callerEnd))
+      failures.push(`caller RSS grew from ${mb(callerStart)} to ${mb(callerEnd)} MB`);
     if (lastGen.result.stopReason === "cancelled") failures.push("the last generation was cancelled");
-    if (lastGen.result.text !== freshResult.text) failures.push(`the last generation ${JSON.stringify(lastGen.result.text)} differs from a fresh engine's ${JSON.stringify(freshResult.text)} for the same request`);
+    if (lastGen.result.text !== freshResult.text)
+      failures.push(
+        `the last generation ${JSON.stringify(lastGen.result.text)} differs from a fresh engine's ${JSON.stringify(freshResult.text)} for the same request`,
+      );
 
     return {
       keystrokes: o.keystrokes,
@@ -251,14 +303,25 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
       maxConcurrentCaller: engine.maxInFlight,
       pendingCancelsAtEnd: statsEnd.pendingCancels,
       suggestions,
-      latencyMs: { p50: Math.round(percentile(latencies, 50)), p95: Math.round(percentile(latencies, 95)), max: Math.round(Math.max(0, ...latencies)) },
-      rss: { engineStartMB: mb(statsStart.rss), engineEndMB: mb(statsEnd.rss), callerStartMB: mb(callerStart), callerEndMB: mb(callerEnd) },
+      latencyMs: {
+        p50: Math.round(percentile(latencies, 50)),
+        p95: Math.round(percentile(latencies, 95)),
+        max: Math.round(Math.max(0, ...latencies)),
+      },
+      rss: {
+        engineStartMB: mb(statsStart.rss),
+        engineEndMB: mb(statsEnd.rss),
+        callerStartMB: mb(callerStart),
+        callerEndMB: mb(callerEnd),
+      },
       lastSuggestion,
       lastGeneration: lastGen.result.text,
       freshGeneration: freshResult.text,
       freshControllerSuggestion,
       failures,
-      machine: `${cpus()[0]?.model.trim()} × ${cpus().length}, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")} at the end`,
+      machine: `${cpus()[0]?.model.trim()} × ${cpus().length}, load average ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(" ")} at the end`,
     };
   } finally {
     await client.close();
@@ -267,7 +330,14 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { keystrokes: { type: "string" }, rate: { type: "string" }, debounce: { type: "string" }, json: { type: "boolean" } } });
+  const { values } = parseArgs({
+    options: {
+      keystrokes: { type: "string" },
+      rate: { type: "string" },
+      debounce: { type: "string" },
+      json: { type: "boolean" },
+    },
+  });
   const r = await runTypingLoad({
     keystrokes: Number(values.keystrokes ?? 2000),
     rate: Number(values.rate ?? 20),
@@ -276,14 +346,30 @@ async function main(): Promise<void> {
   });
   if (values.json) console.log(JSON.stringify(r, null, 1));
   else {
-    console.log(`typing load: ${r.keystrokes} keystrokes at ${r.rate}/s (debounce ${r.debounceMs} ms), typed in ${r.typingSeconds} s, ${r.wallSeconds} s with the last answer; ${r.machine}`);
-    console.log(`caller event-loop delay while typing: p99 ${r.callerLagMs.p99} ms, max ${r.callerLagMs.max} ms`);
-    console.log(`generations started ${r.generations}, cancelled ${r.cancelled}, superseded but not cancelled ${r.supersededNotCancelled}`);
-    console.log(`most generations at once: engine ${r.maxConcurrentEngine}, caller ${r.maxConcurrentCaller}; cancels pending at the end ${r.pendingCancelsAtEnd}`);
-    console.log(`suggestions shown ${r.suggestions}; keystroke → suggestion p50 ${r.latencyMs.p50} ms, p95 ${r.latencyMs.p95} ms, max ${r.latencyMs.max} ms`);
-    console.log(`RSS engine ${r.rss.engineStartMB} → ${r.rss.engineEndMB} MB, caller ${r.rss.callerStartMB} → ${r.rss.callerEndMB} MB`);
-    console.log(`last generation ${JSON.stringify(r.lastGeneration)}; a fresh engine, same request: ${JSON.stringify(r.freshGeneration)}`);
-    console.log(`last suggestion shown ${JSON.stringify(r.lastSuggestion)}; a fresh controller's: ${JSON.stringify(r.freshControllerSuggestion)}`);
+    console.log(
+      `typing load: ${r.keystrokes} keystrokes at ${r.rate}/s (debounce ${r.debounceMs} ms), typed in ${r.typingSeconds} s, ${r.wallSeconds} s with the last answer; ${r.machine}`,
+    );
+    console.log(
+      `caller event-loop delay while typing: p99 ${r.callerLagMs.p99} ms, max ${r.callerLagMs.max} ms`,
+    );
+    console.log(
+      `generations started ${r.generations}, cancelled ${r.cancelled}, superseded but not cancelled ${r.supersededNotCancelled}`,
+    );
+    console.log(
+      `most generations at once: engine ${r.maxConcurrentEngine}, caller ${r.maxConcurrentCaller}; cancels pending at the end ${r.pendingCancelsAtEnd}`,
+    );
+    console.log(
+      `suggestions shown ${r.suggestions}; keystroke → suggestion p50 ${r.latencyMs.p50} ms, p95 ${r.latencyMs.p95} ms, max ${r.latencyMs.max} ms`,
+    );
+    console.log(
+      `RSS engine ${r.rss.engineStartMB} → ${r.rss.engineEndMB} MB, caller ${r.rss.callerStartMB} → ${r.rss.callerEndMB} MB`,
+    );
+    console.log(
+      `last generation ${JSON.stringify(r.lastGeneration)}; a fresh engine, same request: ${JSON.stringify(r.freshGeneration)}`,
+    );
+    console.log(
+      `last suggestion shown ${JSON.stringify(r.lastSuggestion)}; a fresh controller's: ${JSON.stringify(r.freshControllerSuggestion)}`,
+    );
     console.log(r.failures.length ? `FAILED:\n  ${r.failures.join("\n  ")}` : "all invariants hold");
   }
   process.exitCode = r.failures.length ? 1 : 0;

@@ -17,8 +17,15 @@ describe("typing load (200 keystrokes)", () => {
     assert.equal(r.pendingCancelsAtEnd, 0);
     // How many are superseded depends on the engine's speed; that some were, and that every
     // superseded one was cancelled (above), does not.
-    assert.ok(r.generations > 20 && r.cancelled > 0, `${r.cancelled} of ${r.generations} generations cancelled`);
-    assert.equal(r.lastGeneration, r.freshGeneration, "the last suggestion's generation is what a fresh engine gives");
+    assert.ok(
+      r.generations > 20 && r.cancelled > 0,
+      `${r.cancelled} of ${r.generations} generations cancelled`,
+    );
+    assert.equal(
+      r.lastGeneration,
+      r.freshGeneration,
+      "the last suggestion's generation is what a fresh engine gives",
+    );
   });
 
   it("a generation cancelled before its turn in the engine does no forward pass", async () => {
@@ -27,8 +34,14 @@ describe("typing load (200 keystrokes)", () => {
       await client.start();
       const ctrl = new AbortController();
       // Superseded while the first one runs (its first text has come back), so already sent to the engine.
-      const busy = client.generate({ prompt: "def long_function():\n", maxTokens: 60, ignoreEos: true }, { onText: () => ctrl.abort() });
-      const queued = client.generate({ prompt: "class Other:\n    def method(self):\n", maxTokens: 20 }, { signal: ctrl.signal });
+      const busy = client.generate(
+        { prompt: "def long_function():\n", maxTokens: 60, ignoreEos: true },
+        { onText: () => ctrl.abort() },
+      );
+      const queued = client.generate(
+        { prompt: "class Other:\n    def method(self):\n", maxTokens: 20 },
+        { signal: ctrl.signal },
+      );
       const [a, b] = await Promise.all([busy, queued]);
       assert.equal(a.ids.length, 60);
       assert.equal(b.stopReason, "cancelled");

@@ -72,21 +72,66 @@ function expectAll<T>(cases: readonly T[], check: (c: T) => string | undefined):
 
 function encodeMismatch(tok: SentencePieceTokenizer, c: EncodeCase): string | undefined {
   const got = tok.encode(c.text);
-  return JSON.stringify(got) === JSON.stringify(c.ids) ? undefined : `${JSON.stringify(c.text)}: got ${JSON.stringify(got)}, want ${JSON.stringify(c.ids)}`;
+  return JSON.stringify(got) === JSON.stringify(c.ids)
+    ? undefined
+    : `${JSON.stringify(c.text)}: got ${JSON.stringify(got)}, want ${JSON.stringify(c.ids)}`;
 }
 
 function decodeMismatch(tok: SentencePieceTokenizer, c: DecodeCase): string | undefined {
   const got = tok.decode(c.ids);
-  return got === c.text ? undefined : `${JSON.stringify(c.ids)}: got ${JSON.stringify(got)}, want ${JSON.stringify(c.text)}`;
+  return got === c.text
+    ? undefined
+    : `${JSON.stringify(c.ids)}: got ${JSON.stringify(got)}, want ${JSON.stringify(c.text)}`;
 }
 
 /** Deterministic PRNG for generated strings. */
 const random = seededRandom;
 
 const FRAGMENTS = [
-  "def", "return", "const", "x", "foo_bar", "CamelCase", "(", ")", "{", "}", ";", ":", ".", "=>", "==", "//",
-  " ", " ", "  ", "    ", "\t", "\n", "\r\n", "\n    ", "0", "42", "3.14", "é", "π", "→", "日本", "한", "🚀",
-  "👍🏽", "\u{1d49c}", "\ufeff", "\u200b", "\u00a0", "\u3000", "\x00", "\x7f", "<s>", "<0x41>", "\ufffd",
+  "def",
+  "return",
+  "const",
+  "x",
+  "foo_bar",
+  "CamelCase",
+  "(",
+  ")",
+  "{",
+  "}",
+  ";",
+  ":",
+  ".",
+  "=>",
+  "==",
+  "//",
+  " ",
+  " ",
+  "  ",
+  "    ",
+  "\t",
+  "\n",
+  "\r\n",
+  "\n    ",
+  "0",
+  "42",
+  "3.14",
+  "é",
+  "π",
+  "→",
+  "日本",
+  "한",
+  "🚀",
+  "👍🏽",
+  "\u{1d49c}",
+  "\ufeff",
+  "\u200b",
+  "\u00a0",
+  "\u3000",
+  "\x00",
+  "\x7f",
+  "<s>",
+  "<0x41>",
+  "\ufffd",
 ];
 
 function generatedStrings(count: number, seed: number): string[] {
@@ -137,7 +182,12 @@ function toFirstByteConvention(tok: SentencePieceTokenizer, ids: number[], spans
     }
     // One character: a lead byte and its continuation bytes (10xxxxxx).
     let j = i + 1;
-    while (j < ids.length && tok.isByte(ids[j]) && (parseInt(tok.idToPiece(ids[j]).slice(3, 5), 16) & 0xc0) === 0x80) j++;
+    while (
+      j < ids.length &&
+      tok.isByte(ids[j]) &&
+      (parseInt(tok.idToPiece(ids[j]).slice(3, 5), 16) & 0xc0) === 0x80
+    )
+      j++;
     const end = spans[j - 1][1];
     out[i] = [spans[i][0], end];
     for (let k = i + 1; k < j; k++) out[k] = [end, end];
@@ -146,7 +196,11 @@ function toFirstByteConvention(tok: SentencePieceTokenizer, ids: number[], spans
   return out;
 }
 
-function streamDecode(tok: SentencePieceTokenizer, ids: readonly number[], stripLeadingSpace?: boolean): { text: string; chunks: string[] } {
+function streamDecode(
+  tok: SentencePieceTokenizer,
+  ids: readonly number[],
+  stripLeadingSpace?: boolean,
+): { text: string; chunks: string[] } {
   const stream = tok.createStreamDecoder(stripLeadingSpace === undefined ? {} : { stripLeadingSpace });
   const chunks = ids.map((id) => stream.push(id));
   chunks.push(stream.flush());
@@ -213,7 +267,9 @@ describe("against sentencepiece 0.1.97 (generated fixtures)", () => {
       expectAll(cases.encode, (c) => {
         const got = tok.encodeWithSpans(c.text).spans;
         const want = toFirstByteConvention(tok, c.ids, c.spans ?? []);
-        return JSON.stringify(got) === JSON.stringify(want) ? undefined : `${JSON.stringify(c.text)}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`;
+        return JSON.stringify(got) === JSON.stringify(want)
+          ? undefined
+          : `${JSON.stringify(c.text)}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`;
       });
     });
   }
@@ -233,20 +289,26 @@ describe("round trips and spans", () => {
     it(`${name}: decode(encode(x)) === x for ${ROUND_TRIP_TEXTS.length} texts`, () => {
       expectAll(ROUND_TRIP_TEXTS, (text) => {
         const got = tok.decode(tok.encode(text));
-        return got === text ? undefined : `${JSON.stringify(text.slice(0, 60))}: got ${JSON.stringify(got.slice(0, 60))}`;
+        return got === text
+          ? undefined
+          : `${JSON.stringify(text.slice(0, 60))}: got ${JSON.stringify(got.slice(0, 60))}`;
       });
     });
 
     it(`${name}: spans are ordered, do not overlap and tile the text`, () => {
       expectAll(ROUND_TRIP_TEXTS, (text) => {
         const { ids, spans } = tok.encodeWithSpans(text);
-        if (spans.length !== ids.length) return `${JSON.stringify(text)}: ${spans.length} spans for ${ids.length} ids`;
+        if (spans.length !== ids.length)
+          return `${JSON.stringify(text)}: ${spans.length} spans for ${ids.length} ids`;
         let pos = 0;
         for (const [start, end] of spans) {
-          if (start !== pos || end < start) return `${JSON.stringify(text.slice(0, 60))}: span [${start}, ${end}) after ${pos}`;
+          if (start !== pos || end < start)
+            return `${JSON.stringify(text.slice(0, 60))}: span [${start}, ${end}) after ${pos}`;
           pos = end;
         }
-        return pos === text.length ? undefined : `${JSON.stringify(text.slice(0, 60))}: spans end at ${pos} of ${text.length}`;
+        return pos === text.length
+          ? undefined
+          : `${JSON.stringify(text.slice(0, 60))}: spans end at ${pos} of ${text.length}`;
       });
     });
 
@@ -269,7 +331,8 @@ describe("round trips and spans", () => {
             const piece = tok.idToPiece(ids[i]);
             want = (i === first ? piece.slice(1) : piece).replaceAll("▁", " ");
           }
-          if (text.slice(start, end) !== want) return `${JSON.stringify(text.slice(0, 60))}: token ${i} (${tok.idToPiece(ids[i])}) covers ${JSON.stringify(text.slice(start, end))}`;
+          if (text.slice(start, end) !== want)
+            return `${JSON.stringify(text.slice(0, 60))}: token ${i} (${tok.idToPiece(ids[i])}) covers ${JSON.stringify(text.slice(start, end))}`;
         }
         return undefined;
       });
@@ -279,19 +342,48 @@ describe("round trips and spans", () => {
   it("maps CRLF, tabs and non-BMP characters to UTF-16 ranges", () => {
     assert.deepEqual(demo.encodeWithSpans("x\r\ny"), {
       ids: [1, 637, 7985, 13, 7907], // <s> ▁x \r <0x0A> y
-      spans: [[0, 0], [0, 1], [1, 2], [2, 3], [3, 4]],
+      spans: [
+        [0, 0],
+        [0, 1],
+        [1, 2],
+        [2, 3],
+        [3, 4],
+      ],
     });
     assert.deepEqual(demo.encodeWithSpans("a🚀"), {
       ids: [1, 294, 243, 162, 157, 131], // <s> ▁a <0xF0> <0x9F> <0x9A> <0x80>
-      spans: [[0, 0], [0, 1], [1, 3], [3, 3], [3, 3], [3, 3]],
+      spans: [
+        [0, 0],
+        [0, 1],
+        [1, 3],
+        [3, 3],
+        [3, 3],
+        [3, 3],
+      ],
     });
-    assert.deepEqual(demo.encodeWithSpans("\tif").spans, [[0, 0], [0, 0], [0, 1], [1, 3]]); // <s> ▁ <0x09> if
-    assert.deepEqual(demo.encodeWithSpans("  two").spans, [[0, 0], [0, 1], [1, 5]]); // <s> ▁▁ ▁two
+    assert.deepEqual(demo.encodeWithSpans("\tif").spans, [
+      [0, 0],
+      [0, 0],
+      [0, 1],
+      [1, 3],
+    ]); // <s> ▁ <0x09> if
+    assert.deepEqual(demo.encodeWithSpans("  two").spans, [
+      [0, 0],
+      [0, 1],
+      [1, 5],
+    ]); // <s> ▁▁ ▁two
   });
 
   it("encodes without BOS, with EOS, and a lone surrogate as U+FFFD", () => {
     assert.deepEqual(demo.encode("a", { addBos: false }), [294]);
-    assert.deepEqual(demo.encodeWithSpans("a", { addEos: true }), { ids: [1, 294, 2], spans: [[0, 0], [0, 1], [1, 1]] });
+    assert.deepEqual(demo.encodeWithSpans("a", { addEos: true }), {
+      ids: [1, 294, 2],
+      spans: [
+        [0, 0],
+        [0, 1],
+        [1, 1],
+      ],
+    });
     assert.deepEqual(demo.encode("\ud800"), demo.encode("\ufffd"));
     assert.deepEqual(demo.encodeWithSpans("a\udc00").spans, demo.encodeWithSpans("a\ufffd").spans);
   });
@@ -308,7 +400,9 @@ describe("stream decoder", () => {
     expectAll(idLists, (ids) => {
       const got = streamDecode(demo, ids).text;
       const want = demo.decode(ids);
-      return got === want ? undefined : `${JSON.stringify(ids.slice(0, 12))}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`;
+      return got === want
+        ? undefined
+        : `${JSON.stringify(ids.slice(0, 12))}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`;
     });
   });
 
@@ -330,7 +424,8 @@ describe("stream decoder", () => {
   });
 
   it("emits U+FFFD as soon as a byte cannot continue a character", () => {
-    const byte = (b: number): number => demo.pieceToId(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
+    const byte = (b: number): number =>
+      demo.pieceToId(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
     assert.deepEqual(streamDecode(demo, [byte(0xe2), byte(0x41)]).chunks, ["", "\ufffdA", ""]);
     assert.deepEqual(streamDecode(demo, [byte(0xe2), byte(0x82)]).chunks, ["", "", "\ufffd\ufffd"]);
   });
@@ -346,10 +441,13 @@ describe("stream decoder", () => {
       // Generated ids: what the model would emit after the prompt.
       const generated = demo.encode(prompt + continuation).slice(promptIds.length);
       const all = [...promptIds, ...generated];
-      if (demo.decode(all).slice(0, demo.decode(promptIds).length) !== demo.decode(promptIds)) return undefined; // merge across the cut
+      if (demo.decode(all).slice(0, demo.decode(promptIds).length) !== demo.decode(promptIds))
+        return undefined; // merge across the cut
       const want = demo.decode(all).slice(demo.decode(promptIds).length);
       const got = streamDecode(demo, generated, false).text;
-      return got === want ? undefined : `${JSON.stringify([prompt, continuation])}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`;
+      return got === want
+        ? undefined
+        : `${JSON.stringify([prompt, continuation])}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`;
     });
     assert.equal(streamDecode(demo, demo.encode(" world", { addBos: false }), false).text, "  world");
     assert.equal(streamDecode(demo, demo.encode(" world", { addBos: false })).text, " world");
@@ -378,9 +476,16 @@ describe("errors", () => {
   it("a folder is searched for tokenizer.model", () => {
     const folder = join(dir, "model-folder");
     mkdirSync(folder);
-    expectTokenizerError(() => SentencePieceTokenizer.fromFile(folder), join(folder, "tokenizer.model"), /not found/);
+    expectTokenizerError(
+      () => SentencePieceTokenizer.fromFile(folder),
+      join(folder, "tokenizer.model"),
+      /not found/,
+    );
     writeFileSync(join(folder, "tokenizer.model"), readFileSync(DEMO_MODEL));
-    assert.deepEqual(SentencePieceTokenizer.fromFile(folder).encode("hello world"), [1, 2298, 302, 339, 3803]);
+    assert.deepEqual(
+      SentencePieceTokenizer.fromFile(folder).encode("hello world"),
+      [1, 2298, 302, 339, 3803],
+    );
   });
 
   it("truncated files", () => {
@@ -404,7 +509,11 @@ describe("errors", () => {
       writeFileSync(file, content);
       expectTokenizerError(() => SentencePieceTokenizer.fromFile(file), file, /model/);
     }
-    expectTokenizerError(() => SentencePieceTokenizer.fromBuffer(new Uint8Array(0), "in-memory"), "in-memory", /no vocabulary/);
+    expectTokenizerError(
+      () => SentencePieceTokenizer.fromBuffer(new Uint8Array(0), "in-memory"),
+      "in-memory",
+      /no vocabulary/,
+    );
   });
 
   it("a folder with only tokenizer.json: says it is not supported and a tokenizer.model is needed", () => {
@@ -412,13 +521,29 @@ describe("errors", () => {
     mkdirSync(folder);
     writeFileSync(join(folder, "tokenizer.json"), "{}");
     const message = /tokenizer\.json.*not supported.*tokenizer\.model/;
-    expectTokenizerError(() => SentencePieceTokenizer.fromFile(join(folder, "tokenizer.model")), join(folder, "tokenizer.model"), message);
-    expectTokenizerError(() => SentencePieceTokenizer.fromFile(folder), join(folder, "tokenizer.model"), message);
-    expectTokenizerError(() => SentencePieceTokenizer.fromFile(join(folder, "tokenizer.json")), join(folder, "tokenizer.json"), message);
+    expectTokenizerError(
+      () => SentencePieceTokenizer.fromFile(join(folder, "tokenizer.model")),
+      join(folder, "tokenizer.model"),
+      message,
+    );
+    expectTokenizerError(
+      () => SentencePieceTokenizer.fromFile(folder),
+      join(folder, "tokenizer.model"),
+      message,
+    );
+    expectTokenizerError(
+      () => SentencePieceTokenizer.fromFile(join(folder, "tokenizer.json")),
+      join(folder, "tokenizer.json"),
+      message,
+    );
   });
 
   it("a unigram model: only BPE is supported", () => {
-    expectTokenizerError(() => SentencePieceTokenizer.fromBuffer(bundledModel("smart_b64"), "unigram.model"), "unigram.model", /unigram.*BPE/);
+    expectTokenizerError(
+      () => SentencePieceTokenizer.fromBuffer(bundledModel("smart_b64"), "unigram.model"),
+      "unigram.model",
+      /unigram.*BPE/,
+    );
   });
 
   it("ids out of range", () => {

@@ -29,7 +29,12 @@ class Range {
 }
 
 interface Provider {
-  provideInlineCompletionItems(doc: unknown, pos: Position, ctx: unknown, token: unknown): Promise<Array<{ insertText: string }> | undefined>;
+  provideInlineCompletionItems(
+    doc: unknown,
+    pos: Position,
+    ctx: unknown,
+    token: unknown,
+  ): Promise<Array<{ insertText: string }> | undefined>;
 }
 
 function stubVscode(settings: Record<string, unknown>) {
@@ -59,7 +64,14 @@ function stubVscode(settings: Record<string, unknown>) {
     ProgressLocation: { Notification: 15 },
     ConfigurationTarget: { Global: 1 },
     window: {
-      createOutputChannel: () => ({ debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, show: () => undefined, dispose: () => undefined }),
+      createOutputChannel: () => ({
+        debug: () => undefined,
+        info: () => undefined,
+        warn: () => undefined,
+        error: () => undefined,
+        show: () => undefined,
+        dispose: () => undefined,
+      }),
       createStatusBarItem: () =>
         new Proxy(statusItem, {
           set(t, k, v) {
@@ -107,17 +119,35 @@ function stubVscode(settings: Record<string, unknown>) {
 }
 
 function document(text: string) {
-  const offsetAt = (p: Position) => p.character + text.split("\n").slice(0, p.line).reduce((n, l) => n + l.length + 1, 0);
+  const offsetAt = (p: Position) =>
+    p.character +
+    text
+      .split("\n")
+      .slice(0, p.line)
+      .reduce((n, l) => n + l.length + 1, 0);
   const positionAt = (o: number) => {
     const lines = text.slice(0, o).split("\n");
     return new Position(lines.length - 1, lines.at(-1)!.length);
   };
-  return { uri: { toString: () => "file:///bundle-test.py" }, languageId: "python", offsetAt, positionAt, getText: (r: Range) => text.slice(offsetAt(r.start), offsetAt(r.end)) };
+  return {
+    uri: { toString: () => "file:///bundle-test.py" },
+    languageId: "python",
+    offsetAt,
+    positionAt,
+    getText: (r: Range) => text.slice(offsetAt(r.start), offsetAt(r.end)),
+  };
 }
 
-describe("bundled extension (stubbed VS Code API)", { skip: existsSync(BUNDLE) ? false : "dist/extension.js is not built (npm run build)" }, () => {
+describe("bundled extension (stubbed VS Code API)", {
+  skip: existsSync(BUNDLE) ? false : "dist/extension.js is not built (npm run build)",
+}, () => {
   it("activates, registers every contributed command, completes through the bundled engine, and deactivates cleanly", async () => {
-    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { contributes: { commands: Array<{ command: string }>; configuration: { properties: Record<string, unknown> } } };
+    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as {
+      contributes: {
+        commands: Array<{ command: string }>;
+        configuration: { properties: Record<string, unknown> };
+      };
+    };
     const stub = stubVscode({ executionProvider: "cpu", debounceMs: 0, maxTokens: 16 });
     const storage = mkdtempSync(join(TEST_CACHE, "..", "lens-bundle-"));
     const moduleInternals = Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown };
@@ -134,22 +164,42 @@ describe("bundled extension (stubbed VS Code API)", { skip: existsSync(BUNDLE) ?
       const state = new Map<string, unknown>();
       ext!.activate({
         subscriptions,
-        workspaceState: { get: (k: string) => state.get(k), update: async (k: string, v: unknown) => void state.set(k, v), keys: () => [...state.keys()] },
+        workspaceState: {
+          get: (k: string) => state.get(k),
+          update: async (k: string, v: unknown) => void state.set(k, v),
+          keys: () => [...state.keys()],
+        },
         globalStorageUri: { fsPath: storage },
         extensionUri: { fsPath: resolve(".") },
         extension: { packageJSON: { version: "test" } },
       });
-      for (const c of pkg.contributes.commands) assert.ok(stub.commands.has(c.command), `${c.command} is registered`);
-      for (const id of stub.commands.keys()) assert.ok(pkg.contributes.commands.some((c) => c.command === id), `${id} is contributed in package.json`);
-      assert.ok(Object.keys(pkg.contributes.configuration.properties).every((k) => k.startsWith("monetLens.")));
+      for (const c of pkg.contributes.commands)
+        assert.ok(stub.commands.has(c.command), `${c.command} is registered`);
+      for (const id of stub.commands.keys())
+        assert.ok(
+          pkg.contributes.commands.some((c) => c.command === id),
+          `${id} is contributed in package.json`,
+        );
+      assert.ok(
+        Object.keys(pkg.contributes.configuration.properties).every((k) => k.startsWith("monetLens.")),
+      );
       assert.equal(stub.providers.length, 1);
       // The heatmap panel comes back after a reload: its serializer, and the activation event VS Code needs for it.
       assert.deepEqual(stub.serializers, ["monetLens.heatmap"]);
-      assert.ok((pkg as unknown as { activationEvents: string[] }).activationEvents.includes("onWebviewPanel:monetLens.heatmap"));
+      assert.ok(
+        (pkg as unknown as { activationEvents: string[] }).activationEvents.includes(
+          "onWebviewPanel:monetLens.heatmap",
+        ),
+      );
       const text = "def read_lines(path):\n    with open(path) as f:\n        ";
       const doc = document(text);
       const token = { isCancellationRequested: false, onCancellationRequested: disposable };
-      const items = await stub.providers[0]!.provideInlineCompletionItems(doc, doc.positionAt(text.length), { triggerKind: 1 }, token);
+      const items = await stub.providers[0]!.provideInlineCompletionItems(
+        doc,
+        doc.positionAt(text.length),
+        { triggerKind: 1 },
+        token,
+      );
       assert.ok(items && items[0]!.insertText.length > 0, "a suggestion from the bundled engine process");
       assert.match(stub.statusTexts.at(-1)!, /tiny-codemonet · CPU · \d+ ms/);
     } finally {

@@ -8,7 +8,15 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Ctx } from "../../src/vscode/ctx";
-import { buildWorkspaceAtlas, clearMasks, maskLanguages, selectModelFolder, showMenu, toggleLanguage, COMMANDS } from "../../src/vscode/commands";
+import {
+  buildWorkspaceAtlas,
+  clearMasks,
+  maskLanguages,
+  selectModelFolder,
+  showMenu,
+  toggleLanguage,
+  COMMANDS,
+} from "../../src/vscode/commands";
 import { heatmapDeps } from "../../src/vscode/heatmap-deps";
 import { StatusBar, type StatusItemLike } from "../../src/vscode/status";
 import type { MonetLensConfig } from "../../src/vscode/config";
@@ -17,7 +25,8 @@ import { DEMO_MODEL, SHARED, TEST_CACHE } from "../helpers/fixtures";
 import { FakeMemento, FakeUi } from "./fakes";
 
 const LANGS: Record<string, string> = { python: "py", c: "c", lua: "lua" };
-const PY = 'import os\n\n\ndef read_lines(path):\n    """Return the lines of the file at path."""\n    with open(path) as f:\n        ';
+const PY =
+  'import os\n\n\ndef read_lines(path):\n    """Return the lines of the file at path."""\n    with open(path) as f:\n        ';
 
 /** A small workspace: about 10 kB of source per language from the shared corpus. */
 function makeWorkspace(root: string): void {
@@ -42,13 +51,30 @@ describe("context and commands (real engine, demo model)", () => {
   const storage = join(tmp, "global-storage");
   const ui = new FakeUi();
   const memento = new FakeMemento();
-  const settings: Partial<MonetLensConfig> = { modelPath: DEMO_MODEL, executionProvider: "cpu", maxTokens: 24, debounceMs: 0, contextTokens: 512, idleUnloadMinutes: 0 };
+  const settings: Partial<MonetLensConfig> = {
+    modelPath: DEMO_MODEL,
+    executionProvider: "cpu",
+    maxTokens: 24,
+    debounceMs: 0,
+    contextTokens: 512,
+    idleUnloadMinutes: 0,
+  };
   const languageEnable = new Map<string, unknown>();
-  const item: StatusItemLike = { text: "", tooltip: undefined, command: undefined, show: () => undefined, dispose: () => undefined };
-  const status = new StatusBar(item, (it, r) => {
-    it.text = r.text;
-    it.tooltip = r.tooltip;
-  }, { engine: { kind: "stopped" }, busy: false, modelName: "", masked: [] });
+  const item: StatusItemLike = {
+    text: "",
+    tooltip: undefined,
+    command: undefined,
+    show: () => undefined,
+    dispose: () => undefined,
+  };
+  const status = new StatusBar(
+    item,
+    (it, r) => {
+      it.text = r.text;
+      it.tooltip = r.tooltip;
+    },
+    { engine: { kind: "stopped" }, busy: false, modelName: "", masked: [] },
+  );
   let ctx: Ctx;
   const logs: string[] = [];
 
@@ -56,7 +82,11 @@ describe("context and commands (real engine, demo model)", () => {
     makeWorkspace(workspace);
     ctx = new Ctx({
       ui,
-      log: { info: (l) => logs.push(l), warn: (l) => logs.push(`warn: ${l}`), error: (l) => logs.push(`error: ${l}`) },
+      log: {
+        info: (l) => logs.push(l),
+        warn: (l) => logs.push(`warn: ${l}`),
+        error: (l) => logs.push(`error: ${l}`),
+      },
       settings: () => (key) => settings[key],
       enableFor: (lang) => languageEnable.get(lang),
       workspaceState: memento,
@@ -71,7 +101,17 @@ describe("context and commands (real engine, demo model)", () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  const complete = (extra: Partial<CompletionRequest> = {}) => ctx.controller.provide({ docKey: "file:///w/a.py", languageId: "python", textBefore: PY, beforeStart: 0, textAfter: "", tabSize: 4, manual: true, ...extra });
+  const complete = (extra: Partial<CompletionRequest> = {}) =>
+    ctx.controller.provide({
+      docKey: "file:///w/a.py",
+      languageId: "python",
+      textBefore: PY,
+      beforeStart: 0,
+      textAfter: "",
+      tabSize: 4,
+      manual: true,
+      ...extra,
+    });
 
   it("the status bar names the model before anything loads", () => {
     assert.match(item.text, /tiny-codemonet/);
@@ -95,10 +135,20 @@ describe("context and commands (real engine, demo model)", () => {
 
   it("builds the atlas from the workspace into the extension's storage, and it becomes the active atlas", async () => {
     const path = await buildWorkspaceAtlas(ctx);
-    assert.ok(path && path.startsWith(join(storage, "atlases")) && existsSync(path), `written under the global storage: ${path}`);
-    assert.deepEqual(readdirSync(join(storage, "atlases")).filter((n) => n.includes(".tmp")), [], "written atomically");
+    assert.ok(
+      path && path.startsWith(join(storage, "atlases")) && existsSync(path),
+      `written under the global storage: ${path}`,
+    );
+    assert.deepEqual(
+      readdirSync(join(storage, "atlases")).filter((n) => n.includes(".tmp")),
+      [],
+      "written atomically",
+    );
     assert.ok(ui.progress.at(-1)!.reports.length > 0, "progress was reported");
-    assert.match(ui.messages.at(-1)!.message, /language atlas built from workspace: .*c \d+.*lua \d+.*python \d+/);
+    assert.match(
+      ui.messages.at(-1)!.message,
+      /language atlas built from workspace: .*c \d+.*lua \d+.*python \d+/,
+    );
     const active = await ctx.activeAtlas();
     assert.equal(active?.source, "workspace");
     assert.deepEqual(active?.atlas.languages, ["c", "lua", "python"]);
@@ -119,7 +169,11 @@ describe("context and commands (real engine, demo model)", () => {
     assert.equal(listed.length, 3);
     assert.match(listed.find((l) => l.startsWith("python"))!, /^python: [\d,]+ experts \(\d+\.\d %\)$/);
     assert.deepEqual(ctx.masks.current(), ["python"]);
-    assert.deepEqual(memento.get("monetLens.maskedLanguages"), ["python"], "persisted in the workspace state");
+    assert.deepEqual(
+      memento.get("monetLens.maskedLanguages"),
+      ["python"],
+      "persisted in the workspace state",
+    );
     assert.match(item.text, /−python/);
     // Opened again: python is shown as masked now.
     ui.pick = (items, title) => {
@@ -134,12 +188,19 @@ describe("context and commands (real engine, demo model)", () => {
   it("masks apply to completions at once, and change them where the model differs", async () => {
     const masked = await complete();
     assert.ok(logs.some((l) => /^masked languages: python$/.test(l)));
-    assert.notEqual(masked?.text, plainText, `masked: ${JSON.stringify(masked?.text)}, plain: ${JSON.stringify(plainText)}`);
+    assert.notEqual(
+      masked?.text,
+      plainText,
+      `masked: ${JSON.stringify(masked?.text)}, plain: ${JSON.stringify(plainText)}`,
+    );
   });
 
   it("the heatmap gets routing with the atlas's languages and the masks, and the A/B continuations", async () => {
     const deps = heatmapDeps(ctx);
-    assert.deepEqual(deps.atlasLanguages()?.map((l) => l.id), ["c", "lua", "python"]);
+    assert.deepEqual(
+      deps.atlasLanguages()?.map((l) => l.id),
+      ["c", "lua", "python"],
+    );
     assert.ok(deps.atlasLanguages()!.every((l) => l.experts > 0));
     const data = await deps.route("def f(x):\n    return x + 1\n", deps.masks.current());
     assert.deepEqual(data.languages, ["c", "lua", "python"]);
@@ -203,16 +264,27 @@ describe("a model that cannot load (real engine process)", () => {
     const empty = mkdtempSync(join(TEST_CACHE, "..", "lens-empty-model-"));
     const ui = new FakeUi();
     const logs: string[] = [];
-    const item: StatusItemLike = { text: "", tooltip: undefined, command: undefined, show: () => undefined, dispose: () => undefined };
+    const item: StatusItemLike = {
+      text: "",
+      tooltip: undefined,
+      command: undefined,
+      show: () => undefined,
+      dispose: () => undefined,
+    };
     let severity = "";
-    const status = new StatusBar(item, (it, r) => {
-      it.text = r.text;
-      severity = r.severity;
-    }, { engine: { kind: "stopped" }, busy: false, modelName: "", masked: [] });
+    const status = new StatusBar(
+      item,
+      (it, r) => {
+        it.text = r.text;
+        severity = r.severity;
+      },
+      { engine: { kind: "stopped" }, busy: false, modelName: "", masked: [] },
+    );
     const ctx = new Ctx({
       ui,
       log: { info: (l) => logs.push(l), warn: (l) => logs.push(l), error: (l) => logs.push(`error: ${l}`) },
-      settings: () => (key) => (({ modelPath: empty, executionProvider: "cpu" }) as Record<string, unknown>)[key],
+      settings: () => (key) =>
+        (({ modelPath: empty, executionProvider: "cpu" }) as Record<string, unknown>)[key],
       enableFor: () => undefined,
       workspaceState: new FakeMemento(),
       storageDir: join(empty, "storage"),
@@ -221,7 +293,15 @@ describe("a model that cannot load (real engine process)", () => {
       shippedAtlasDir: null,
     });
     try {
-      const req = { docKey: "a", languageId: "python", textBefore: "x = ", beforeStart: 0, textAfter: "", tabSize: 4, manual: true };
+      const req = {
+        docKey: "a",
+        languageId: "python",
+        textBefore: "x = ",
+        beforeStart: 0,
+        textAfter: "",
+        tabSize: 4,
+        manual: true,
+      };
       assert.equal(await ctx.controller.provide(req), undefined);
       assert.equal(await ctx.controller.provide(req), undefined);
       assert.equal(ctx.host.state.kind, "failed");
@@ -230,7 +310,11 @@ describe("a model that cannot load (real engine process)", () => {
       const errors = ui.messages.filter((m) => m.kind === "error");
       assert.equal(errors.length, 1, "said once");
       assert.match(errors[0]!.message, /could not be loaded: .*config\.json/);
-      assert.equal(logs.filter((l) => l.startsWith("error: completion failed")).length, 1, "logged once, not on every request");
+      assert.equal(
+        logs.filter((l) => l.startsWith("error: completion failed")).length,
+        1,
+        "logged once, not on every request",
+      );
       assert.match(ctx.lastSkipReason ?? "", /could not be loaded/);
     } finally {
       await ctx.dispose();

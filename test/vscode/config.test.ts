@@ -3,7 +3,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DEFAULTS, languageEnabled, readConfig, type MonetLensConfig } from "../../src/vscode/config";
 
-const reader = (values: Partial<Record<keyof MonetLensConfig, unknown>>) => (key: keyof MonetLensConfig) => values[key];
+const reader = (values: Partial<Record<keyof MonetLensConfig, unknown>>) => (key: keyof MonetLensConfig) =>
+  values[key];
 
 describe("configuration", () => {
   it("defaults when nothing is set", () => {
@@ -14,7 +15,17 @@ describe("configuration", () => {
   });
 
   it("reads valid values", () => {
-    const { config, problems } = readConfig(reader({ maxTokens: 128, temperature: 0.7, executionProvider: "cpu", debounceMs: 0, modelPath: " /models/x ", enabledLanguages: ["python", "!markdown"], idleUnloadMinutes: 0 }));
+    const { config, problems } = readConfig(
+      reader({
+        maxTokens: 128,
+        temperature: 0.7,
+        executionProvider: "cpu",
+        debounceMs: 0,
+        modelPath: " /models/x ",
+        enabledLanguages: ["python", "!markdown"],
+        idleUnloadMinutes: 0,
+      }),
+    );
     assert.deepEqual(problems, []);
     assert.equal(config.maxTokens, 128);
     assert.equal(config.executionProvider, "cpu");
@@ -24,7 +35,16 @@ describe("configuration", () => {
   });
 
   it("replaces invalid values by the default, naming the setting", () => {
-    const { config, problems } = readConfig(reader({ maxTokens: 5000, temperature: -1, executionProvider: "tpu", debounceMs: 12.5, enabledLanguages: "python", enable: "yes" }));
+    const { config, problems } = readConfig(
+      reader({
+        maxTokens: 5000,
+        temperature: -1,
+        executionProvider: "tpu",
+        debounceMs: 12.5,
+        enabledLanguages: "python",
+        enable: "yes",
+      }),
+    );
     assert.equal(config.maxTokens, DEFAULTS.maxTokens);
     assert.equal(config.temperature, DEFAULTS.temperature);
     assert.equal(config.executionProvider, "auto");
@@ -32,8 +52,14 @@ describe("configuration", () => {
     assert.deepEqual(config.enabledLanguages, ["*"]);
     assert.equal(config.enable, true);
     assert.equal(problems.length, 6);
-    assert.match(problems.join("\n"), /monetLens\.maxTokens: 5000 is not an integer from 1 to 1024; using 64/);
-    assert.match(problems.join("\n"), /monetLens\.executionProvider: "tpu" is not one of auto, cuda, webgpu, cpu/);
+    assert.match(
+      problems.join("\n"),
+      /monetLens\.maxTokens: 5000 is not an integer from 1 to 1024; using 64/,
+    );
+    assert.match(
+      problems.join("\n"),
+      /monetLens\.executionProvider: "tpu" is not one of auto, cuda, webgpu, cpu/,
+    );
   });
 
   it("per-language switch and language list", () => {

@@ -5,7 +5,12 @@ import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { CancelledError, EngineClient, EngineCrashedError, type ClientOptions } from "../../src/engine/engine-client";
+import {
+  CancelledError,
+  EngineClient,
+  EngineCrashedError,
+  type ClientOptions,
+} from "../../src/engine/engine-client";
 import { EngineHost, EngineUnavailableError, type EngineState } from "../../src/vscode/engine-host";
 import { DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
 import { gone, until } from "../helpers/processes";
@@ -43,13 +48,21 @@ describe("engine host (real engine process)", () => {
     host.onDidChangeState((s) => ready.push(s));
     // What the worker sends after a GPU failed at run time (worker.ts reportProvider).
     const child = (clients[0] as unknown as { child: import("node:child_process").ChildProcess }).child;
-    child.emit("message", { type: "provider", ep: "cpu", fallbacks: ["cuda: failed at run time: CUDA error"] });
+    child.emit("message", {
+      type: "provider",
+      ep: "cpu",
+      fallbacks: ["cuda: failed at run time: CUDA error"],
+    });
     assert.equal(clients[0]!.info?.ep, "cpu");
     assert.equal(host.info?.ep, "cpu");
     assert.deepEqual(host.info?.fallbacks, ["cuda: failed at run time: CUDA error"]);
     assert.equal(ready.at(-1)?.kind, "ready");
     const last = ready.at(-1);
-    assert.equal(last?.kind === "ready" ? last.info.ep : undefined, "cpu", "the status sees the new provider");
+    assert.equal(
+      last?.kind === "ready" ? last.info.ep : undefined,
+      "cpu",
+      "the status sees the new provider",
+    );
     assert.ok(logs.includes("engine now runs on cpu"));
   });
 
@@ -87,7 +100,11 @@ describe("engine host (real engine process)", () => {
   it("restarts after a crash, and after too many in a row stays failed and says why until restarted", async () => {
     const { host, clients, logs } = makeHost({ maxRestarts: 1 });
     hosts.push(host);
-    const crash = () => host.generate({ prompt: "int main() {\n", maxTokens: 200, ignoreEos: true }, { onText: () => clients[0]!.kill() });
+    const crash = () =>
+      host.generate(
+        { prompt: "int main() {\n", maxTokens: 200, ignoreEos: true },
+        { onText: () => clients[0]!.kill() },
+      );
     await assert.rejects(crash(), EngineCrashedError);
     assert.equal(host.state.kind, "loading");
     assert.ok(logs.some((l) => /1 of at most 1 restarts/.test(l)));
@@ -122,7 +139,11 @@ describe("engine host (real engine process)", () => {
       assert.ok(reports >= 2, "conversion progress was reported");
       assert.equal(host.state.kind, "stopped", "the host's own engine is untouched");
       const root = join(cacheDir, "converted");
-      await until("the temporary conversion folder to go", () => !existsSync(root) || readdirSync(root).every((n) => !n.includes(".tmp-")), 5000);
+      await until(
+        "the temporary conversion folder to go",
+        () => !existsSync(root) || readdirSync(root).every((n) => !n.includes(".tmp-")),
+        5000,
+      );
       // Not cancelled: converts, switches, serves.
       const progress: string[] = [];
       const info = await host.switchModel(DEMO_MODEL, { onProgress: (_d, _t, what) => progress.push(what) });

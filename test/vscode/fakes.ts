@@ -20,10 +20,15 @@ export class FakeRange {
   ) {}
 }
 
-export function fakeDocument(text: string, languageId = "python", uri = "file:///work/example.py"): vscode.TextDocument {
+export function fakeDocument(
+  text: string,
+  languageId = "python",
+  uri = "file:///work/example.py",
+): vscode.TextDocument {
   const lineStarts = [0];
   for (let i = 0; i < text.length; i++) if (text[i] === "\n") lineStarts.push(i + 1);
-  const offsetAt = (p: FakePosition) => Math.min(text.length, lineStarts[Math.min(p.line, lineStarts.length - 1)]! + p.character);
+  const offsetAt = (p: FakePosition) =>
+    Math.min(text.length, lineStarts[Math.min(p.line, lineStarts.length - 1)]! + p.character);
   const positionAt = (offset: number) => {
     const o = Math.max(0, Math.min(text.length, offset));
     let line = 0;
@@ -96,7 +101,10 @@ export class FakeUi implements Ui {
     this.messages.push({ kind: "error", message });
     return undefined;
   }
-  async pickMany<T extends PickItem>(items: readonly T[], o: { title: string }): Promise<readonly T[] | undefined> {
+  async pickMany<T extends PickItem>(
+    items: readonly T[],
+    o: { title: string },
+  ): Promise<readonly T[] | undefined> {
     const chosen = this.pick(items, o.title);
     return chosen && items.filter((i) => chosen.includes(i.label));
   }
@@ -107,7 +115,10 @@ export class FakeUi implements Ui {
   async pickFolder(): Promise<string | undefined> {
     return this.folder;
   }
-  async withProgress<R>(title: string, task: (report: ProgressReport, signal: AbortSignal) => Promise<R>): Promise<R> {
+  async withProgress<R>(
+    title: string,
+    task: (report: ProgressReport, signal: AbortSignal) => Promise<R>,
+  ): Promise<R> {
     const entry = { title, reports: [] as string[] };
     this.progress.push(entry);
     const abort = new AbortController();

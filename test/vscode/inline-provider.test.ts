@@ -14,7 +14,8 @@ const pos = (line: number, ch: number) => new FakePosition(line, ch) as unknown 
 const deps = {
   maxBeforeChars: () => 20,
   tabSize: () => 2,
-  range: (a: vscode.Position, b: vscode.Position) => new FakeRange(a as unknown as FakePosition, b as unknown as FakePosition) as unknown as vscode.Range,
+  range: (a: vscode.Position, b: vscode.Position) =>
+    new FakeRange(a as unknown as FakePosition, b as unknown as FakePosition) as unknown as vscode.Range,
 };
 
 describe("inline completion provider", () => {
@@ -32,7 +33,10 @@ describe("inline completion provider", () => {
 
   it("a small document is read whole", () => {
     const doc = fakeDocument("a\nb");
-    assert.equal(requestAt(doc, pos(1, 1), { ...deps, maxBeforeChars: () => 1000 }, false).textBefore, "a\nb");
+    assert.equal(
+      requestAt(doc, pos(1, 1), { ...deps, maxBeforeChars: () => 1000 }, false).textBefore,
+      "a\nb",
+    );
   });
 
   const setup = (suggestion: Suggestion | undefined, enabled = true) => {
@@ -53,11 +57,17 @@ describe("inline completion provider", () => {
     });
     return { provider, seen, manualEmpty: () => manualEmpty };
   };
-  const ctx = (triggerKind: vscode.InlineCompletionTriggerKind, selectedCompletionInfo?: unknown) => ({ triggerKind, selectedCompletionInfo }) as vscode.InlineCompletionContext;
+  const ctx = (triggerKind: vscode.InlineCompletionTriggerKind, selectedCompletionInfo?: unknown) =>
+    ({ triggerKind, selectedCompletionInfo }) as vscode.InlineCompletionContext;
 
   it("returns the suggestion as one item at the cursor", async () => {
     const { provider, seen } = setup({ text: "a, b)", source: "engine", latencyMs: 5 });
-    const items = await provider.provideInlineCompletionItems(fakeDocument("f("), pos(0, 2), ctx(AUTOMATIC), fakeToken().token);
+    const items = await provider.provideInlineCompletionItems(
+      fakeDocument("f("),
+      pos(0, 2),
+      ctx(AUTOMATIC),
+      fakeToken().token,
+    );
     assert.equal(items?.length, 1);
     assert.equal((items![0] as unknown as { insertText: string }).insertText, "a, b)");
     assert.equal(seen[0]!.req.manual, false);
@@ -65,23 +75,49 @@ describe("inline completion provider", () => {
 
   it("automatic completion respects the language switch; a manual trigger does not", async () => {
     const { provider, seen } = setup({ text: "x", source: "engine", latencyMs: 1 }, false);
-    assert.equal(await provider.provideInlineCompletionItems(fakeDocument("f("), pos(0, 2), ctx(AUTOMATIC), fakeToken().token), undefined);
+    assert.equal(
+      await provider.provideInlineCompletionItems(
+        fakeDocument("f("),
+        pos(0, 2),
+        ctx(AUTOMATIC),
+        fakeToken().token,
+      ),
+      undefined,
+    );
     assert.equal(seen.length, 0);
-    const items = await provider.provideInlineCompletionItems(fakeDocument("f("), pos(0, 2), ctx(INVOKE), fakeToken().token);
+    const items = await provider.provideInlineCompletionItems(
+      fakeDocument("f("),
+      pos(0, 2),
+      ctx(INVOKE),
+      fakeToken().token,
+    );
     assert.equal(items?.length, 1);
     assert.equal(seen[0]!.req.manual, true);
   });
 
   it("stays out of the way while the suggest widget is open", async () => {
     const { provider, seen } = setup({ text: "x", source: "engine", latencyMs: 1 });
-    assert.equal(await provider.provideInlineCompletionItems(fakeDocument("f("), pos(0, 2), ctx(AUTOMATIC, { text: "foo" }), fakeToken().token), undefined);
+    assert.equal(
+      await provider.provideInlineCompletionItems(
+        fakeDocument("f("),
+        pos(0, 2),
+        ctx(AUTOMATIC, { text: "foo" }),
+        fakeToken().token,
+      ),
+      undefined,
+    );
     assert.equal(seen.length, 0);
   });
 
   it("cancellation reaches the controller's signal; a cancelled request shows nothing", async () => {
     const t = fakeToken();
     const { provider, seen } = setup({ text: "x", source: "engine", latencyMs: 1 });
-    const pending = provider.provideInlineCompletionItems(fakeDocument("f("), pos(0, 2), ctx(AUTOMATIC), t.token);
+    const pending = provider.provideInlineCompletionItems(
+      fakeDocument("f("),
+      pos(0, 2),
+      ctx(AUTOMATIC),
+      t.token,
+    );
     t.cancel();
     assert.equal(await pending, undefined);
     assert.equal(seen[0]!.signal?.aborted, true);
@@ -89,7 +125,12 @@ describe("inline completion provider", () => {
 
   it("a manual request with nothing to suggest says so", async () => {
     const s = setup(undefined);
-    await s.provider.provideInlineCompletionItems(fakeDocument("f("), pos(0, 2), ctx(INVOKE), fakeToken().token);
+    await s.provider.provideInlineCompletionItems(
+      fakeDocument("f("),
+      pos(0, 2),
+      ctx(INVOKE),
+      fakeToken().token,
+    );
     assert.equal(s.manualEmpty(), 1);
   });
 });

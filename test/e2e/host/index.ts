@@ -23,7 +23,12 @@ function extension(): vscode.Extension<unknown> {
   return ext;
 }
 
-function packageJson(): { contributes: { commands: Array<{ command: string }>; configuration: { properties: Record<string, { default: unknown }> } } } {
+function packageJson(): {
+  contributes: {
+    commands: Array<{ command: string }>;
+    configuration: { properties: Record<string, { default: unknown }> };
+  };
+} {
   return JSON.parse(readFileSync(join(extension().extensionPath, "package.json"), "utf8"));
 }
 
@@ -36,7 +41,8 @@ function engineProcesses(): number[] {
       const stat = readFileSync(`/proc/${name}/stat`, "utf8");
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
       if (ppid !== process.pid) continue;
-      if (readFileSync(`/proc/${name}/cmdline`, "utf8").includes("engine-worker.js")) found.push(Number(name));
+      if (readFileSync(`/proc/${name}/cmdline`, "utf8").includes("engine-worker.js"))
+        found.push(Number(name));
     } catch {
       // the process ended meanwhile
     }
@@ -70,7 +76,11 @@ const tests: Array<[string, () => Promise<void>]> = [
       const registered = new Set(await vscode.commands.getCommands(true));
       const contributed = packageJson().contributes.commands.map((c) => c.command);
       assert.ok(contributed.length >= 12, `only ${contributed.length} commands contributed`);
-      assert.deepEqual(contributed.filter((c) => !registered.has(c)), [], "contributed but not registered");
+      assert.deepEqual(
+        contributed.filter((c) => !registered.has(c)),
+        [],
+        "contributed but not registered",
+      );
     },
   ],
   [
@@ -78,9 +88,16 @@ const tests: Array<[string, () => Promise<void>]> = [
     async () => {
       const config = vscode.workspace.getConfiguration(SECTION);
       const keys = Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>;
-      const declared = Object.keys(packageJson().contributes.configuration.properties).map((k) => k.slice(SECTION.length + 1));
-      assert.deepEqual([...declared].sort(), [...keys].sort(), "package.json's settings and config.ts's DEFAULTS differ");
-      for (const key of keys) assert.deepEqual(config.inspect(key)?.defaultValue, DEFAULTS[key], `default of ${SECTION}.${key}`);
+      const declared = Object.keys(packageJson().contributes.configuration.properties).map((k) =>
+        k.slice(SECTION.length + 1),
+      );
+      assert.deepEqual(
+        [...declared].sort(),
+        [...keys].sort(),
+        "package.json's settings and config.ts's DEFAULTS differ",
+      );
+      for (const key of keys)
+        assert.deepEqual(config.inspect(key)?.defaultValue, DEFAULTS[key], `default of ${SECTION}.${key}`);
       // The user settings the driver wrote are seen (the suite's greedy, bounded completions).
       assert.equal(config.get("temperature"), 0);
       assert.equal(config.get("maxTokens"), 16);
@@ -90,16 +107,27 @@ const tests: Array<[string, () => Promise<void>]> = [
     "deactivate ends the engine process",
     async () => {
       const ext = extension();
-      const doc = await vscode.workspace.openTextDocument({ language: "python", content: "def add(a, b):\n    " });
+      const doc = await vscode.workspace.openTextDocument({
+        language: "python",
+        content: "def add(a, b):\n    ",
+      });
       const editor = await vscode.window.showTextDocument(doc);
       editor.selection = new vscode.Selection(doc.lineAt(1).range.end, doc.lineAt(1).range.end);
       await vscode.commands.executeCommand("monetLens.triggerCompletion");
-      const pids = await waitFor("the engine process", () => engineProcesses().length > 0 && engineProcesses(), 60_000);
+      const pids = await waitFor(
+        "the engine process",
+        () => engineProcesses().length > 0 && engineProcesses(),
+        60_000,
+      );
       // The host loaded the bundle with Node's require: this is the same module instance.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const mod = require(join(ext.extensionPath, "dist", "extension.js")) as { deactivate(): Promise<void> };
       await mod.deactivate();
-      await waitFor(`engine process ${pids.join(", ")} to exit`, () => pids.every((p) => !isAlive(p)), 10_000);
+      await waitFor(
+        `engine process ${pids.join(", ")} to exit`,
+        () => pids.every((p) => !isAlive(p)),
+        10_000,
+      );
     },
   ],
 ];
@@ -122,10 +150,16 @@ export async function run(): Promise<void> {
       await f();
       results.push({ name, ok: true, ms: Date.now() - t0 });
     } catch (e) {
-      results.push({ name, ok: false, ms: Date.now() - t0, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+      results.push({
+        name,
+        ok: false,
+        ms: Date.now() - t0,
+        error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+      });
     }
   }
   if (out) writeFileSync(out, JSON.stringify(results, null, 2));
   const failed = results.filter((r) => !r.ok);
-  if (failed.length) throw new Error(`${failed.length} in-host test(s) failed: ${failed.map((r) => r.name).join("; ")}`);
+  if (failed.length)
+    throw new Error(`${failed.length} in-host test(s) failed: ${failed.map((r) => r.name).join("; ")}`);
 }
