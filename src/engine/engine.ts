@@ -13,9 +13,9 @@ import { noMasks, type ExpertMasks } from "./masks";
 import { ensureConverted, type StoreOptions } from "./model-store";
 import { embeddedModelDir } from "./model-paths";
 import { MonetRunner, type Routing } from "./runner";
-import { openSession, plannedProvider, type EpPreference, type SessionOptions } from "./session";
+import { openSession, plannedProvider, type SessionOptions } from "./session";
 import { routingGroups } from "../model/monet-graph";
-import type { ProviderName } from "../../native/providers";
+import type { EpPreference, ProviderName } from "./providers";
 
 /** The graph's precision: auto = float32 on the CPU, float16 on GPUs. */
 export const DTYPE_CHOICES = ["auto", "float32", "float16"] as const;

@@ -2,11 +2,9 @@
 // or out of range is reported with the setting's name and replaced by the default.
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import type { EpPreference } from "../engine/session";
-
-// Not imported from engine/session.ts, which loads onnxruntime: the extension host never
-// loads the native runtime (the engine process does).
-const EP_PREFERENCES: readonly EpPreference[] = ["auto", "cuda", "webgpu", "cpu"];
+// providers.ts, not session.ts (which loads onnxruntime): the extension host never loads the
+// native runtime (the engine process does).
+import { EP_PREFERENCES, type EpPreference } from "../engine/providers";
 
 export const SECTION = "monetLens";
 

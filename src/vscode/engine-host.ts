@@ -15,7 +15,7 @@ import type { RoutedText } from "../engine/engine";
 import type { GenerateResult } from "../engine/generate";
 import { defaultCacheDir } from "../engine/model-store";
 import type { EngineInfo, GenerateParams, MaskSpec } from "../engine/protocol";
-import type { EpPreference } from "../engine/session";
+import type { EpPreference } from "../engine/providers";
 import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
 import type { CompletionEngine, CompletionModel } from "../completion/controller";
 import { promptTokenizer } from "../completion/prompt";

@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { EngineClient } from "../../src/engine/engine-client";
 import { seededRandom } from "../../src/engine/sampler";
-import type { EpPreference } from "../../src/engine/session";
+import type { EpPreference } from "../../src/engine/providers";
 import {
   CompletionController,
   type CompletionSettings,

@@ -1,12 +1,22 @@
 // Settings: types, ranges, defaults, messages that name the setting; the language switch.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { DEFAULTS, languageEnabled, readConfig, type MonetLensConfig } from "../../src/vscode/config";
+import { EP_PREFERENCES } from "../../src/engine/providers";
 
 const reader = (values: Partial<Record<keyof MonetLensConfig, unknown>>) => (key: keyof MonetLensConfig) =>
   values[key];
 
 describe("configuration", () => {
+  it("package.json offers exactly the engine's execution providers, each described", () => {
+    const pkg = JSON.parse(readFileSync("package.json", "utf8"));
+    const setting = pkg.contributes.configuration.properties["monetLens.executionProvider"];
+    assert.deepEqual(setting.enum, [...EP_PREFERENCES]);
+    assert.equal(setting.enumDescriptions.length, EP_PREFERENCES.length);
+    assert.equal(setting.default, DEFAULTS.executionProvider);
+  });
+
   it("defaults when nothing is set", () => {
     const { config, problems } = readConfig(reader({}));
     assert.deepEqual(config, DEFAULTS);

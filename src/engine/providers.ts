@@ -1,10 +1,18 @@
-// Which onnxruntime execution providers can run on this machine, found by looking for
-// their native libraries before asking onnxruntime (whose failed attempts log loudly and,
-// for CUDA, try to load libraries that are not there).
+// The onnxruntime execution providers Monet Lens knows (declared once: the engine, the
+// extension's settings, the CLI's help and package.json's enum use this list), and which of
+// them can run on this machine, found by looking for their native libraries before asking
+// onnxruntime (whose failed attempts log loudly and, for CUDA, try to load libraries that
+// are not there). No onnxruntime import here: the extension host reads the list too.
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-export type ProviderName = "cuda" | "webgpu" | "cpu";
+/** In the order `auto` tries them. */
+export const PROVIDER_NAMES = ["cuda", "webgpu", "cpu"] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+/** What a user may ask for: a provider, or `auto` (the first of PROVIDER_NAMES that works here). */
+export const EP_PREFERENCES = ["auto", ...PROVIDER_NAMES] as const;
+export type EpPreference = (typeof EP_PREFERENCES)[number];
 
 export interface ProviderProbe {
   name: ProviderName;
