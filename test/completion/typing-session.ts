@@ -28,7 +28,7 @@ import {
 } from "../../src/completion/controller";
 import { promptTokenizer } from "../../src/completion/prompt";
 import { SentencePieceTokenizer } from "../../src/tokenizer/tokenizer";
-import { DEFAULTS } from "../../src/vscode/config";
+import { DEFAULTS } from "../../src/app/config";
 import { DEMO_MODEL, SHARED, TEST_CACHE } from "../helpers/fixtures";
 
 const TYPED = `

@@ -1,5 +1,5 @@
 // A minimal event emitter whose `event` has the shape of vscode.Event, so that modules
-// outside extension.ts need no runtime import of "vscode" (and unit tests can load them).
+// outside src/extension/ need no import of "vscode" (and unit tests can load them).
 
 export interface DisposableLike {
   dispose(): void;

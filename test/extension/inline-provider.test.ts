@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import type * as vscode from "vscode";
 import type { CompletionRequest } from "../../src/completion/request";
 import type { Suggestion } from "../../src/completion/controller";
-import { MonetInlineProvider, requestAt } from "../../src/vscode/inline-provider";
-import { FakePosition, FakeRange, fakeDocument, fakeToken } from "./fakes";
+import { MonetInlineProvider, requestAt } from "../../src/extension/inline-provider";
+import { FakePosition, FakeRange, fakeDocument, fakeToken } from "../helpers/fakes";
 
 const INVOKE = 0 as vscode.InlineCompletionTriggerKind;
 const AUTOMATIC = 1 as vscode.InlineCompletionTriggerKind;

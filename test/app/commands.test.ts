@@ -7,7 +7,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { Ctx } from "../../src/vscode/ctx";
+import { Ctx } from "../../src/app/ctx";
 import {
   buildWorkspaceAtlas,
   clearMasks,
@@ -16,13 +16,13 @@ import {
   showMenu,
   toggleLanguage,
   COMMANDS,
-} from "../../src/vscode/commands";
-import { heatmapDeps } from "../../src/vscode/heatmap-deps";
-import { StatusBar, type StatusItemLike } from "../../src/vscode/status";
-import type { MonetLensConfig } from "../../src/vscode/config";
+} from "../../src/app/commands";
+import { heatmapDeps } from "../../src/app/heatmap-deps";
+import { StatusBar, type StatusItemLike } from "../../src/app/status";
+import type { MonetLensConfig } from "../../src/app/config";
 import type { CompletionRequest } from "../../src/completion/request";
 import { DEMO_MODEL, SHARED, TEST_CACHE } from "../helpers/fixtures";
-import { FakeMemento, FakeUi } from "./fakes";
+import { FakeMemento, FakeUi } from "../helpers/fakes";
 
 const LANGS: Record<string, string> = { python: "py", c: "c", lua: "lua" };
 const PY =

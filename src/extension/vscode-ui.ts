@@ -1,8 +1,7 @@
-// The Ui adapter over the real VS Code API (the only module besides extension.ts that
-// imports "vscode" at run time).
+// The Ui adapter (src/app/ui.ts) over the real VS Code API.
 import * as vscode from "vscode";
-import { SECTION } from "./config";
-import type { PickItem, Ui } from "./ui";
+import { SECTION } from "../app/config";
+import type { PickItem, Ui } from "../app/ui";
 
 export function vscodeUi(): Ui {
   return {

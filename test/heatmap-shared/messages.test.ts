@@ -1,7 +1,7 @@
 // The validator of messages from the webview: every shape it accepts, and what it drops.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { MAX_LANGUAGE_ID, MAX_TOKEN_INDEX, parseWebviewMessage } from "../../src/heatmap/messages";
+import { MAX_LANGUAGE_ID, MAX_TOKEN_INDEX, parseWebviewMessage } from "../../src/heatmap-shared/messages";
 
 const ok = (m: unknown) => {
   const r = parseWebviewMessage(m);

@@ -11,8 +11,8 @@ import { modelIdentity } from "../../src/atlas/model-identity";
 import { expertOwners, routeJson, type ExpertOwners } from "../../src/atlas/route-shares";
 import { Engine } from "../../src/engine/engine";
 import { masksFromExperts, type ExpertMasks } from "../../src/engine/masks";
-import type { CompareData, Continuation, RouteData } from "../../src/heatmap/route-data";
-import { buildHeatView } from "../../src/heatmap/view-model";
+import type { CompareData, Continuation, RouteData } from "../../src/heatmap-shared/route-data";
+import { buildHeatView } from "../../src/heatmap-shared/view-model";
 import { DEMO_MODEL, SHARED, TEST_CACHE } from "../helpers/fixtures";
 
 export const DEMO_TEXT = [

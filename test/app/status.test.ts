@@ -1,7 +1,7 @@
 // The status bar: what it says in each state.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { renderStatus, StatusBar, type StatusItemLike, type StatusModel } from "../../src/vscode/status";
+import { renderStatus, StatusBar, type StatusItemLike, type StatusModel } from "../../src/app/status";
 import type { EngineInfo } from "../../src/engine/protocol";
 
 const info = {

@@ -2,12 +2,12 @@
 // beside the editor for the selection (or the function around the cursor), or brings it
 // back and recomputes; keeps it in step with the editor's selection and the masks.
 import * as vscode from "vscode";
-import type { HeatmapDeps } from "./deps";
+import type { HeatmapDeps } from "../heatmap/deps";
 import { EditorTracker, isCodeDocument, selectionEvent } from "./editor-target";
-import { HeatmapPanel, VIEW_TYPE } from "./panel";
+import { HeatmapPanel, VIEW_TYPE } from "./heatmap-panel";
 
-export type { HeatmapDeps } from "./deps";
-export type { RouteData } from "./route-data";
+export type { HeatmapDeps } from "../heatmap/deps";
+export type { RouteData } from "../heatmap-shared/route-data";
 
 export const INSPECT_COMMAND = "monetLens.inspectSelection";
 

@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import * as esbuild from "esbuild";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { heatmapHtml } from "../../src/heatmap/html";
-import type { ToWebview } from "../../src/heatmap/messages";
+import type { ToWebview } from "../../src/heatmap-shared/messages";
 import type { WebviewTheme } from "./themes";
 
 export const CHROMIUM = "/usr/bin/chromium";

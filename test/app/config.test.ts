@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { DEFAULTS, languageEnabled, readConfig, type MonetLensConfig } from "../../src/vscode/config";
+import { DEFAULTS, languageEnabled, readConfig, type MonetLensConfig } from "../../src/app/config";
 import { EP_PREFERENCES } from "../../src/engine/providers";
 
 const reader = (values: Partial<Record<keyof MonetLensConfig, unknown>>) => (key: keyof MonetLensConfig) =>

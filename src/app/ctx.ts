@@ -1,6 +1,6 @@
 // The extension's state and how its parts talk: configuration, the engine host, the
 // completion controller, the masks and the atlas, the status bar. No runtime import of
-// "vscode": extension.ts hands in the UI, the settings and the status item.
+// "vscode": src/extension/activate.ts hands in the UI, the settings and the status item.
 import { basename, join } from "node:path";
 import { CompletionController, type CompletionEvent, type MaskState } from "../completion/controller";
 import { embeddedModelDir } from "../engine/model-paths";

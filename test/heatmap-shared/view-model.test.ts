@@ -4,7 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { routeJson, type ExpertOwners, type RouteJson } from "../../src/atlas/route-shares";
-import type { RouteData, RouteToken } from "../../src/heatmap/route-data";
+import type { RouteData, RouteToken } from "../../src/heatmap-shared/route-data";
 import {
   buildHeatView,
   dominantOf,
@@ -14,7 +14,7 @@ import {
   tokenValues,
   visibleRuns,
   visibleText,
-} from "../../src/heatmap/view-model";
+} from "../../src/heatmap-shared/view-model";
 
 // `monet-lens route --json` is what the view draws: its type must stay assignable.
 const sameShape: (r: RouteJson) => RouteData = (r) => r;

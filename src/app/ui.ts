@@ -1,5 +1,5 @@
-// The few VS Code UI calls the commands make, behind an interface: extension.ts gives the
-// real ones (ui-vscode.ts), tests give a scripted fake.
+// The few VS Code UI calls the commands make, behind an interface: the extension gives the
+// real ones (src/extension/vscode-ui.ts), tests give a scripted fake.
 
 export interface PickItem {
   label: string;

@@ -1,11 +1,9 @@
 // What the routing heatmap (src/heatmap) needs from the extension: routing and A/B
 // continuations through the running engine, with the atlas's masks, and the mask state.
-// Only types are imported from "vscode" and the heatmap.
-import type * as vscode from "vscode";
 import { expertOwners, routeJson, type ExpertOwners } from "../atlas/route-shares";
 import { CancelledError } from "../engine/engine-client";
 import type { EngineInfo } from "../engine/protocol";
-import type { HeatmapDeps, RouteData } from "../heatmap/register";
+import type { HeatmapDeps, RouteData } from "../extension/heatmap-view";
 import { AtlasManager, type ActiveAtlas } from "./atlas-manager";
 import type { Ctx } from "./ctx";
 
@@ -25,14 +23,8 @@ export function heatmapDeps(ctx: Ctx): HeatmapDeps {
       throw new NoModelError(`The model is not available: ${(e as Error).message}`);
     }
   };
-  const cancelled = (token?: vscode.CancellationToken) => {
-    if (token?.isCancellationRequested) throw new CancelledError("cancelled");
-  };
-  const signalOf = (token?: vscode.CancellationToken): { signal?: AbortSignal; dispose: () => void } => {
-    if (!token) return { dispose: () => undefined };
-    const abort = new AbortController();
-    const sub = token.onCancellationRequested(() => abort.abort());
-    return { signal: abort.signal, dispose: () => sub.dispose() };
+  const cancelled = (signal?: AbortSignal) => {
+    if (signal?.aborted) throw new CancelledError("cancelled");
   };
   const pieces = (ids: number[]) => {
     const tok = ctx.host.tokenizer();
@@ -40,17 +32,13 @@ export function heatmapDeps(ctx: Ctx): HeatmapDeps {
   };
 
   return {
-    async route(
-      text: string,
-      masked: readonly string[],
-      token?: vscode.CancellationToken,
-    ): Promise<RouteData> {
+    async route(text: string, masked: readonly string[], signal?: AbortSignal): Promise<RouteData> {
       const info = await model();
-      cancelled(token);
+      cancelled(signal);
       const active = ctx.atlases.active(info, ctx.config.atlasPath);
       const m = ctx.atlases.masks(active, masked);
       const routed = await ctx.host.route(text, m.spec);
-      cancelled(token);
+      cancelled(signal);
       const E = info.config.moeExperts;
       const maskedCells =
         active && m.applied.length
@@ -71,7 +59,7 @@ export function heatmapDeps(ctx: Ctx): HeatmapDeps {
       });
     },
 
-    async compare(prompt: string, masked: readonly string[], token?: vscode.CancellationToken) {
+    async compare(prompt: string, masked: readonly string[], signal?: AbortSignal) {
       const info = await model();
       const m = ctx.atlases.masks(ctx.atlases.active(info, ctx.config.atlasPath), masked);
       const params = {
@@ -80,19 +68,14 @@ export function heatmapDeps(ctx: Ctx): HeatmapDeps {
         temperature: 0,
         timeLimitMs: Math.max(ctx.config.timeLimitMs, 10_000),
       };
-      const cancel = signalOf(token);
-      try {
-        const plain = await ctx.host.generate(params, { signal: cancel.signal });
-        cancelled(token);
-        const withMasks = await ctx.host.generate({ ...params, masks: m.spec }, { signal: cancel.signal });
-        cancelled(token);
-        return {
-          plain: { text: plain.text, ids: plain.ids, pieces: pieces(plain.ids) },
-          masked: { text: withMasks.text, ids: withMasks.ids, pieces: pieces(withMasks.ids) },
-        };
-      } finally {
-        cancel.dispose();
-      }
+      const plain = await ctx.host.generate(params, { signal });
+      cancelled(signal);
+      const withMasks = await ctx.host.generate({ ...params, masks: m.spec }, { signal });
+      cancelled(signal);
+      return {
+        plain: { text: plain.text, ids: plain.ids, pieces: pieces(plain.ids) },
+        masked: { text: withMasks.text, ids: withMasks.ids, pieces: pieces(withMasks.ids) },
+      };
     },
 
     masks: {

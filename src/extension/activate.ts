@@ -1,8 +1,8 @@
-// Monet Lens in VS Code: wires the context (src/vscode/ctx.ts) to the editor — the inline
+// Monet Lens in VS Code: wires the context (src/app/ctx.ts) to the editor — the inline
 // completion provider, the commands, the status bar, settings, the output channel and the
 // routing heatmap. Everything else lives in testable modules.
 import * as vscode from "vscode";
-import { registerHeatmap } from "./heatmap/register";
+import { registerHeatmap } from "./heatmap-view";
 import {
   COMMANDS,
   buildWorkspaceAtlas,
@@ -15,13 +15,13 @@ import {
   toggleLanguage,
   triggerCompletion,
   unloadModel,
-} from "./vscode/commands";
-import { SECTION, type MonetLensConfig } from "./vscode/config";
-import { Ctx } from "./vscode/ctx";
-import { heatmapDeps } from "./vscode/heatmap-deps";
-import { MonetInlineProvider } from "./vscode/inline-provider";
-import { StatusBar, type StatusSeverity } from "./vscode/status";
-import { vscodeUi } from "./vscode/ui-vscode";
+} from "../app/commands";
+import { SECTION, type MonetLensConfig } from "../app/config";
+import { Ctx } from "../app/ctx";
+import { heatmapDeps } from "../app/heatmap-deps";
+import { MonetInlineProvider } from "./inline-provider";
+import { StatusBar, type StatusSeverity } from "../app/status";
+import { vscodeUi } from "./vscode-ui";
 
 let ctx: Ctx | undefined;
 

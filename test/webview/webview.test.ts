@@ -9,10 +9,10 @@ import assert from "node:assert/strict";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { diffContinuations } from "../../src/heatmap/continuation";
-import { parseWebviewMessage, type SourceInfo } from "../../src/heatmap/messages";
-import type { RouteData, RouteToken } from "../../src/heatmap/route-data";
-import { buildHeatView, dominantOf, percentLabel, visibleText } from "../../src/heatmap/view-model";
+import { diffContinuations } from "../../src/heatmap-shared/continuation";
+import { parseWebviewMessage, type SourceInfo } from "../../src/heatmap-shared/messages";
+import type { RouteData, RouteToken } from "../../src/heatmap-shared/route-data";
+import { buildHeatView, dominantOf, percentLabel, visibleText } from "../../src/heatmap-shared/view-model";
 import { demoData, type DemoData } from "./demo-data";
 import {
   applyTheme,

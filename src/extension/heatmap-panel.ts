@@ -1,12 +1,12 @@
 // The routing view's webview panel: one at a time, beside the editor, its page under a
-// nonce CSP (html.ts), its messages handed to the controller, which is given VS Code's API
+// nonce CSP (src/heatmap/html.ts), its messages handed to the controller, which is given VS Code's API
 // through a ControllerHost.
 import * as vscode from "vscode";
 import { randomBytes } from "node:crypto";
-import { HeatmapController, type ControllerHost } from "./controller";
-import type { HeatmapDeps } from "./deps";
+import { HeatmapController, type ControllerHost } from "../heatmap/controller";
+import type { HeatmapDeps } from "../heatmap/deps";
 import { cursorContext, findTarget, selectInEditor, type EditorTracker } from "./editor-target";
-import { heatmapHtml } from "./html";
+import { heatmapHtml } from "../heatmap/html";
 
 export const VIEW_TYPE = "monetLens.heatmap";
 const PINNED_KEY = "monetLens.heatmap.pinned";
@@ -46,7 +46,6 @@ export class HeatmapPanel implements vscode.Disposable {
       findTarget: () => findTarget(tracker.editor()),
       cursorContext: () => cursorContext(tracker.editor()),
       select: (uri, version, start, end) => selectInEditor(tracker, uri, version, start, end),
-      newCancellation: () => new vscode.CancellationTokenSource(),
       visible: () => this.panel.visible,
     };
     this.controller = new HeatmapController(host, deps, {

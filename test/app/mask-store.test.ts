@@ -1,8 +1,8 @@
 // The mask state: persisted per workspace, normalised, with change events.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { MaskStore } from "../../src/vscode/mask-store";
-import { FakeMemento } from "./fakes";
+import { MaskStore } from "../../src/app/mask-store";
+import { FakeMemento } from "../helpers/fakes";
 
 describe("mask store", () => {
   it("persists in the workspace state and survives a reload", async () => {

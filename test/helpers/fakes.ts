@@ -1,7 +1,7 @@
 // Small fakes of the VS Code objects the glue uses: a text document with positions, a
 // memento, a cancellation token, and a scripted Ui.
 import type * as vscode from "vscode";
-import type { PickItem, ProgressReport, Ui } from "../../src/vscode/ui";
+import type { PickItem, ProgressReport, Ui } from "../../src/app/ui";
 
 export class FakePosition {
   constructor(

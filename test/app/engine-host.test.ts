@@ -11,7 +11,7 @@ import {
   EngineCrashedError,
   type ClientOptions,
 } from "../../src/engine/engine-client";
-import { EngineHost, EngineUnavailableError, type EngineState } from "../../src/vscode/engine-host";
+import { EngineHost, EngineUnavailableError, type EngineState } from "../../src/app/engine-host";
 import { DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
 import { gone, until } from "../helpers/processes";
 

@@ -1,12 +1,13 @@
 // What the routing view reads from and writes to the editor (VS Code API): the code to
 // route (the selection, else the function around the cursor from the document symbols,
 // else the block from indentation), the text before the cursor for the A/B view, and a
-// token range selected from the view. Pure parts: current-function.ts, span-range.ts.
+// token range selected from the view. Pure parts: src/heatmap/current-function.ts and
+// span-range.ts.
 import * as vscode from "vscode";
-import type { CursorContext, EditorTarget, Found, SelectionEvent } from "./controller";
-import { MAX_PROMPT_CHARS } from "./controller";
-import { enclosingFunction, indentationBlock, type SymbolNode } from "./current-function";
-import type { SourceInfo } from "./messages";
+import type { CursorContext, EditorTarget, Found, SelectionEvent } from "../heatmap/controller";
+import { MAX_PROMPT_CHARS } from "../heatmap/controller";
+import { enclosingFunction, indentationBlock, type SymbolNode } from "../heatmap/current-function";
+import type { SourceInfo } from "../heatmap-shared/messages";
 
 /** Documents that are not code to inspect (the output panel, the debug console…). */
 const NOT_CODE = new Set(["output", "debug", "vscode-settings", "walkThrough", "walkThroughSnippet"]);

@@ -1,7 +1,7 @@
 // The A/B view's data: piece texts (spaces, byte pieces) and the marks of a token diff.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { diffContinuations, pieceTexts } from "../../src/heatmap/continuation";
+import { diffContinuations, pieceTexts } from "../../src/heatmap-shared/continuation";
 
 const cont = (
   pieces: string[],

@@ -1,5 +1,5 @@
 // The commands, as functions over the context and the UI adapter (rust-analyzer's
-// commands.ts). Registration with VS Code happens in extension.ts.
+// commands.ts). Registration with VS Code happens in src/extension/activate.ts.
 import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
 import { writeAtlasFile } from "../atlas/atlas-file";
