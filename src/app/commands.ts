@@ -1,5 +1,6 @@
 // The commands, as functions over the context and the UI adapter (rust-analyzer's
-// commands.ts). Registration with VS Code happens in src/extension/activate.ts.
+// commands.ts). APP_COMMANDS is their table; src/extension/commands.ts adds the two that
+// need VS Code itself and registers them all under one prefix.
 import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
 import { writeAtlasFile } from "../atlas/atlas-file";
@@ -10,22 +11,8 @@ import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
 import { checkTokenizerFits } from "../tokenizer/vocab-check";
 import { AtlasManager, modelIdentityOf } from "./atlas-manager";
 import type { Ctx } from "./ctx";
+import { type CommandName, commandId } from "./command-ids";
 import type { PickItem } from "./ui";
-
-export const COMMANDS = {
-  trigger: "monetLens.triggerCompletion",
-  maskLanguages: "monetLens.maskLanguages",
-  clearMasks: "monetLens.clearMasks",
-  selectModelFolder: "monetLens.selectModelFolder",
-  buildAtlas: "monetLens.buildAtlas",
-  toggleLanguage: "monetLens.toggleLanguage",
-  toggleEnabled: "monetLens.toggleEnabled",
-  restartEngine: "monetLens.restartEngine",
-  unloadModel: "monetLens.unloadModel",
-  showLog: "monetLens.showLog",
-  showMenu: "monetLens.showMenu",
-  inspectSelection: "monetLens.inspectSelection",
-} as const;
 
 /** Asks the editor for an inline suggestion now (no debounce; works where automatic completion is off). */
 export async function triggerCompletion(ctx: Ctx): Promise<void> {
@@ -264,6 +251,9 @@ interface MenuPick extends PickItem {
   command: string;
 }
 
+/** A command run over the context. */
+export type AppCommand = (ctx: Ctx) => Promise<unknown>;
+
 /** The status bar's menu: the main commands. */
 export async function showMenu(ctx: Ctx): Promise<void> {
   const lang = ctx.activeLanguageId;
@@ -272,44 +262,44 @@ export async function showMenu(ctx: Ctx): Promise<void> {
     {
       label: "$(lightbulb) Suggest Completion",
       description: "at the cursor, now",
-      command: COMMANDS.trigger,
+      command: commandId("triggerCompletion"),
     },
     {
       label: "$(filter) Mask Language Experts…",
       description: masked.length ? `masked: ${masked.join(", ")}` : "none masked",
-      command: COMMANDS.maskLanguages,
+      command: commandId("maskLanguages"),
     },
-    ...(masked.length ? [{ label: "$(clear-all) Clear Masks", command: COMMANDS.clearMasks }] : []),
+    ...(masked.length ? [{ label: "$(clear-all) Clear Masks", command: commandId("clearMasks") }] : []),
     ...(lang
       ? [
           {
             label: `$(circle-slash) ${ctx.enabledFor(lang) ? "Disable" : "Enable"} Completions for ${lang}`,
-            command: COMMANDS.toggleLanguage,
+            command: commandId("toggleLanguage"),
           },
         ]
       : []),
     {
       label: `$(debug-${ctx.config.enable ? "pause" : "start"}) ${ctx.config.enable ? "Disable" : "Enable"} Completions Everywhere`,
-      command: COMMANDS.toggleEnabled,
+      command: commandId("toggleEnabled"),
     },
     {
       label: "$(symbol-color) Inspect Selection",
       description: "routing heatmap",
-      command: COMMANDS.inspectSelection,
+      command: commandId("inspectSelection"),
     },
     {
       label: "$(folder-opened) Select Model Folder…",
       description: ctx.config.modelPath || "embedded demo model",
-      command: COMMANDS.selectModelFolder,
+      command: commandId("selectModelFolder"),
     },
-    { label: "$(book) Build Language Atlas from Workspace", command: COMMANDS.buildAtlas },
-    { label: "$(debug-restart) Restart Engine", command: COMMANDS.restartEngine },
+    { label: "$(book) Build Language Atlas from Workspace", command: commandId("buildAtlas") },
+    { label: "$(debug-restart) Restart Engine", command: commandId("restartEngine") },
     {
       label: "$(debug-disconnect) Unload Model",
       description: "free its memory until the next completion",
-      command: COMMANDS.unloadModel,
+      command: commandId("unloadModel"),
     },
-    { label: "$(output) Show Log", command: COMMANDS.showLog },
+    { label: "$(output) Show Log", command: commandId("showLog") },
     { label: "$(gear) Settings", command: "workbench.action.openSettings" },
   ];
   const pick = await ctx.ui.pickOne(items, { title: "Monet Lens" });
@@ -318,3 +308,20 @@ export async function showMenu(ctx: Ctx): Promise<void> {
     await ctx.ui.executeCommand(pick.command, "monetLens");
   else await ctx.ui.executeCommand(pick.command);
 }
+
+/**
+ * The commands that need only the context, by name; the extension adds showLog (its output
+ * channel) and inspectSelection (its webview panel).
+ */
+export const APP_COMMANDS = {
+  triggerCompletion,
+  maskLanguages,
+  clearMasks,
+  selectModelFolder,
+  buildAtlas: buildWorkspaceAtlas,
+  toggleLanguage,
+  toggleEnabled,
+  restartEngine,
+  unloadModel,
+  showMenu,
+} satisfies Partial<Record<CommandName, AppCommand>>;

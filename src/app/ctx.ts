@@ -6,6 +6,7 @@ import { CompletionController, type CompletionEvent, type MaskState } from "../c
 import { embeddedModelDir } from "../engine/model-paths";
 import type { EngineInfo } from "../engine/protocol";
 import { AtlasManager, type ActiveAtlas } from "./atlas-manager";
+import { commandId } from "./command-ids";
 import {
   engineSettingsChanged,
   languageEnabled,
@@ -265,8 +266,8 @@ export class Ctx {
     const log = "Show Log";
     const restart = "Restart Engine";
     const choice = await this.ui.error(`Monet Lens: ${message}`, log, restart);
-    if (choice === log) await this.ui.executeCommand("monetLens.showLog");
-    if (choice === restart) await this.ui.executeCommand("monetLens.restartEngine");
+    if (choice === log) await this.ui.executeCommand(commandId("showLog"));
+    if (choice === restart) await this.ui.executeCommand(commandId("restartEngine"));
   }
 
   /** Finds the model's atlas as soon as the model runs, so the status shows it. */

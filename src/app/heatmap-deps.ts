@@ -3,7 +3,8 @@
 import { expertOwners, routeJson, type ExpertOwners } from "../atlas/route-shares";
 import { CancelledError } from "../engine/engine-client";
 import type { EngineInfo } from "../engine/protocol";
-import type { HeatmapDeps, RouteData } from "../extension/heatmap-view";
+import type { HeatmapDeps } from "../heatmap/deps";
+import type { RouteData } from "../heatmap-shared/route-data";
 import { AtlasManager, type ActiveAtlas } from "./atlas-manager";
 import type { Ctx } from "./ctx";
 

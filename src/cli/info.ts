@@ -5,10 +5,17 @@ import { expertsPerGroup, routingGroupCount } from "../checkpoint/config";
 import { embeddedModelDir } from "../engine/model-paths";
 import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
 import { checkTokenizerFits } from "../tokenizer/vocab-check";
-import { parse } from "./args";
+import { command } from "./command";
+import { MODEL_OPTION } from "./engine-options";
 
-export async function infoCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { model: { type: "string" }, json: { type: "boolean" } });
+export const infoCommand = command({
+  name: "info",
+  summary: "describe and validate a checkpoint",
+  options: { ...MODEL_OPTION, json: { type: "boolean", help: "print one JSON object" } },
+  run: info,
+});
+
+async function info(values: { model?: string; json?: boolean }): Promise<void> {
   const dir = values.model ?? embeddedModelDir();
   const ckpt = await Checkpoint.open(dir); // validates config, every shard header and every shape
   try {

@@ -3,18 +3,25 @@ import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { CODEMONET_VD_1_4B, writeSyntheticCheckpoint } from "../checkpoint/synth";
 import { embeddedModelDir } from "../engine/model-paths";
-import { choiceOption, intOption, parse, UsageError } from "./args";
+import { choiceOption, intOption } from "./args";
+import { command } from "./command";
 
 const SHAPES = { "1.4b": CODEMONET_VD_1_4B } as const;
 
-export async function synthCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, {
-    shape: { type: "string" },
-    out: { type: "string" },
-    seed: { type: "string" },
-    dtype: { type: "string" },
-  });
-  if (!values.out) throw new UsageError("synth needs --out DIR");
+export const synthCommand = command({
+  name: "synth",
+  summary: "a random-weight checkpoint of a published shape, for speed work",
+  options: {
+    shape: { type: "string", value: Object.keys(SHAPES).join("|"), help: "the shape (default 1.4b)" },
+    out: { type: "string", value: "DIR", help: "the folder to write", required: true },
+    seed: { type: "string", value: "S", help: "the random seed (default 0)" },
+    dtype: { type: "string", value: "BF16|F32", help: "the weights' type (default BF16)" },
+  },
+  run: synth,
+});
+
+async function synth(values: { shape?: string; out?: string; seed?: string; dtype?: string }): Promise<void> {
+  const out = values.out!;
   const shape = choiceOption(
     values.shape,
     "shape",
@@ -23,7 +30,7 @@ export async function synthCommand(argv: string[]): Promise<void> {
   );
   const dtype = choiceOption(values.dtype, "dtype", ["BF16", "F32"] as const, "BF16");
   let last = -1;
-  await writeSyntheticCheckpoint(values.out, SHAPES[shape], {
+  await writeSyntheticCheckpoint(out, SHAPES[shape], {
     seed: intOption(values.seed, "seed", 0),
     dtype,
     onProgress: (done, total) => {
@@ -34,7 +41,7 @@ export async function synthCommand(argv: string[]): Promise<void> {
   process.stderr.write("\n");
   // A 32,000-piece tokenizer is not ours to ship; the demo model's stands in when the vocab fits.
   const tok = join(embeddedModelDir(), "tokenizer.model");
-  if (existsSync(tok) && !existsSync(join(values.out, "tokenizer.model")))
-    copyFileSync(tok, join(values.out, "tokenizer.model"));
-  console.log(`wrote ${values.out}`);
+  if (existsSync(tok) && !existsSync(join(out, "tokenizer.model")))
+    copyFileSync(tok, join(out, "tokenizer.model"));
+  console.log(`wrote ${out}`);
 }

@@ -2,19 +2,26 @@
 import { join } from "node:path";
 import { embeddedModelDir } from "../engine/model-paths";
 import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
-import { parse, UsageError } from "./args";
+import { command } from "./command";
+import { MODEL_OPTION } from "./engine-options";
 
-export async function tokenizeCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, {
-    model: { type: "string" },
-    text: { type: "string" },
-    json: { type: "boolean" },
-  });
-  if (values.text === undefined) throw new UsageError("tokenize needs --text STR");
+export const tokenizeCommand = command({
+  name: "tokenize",
+  summary: "token ids of a text (BOS included)",
+  options: {
+    ...MODEL_OPTION,
+    text: { type: "string", value: "STR", help: "the text", required: true },
+    json: { type: "boolean", help: 'print {"ids": [...]}' },
+  },
+  run: tokenize,
+});
+
+async function tokenize(values: { model?: string; text?: string; json?: boolean }): Promise<void> {
+  const text = values.text!;
   const tokenizer = SentencePieceTokenizer.fromFile(
     join(values.model ?? embeddedModelDir(), "tokenizer.model"),
   );
-  const ids = tokenizer.encode(values.text);
+  const ids = tokenizer.encode(text);
   if (values.json) console.log(JSON.stringify({ ids }));
   else console.log(ids.map((id) => `${id}\t${JSON.stringify(tokenizer.idToPiece(id))}`).join("\n"));
 }

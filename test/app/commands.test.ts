@@ -15,8 +15,8 @@ import {
   selectModelFolder,
   showMenu,
   toggleLanguage,
-  COMMANDS,
 } from "../../src/app/commands";
+import { commandId } from "../../src/app/command-ids";
 import { heatmapDeps } from "../../src/app/heatmap-deps";
 import { StatusBar, type StatusItemLike } from "../../src/app/status";
 import type { MonetLensConfig } from "../../src/app/config";
@@ -255,7 +255,7 @@ describe("context and commands (real engine, demo model)", () => {
   it("the status bar menu runs the chosen command", async () => {
     ui.pick = () => ["$(book) Build Language Atlas from Workspace"];
     await showMenu(ctx);
-    assert.deepEqual(ui.commands.at(-1), { id: COMMANDS.buildAtlas, args: [] });
+    assert.deepEqual(ui.commands.at(-1), { id: commandId("buildAtlas"), args: [] });
   });
 });
 
