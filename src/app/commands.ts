@@ -5,11 +5,9 @@ import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
 import { writeAtlasFile } from "../atlas/atlas-file";
 import { buildAtlas, type RoutingModel } from "../atlas/build";
-import { Checkpoint } from "../checkpoint/checkpoint";
-import { CancelledError } from "../engine/engine-client";
-import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
-import { checkTokenizerFits } from "../tokenizer/vocab-check";
-import { AtlasManager, modelIdentityOf } from "./atlas-manager";
+import { CancelledError } from "../engine/errors";
+import { openModelFolder } from "../engine/model-folder";
+import { AtlasManager } from "./atlas-manager";
 import type { Ctx } from "./ctx";
 import { type CommandName, commandId } from "./command-ids";
 import type { PickItem } from "./ui";
@@ -92,11 +90,9 @@ export async function toggleEnabled(ctx: Ctx): Promise<void> {
 
 /** Checks that `dir` is a CodeMonet checkpoint with its tokenizer; returns a one-line description. */
 export async function validateModelFolder(dir: string): Promise<string> {
-  const ckpt = await Checkpoint.open(dir);
+  const { checkpoint: ckpt } = await openModelFolder(dir);
   try {
     const c = ckpt.config;
-    const tokenizerFile = join(dir, "tokenizer.model");
-    checkTokenizerFits(SentencePieceTokenizer.fromFile(tokenizerFile), c, tokenizerFile);
     const params = ckpt.parameterCount();
     return `CodeMonet-${c.moeDecompose === "vertical" ? "VD" : "HD"}, ${(params / 1e6).toFixed(0)}M parameters, ${c.numLayers} layers`;
   } finally {
@@ -170,11 +166,11 @@ export async function buildWorkspaceAtlas(ctx: Ctx): Promise<string | undefined>
   }
   try {
     const info = await ctx.engineInfo();
-    const identity = modelIdentityOf(info);
-    const tokenizer = ctx.host.tokenizer(info.modelDir);
+    const identity = info.identity;
+    const tokenizer = await ctx.host.tokenizer(info.modelDir);
     const routing: RoutingModel = {
       tokenizer,
-      routingGroups: info.routingGroups,
+      routingGroups: identity.config.routingGroups,
       config: info.config,
       route: (text) => ctx.host.route(text),
     };
@@ -223,7 +219,7 @@ export async function buildWorkspaceAtlas(ctx: Ctx): Promise<string | undefined>
     );
     return out;
   } catch (e) {
-    if ((e as Error).name === "AbortError" || e instanceof CancelledError) {
+    if (e instanceof CancelledError) {
       ctx.log.info("atlas build cancelled; nothing was written");
       await ctx.ui.info("Monet Lens: atlas build cancelled; nothing was written.");
       return undefined;

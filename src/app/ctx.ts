@@ -2,8 +2,10 @@
 // completion controller, the masks and the atlas, the status bar. No runtime import of
 // "vscode": src/extension/activate.ts hands in the UI, the settings and the status item.
 import { basename, join } from "node:path";
-import { CompletionController, type CompletionEvent, type MaskState } from "../completion/controller";
+import { CompletionController, type CompletionEvent } from "../completion/controller";
 import { embeddedModelDir } from "../engine/model-paths";
+import { cacheDirFor } from "../engine/model-store";
+import type { Steering } from "../engine/steering";
 import type { EngineInfo } from "../engine/protocol";
 import { AtlasManager, type ActiveAtlas } from "./atlas-manager";
 import { commandId } from "./command-ids";
@@ -66,7 +68,7 @@ export class Ctx {
       shippedDir: opts.shippedAtlasDir,
     });
     // Converted models go to the extension's own storage (or where MONET_LENS_CACHE says).
-    const cacheDir = opts.engine?.cacheDir ?? process.env.MONET_LENS_CACHE ?? join(opts.storageDir, "cache");
+    const cacheDir = opts.engine?.cacheDir ?? cacheDirFor(join(opts.storageDir, "cache"));
     this.host = new EngineHost({
       settings: this.engineSettings(),
       log: (l) => this.log.info(l),
@@ -76,7 +78,7 @@ export class Ctx {
     this.controller = new CompletionController({
       engine: this.host,
       model: () => this.host.model(),
-      masks: () => this.maskState(),
+      steering: () => this.steering(),
       settings: () => this.config,
       onEvent: (e) => this.onCompletionEvent(e),
     });
@@ -153,13 +155,13 @@ export class Ctx {
     return this.atlases.active(await this.engineInfo(), this.config.atlasPath);
   }
 
-  /** The masks completions use now. */
-  async maskState(): Promise<MaskState> {
+  /** The steering completions use now: the masked languages through the active atlas. */
+  async steering(): Promise<Steering | undefined> {
     const languages = this.masks.current();
-    if (languages.length === 0) return { key: "", label: "" };
-    const m = this.atlases.masks(await this.activeAtlas(), languages);
-    this.updateStatus({ maskIgnored: m.ignored });
-    return m;
+    if (languages.length === 0) return undefined;
+    const r = this.atlases.steering(await this.activeAtlas(), languages);
+    this.updateStatus({ maskIgnored: r.ignored });
+    return r.steering;
   }
 
   modelName(): string {
@@ -210,7 +212,7 @@ export class Ctx {
     this.controller.cancel();
     this.updateStatus({ masked: this.masks.current(), maskIgnored: [] });
     this.log.info(`masked languages: ${this.masks.current().join(", ") || "none"}`);
-    void this.maskState().catch(() => undefined);
+    void this.steering().catch(() => undefined);
   }
 
   /** Why the last request showed nothing (for a manual trigger's message). */

@@ -12,26 +12,15 @@
 //   "groups": [{lang: {"count": n, "experts": compact set (expert-set.ts)}}, ...]   (one per routing group)
 // }
 import { readFileSync } from "node:fs";
+import type { ModelIdentity } from "../engine/model-identity";
 import { writeFileAtomic } from "../files/atomic-write";
 import type { SplitRule } from "./corpus";
 import { decodeExpertSet, encodeExpertSet } from "./expert-set";
 
+export type { ModelIdentity };
+
 export const ATLAS_FORMAT = "monet-lens-atlas";
 export const ATLAS_VERSION = 1;
-
-export interface ModelIdentity {
-  name: string;
-  fingerprint: string;
-  config: {
-    layers: number;
-    hiddenSize: number;
-    vocabSize: number;
-    routingGroups: number;
-    moeHeads: number;
-    moeExperts: number;
-    decompose: "vertical" | "horizontal";
-  };
-}
 
 export interface LanguageStats {
   /** Training files in the corpus (after the split). */

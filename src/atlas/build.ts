@@ -8,6 +8,7 @@ import { budgetOrder, byLanguage, DEFAULT_SPLIT, scanCorpus, splitFiles, type Sp
 import { samplePieces } from "./sampling";
 import { TopTwo } from "./specialise";
 import type { RoutingArrays } from "./accumulate";
+import { throwIfCancelled } from "../engine/errors";
 import type { SentencePieceTokenizer } from "../tokenizer/tokenizer";
 
 /** What the build needs from the engine (Engine satisfies it). */
@@ -83,7 +84,7 @@ export async function buildAtlas(engine: RoutingModel, opts: BuildOptions): Prom
   const plans: Planned[] = [];
   const omitted: Record<string, string> = {};
   for (const [language, files] of chosen) {
-    opts.signal?.throwIfAborted();
+    throwIfCancelled(opts.signal);
     const plan = planLanguage(engine.tokenizer, language, files, split, params);
     if (plan.stats.tokens < params.minTokens) {
       omitted[language] = `${plan.stats.tokens} training tokens, fewer than --min-tokens ${params.minTokens}`;
@@ -104,7 +105,7 @@ export async function buildAtlas(engine: RoutingModel, opts: BuildOptions): Prom
   for (const plan of plans) {
     const acc = new RoutingAccumulator(groups, H, E);
     for (const piece of plan.pieces) {
-      opts.signal?.throwIfAborted();
+      throwIfCancelled(opts.signal);
       const routed = await engine.route(piece);
       acc.add(routed.routing, 1); // position 0 is BOS, the same for every language
       done += routed.ids.length - 1;

@@ -6,10 +6,10 @@ import { noAtlasMessage } from "../atlas/atlas-store";
 import { BUILD_DEFAULTS, buildAtlas } from "../atlas/build";
 import { DEFAULT_SPLIT } from "../atlas/corpus";
 import { deltaTable, EVAL_DEFAULTS, evaluateAtlas } from "../atlas/evaluate";
-import { parseLanguageList } from "../atlas/masks";
+import { parseLanguageList } from "../atlas/steering-selection";
 import { matrixSvg } from "../atlas/matrix-svg";
-import { modelIdentity } from "../atlas/model-identity";
 import { markdownTable, passCount } from "../atlas/report";
+import { CancelledError } from "../engine/errors";
 import { writeFileAtomic } from "../files/atomic-write";
 import { intOption, numberOption } from "./args";
 import { command } from "./command";
@@ -45,7 +45,7 @@ export const atlasBuildCommand = command({
     "holdout-every": {
       type: "string",
       value: "K",
-      help: `hold out every K-th file for atlas eval (default ${DEFAULT_SPLIT.every})`,
+      help: `hold out every K-th file (default ${DEFAULT_SPLIT.every}): atlas eval reads those`,
     },
     languages: { type: "string", value: "LANG,...", help: "only these languages (default: all)" },
     ...ENGINE_OPTIONS,
@@ -78,7 +78,7 @@ export const atlasBuildCommand = command({
         const bar = progressBar(show, "routing");
         const atlas = await buildAtlas(engine, {
           corpusDir: corpus,
-          model: modelIdentity(engine),
+          model: engine.identity,
           ratio,
           minTokens,
           maxTokensPerLanguage: maxTokens,
@@ -154,7 +154,7 @@ export const atlasEvalCommand = command({
       const cancel = cancelOnSigint();
       try {
         const resolved = atlasForCli(engine, values.atlas);
-        if (!resolved) throw new Error(noAtlasMessage(modelIdentity(engine)));
+        if (!resolved) throw new Error(noAtlasMessage(engine.identity));
         process.stderr.write(`atlas: ${resolved.path}\n`);
         const started = Date.now();
         const bar = progressBar(show, "evaluating");
@@ -212,7 +212,7 @@ export function cancelOnSigint(): { signal: AbortSignal; dispose: () => void } {
 }
 
 export function rethrowCancelled(e: unknown): never {
-  if (e instanceof Error && e.name === "AbortError") throw new Error("cancelled; nothing was written");
+  if (e instanceof CancelledError) throw new Error("cancelled; nothing was written");
   throw e;
 }
 

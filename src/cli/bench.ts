@@ -27,7 +27,8 @@ export const benchCommand = command({
     const contexts = lengthList(values.contexts, "contexts", [64]);
     const { threads } = engineSettings(values);
     await withEngine(values, { quiet: values.json }, async (engine) => {
-      const masks = selectionFromOptions(engine, values).masks;
+      const selection = selectionFromOptions(engine, values);
+      const steering = selection.steering;
       const random = seededRandom(0);
       const vocab = engine.config.vocabSize;
       const randomIds = (n: number) =>
@@ -38,7 +39,7 @@ export const benchCommand = command({
         const ids = randomIds(T);
         const once = async () => {
           engine.resetCache();
-          return (await engine.generateIds(ids, { maxTokens: 1, masks })).prefillMs;
+          return (await engine.generateIds(ids, { maxTokens: 1, steering })).prefillMs;
         };
         await once(); // warm-up
         prefill[String(T)] = round(median([await once(), await once(), await once()]));
@@ -53,7 +54,7 @@ export const benchCommand = command({
           const r = await engine.generateIds(prompt, {
             maxTokens: newTokens,
             stopTokens: [],
-            masks,
+            steering,
             ignoreEos: true,
           });
           rates.push(r.decodeTokensPerS);
@@ -68,7 +69,7 @@ export const benchCommand = command({
         decode_tokens_per_s_by_context: byContext,
         new_tokens: newTokens,
         model: engine.modelDir,
-        masked: masks?.label ?? "",
+        masked: selection.description,
         threads: threads ?? "default",
       };
       if (values.json) console.log(JSON.stringify(result));

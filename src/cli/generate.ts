@@ -30,7 +30,7 @@ export const generateCommand = command({
         temperature,
         topP,
         seed,
-        masks: selection.masks,
+        steering: selection.steering,
         onText: values.json ? undefined : (t) => process.stdout.write(t),
       });
       const masked = selection.description;

@@ -1,10 +1,7 @@
 // `monet-lens info`: describe and validate a checkpoint folder.
-import { join } from "node:path";
-import { Checkpoint } from "../checkpoint/checkpoint";
 import { expertsPerGroup, routingGroupCount } from "../checkpoint/config";
+import { openModelFolder } from "../engine/model-folder";
 import { embeddedModelDir } from "../engine/model-paths";
-import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
-import { checkTokenizerFits } from "../tokenizer/vocab-check";
 import { command } from "./command";
 import { MODEL_OPTION } from "./engine-options";
 
@@ -17,12 +14,10 @@ export const infoCommand = command({
 
 async function info(values: { model?: string; json?: boolean }): Promise<void> {
   const dir = values.model ?? embeddedModelDir();
-  const ckpt = await Checkpoint.open(dir); // validates config, every shard header and every shape
+  // Validates config.json, every shard header and every shape, and the tokenizer.
+  const { checkpoint: ckpt, tokenizer } = await openModelFolder(dir);
   try {
     const c = ckpt.config;
-    const tokenizerFile = join(ckpt.dir, "tokenizer.model");
-    const tokenizer = SentencePieceTokenizer.fromFile(tokenizerFile);
-    checkTokenizerFits(tokenizer, c, tokenizerFile);
     const info = {
       model: ckpt.dir,
       architecture: `Monet-${c.moeDecompose === "vertical" ? "VD" : "HD"}`,

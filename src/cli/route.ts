@@ -28,16 +28,15 @@ export const routeCommand = command({
     await withEngine(values, { quiet: values.json }, async (engine) => {
       const selection = selectionFromOptions(engine, values);
       const resolved = selection.atlas ?? atlasForCli(engine);
-      const routed = await engine.route(text, selection.masks);
+      const routed = await engine.route(text, selection.steering);
       const json = routeJson({
         model: engine.modelDir,
         atlasPath: resolved?.path ?? null,
         text,
         routed,
         owners: resolved ? expertOwners(resolved.atlas) : undefined,
-        masked: selection.masks
-          ? { languages: selection.languages, groups: selection.masks.groups }
-          : undefined,
+        steering: selection.steering,
+        masked: selection.languages,
         topK,
       });
       if (values.json) {

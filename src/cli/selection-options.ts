@@ -1,11 +1,11 @@
 // --mask LANG,... (the atlas's experts for those languages, in every routing group) and
-// --mask-file FILE (expert indices per group). --atlas FILE picks the atlas; without it,
+// --mask-file FILE (expert indices per group), turned into the engine's Steering through the
+// one resolver (src/atlas/steering-selection.ts). --atlas FILE picks the atlas; without it,
 // the atlas shipped for the model being run.
-import type { Engine } from "../engine/engine";
-import { readMaskFile, type ExpertMasks } from "../engine/masks";
 import { findAtlas, noAtlasMessage, type ResolvedAtlas } from "../atlas/atlas-store";
-import { atlasMasks, parseLanguageList } from "../atlas/masks";
-import { modelIdentity } from "../atlas/model-identity";
+import { maskLanguages, parseLanguageList, resolveSteering } from "../atlas/steering-selection";
+import type { Engine } from "../engine/engine";
+import { readSteeringFile, type Steering } from "../engine/steering";
 import { UsageError } from "./args";
 import type { OptionSpecs, OptionValues } from "./command";
 
@@ -35,13 +35,13 @@ export type SelectionValues = OptionValues<typeof SELECTION_OPTIONS>;
 
 /** The atlas for the engine's model: --atlas FILE (checked), else the shipped one, else undefined. */
 export function atlasForCli(engine: Engine, atlasPath?: string): ResolvedAtlas | undefined {
-  return findAtlas(modelIdentity(engine), atlasPath);
+  return findAtlas(engine.identity, atlasPath);
 }
 
 /** What --mask, --mask-file and --atlas select. */
 export interface CliSelection {
-  /** undefined: nothing is masked. */
-  masks: ExpertMasks | undefined;
+  /** undefined: nothing is steered. */
+  steering: Steering | undefined;
   /** The masked languages (--mask), for the route JSON. */
   languages: string[];
   /** What is masked, for people and the JSON's "masked" field ("" when nothing is). */
@@ -50,21 +50,21 @@ export interface CliSelection {
   atlas: ResolvedAtlas | undefined;
 }
 
-/** The masks the options ask for. A wrong or damaged --atlas is reported even without --mask. */
+/** The steering the options ask for. A wrong or damaged --atlas is reported even without --mask. */
 export function selectionFromOptions(engine: Engine, values: SelectionValues): CliSelection {
   if (values["mask-file"] && values.mask)
     throw new UsageError("use either --mask LANG,... or --mask-file FILE, not both");
   if (values.mask) {
     const languages = parseLanguageList(values.mask);
     const atlas = atlasForCli(engine, values.atlas);
-    if (!atlas) throw new Error(noAtlasMessage(modelIdentity(engine)));
-    const masks = atlasMasks(atlas.atlas, languages);
-    return { masks, languages, description: masks.label, atlas };
+    if (!atlas) throw new Error(noAtlasMessage(engine.identity));
+    const { steering } = resolveSteering(atlas.atlas, maskLanguages(languages), { unknown: "reject" });
+    return { steering, languages, description: languages.join(", "), atlas };
   }
   const atlas = values.atlas ? atlasForCli(engine, values.atlas) : undefined;
   if (values["mask-file"]) {
-    const masks = readMaskFile(values["mask-file"], engine.routingGroups, engine.config.moeExperts);
-    return { masks, languages: [], description: masks.label, atlas };
+    const steering = readSteeringFile(values["mask-file"], engine.routingGroups, engine.config.moeExperts);
+    return { steering, languages: [], description: steering.label, atlas };
   }
-  return { masks: undefined, languages: [], description: "", atlas };
+  return { steering: undefined, languages: [], description: "", atlas };
 }

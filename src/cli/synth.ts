@@ -2,6 +2,7 @@
 import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { CODEMONET_VD_1_4B, writeSyntheticCheckpoint } from "../checkpoint/synth";
+import { TOKENIZER_FILE } from "../engine/model-folder";
 import { embeddedModelDir } from "../engine/model-paths";
 import { choiceOption, intOption } from "./args";
 import { command } from "./command";
@@ -40,8 +41,7 @@ async function synth(values: { shape?: string; out?: string; seed?: string; dtyp
   });
   process.stderr.write("\n");
   // A 32,000-piece tokenizer is not ours to ship; the demo model's stands in when the vocab fits.
-  const tok = join(embeddedModelDir(), "tokenizer.model");
-  if (existsSync(tok) && !existsSync(join(out, "tokenizer.model")))
-    copyFileSync(tok, join(out, "tokenizer.model"));
+  const tok = join(embeddedModelDir(), TOKENIZER_FILE);
+  if (existsSync(tok) && !existsSync(join(out, TOKENIZER_FILE))) copyFileSync(tok, join(out, TOKENIZER_FILE));
   console.log(`wrote ${out}`);
 }

@@ -1,7 +1,6 @@
 // `monet-lens tokenize`: the model's token ids for a text (BOS included).
-import { join } from "node:path";
+import { loadTokenizer } from "../engine/model-folder";
 import { embeddedModelDir } from "../engine/model-paths";
-import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
 import { command } from "./command";
 import { MODEL_OPTION } from "./engine-options";
 
@@ -18,9 +17,7 @@ export const tokenizeCommand = command({
 
 async function tokenize(values: { model?: string; text?: string; json?: boolean }): Promise<void> {
   const text = values.text!;
-  const tokenizer = SentencePieceTokenizer.fromFile(
-    join(values.model ?? embeddedModelDir(), "tokenizer.model"),
-  );
+  const tokenizer = await loadTokenizer(values.model ?? embeddedModelDir());
   const ids = tokenizer.encode(text);
   if (values.json) console.log(JSON.stringify({ ids }));
   else console.log(ids.map((id) => `${id}\t${JSON.stringify(tokenizer.idToPiece(id))}`).join("\n"));

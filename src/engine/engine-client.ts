@@ -4,17 +4,11 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { GenerateResult } from "./generate";
 import type { RoutedText } from "./engine";
-import type {
-  EngineInfo,
-  GenerateParams,
-  MaskSpec,
-  OpenParams,
-  Request,
-  Response,
-  WorkerStats,
-} from "./protocol";
+import { CancelledError, EngineCrashedError } from "./errors";
+import type { GenerateResult } from "./generate";
+import type { EngineInfo, GenerateParams, OpenParams, Request, Response, WorkerStats } from "./protocol";
+import type { SteeringWire } from "./steering";
 
 export interface ClientOptions extends OpenParams {
   log?: (line: string) => void;
@@ -23,9 +17,6 @@ export interface ClientOptions extends OpenParams {
   onProvider?: (info: EngineInfo) => void;
   maxRestarts?: number;
 }
-
-export class EngineCrashedError extends Error {}
-export class CancelledError extends Error {}
 
 interface Pending {
   resolve: (v: never) => void;
@@ -211,9 +202,9 @@ export class EngineClient {
     }
   }
 
-  async route(text: string, masks?: MaskSpec): Promise<RoutedText> {
+  async route(text: string, steering?: SteeringWire): Promise<RoutedText> {
     await this.ready();
-    return this.request<RoutedText>({ type: "route", id: 0, text, masks });
+    return this.request<RoutedText>({ type: "route", id: 0, text, steering });
   }
 
   /** The engine process's counters and memory (undefined when it is not running). */

@@ -10,7 +10,7 @@ const info = {
   fallbacks: ["cuda: not installed"],
   convertedDir: "/c",
   config: {} as EngineInfo["config"],
-  routingGroups: 2,
+  identity: {} as EngineInfo["identity"],
 } satisfies EngineInfo;
 const base: StatusModel = {
   engine: { kind: "ready", info },

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { expertOwners, routeJson, tokenShares } from "../../src/atlas/route-shares";
-import { atlasMasks } from "../../src/atlas/masks";
+import { maskLanguages, resolveSteering } from "../../src/atlas/steering-selection";
+import { scaleMatrix, steeringFromScaledExperts } from "../../src/engine/steering";
 import { smallAtlas } from "./helpers";
 
 // E = 4, H = 2, 2 groups, T = 2 tokens. Each head's g1 and g2 sum to 1.
@@ -77,8 +78,8 @@ test("shares per group and language, their mean, the dominant language and sorte
 test("masked experts count for no language and leave the top list", () => {
   const atlas = smallAtlas();
   const owners = expertOwners(atlas);
-  const masks = atlasMasks(atlas, ["lua"]);
-  const s = tokenShares(routing(), shape, 1, owners, masks.groups);
+  const { steering } = resolveSteering(atlas, maskLanguages(["lua"]), { unknown: "reject" });
+  const s = tokenShares(routing(), shape, 1, owners, [scaleMatrix(steering, 0), scaleMatrix(steering, 1)]);
   assert.deepEqual(
     s.groupShares.map((g) => g.map((x) => +x.toFixed(6))),
     [
@@ -88,6 +89,17 @@ test("masked experts count for no language and leave the top list", () => {
   );
   assert.equal(s.dominant, "python");
   assert.ok(s.top.every((e) => e[5] !== "lua"));
+});
+
+test("a scaled expert's score is scaled in the shares and the top list", () => {
+  const atlas = smallAtlas();
+  const owners = expertOwners(atlas);
+  const plain = tokenShares(routing(), shape, 1, owners);
+  // Expert 0 of group 0 is Lua's: twice its weight.
+  const steering = steeringFromScaledExperts([[[0, 2]], []], 4, "expert 0×2");
+  const s = tokenShares(routing(), shape, 1, owners, [scaleMatrix(steering, 0), scaleMatrix(steering, 1)]);
+  assert.ok(s.groupShares[0]![0]! > plain.groupShares[0]![0]!);
+  assert.deepEqual(s.groupShares[1], plain.groupShares[1]);
 });
 
 test("without an atlas: no shares, no dominant language, top experts still there", () => {
@@ -132,7 +144,8 @@ test("routeJson: the heatmap contract, BOS left out, text from spans", () => {
       shape,
     },
     owners: expertOwners(atlas),
-    masked: { languages: ["python"], groups: atlasMasks(atlas, ["python"]).groups },
+    steering: resolveSteering(atlas, maskLanguages(["python"]), { unknown: "reject" }).steering,
+    masked: ["python"],
   });
   assert.deepEqual(Object.keys(json), ["model", "atlas", "languages", "masked", "groups", "tokens"]);
   assert.deepEqual(json.languages, ["lua", "python"]);

@@ -136,7 +136,7 @@ async function main(): Promise<void> {
   const controller = new CompletionController({
     engine: client,
     model: async () => ({ key: "demo", tokenizer, maxPositions: info.config.maxPositionEmbeddings }),
-    masks: () => ({ key: "", label: "" }),
+    steering: () => undefined,
     settings: () => settings,
     onEvent: (e) => {
       if (e.type === "generated") {

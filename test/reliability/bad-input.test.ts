@@ -224,7 +224,7 @@ describe("text that is huge, binary, mostly unknown characters, or has CRLF, tab
         tokenizer: promptTokenizer(tokenizer),
         maxPositions: info.config.maxPositionEmbeddings,
       }),
-      masks: () => ({ key: "", label: "" }),
+      steering: () => undefined,
       settings: () => ({ ...DEFAULTS, maxTokens: 8, debounceMs: 0 }),
       onEvent: (e) => {
         if (e.type === "generated") prompts.push(e.result.promptTokens);

@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { Checkpoint } from "../../src/checkpoint/checkpoint";
-import { EngineClient, EngineCrashedError, type ClientOptions } from "../../src/engine/engine-client";
+import { EngineClient, type ClientOptions } from "../../src/engine/engine-client";
+import { EngineCrashedError } from "../../src/engine/errors";
 import { Engine } from "../../src/engine/engine";
 import { ensureConverted } from "../../src/engine/model-store";
 import type { SessionFactory } from "../../src/engine/session";

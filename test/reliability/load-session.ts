@@ -181,7 +181,7 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
       new CompletionController({
         engine: e,
         model: async () => ({ key: "demo", tokenizer, maxPositions: info.config.maxPositionEmbeddings }),
-        masks: () => ({ key: "", label: "" }),
+        steering: () => undefined,
         settings: () => settings,
       });
     const controller = makeController(engine);

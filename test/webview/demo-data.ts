@@ -7,10 +7,9 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { findAtlas } from "../../src/atlas/atlas-store";
-import { modelIdentity } from "../../src/atlas/model-identity";
 import { expertOwners, routeJson, type ExpertOwners } from "../../src/atlas/route-shares";
 import { Engine } from "../../src/engine/engine";
-import { masksFromExperts, type ExpertMasks } from "../../src/engine/masks";
+import { type Steering, steeringFromIndexLists } from "../../src/engine/steering";
 import type { CompareData, Continuation, RouteData } from "../../src/heatmap-shared/route-data";
 import { buildHeatView } from "../../src/heatmap-shared/view-model";
 import { DEMO_MODEL, SHARED, TEST_CACHE } from "../helpers/fixtures";
@@ -108,7 +107,7 @@ async function constructOwners(engine: Engine): Promise<ExpertOwners> {
   return { languages: [...CONSTRUCTED_LANGUAGES], experts: E, groups };
 }
 
-function masksFor(owners: ExpertOwners, languages: readonly string[]): ExpertMasks {
+function masksFor(owners: ExpertOwners, languages: readonly string[]): Steering {
   const ids = languages.map((l) => owners.languages.indexOf(l));
   const perGroup = owners.groups.map((own) => {
     const out: number[] = [];
@@ -117,7 +116,7 @@ function masksFor(owners: ExpertOwners, languages: readonly string[]): ExpertMas
     });
     return out;
   });
-  return masksFromExperts(perGroup, owners.experts, languages.join(", "));
+  return steeringFromIndexLists(perGroup, owners.experts, languages.join(", "));
 }
 
 function continuation(engine: Engine, text: string, ids: number[]): Continuation {
@@ -128,9 +127,7 @@ function continuation(engine: Engine, text: string, ids: number[]): Continuation
 export async function demoData(shippedDir = join(process.cwd(), "models", "atlases")): Promise<DemoData> {
   const engine = await Engine.open({ modelDir: DEMO_MODEL, ep: "cpu", cacheDir: TEST_CACHE });
   try {
-    const shipped = existsSync(shippedDir)
-      ? findAtlas(modelIdentity(engine), undefined, shippedDir)
-      : undefined;
+    const shipped = existsSync(shippedDir) ? findAtlas(engine.identity, undefined, shippedDir) : undefined;
     const owners = shipped ? expertOwners(shipped.atlas) : await constructOwners(engine);
     const atlasPath = shipped?.path ?? "test-constructed.atlas.json";
     const routed = await engine.route(DEMO_TEXT);
@@ -145,12 +142,13 @@ export async function demoData(shippedDir = join(process.cwd(), "models", "atlas
       text: DEMO_TEXT,
       routed: routedMasked,
       owners,
-      masked: { languages: maskedLanguages, groups: masks.groups },
+      steering: masks,
+      masked: maskedLanguages,
     });
     engine.resetCache();
     const plain = await engine.generate(AB_PROMPT, { maxTokens: 32 });
     engine.resetCache();
-    const withMask = await engine.generate(AB_PROMPT, { maxTokens: 32, masks });
+    const withMask = await engine.generate(AB_PROMPT, { maxTokens: 32, steering: masks });
     return {
       route,
       noAtlas: routeJson({ model: engine.modelDir, atlasPath: null, text: DEMO_TEXT, routed }),
