@@ -25,7 +25,9 @@ interface WorkspaceAtlasRecord {
 
 export class AtlasManager {
   private cached: { key: string; active: ActiveAtlas | undefined } | undefined;
-  /** The last resolution, for the same atlas and the same masked-language list (MaskStore keeps the array). */
+  /**
+   * The last resolution, for the same atlas and the same masked-language list (MaskStore keeps the array).
+   */
   private lastSteering:
     | { atlas: Atlas | undefined; languages: readonly string[]; resolved: ResolvedSteering }
     | undefined;
@@ -61,7 +63,8 @@ export class AtlasManager {
     this.log(
       active
         ? `language atlas: ${active.path} (${active.source}; ${active.atlas.languages.join(", ")})`
-        : `no language atlas for the model ${identity.name}: masks are unavailable until one is built (Monet Lens: Build Language Atlas from Workspace)`,
+        : `no language atlas for the model ${identity.name}: masks are unavailable until one is ` +
+            `built (Monet Lens: Build Language Atlas from Workspace)`,
     );
     this.changed.fire(active);
     return active;

@@ -23,7 +23,7 @@ interface LanguagePick extends PickItem {
 
 /** `Monet Lens: Mask Language Experts…`: a multi-select of the atlas's languages. */
 export async function maskLanguages(ctx: Ctx): Promise<void> {
-  let active;
+  let active: Awaited<ReturnType<Ctx["activeAtlas"]>>;
   try {
     active = await ctx.activeAtlas();
   } catch (e) {
@@ -33,7 +33,8 @@ export async function maskLanguages(ctx: Ctx): Promise<void> {
   if (!active) {
     const build = "Build Atlas from Workspace";
     const choice = await ctx.ui.warn(
-      `Monet Lens: there is no language atlas for the model ${ctx.modelName()}, so its experts have no languages yet.`,
+      `Monet Lens: there is no language atlas for the model ${ctx.modelName()}, so ` +
+        `its experts have no languages yet.`,
       build,
     );
     if (choice === build) await buildWorkspaceAtlas(ctx);
@@ -45,13 +46,17 @@ export async function maskLanguages(ctx: Ctx): Promise<void> {
   const items: LanguagePick[] = AtlasManager.languageCounts(active.atlas).map(({ id, experts }) => ({
     language: id,
     label: id,
-    description: `${experts.toLocaleString("en-US")} experts (${((100 * experts) / total).toFixed(1)} %)${masked.has(id) ? " · masked now" : ""}`,
+    description:
+      `${experts.toLocaleString("en-US")} experts (${((100 * experts) / total).toFixed(1)} %)` +
+      (masked.has(id) ? " · masked now" : ""),
     picked: masked.has(id),
   }));
   const stale = [...masked].filter((l) => !active.atlas.sets.has(l));
   const chosen = await ctx.ui.pickMany(items, {
     title: `Mask Language Experts (${masked.size ? `masked now: ${[...masked].join(", ")}` : "none masked"})`,
-    placeholder: `Languages whose experts completions run without${stale.length ? ` — not in this atlas, will be dropped: ${stale.join(", ")}` : ""}`,
+    placeholder:
+      "Languages whose experts completions run without" +
+      (stale.length ? ` — not in this atlas, will be dropped: ${stale.join(", ")}` : ""),
   });
   if (!chosen) return;
   await ctx.masks.set(chosen.map((p) => p.language));
@@ -84,7 +89,9 @@ export async function toggleEnabled(ctx: Ctx): Promise<void> {
   const enable = !ctx.config.enable;
   await ctx.ui.updateSetting("enable", enable);
   await ctx.ui.info(
-    `Monet Lens: automatic completion ${enable ? "on" : "off"}${enable ? "" : " (Monet Lens: Suggest Completion still works)"}.`,
+    enable
+      ? "Monet Lens: automatic completion on."
+      : "Monet Lens: automatic completion off (Monet Lens: Suggest Completion still works).",
   );
 }
 
@@ -94,7 +101,10 @@ export async function validateModelFolder(dir: string): Promise<string> {
   try {
     const c = ckpt.config;
     const params = ckpt.parameterCount();
-    return `CodeMonet-${c.moeDecompose === "vertical" ? "VD" : "HD"}, ${(params / 1e6).toFixed(0)}M parameters, ${c.numLayers} layers`;
+    return (
+      `CodeMonet-${c.moeDecompose === "vertical" ? "VD" : "HD"}, ` +
+      `${(params / 1e6).toFixed(0)}M parameters, ${c.numLayers} layers`
+    );
   } finally {
     await ckpt.close();
   }
@@ -174,11 +184,9 @@ export async function buildWorkspaceAtlas(ctx: Ctx): Promise<string | undefined>
       config: info.config,
       route: (text) => ctx.host.route(text),
     };
-    const out = join(
-      ctx.storageDir,
-      "atlases",
-      `${identity.name}-${identity.fingerprint.slice(0, 12)}-${createHash("sha256").update(folder).digest("hex").slice(0, 10)}.atlas.json`,
-    );
+    const folderId = createHash("sha256").update(folder).digest("hex").slice(0, 10);
+    const name = `${identity.name}-${identity.fingerprint.slice(0, 12)}-${folderId}.atlas.json`;
+    const out = join(ctx.storageDir, "atlases", name);
     ctx.log.info(`building a language atlas from ${folder} for ${identity.name}`);
     const atlas = await ctx.ui.withProgress(
       `Monet Lens: building the language atlas from ${basename(folder)}`,
@@ -214,8 +222,10 @@ export async function buildWorkspaceAtlas(ctx: Ctx): Promise<string | undefined>
       }`,
     );
     await ctx.activeAtlas(); // announce the new atlas (status, heatmap)
+    const leftOut = omitted.length ? ` (left out: ${omitted.join(", ")}, too little code)` : "";
     await ctx.ui.info(
-      `Monet Lens: language atlas built from ${basename(folder)}: ${counts.join(", ")} experts${omitted.length ? ` (left out: ${omitted.join(", ")}, too little code)` : ""}. It is now the active atlas.`,
+      `Monet Lens: language atlas built from ${basename(folder)}: ${counts.join(", ")} experts${leftOut}. ` +
+        "It is now the active atlas.",
     );
     return out;
   } catch (e) {
@@ -275,7 +285,9 @@ export async function showMenu(ctx: Ctx): Promise<void> {
         ]
       : []),
     {
-      label: `$(debug-${ctx.config.enable ? "pause" : "start"}) ${ctx.config.enable ? "Disable" : "Enable"} Completions Everywhere`,
+      label:
+        `$(debug-${ctx.config.enable ? "pause" : "start"}) ` +
+        `${ctx.config.enable ? "Disable" : "Enable"} Completions Everywhere`,
       command: commandId("toggleEnabled"),
     },
     {

@@ -95,7 +95,8 @@ export class Ctx {
       this.host.onDidChangeBusy((busy) => this.updateStatus({ busy })).dispose,
       this.host.onDidCrash(() =>
         this.ui.note?.(
-          "Monet Lens: the engine stopped unexpectedly; it restarts with the next suggestion (details in the log)",
+          "Monet Lens: the engine stopped unexpectedly; it restarts with the next " +
+            "suggestion (details in the log)",
         ),
       ).dispose,
       this.masks.onDidChange(() => this.masksChanged()).dispose,
@@ -150,7 +151,10 @@ export class Ctx {
     return this.host.info ?? (await this.host.start());
   }
 
-  /** The active atlas for the running model (starts the engine: the atlas is matched to the model's fingerprint). */
+  /**
+   * The active atlas for the running model (starts the engine: the atlas is matched to the model's
+   * fingerprint).
+   */
   async activeAtlas(): Promise<ActiveAtlas | undefined> {
     return this.atlases.active(await this.engineInfo(), this.config.atlasPath);
   }
@@ -237,7 +241,10 @@ export class Ctx {
         return;
       case "generated":
         this.log.info(
-          `completion: ${e.result.ids.length} tokens (${e.result.promptTokens} prompt tokens, ${e.result.reusedTokens} from the cache), prefill ${e.result.prefillMs.toFixed(0)} ms, ${e.result.decodeTokensPerS.toFixed(1)} tokens/s, stop: ${e.result.stopReason}${e.completion ? "" : ", nothing to suggest"}`,
+          `completion: ${e.result.ids.length} tokens (${e.result.promptTokens} prompt tokens, ` +
+            `${e.result.reusedTokens} from the cache), prefill ${e.result.prefillMs.toFixed(0)} ` +
+            `ms, ${e.result.decodeTokensPerS.toFixed(1)} tokens/s, stop: ` +
+            `${e.result.stopReason}${e.completion ? "" : ", nothing to suggest"}`,
         );
         return;
       case "failed": {
@@ -258,7 +265,9 @@ export class Ctx {
     const lang = this.activeLanguage;
     let disabled: string | undefined;
     if (lang !== undefined && !this.enabledFor(lang)) {
-      disabled = `Automatic completion is off for ${lang} (settings monetLens.enable, monetLens.enabledLanguages); Monet Lens: Suggest Completion still works`;
+      disabled =
+        `Automatic completion is off for ${lang} (settings monetLens.enable, ` +
+        `monetLens.enabledLanguages); Monet Lens: Suggest Completion still works`;
     }
     this.updateStatus({ disabled });
   }

@@ -98,7 +98,8 @@ export class EngineHost implements CompletionEngine {
   /** Starts the engine if needed (converting the model the first time). */
   async start(): Promise<EngineInfo> {
     if (this.stateValue.kind === "failed") throw new EngineUnavailableError(this.stateValue.message);
-    const client = (this.client ??= this.newClient(this.settings.modelDir));
+    this.client ??= this.newClient(this.settings.modelDir);
+    const client = this.client;
     if (this.stateValue.kind !== "ready") this.setState({ kind: "loading" });
     const generation = this.generation;
     try {
@@ -246,7 +247,8 @@ export class EngineHost implements CompletionEngine {
         const limit = this.opts.maxRestarts ?? 3;
         if (this.crashesInARow > limit)
           this.fail(
-            `the engine stopped ${this.crashesInARow} times in a row, so it is not restarted (last: ${message(e)}); see the Monet Lens log, then run “Monet Lens: Restart Engine”`,
+            `the engine stopped ${this.crashesInARow} times in a row, so it is not restarted ` +
+              `(last: ${message(e)}); see the Monet Lens log, then run “Monet Lens: Restart Engine”`,
           );
         else {
           this.opts.log(

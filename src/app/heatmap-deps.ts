@@ -18,10 +18,10 @@ export class NoModelError extends Error {
 
 export function heatmapDeps(ctx: Ctx): HeatmapDeps {
   let owners: { atlas: Atlas; owners: ExpertOwners } | undefined;
-  const ownersOf = (a: ActiveAtlas) =>
-    owners?.atlas === a.atlas
-      ? owners.owners
-      : (owners = { atlas: a.atlas, owners: expertOwners(a.atlas) }).owners;
+  const ownersOf = (a: ActiveAtlas): ExpertOwners => {
+    if (owners?.atlas !== a.atlas) owners = { atlas: a.atlas, owners: expertOwners(a.atlas) };
+    return owners.owners;
+  };
   const model = async (): Promise<EngineInfo> => {
     try {
       return await ctx.engineInfo();

@@ -73,7 +73,8 @@ export async function buildAtlas(engine: RoutingModel, opts: BuildOptions): Prom
     const missing = opts.languages.filter((l) => !all.has(l));
     if (missing.length > 0)
       throw new Error(
-        `the corpus has no files for ${missing.join(", ")}; it has ${[...all.keys()].join(", ") || "no source files"}`,
+        `the corpus has no files for ${missing.join(", ")}; it has ` +
+          `${[...all.keys()].join(", ") || "no source files"}`,
       );
   }
   const chosen = [...all].filter(([lang]) => !opts.languages || opts.languages.includes(lang));

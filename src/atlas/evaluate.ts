@@ -83,7 +83,8 @@ export async function evaluateAtlas(model: LogitsModel, opts: EvalOptions): Prom
       opts.log?.(`${lang}: ${skippedSeen} held-out files skipped because the atlas read the same content`);
     if (ws.length === 0)
       throw new Error(
-        `${lang}: no held-out files the atlas has not seen (split: every ${atlas.corpus.split.every}th file); use a corpus with more files`,
+        `${lang}: no held-out files the atlas has not seen (split: every ` +
+          `${atlas.corpus.split.every}th file); use a corpus with more files`,
       );
     windows.set(lang, ws);
   }

@@ -70,7 +70,8 @@ export function tokenShares(
   const L = owners?.languages.length ?? 0;
   if (owners && (owners.experts !== E || owners.groups.length !== G))
     throw new Error(
-      `the atlas is for ${owners.groups.length} groups of ${owners.experts}² experts, the routing has ${G} of ${E}²`,
+      `the atlas is for ${owners.groups.length} groups of ${owners.experts}² ` +
+        `experts, the routing has ${G} of ${E}²`,
     );
   const groupShares: number[][] = [];
   const top: TopExpert[] = [];
@@ -95,8 +96,16 @@ export function tokenShares(
       for (let e = 0; e < E; e++) {
         const a = g1[base + e]!;
         const b = g2[base + e]!;
-        if (a !== 0) (i1[n1] = e), (v1[n1++] = a), (s1 += a);
-        if (b !== 0) (i2[n2] = e), (v2[n2++] = b), (s2 += b);
+        if (a !== 0) {
+          i1[n1] = e;
+          v1[n1++] = a;
+          s1 += a;
+        }
+        if (b !== 0) {
+          i2[n2] = e;
+          v2[n2++] = b;
+          s2 += b;
+        }
       }
       total += s1 * s2;
       for (let a = 0; a < n1; a++) {
@@ -127,7 +136,10 @@ export function tokenShares(
   let dominant: string | null = null;
   let max = 0;
   shares.forEach((s, l) => {
-    if (s > max) (max = s), (dominant = owners!.languages[l]!);
+    if (s > max) {
+      max = s;
+      dominant = owners!.languages[l]!;
+    }
   });
   return { shares, groupShares, dominant, top };
 }

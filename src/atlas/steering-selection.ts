@@ -62,7 +62,8 @@ export function resolveSteering(
   if (ignored.length > 0 && opts.unknown === "reject") {
     throw new AtlasError(
       atlas
-        ? `the atlas has no experts for ${ignored.join(", ")}; its languages are ${atlas.languages.join(", ")}`
+        ? `the atlas has no experts for ${ignored.join(", ")}; its languages are ` +
+            `${atlas.languages.join(", ")}`
         : `there is no language atlas for ${ignored.join(", ")}`,
     );
   }

@@ -25,7 +25,9 @@ export const atlasBuildCommand = command({
     ratio: {
       type: "string",
       value: "R",
-      help: `an expert is a language's when its score is R times the next language's (default ${BUILD_DEFAULTS.ratio})`,
+      help:
+        `an expert is a language's when its score is R times the next language's ` +
+        `(default ${BUILD_DEFAULTS.ratio})`,
     },
     "min-tokens": {
       type: "string",
@@ -233,7 +235,8 @@ export function progressBar(
     const eta = done > 0 ? (el * (total - done)) / done : NaN;
     const pct = Math.floor((100 * done) / Math.max(total, 1));
     process.stderr.write(
-      `\r\x1b[K${what}: ${pct}% ${detail}, ${el.toFixed(0)} s${Number.isFinite(eta) ? `, about ${eta.toFixed(0)} s left` : ""}`,
+      `\r\x1b[K${what}: ${pct}% ${detail}, ${el.toFixed(0)} s` +
+        (Number.isFinite(eta) ? `, about ${eta.toFixed(0)} s left` : ""),
     );
   };
   return Object.assign(fn, {

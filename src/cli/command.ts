@@ -37,7 +37,10 @@ export function command<O extends OptionSpecs>(spec: CommandSpec<O>): CommandSpe
 
 export const HELP_FLAGS = ["--help", "-h"] as const;
 
-/** Parses `argv` against the command's declarations: unknown options and missing required ones are usage errors. */
+/**
+ * Parses `argv` against the command's declarations: unknown options and missing required ones are usage
+ * errors.
+ */
 export function parseOptions<O extends OptionSpecs>(spec: CommandSpec<O>, argv: string[]): OptionValues<O> {
   let parsed: ReturnType<typeof parseArgs>;
   try {

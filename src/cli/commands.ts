@@ -19,6 +19,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   synthCommand,
 ];
 
-export const USAGE_FOOTER = `--model defaults to the embedded demo model (models/tiny-codemonet); --atlas defaults to
-the atlas shipped for the model being run (models/atlases/). --mask python,lua masks
-those languages' experts in every routing group.`;
+export const USAGE_FOOTER = [
+  "--model defaults to the embedded demo model (models/tiny-codemonet); --atlas defaults to",
+  "the atlas shipped for the model being run (models/atlases/). --mask python,lua masks",
+  "those languages' experts in every routing group.",
+].join("\n");

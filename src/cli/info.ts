@@ -49,11 +49,13 @@ async function info(values: { model?: string; json?: boolean }): Promise<void> {
     console.log(`${info.architecture} checkpoint at ${info.model}: valid`);
     console.log(`  parameters       ${info.parameters.toLocaleString("en-US")} (${info.dtype})`);
     console.log(
-      `  layers           ${info.layers}, d=${info.hiddenSize}, ${info.attentionHeads} attention heads (${info.kvHeads} kv)`,
+      `  layers           ${info.layers}, d=${info.hiddenSize}, ` +
+        `${info.attentionHeads} attention heads (${info.kvHeads} kv)`,
     );
     console.log(`  vocabulary       ${info.vocabSize} (tokenizer: ${info.tokenizerPieces} pieces)`);
     console.log(
-      `  experts          ${info.expertsPerGroup.toLocaleString("en-US")} per routing group = ${info.moeExperts}×${info.moeExperts} half-experts, ${info.moeHeads} heads, dim ${info.moeDim}`,
+      `  experts          ${info.expertsPerGroup.toLocaleString("en-US")} per routing group = ` +
+        `${info.moeExperts}×${info.moeExperts} half-experts, ${info.moeHeads} heads, dim ${info.moeDim}`,
     );
     console.log(
       `  routing groups   ${info.routingGroups} (a router every ${info.layersPerRoutingGroup} layers)`,

@@ -49,7 +49,8 @@ export const routeCommand = command({
         );
       const langs = json.languages;
       console.log(
-        `${"token".padEnd(18)} ${"dominant".padEnd(12)} ${langs.map((l) => l.slice(0, 6).padStart(6)).join(" ")}` +
+        `${"token".padEnd(18)} ${"dominant".padEnd(12)} ` +
+          `${langs.map((l) => l.slice(0, 6).padStart(6)).join(" ")}` +
           "  top expert (group head i j score)",
       );
       for (const t of json.tokens) {
@@ -60,7 +61,8 @@ export const routeCommand = command({
         const shown = JSON.stringify(t.text).slice(0, 18);
         const shares = t.shares.map((s) => (s * 100).toFixed(1).padStart(6)).join(" ");
         const expert = best
-          ? `${best[0]} ${best[1]} ${best[2]} ${best[3]} ${best[4].toFixed(3)}${best[5] ? ` (${best[5]})` : ""}`
+          ? `${best[0]} ${best[1]} ${best[2]} ${best[3]} ` +
+            `${best[4].toFixed(3)}${best[5] ? ` (${best[5]})` : ""}`
           : "";
         console.log(`${shown.padEnd(18)} ${(t.dominant ?? "-").padEnd(12)} ${shares}  ${expert}`);
       }

@@ -36,7 +36,9 @@ async function synth(values: { shape?: string; out?: string; seed?: string; dtyp
     dtype,
     onProgress: (done, total) => {
       const pct = Math.floor((100 * done) / total);
-      if (pct !== last) process.stderr.write(`\rwriting ${shape} checkpoint: ${(last = pct)}%`);
+      if (pct === last) return;
+      last = pct;
+      process.stderr.write(`\rwriting ${shape} checkpoint: ${pct}%`);
     },
   });
   process.stderr.write("\n");

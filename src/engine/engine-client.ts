@@ -75,12 +75,10 @@ export class EngineClient {
     child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     child.on("message", (m: Response) => this.onMessage(m));
     child.on("error", (e) => this.onExit(child, `the engine process failed: ${e.message}`));
-    child.on("exit", (code, signal) =>
-      this.onExit(
-        child,
-        `the engine process stopped (${signal ?? `exit code ${code}`})${stderr.trim() ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : ""}`,
-      ),
-    );
+    child.on("exit", (code, signal) => {
+      const said = stderr.trim() ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : "";
+      this.onExit(child, `the engine process stopped (${signal ?? `exit code ${code}`})${said}`);
+    });
     const { modelDir, ep, dtype, cacheDir, threads } = this.opts;
     let info: EngineInfo;
     try {
@@ -98,7 +96,8 @@ export class EngineClient {
     }
     this.info = info;
     this.opts.log?.(
-      `engine started: model ${info.modelDir}, execution provider ${info.ep}${info.fallbacks.length ? ` (skipped: ${info.fallbacks.join("; ")})` : ""}`,
+      `engine started: model ${info.modelDir}, execution provider ` +
+        `${info.ep}${info.fallbacks.length ? ` (skipped: ${info.fallbacks.join("; ")})` : ""}`,
     );
     return info;
   }

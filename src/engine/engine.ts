@@ -84,10 +84,12 @@ export class Engine {
       });
       for (const f of opened.fallbacks) opts.log?.(`execution provider skipped: ${f}`);
       // A GPU provider that fails at run time: say so, reopen on the CPU, and retry there.
-      let engine: Engine | undefined = undefined;
+      let engine: Engine | undefined;
       const onRunError = async (e: unknown) => {
         if (!engine || engine.ep === "cpu") return undefined;
-        const why = `${engine.ep}: failed at run time: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
+        const why =
+          `${engine.ep}: failed at run time: ` +
+          `${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
         opts.log?.(`execution provider ${why}; falling back to cpu`);
         engine.fallbacks.push(why);
         const cpu = await openSession(converted.modelPath, {

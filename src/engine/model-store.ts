@@ -94,7 +94,8 @@ export async function ensureConverted(ckpt: Checkpoint, opts: StoreOptions = {})
     if (!line) throw e;
     throw Object.assign(
       new Error(
-        `${line} while converting ${ckpt.dir} to ONNX; free some space or make the folder writable (or set MONET_LENS_CACHE to another folder)`,
+        `${line} while converting ${ckpt.dir} to ONNX; free some space or make the folder ` +
+          `writable (or set MONET_LENS_CACHE to another folder)`,
       ),
       { code: (e as NodeJS.ErrnoException).code, cause: e },
     );

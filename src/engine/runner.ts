@@ -44,7 +44,9 @@ export class MonetRunner {
   /** The unsteered inputs (M = 0), and the last steering state's: E×E per group, so built once per key. */
   private readonly unsteered: SteeringFeeds;
   private steered: SteeringFeeds | undefined;
-  /** The graph takes padded cache buffers and returns the new positions only (fused attention; kv-cache.ts). */
+  /**
+   * The graph takes padded cache buffers and returns the new positions only (fused attention; kv-cache.ts).
+   */
   private readonly paddedCache: boolean;
 
   constructor(
@@ -88,7 +90,8 @@ export class MonetRunner {
     if (T === 0) throw new Error("forward needs at least one token");
     if (req.cache.length + T > c.maxPositionEmbeddings) {
       throw new Error(
-        `the context (${req.cache.length + T} tokens) exceeds the model's ${c.maxPositionEmbeddings} positions`,
+        `the context (${req.cache.length + T} tokens) exceeds the model's ` +
+          `${c.maxPositionEmbeddings} positions`,
       );
     }
     const steering = this.steeringFeeds(req.steering);

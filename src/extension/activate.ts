@@ -56,7 +56,8 @@ export function activate(context: vscode.ExtensionContext): void {
   });
   ctx = c;
   c.log.info(
-    `Monet Lens ${String(context.extension.packageJSON.version ?? "")} activated; model: ${c.config.modelPath || "embedded demo model"}, execution provider: ${c.config.executionProvider}`,
+    `Monet Lens ${String(context.extension.packageJSON.version ?? "")} activated; model: ` +
+      `${c.config.modelPath || "embedded demo model"}, execution provider: ${c.config.executionProvider}`,
   );
   c.setActiveLanguage(vscode.window.activeTextEditor?.document.languageId);
 
@@ -93,7 +94,8 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     vscode.window.onDidChangeActiveTextEditor((editor) => c.setActiveLanguage(editor?.document.languageId)),
     vscode.workspace.onDidOpenTextDocument((doc) => {
-      if (doc === vscode.window.activeTextEditor?.document) c.setActiveLanguage(doc.languageId); // language mode changed
+      // language mode changed
+      if (doc === vscode.window.activeTextEditor?.document) c.setActiveLanguage(doc.languageId);
     }),
     c.masks.onDidChange(() => {
       // A suggestion shown under the old masks is gone; the next one uses the new masks.

@@ -16,7 +16,7 @@
 import { routingGroupCount } from "../checkpoint/config";
 import { f, type ElemType, type GraphBuilder } from "../onnx/graph-builder";
 import { attention } from "./attention";
-import { horizontalExperts, verticalExperts } from "./experts";
+import { experts } from "./experts";
 import { io } from "./graph-io";
 import { castsFor, linear, weightReader, type WeightSource } from "./graph-parts";
 import { router, type Routing } from "./router";
@@ -99,10 +99,7 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
         w,
         cast,
       );
-    const moe =
-      c.moeDecompose === "vertical"
-        ? await verticalExperts(g, src, x, routing!, maskActive, p, w, cast)
-        : await horizontalExperts(g, src, x, routing!, maskActive, p, w, cast);
+    const moe = await experts({ g, src, x, routing: routing!, maskActive, prefix: p, w, cast });
     h = g.op("Add", [h, moe]);
     progress(`layer ${l}`);
   }

@@ -13,13 +13,15 @@ function routing() {
   const g1 = [new Float32Array(2 * H * E), new Float32Array(2 * H * E)];
   const g2 = [new Float32Array(2 * H * E), new Float32Array(2 * H * E)];
   const set = (a: Float32Array, t: number, h: number, vals: number[]) => a.set(vals, (t * H + h) * E);
-  // token 1, group 0: head 0 → g1 = [1,0,0,0], g2 = [0.5,0.5,0,0]: experts (0,0)=0.5 lua, (0,1)=0.5 python
-  //                   head 1 → g1 = [0,0.5,0.5,0], g2 = [0,1,0,0]: (1,1)=0.5 (e=5, lua), (2,1)=0.5 (e=9, none)
+  // token 1, group 0:
+  //   head 0 → g1 = [1,0,0,0], g2 = [0.5,0.5,0,0]: experts (0,0)=0.5 lua, (0,1)=0.5 python
+  //   head 1 → g1 = [0,0.5,0.5,0], g2 = [0,1,0,0]: (1,1)=0.5 (e=5, lua), (2,1)=0.5 (e=9, none)
   set(g1[0]!, 1, 0, [1, 0, 0, 0]);
   set(g2[0]!, 1, 0, [0.5, 0.5, 0, 0]);
   set(g1[0]!, 1, 1, [0, 0.5, 0.5, 0]);
   set(g2[0]!, 1, 1, [0, 1, 0, 0]);
-  // token 1, group 1: both heads → g1 = [0,0,0,1], g2 = [0,0,0.25,0.75]: (3,3)=0.75 (e=15, lua), (3,2)=0.25 (none)
+  // token 1, group 1: both heads → g1 = [0,0,0,1], g2 = [0,0,0.25,0.75]:
+  //   (3,3)=0.75 (e=15, lua), (3,2)=0.25 (none)
   for (const h of [0, 1]) {
     set(g1[1]!, 1, h, [0, 0, 0, 1]);
     set(g2[1]!, 1, h, [0, 0, 0.25, 0.75]);

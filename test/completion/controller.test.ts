@@ -21,7 +21,8 @@ import { SentencePieceTokenizer } from "../../src/tokenizer/tokenizer";
 import { DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
 
 const PY =
-  'import os\n\n\ndef read_lines(path):\n    """Return the lines of the file at path."""\n    with open(path) as f:\n        ';
+  'import os\n\n\ndef read_lines(path):\n    """Return the lines of the file at ' +
+  'path."""\n    with open(path) as f:\n        ';
 const MID = "import os\n\n\ndef read_lines(path):\n    with open(";
 
 /** The engine with a record of every generate call and its result. */

@@ -22,6 +22,31 @@ import { convertToOnnx, MODEL_FILE } from "../../src/model/convert";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 
+/**
+ * Logits of every position of `ids` computed as decoding does: a prefill of 3 tokens, then one
+ * token at a time with the cache (those steps run the union-of-experts path).
+ */
+async function decodeTokenByToken(
+  runner: MonetRunner,
+  cache: KvCache,
+  ids: readonly number[],
+  steering?: Steering,
+): Promise<Float32Array> {
+  let step = await runner.forward({ ids: ids.slice(0, 3), cache, numLogits: 3, steering });
+  const rows = [step.logits];
+  for (let t = 3; t < ids.length; t++) {
+    step = await runner.forward({ ids: [ids[t]!], cache: step.cache, steering });
+    rows.push(step.logits);
+  }
+  const all = new Float32Array(rows.reduce((n, r) => n + r.length, 0));
+  let o = 0;
+  for (const r of rows) {
+    all.set(r, o);
+    o += r.length;
+  }
+  return all;
+}
+
 for (const name of ["random-vd", "random-hd"]) {
   describe(`fixture ${name}`, () => {
     let runner: MonetRunner;
@@ -90,22 +115,7 @@ for (const name of ["random-vd", "random-hd"]) {
         const ref = f32(expected, withMasks ? "masked_logits" : "logits");
         const m = withMasks ? masks : undefined;
         for (let b = 0; b < B; b++) {
-          const ids = rowIds(b);
-          // Prefill 3 tokens, then one at a time: the decode steps run the union-of-experts path.
-          let step = await runner.forward({
-            ids: ids.slice(0, 3),
-            cache: empty(),
-            numLogits: 3,
-            steering: m,
-          });
-          const rows = [step.logits];
-          for (let t = 3; t < T; t++) {
-            step = await runner.forward({ ids: [ids[t]!], cache: step.cache, steering: m });
-            rows.push(step.logits);
-          }
-          const all = new Float32Array(rows.reduce((n, r) => n + r.length, 0));
-          let o = 0;
-          for (const r of rows) all.set(r, (o += r.length) - r.length);
+          const all = await decodeTokenByToken(runner, empty(), rowIds(b), m);
           assert.ok(maxAbsDiff(all, ref.subarray(b * T * V(), (b + 1) * T * V())) < 1e-3);
         }
       });
@@ -148,15 +158,7 @@ for (const name of ["random-vd", "random-hd"]) {
           );
           const plain = await runner.forward({ ids: row, cache: empty(), numLogits: Ts });
           assert.ok(maxAbsDiff(want, plain.logits) > 1e-2, "the scales change the logits");
-          let step = await runner.forward({ ids: row.slice(0, 3), cache: empty(), numLogits: 3, steering });
-          const rows = [step.logits];
-          for (let t = 3; t < Ts; t++) {
-            step = await runner.forward({ ids: [row[t]!], cache: step.cache, steering });
-            rows.push(step.logits);
-          }
-          const all = new Float32Array(rows.reduce((n, r) => n + r.length, 0));
-          let o = 0;
-          for (const r of rows) all.set(r, (o += r.length) - r.length);
+          const all = await decodeTokenByToken(runner, empty(), row, steering);
           assert.ok(maxAbsDiff(all, want) < 1e-3, `${setting} row ${b}, decoding`);
         }
       });

@@ -72,7 +72,11 @@ async function constructOwners(engine: Engine): Promise<ExpertOwners> {
           for (let h = 0; h < H; h++) {
             const base = (t * H + h) * E;
             let n2 = 0;
-            for (let j = 0; j < E; j++) if (g2[base + j] !== 0) (js[n2] = j), (vs[n2++] = g2[base + j]!);
+            for (let j = 0; j < E; j++)
+              if (g2[base + j] !== 0) {
+                js[n2] = j;
+                vs[n2++] = g2[base + j]!;
+              }
             for (let i = 0; i < E; i++) {
               const a = g1[base + i]!;
               if (a === 0) continue;
@@ -94,7 +98,10 @@ async function constructOwners(engine: Engine): Promise<ExpertOwners> {
       for (let l = 0; l < L; l++) {
         const v = m[e * L + l]!;
         sum += v;
-        if (v > bestV) (bestV = v), (best = l);
+        if (v > bestV) {
+          bestV = v;
+          best = l;
+        }
       }
       if (best >= 0 && bestV >= (3 * sum) / L) candidates[best]!.push([e, bestV]);
     }
