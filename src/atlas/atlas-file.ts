@@ -11,7 +11,7 @@
 //   "languages": [lang, ...],
 //   "groups": [{lang: {"count": n, "experts": compact set (expert-set.ts)}}, ...]   (one per routing group)
 // }
-import { readFileSync } from "node:fs";
+import { FileAccessError, readRegularText, readRegularTextAsync } from "../files/regular-file";
 import { writeFileAtomic } from "./atomic-write";
 import type { SplitRule } from "./corpus";
 import { decodeExpertSet, encodeExpertSet } from "./expert-set";
@@ -107,17 +107,34 @@ export function writeAtlasFile(
   writeFileAtomic(path, serializeAtlas(atlas), write);
 }
 
+/** Most bytes an atlas file may have (the demo model's: 234 kB). */
+export const ATLAS_MAX_BYTES = 64 << 20;
+const ATLAS_READ = { maxBytes: ATLAS_MAX_BYTES, what: "an atlas file" };
+
 export function readAtlasFile(path: string): Atlas {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readRegularText(path, ATLAS_READ);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new AtlasError(
-      `${path}: ${code === "ENOENT" ? "no such atlas file" : `cannot read the atlas (${code ?? (e as Error).message})`}`,
-    );
+    throw atlasReadError(path, e);
   }
   return parseAtlas(text, path);
+}
+
+/** readAtlasFile without blocking the thread (the extension host). */
+export async function readAtlasFileAsync(path: string): Promise<Atlas> {
+  let text: string;
+  try {
+    text = await readRegularTextAsync(path, ATLAS_READ);
+  } catch (e) {
+    throw atlasReadError(path, e);
+  }
+  return parseAtlas(text, path);
+}
+
+function atlasReadError(path: string, e: unknown): AtlasError {
+  if (!(e instanceof FileAccessError)) throw e;
+  return new AtlasError(`${path}: ${e.problem === "missing" ? "no such atlas file" : e.reason}`);
 }
 
 export function parseAtlas(text: string, source: string): Atlas {
@@ -210,7 +227,19 @@ export function parseAtlas(text: string, source: string): Atlas {
 
 /** Throws unless `atlas` was built for the model `running`. */
 export function checkAtlasModel(atlas: Atlas, running: ModelIdentity, source: string): void {
-  if (atlas.model.fingerprint === running.fingerprint) return;
+  if (atlas.model.fingerprint === running.fingerprint) {
+    // Same model, so the same shape, unless the file was edited or damaged: masks of another
+    // shape would reach onnxruntime (wrong-sized tensors, groups silently ignored).
+    const a = atlas.model.config;
+    const r = running.config;
+    const shape = (c: ModelIdentity["config"]) =>
+      `${c.routingGroups} routing groups of ${c.moeExperts}×${c.moeExperts} experts, ${c.moeHeads} heads`;
+    if (a.routingGroups !== r.routingGroups || a.moeExperts !== r.moeExperts || a.moeHeads !== r.moeHeads)
+      throw new AtlasError(
+        `${source} has the fingerprint of the model being run but describes ${shape(a)}, while the model has ${shape(r)}: the atlas file was edited or damaged; rebuild it with monet-lens atlas build --model DIR --corpus DIR --out FILE`,
+      );
+    return;
+  }
   const short = (m: ModelIdentity) => `"${m.name}" (fingerprint ${m.fingerprint.slice(0, 12)}…)`;
   throw new AtlasError(
     `${source} was built for the model ${short(atlas.model)}, not for the model being run, ${short(running)}; build an atlas for this model with monet-lens atlas build --model DIR --corpus DIR --out FILE`,

@@ -2,7 +2,8 @@
 // goes to a temporary file in the same folder, which is then renamed over the target.
 // A failure (disk full, read-only folder) removes the temporary file, keeps the old
 // content, and is reported with the target's path and what to do.
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { makeFolder, writeTarget } from "../files/folders";
 import { basename, dirname, join } from "node:path";
 
 export type WriteFunction = (path: string, data: string | Uint8Array) => void;
@@ -28,13 +29,14 @@ export function writeFileAtomic(
   data: string | Uint8Array,
   write: WriteFunction = writeFileSync,
 ): void {
+  path = writeTarget(path); // through a symbolic link to the real file; never over a device
   const dir = dirname(path);
   const tmp = join(
     dir,
     `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
   );
   try {
-    mkdirSync(dir, { recursive: true });
+    makeFolder(dir, "choose another path");
     write(tmp, data);
     renameSync(tmp, path);
   } catch (e) {

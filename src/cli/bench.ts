@@ -1,7 +1,7 @@
 // `monet-lens bench`: prefill latency and decode speed, measured the way
 // ../shared/reference/bench_cpu_ref.py measures the PyTorch reference (median of 3).
 import { DTYPE_CHOICES, Engine } from "../engine/engine";
-import { EP_PREFERENCES } from "../engine/session";
+import { checkThreads, EP_PREFERENCES } from "../engine/session";
 import { seededRandom } from "../engine/sampler";
 import { choiceOption, intOption, parse } from "./args";
 import { progressLogger } from "./progress";
@@ -26,7 +26,10 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const newTokens = intOption(values["new-tokens"], "new-tokens", 64, 2);
   const prefillLengths = lengthList(values.prefill, "prefill", [128, 512]);
   const contexts = lengthList(values.contexts, "contexts", [64]);
-  const threads = values.threads === undefined ? undefined : intOption(values.threads, "threads", 1, 1);
+  const threads =
+    values.threads === undefined
+      ? undefined
+      : checkThreads(intOption(values.threads, "threads", 1, 1), "--threads");
   const engine = await Engine.open({
     modelDir: values.model,
     ep,

@@ -1,7 +1,7 @@
 // `monet-lens route`: per token, its text and span, the share of its routing mass that
 // goes to each language's experts (per routing group and averaged) and its strongest
 // experts — the data the routing heatmap draws (src/atlas/route-shares.ts).
-import { readFileSync } from "node:fs";
+import { readRegularText, TEXT_FILE_READ } from "../files/regular-file";
 import { Engine } from "../engine/engine";
 import { EP_PREFERENCES } from "../engine/session";
 import { expertOwners, routeJson } from "../atlas/route-shares";
@@ -22,7 +22,7 @@ export async function routeCommand(argv: string[]): Promise<void> {
   });
   if ((values.text === undefined) === (values.file === undefined))
     throw new UsageError("route needs --text STR or --file PATH");
-  const text = values.text ?? readFileSync(values.file!, "utf8");
+  const text = values.text ?? readRegularText(values.file!, TEXT_FILE_READ);
   const topK = intOption(values.top, "top", 3, 0);
   const ep = choiceOption(values.ep, "ep", EP_PREFERENCES, "auto");
   const engine = await Engine.open({ modelDir: values.model, ep, ...progressLogger(!values.json) });

@@ -2,7 +2,10 @@
 // (M[i, j] = 1 masks expert (i, j)), plus a key that identifies the mask state, since
 // cached keys and values computed under one mask are wrong under another.
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { FileAccessError, readRegularText } from "../files/regular-file";
+
+/** Most bytes a mask file may have (every expert of 6 groups of 512×512: about 12 MB). */
+export const MASK_FILE_MAX_BYTES = 64 << 20;
 
 export interface ExpertMasks {
   /** Per routing group, E×E row-major, 1 = masked. */
@@ -48,10 +51,10 @@ export function masksFromExperts(perGroup: ArrayLike<number>[], experts: number,
 export function readMaskFile(path: string, groupCount: number, experts: number): ExpertMasks {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, "utf8"));
+    json = JSON.parse(readRegularText(path, { maxBytes: MASK_FILE_MAX_BYTES, what: "a mask file" }));
   } catch (e) {
     throw new Error(
-      `${path}: cannot read the mask file (${(e as Error).message}); it must be JSON {"experts": E, "groups": [[flat indices], ...]}`,
+      `${path}: cannot read the mask file (${e instanceof FileAccessError ? e.reason : (e as Error).message}); it must be JSON {"experts": E, "groups": [[flat indices], ...]}`,
     );
   }
   const o = json as { experts?: unknown; groups?: unknown };

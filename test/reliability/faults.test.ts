@@ -10,7 +10,7 @@ import { fork } from "node:child_process";
 import fs from "node:fs";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import * as ort from "onnxruntime-node";
+import * as ort from "../../src/engine/ort";
 import { Checkpoint } from "../../src/checkpoint/checkpoint";
 import { EngineClient, EngineCrashedError, type ClientOptions } from "../../src/engine/engine-client";
 import { Engine } from "../../src/engine/engine";
