@@ -5,6 +5,7 @@ import { Engine } from "../engine/engine";
 import { EP_PREFERENCES } from "../engine/session";
 import { writeAtlasFile } from "../atlas/atlas-file";
 import { writeFileAtomic } from "../atlas/atomic-write";
+import { writeTarget } from "../files/folders";
 import { noAtlasMessage } from "../atlas/atlas-store";
 import { BUILD_DEFAULTS, buildAtlas } from "../atlas/build";
 import { DEFAULT_SPLIT } from "../atlas/corpus";
@@ -42,6 +43,7 @@ async function atlasBuild(argv: string[]): Promise<void> {
   });
   if (!values.corpus) throw new UsageError("atlas build needs --corpus DIR");
   if (!values.out) throw new UsageError("atlas build needs --out FILE");
+  writeTarget(values.out); // a device, FIFO or folder is refused before the build, not after
   const ratio = numberOption(values.ratio, "ratio", BUILD_DEFAULTS.ratio, 1, 1e6);
   const minTokens = intOption(values["min-tokens"], "min-tokens", BUILD_DEFAULTS.minTokens, 1);
   const maxTokens = intOption(
