@@ -109,7 +109,7 @@ export function writeAtlasFile(
 
 /** Most bytes an atlas file may have (the demo model's: 234 kB). */
 export const ATLAS_MAX_BYTES = 64 << 20;
-const ATLAS_READ = { maxBytes: ATLAS_MAX_BYTES, what: "an atlas file" };
+const ATLAS_READ = { maxBytes: ATLAS_MAX_BYTES, what: "atlas file" };
 
 export function readAtlasFile(path: string): Atlas {
   let text: string;

@@ -36,11 +36,15 @@ export function writeFileAtomic(
     `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
   );
   try {
-    makeFolder(dir, "choose another path");
+    makeFolder(dir, "choose another path"); // names a file in the way (not a bare ENOTDIR)
     write(tmp, data);
     renameSync(tmp, path);
   } catch (e) {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // ENOTDIR: a file is in the way of the folder (makeFolder said so), so there is no temporary file
+    }
     const line = describeWriteFailure(path, e);
     if (line)
       throw Object.assign(

@@ -62,7 +62,7 @@ export function scanCorpus(root: string, opts: { maxFileBytes?: number } = {}): 
 }
 
 function looksBinary(path: string): boolean {
-  return readRegularPrefix(path, 8192, "a source file").includes(0);
+  return readRegularPrefix(path, 8192, "source file").includes(0);
 }
 
 /** The languages of a scan with their files (each list sorted by path). */
@@ -127,7 +127,7 @@ export function budgetOrder(files: readonly CorpusFile[]): CorpusFile[] {
 export function readSource(file: CorpusFile): { text: string; hash: string } | null {
   const bytes = readRegularFile(file.path, {
     maxBytes: Math.max(file.bytes, MAX_FILE_BYTES),
-    what: "a source file",
+    what: "source file",
   });
   let text: string;
   try {

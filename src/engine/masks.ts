@@ -51,7 +51,7 @@ export function masksFromExperts(perGroup: ArrayLike<number>[], experts: number,
 export function readMaskFile(path: string, groupCount: number, experts: number): ExpertMasks {
   let json: unknown;
   try {
-    json = JSON.parse(readRegularText(path, { maxBytes: MASK_FILE_MAX_BYTES, what: "a mask file" }));
+    json = JSON.parse(readRegularText(path, { maxBytes: MASK_FILE_MAX_BYTES, what: "mask file" }));
   } catch (e) {
     throw new Error(
       `${path}: cannot read the mask file (${e instanceof FileAccessError ? e.reason : (e as Error).message}); it must be JSON {"experts": E, "groups": [[flat indices], ...]}`,

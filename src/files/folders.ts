@@ -49,7 +49,8 @@ export function writeTarget(path: string): string {
     try {
       st = lstatSync(p);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return p;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return p; // makeFolder names what is in the way
       throw e;
     }
     if (st.isFile()) return p;

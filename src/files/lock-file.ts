@@ -103,7 +103,7 @@ export async function acquireLock(path: string, opts: LockOptions): Promise<() =
 }
 
 function readOwner(path: string): LockOwner | undefined {
-  const text = readRegularText(path, { maxBytes: 4096, what: "a lock file" }).trim();
+  const text = readRegularText(path, { maxBytes: 4096, what: "lock file" }).trim();
   if (/^\d+$/.test(text)) return { pid: Number(text) }; // older versions wrote the bare pid
   try {
     const o = JSON.parse(text) as Partial<LockOwner>;

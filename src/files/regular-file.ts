@@ -41,12 +41,12 @@ export class FileAccessError extends Error {
 export interface ReadOptions {
   /** Most bytes the file may have. */
   maxBytes: number;
-  /** What the file should be, for messages: "config.json", "an atlas file". */
+  /** What the file should be, for messages, without an article: "config.json", "atlas file". */
   what: string;
 }
 
 /** A text file given on the command line (route --file): 4 MB, far more than the model reads at once. */
-export const TEXT_FILE_READ: ReadOptions = { maxBytes: 4 << 20, what: "a text file" };
+export const TEXT_FILE_READ: ReadOptions = { maxBytes: 4 << 20, what: "text file" };
 
 // O_NONBLOCK: opening a FIFO does not wait for a writer (Windows has no FIFOs and no flag).
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
@@ -108,11 +108,14 @@ function statFailure(path: string, e: unknown, what: string): FileAccessError {
   );
 }
 
+/** "config.json" stays as it is; "atlas file" becomes "an atlas file". */
+const some = (what: string) => (what.includes(".") ? what : `${/^[aeiou]/.test(what) ? "an" : "a"} ${what}`);
+
 function tooLarge(path: string, size: number, o: ReadOptions): FileAccessError {
   return new FileAccessError(
     path,
     "too-large",
-    `is ${formatBytes(size)}, more than the ${formatBytes(o.maxBytes)} Monet Lens reads for ${o.what}: it is not ${o.what}, or it is damaged; check the path`,
+    `is ${formatBytes(size)}, more than the ${formatBytes(o.maxBytes)} Monet Lens reads for ${some(o.what)}: it is not ${some(o.what)}, or it is damaged; check the path`,
   );
 }
 

@@ -347,7 +347,7 @@ function utf8Bytes(cp: number): number[] {
 
 /** Most bytes a tokenizer.model may have (LLaMA's: 500 kB; 256k-piece models: about 4 MB). */
 export const TOKENIZER_MAX_BYTES = 64 << 20;
-const TOKENIZER_READ = { maxBytes: TOKENIZER_MAX_BYTES, what: "a tokenizer.model" };
+const TOKENIZER_READ = { maxBytes: TOKENIZER_MAX_BYTES, what: "tokenizer.model" };
 
 /** The tokenizer.model `path` names (the file, or the folder holding it); refuses tokenizer.json. */
 function tokenizerFile(path: string): string {

@@ -126,6 +126,8 @@ describe("onnxruntime's telemetry", () => {
       const r = await c.generate({ prompt: "x = ", maxTokens: 2 });
       await c.close();
       if (!(r.ids.length > 0)) process.exit(2);
+      // This process never loaded onnxruntime: the engine process switched telemetry off itself.
+      if ("ORT_DISABLE_TELEMETRY" in process.env) process.exit(3);
     })()`;
     const r = run(["--import", "tsx", "-e", script], env);
     assert.equal(r.status, 0, r.stderr);
