@@ -12,6 +12,7 @@
 //   "groups": [{lang: {"count": n, "experts": compact set (expert-set.ts)}}, ...]   (one per routing group)
 // }
 import { FileAccessError, readRegularText, readRegularTextAsync } from "../files/regular-file";
+import { CONFIG_LIMITS } from "../checkpoint/config";
 import { writeFileAtomic } from "./atomic-write";
 import type { SplitRule } from "./corpus";
 import { decodeExpertSet, encodeExpertSet } from "./expert-set";
@@ -74,6 +75,11 @@ export interface Atlas {
 }
 
 export class AtlasError extends Error {}
+
+/** The shapes an atlas may describe: those of the models config.json may describe (CONFIG_LIMITS). */
+const MAX_EXPERTS = CONFIG_LIMITS.moe_experts!;
+const MAX_HEADS = CONFIG_LIMITS.moe_heads!;
+const MAX_GROUPS = CONFIG_LIMITS.num_hidden_layers!;
 
 export function serializeAtlas(atlas: Atlas): string {
   const groups = Array.from({ length: atlas.model.config.routingGroups }, (_, g) =>
@@ -190,11 +196,14 @@ export function parseAtlas(text: string, source: string): Atlas {
   const groups = json.groups;
   if (!Array.isArray(groups) || groups.length !== c.routingGroups)
     return corrupt(`"groups" must list ${c.routingGroups} routing groups`);
+  if (c.moeExperts > MAX_EXPERTS || c.moeHeads > MAX_HEADS || c.routingGroups > MAX_GROUPS)
+    return corrupt(
+      `"model" claims ${c.routingGroups} routing groups of ${c.moeExperts}×${c.moeExperts} experts and ${c.moeHeads} heads, beyond any model Monet Lens runs`,
+    );
   const cells = c.moeExperts * c.moeExperts;
   const sets = new Map<string, Uint32Array[]>(languages.map((l: string) => [l, []]));
   groups.forEach((group: Record<string, { count?: unknown; experts?: unknown }>, g) => {
-    const owner = new Int16Array(cells).fill(-1);
-    languages.forEach((lang: string, li) => {
+    languages.forEach((lang: string) => {
       const entry = group?.[lang];
       if (!entry || typeof entry.experts !== "string" || typeof entry.count !== "number")
         return corrupt(`group ${g} has no expert set for ${lang}`);
@@ -206,13 +215,13 @@ export function parseAtlas(text: string, source: string): Atlas {
       }
       if (set.length !== entry.count)
         return corrupt(`group ${g}, ${lang}: ${set.length} experts, but the count says ${entry.count}`);
-      for (const e of set) {
-        if (owner[e] !== -1)
-          return corrupt(`group ${g}: expert ${e} is in both ${languages[owner[e]!]} and ${lang}`);
-        owner[e] = li;
-      }
       sets.get(lang)!.push(set);
     });
+    const shared = sharedExpert(languages.map((l: string) => sets.get(l)![g]!));
+    if (shared) {
+      const [e, a, b] = shared;
+      return corrupt(`group ${g}: expert ${e} is in both ${languages[a]} and ${languages[b]}`);
+    }
   });
   return {
     createdAt: String(json.createdAt ?? ""),
@@ -223,6 +232,27 @@ export function parseAtlas(text: string, source: string): Atlas {
     sets,
     buildSeconds: typeof json.buildSeconds === "number" ? json.buildSeconds : undefined,
   };
+}
+
+/**
+ * An expert in two of the (sorted) sets, with the indices of both sets, or undefined. Sorting
+ * the union costs the sets' size, not the E² cells of a dense owner table.
+ */
+function sharedExpert(sets: readonly Uint32Array[]): [number, number, number] | undefined {
+  const all = new Uint32Array(sets.reduce((n, s) => n + s.length, 0));
+  let at = 0;
+  for (const s of sets) {
+    all.set(s, at);
+    at += s.length;
+  }
+  all.sort();
+  for (let i = 1; i < all.length; i++) {
+    if (all[i] !== all[i - 1]) continue;
+    const e = all[i]!;
+    const owners = sets.flatMap((s, k) => (s.includes(e) ? [k] : []));
+    return [e, owners[0]!, owners[1]!];
+  }
+  return undefined;
 }
 
 /** Throws unless `atlas` was built for the model `running`. */
