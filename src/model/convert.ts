@@ -107,7 +107,9 @@ export function readConverted(
 /**
  * `src` with every tensor checked as it is read: a NaN or an infinity in the weights gives
  * garbage completions on every run, so the conversion stops and names the tensor (and its
- * file, when the source is a checkpoint). One comparison per value: ~1 s for 1.4B parameters.
+ * file, when the source is a checkpoint). One comparison per value: 105–180 ms per 100M values
+ * on the 2-core development machine (a loop over a Float32Array, load average 3.3), so a few
+ * seconds at most for a 1.4B model, next to minutes of conversion.
  */
 export function finiteWeights(src: WeightSource): WeightSource {
   const fileOf = (name: string): string => {
