@@ -4,7 +4,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep, win32 } from "node:path";
-import { loadConfig, type MonetConfig } from "./config";
+import { loadConfigAsync, type MonetConfig } from "./config";
+import { FileAccessError, readRegularTextAsync } from "../files/regular-file";
 import { CheckpointError } from "./errors";
 import {
   SafetensorsFile,
@@ -56,8 +57,8 @@ export class Checkpoint {
   static async open(dir: string, opts: OpenOptions = {}): Promise<Checkpoint> {
     const root = resolve(dir);
     checkFolder(root);
-    const config = loadConfig(root);
-    const layout = findWeights(root);
+    const config = await loadConfigAsync(root);
+    const layout = await findWeights(root);
     const shards = await openShards(layout.shardFiles, layout.indexPath);
     try {
       const tensors = locateTensors(shards, layout.weightMap, layout.indexPath);
@@ -257,7 +258,7 @@ interface WeightsLayout {
   indexPath: string | undefined;
 }
 
-function findWeights(root: string): WeightsLayout {
+async function findWeights(root: string): Promise<WeightsLayout> {
   // Same precedence as transformers: a single model.safetensors wins over an index.
   const single = join(root, SINGLE_FILE);
   if (existsSync(single)) return { shardFiles: [single], weightMap: undefined, indexPath: undefined };
@@ -275,13 +276,22 @@ function findWeights(root: string): WeightsLayout {
   );
 }
 
-function readIndex(root: string, indexPath: string): WeightsLayout {
+/** Most bytes a model.safetensors.index.json may have (real ones: tens of kB). */
+export const INDEX_MAX_BYTES = 64 << 20;
+
+async function readIndex(root: string, indexPath: string): Promise<WeightsLayout> {
   const fail = (message: string): never => {
     throw new CheckpointError(indexPath, message);
   };
   let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(indexPath, "utf8"));
+    text = await readRegularTextAsync(indexPath, { maxBytes: INDEX_MAX_BYTES, what: INDEX_FILE });
+  } catch (e) {
+    return fail(e instanceof FileAccessError ? e.reason : String(e));
+  }
+  try {
+    json = JSON.parse(text);
   } catch (e) {
     fail(`${INDEX_FILE} is not valid JSON (${(e as Error).message}): re-download it`);
   }

@@ -105,7 +105,7 @@ export async function writeSyntheticCheckpoint(
 
   await mkdir(dir, { recursive: true });
   await removeOldWeights(dir);
-  await writeFile(join(dir, "config.json"), JSON.stringify(hfConfig, null, 2) + "\n");
+  await writeFile(join(dir, "config.json"), `${JSON.stringify(hfConfig, null, 2)}\n`);
   await writeFile(
     join(dir, "generation_config.json"),
     JSON.stringify({ bos_token_id: c.bosTokenId, eos_token_id: c.eosTokenId }, null, 2) + "\n",
@@ -133,7 +133,7 @@ export async function writeSyntheticCheckpoint(
   }
   if (shards.length > 1) {
     const index = { metadata: { total_size: total }, weight_map: weightMap };
-    await writeFile(join(dir, "model.safetensors.index.json"), JSON.stringify(index, null, 2) + "\n");
+    await writeFile(join(dir, "model.safetensors.index.json"), `${JSON.stringify(index, null, 2)}\n`);
   }
 }
 
