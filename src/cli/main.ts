@@ -4,6 +4,7 @@ import { atlasCommand } from "./atlas";
 import { benchCommand } from "./bench";
 import { generateCommand } from "./generate";
 import { infoCommand } from "./info";
+import { pullCommand } from "./pull";
 import { synthCommand } from "./synth";
 import { routeCommand } from "./route";
 import { tokenizeCommand } from "./tokenize";
@@ -26,7 +27,10 @@ const USAGE = `usage: monet-lens <command> [options]
   atlas eval  [--model DIR] [--atlas FILE] --corpus DIR [--max-tokens-per-language N]
             [--languages LANG,...] [--mask LANG,...] [--svg FILE] [--json]
                                                          loss per language, each language masked
-  synth     --shape 1.4b --out DIR [--seed S] [--dtype BF16|F32]
+  pull      [REPO] [--revision REV] [--json]               fetch a model from the Hugging Face Hub
+            (default MonetLLM/codemonet-vd-1.4B-100BT-hf) into the Hugging Face cache
+  synth     --shape 850m|1.4b|4.1b [--decompose vd|hd] --out DIR [--config FILE] [--seed S]
+            [--dtype BF16|F32]                           random-weight checkpoint, published shape
 
 --model defaults to the embedded demo model (models/tiny-codemonet); --atlas defaults to
 the atlas shipped for the model being run (models/atlases/). --mask python,lua masks
@@ -37,6 +41,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   tokenize: tokenizeCommand,
   generate: generateCommand,
   bench: benchCommand,
+  pull: pullCommand,
   synth: synthCommand,
   route: routeCommand,
   atlas: atlasCommand,
