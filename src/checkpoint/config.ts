@@ -16,7 +16,10 @@ export interface MonetConfig {
   maxPositionEmbeddings: number;
   tieWordEmbeddings: boolean;
   bosTokenId: number;
+  /** The first end-of-sequence id (config.json may give a list: see eosTokenIds). */
   eosTokenId: number;
+  /** Every end-of-sequence id: `eos_token_id` may be an int or a list of ints. */
+  eosTokenIds: number[];
   moeDim: number;
   moeHeads: number;
   moeExperts: number;
@@ -118,7 +121,8 @@ export function parseConfig(json: unknown, file: string): MonetConfig {
   }
   const maxPositionEmbeddings = int("max_position_embeddings", 1);
   const bosTokenId = int("bos_token_id", 0);
-  const eosTokenId = int("eos_token_id", 0);
+  const eosTokenIds = eosIds(valueOr(raw, "eos_token_id"), fail);
+  const eosTokenId = eosTokenIds[0]!;
   const moeDim = int("moe_dim", 1);
   const moeHeads = int("moe_heads", 1);
   const moeExperts = int("moe_experts", 1);
@@ -175,9 +179,9 @@ export function parseConfig(json: unknown, file: string): MonetConfig {
   if (moeTopk > moeExperts) {
     fail(`"moe_topk" ${moeTopk} is larger than "moe_experts" ${moeExperts}: ${FIX}`);
   }
-  if (bosTokenId >= vocabSize || eosTokenId >= vocabSize) {
+  if (bosTokenId >= vocabSize || eosTokenIds.some((id) => id >= vocabSize)) {
     fail(
-      `"bos_token_id" ${bosTokenId} / "eos_token_id" ${eosTokenId} must be below "vocab_size" ${vocabSize}: ${FIX}`,
+      `"bos_token_id" ${bosTokenId} / "eos_token_id" ${eosTokenIds.join(", ")} must be below "vocab_size" ${vocabSize}: ${FIX}`,
     );
   }
 
@@ -194,6 +198,7 @@ export function parseConfig(json: unknown, file: string): MonetConfig {
     tieWordEmbeddings: tie as boolean,
     bosTokenId,
     eosTokenId,
+    eosTokenIds,
     moeDim,
     moeHeads,
     moeExperts,
@@ -202,6 +207,14 @@ export function parseConfig(json: unknown, file: string): MonetConfig {
     moeDecompose: decompose as "vertical" | "horizontal",
     hiddenAct: hiddenAct as string,
   };
+}
+
+/** `eos_token_id`: an id, or (as newer transformers write it) a non-empty list of ids. */
+function eosIds(v: unknown, fail: (m: string) => never): number[] {
+  const list = Array.isArray(v) ? v : [v];
+  if (list.length === 0 || !list.every((x) => typeof x === "number" && Number.isInteger(x) && x >= 0))
+    fail(`"eos_token_id" must be an integer ≥ 0 or a non-empty list of them, found ${describe(v)}: ${FIX}`);
+  return list as number[];
 }
 
 /** Number of routers (routing groups): layers l with l % moeGroups == 0. */

@@ -8,8 +8,8 @@
 //   Hub's "Files and versions" page lists for the repo's model.safetensors (tokenizer.model adds
 //   500 kB, the JSON files a few kB);
 // - "2.93 GB" for codemonet-vd-1.4B and monet-vd-1.4B is computed, not read: the published 1.4B
-//   config (see src/checkpoint/published-configs.ts) gives 1,463,248,896 bf16 weights
-//   (2,926,497,792 bytes), the figure the Hub lists for the two 1.4B repos above;
+//   config (src/checkpoint/published-configs.ts) gives 1,465,157,632 bf16 parameters
+//   (2,930,315,264 bytes), the figure the Hub lists for the two 1.4B repos above;
 // - no size could be found for monet-hd-850M and the two 4.1B models: "size unknown".
 export interface PublishedModel {
   /** The repo id, `org/name`. */
