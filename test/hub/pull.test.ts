@@ -39,6 +39,10 @@ const EXTRA = {
 const BIG = "model-00004-of-00006.safetensors"; // 14.9 MB
 
 mkdirSync(TEST_CACHE, { recursive: true });
+// Hermetic: no token from this machine's environment or huggingface-cli login.
+delete process.env.HF_TOKEN;
+delete process.env.HUGGING_FACE_HUB_TOKEN;
+process.env.HF_TOKEN_PATH = join(TEST_CACHE, "no-such-token-file");
 const dirs = scratchDirs("hub-pull-");
 let hub: FakeHub;
 let repo: FakeRepo;
@@ -55,7 +59,7 @@ function cliEnv(cacheDir: string, extra: Record<string, string> = {}): NodeJS.Pr
   const env: NodeJS.ProcessEnv = { ...process.env, HF_ENDPOINT: hub.url, HF_HUB_CACHE: cacheDir };
   delete env.HF_TOKEN;
   delete env.HF_HUB_OFFLINE;
-  return { ...env, ...extra };
+  return { ...env, HF_TOKEN_PATH: join(cacheDir, "no-token"), ...extra };
 }
 
 async function rejectsWith(p: Promise<unknown>, kind: HubError["kind"], pattern: RegExp): Promise<HubError> {
