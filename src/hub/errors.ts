@@ -11,7 +11,6 @@ export class HubError extends Error {
     readonly kind:
       | "not-found"
       | "unauthorized"
-      | "offline"
       | "not-cached"
       | "checksum"
       | "disk-space"
