@@ -16,7 +16,10 @@ export interface MonetConfig {
   maxPositionEmbeddings: number;
   tieWordEmbeddings: boolean;
   bosTokenId: number;
+  /** The first end-of-sequence id (config.json may give a list: see eosTokenIds). */
   eosTokenId: number;
+  /** Every end-of-sequence id: `eos_token_id` may be an int or a list of ints. */
+  eosTokenIds: number[];
   moeDim: number;
   moeHeads: number;
   moeExperts: number;
@@ -169,7 +172,8 @@ export function parseConfig(json: unknown, file: string): MonetConfig {
   }
   const maxPositionEmbeddings = int("max_position_embeddings", MIN_POSITIONS);
   const bosTokenId = int("bos_token_id", 0, vocabSize - 1);
-  const eosTokenId = int("eos_token_id", 0, vocabSize - 1);
+  const eosTokenIds = eosIds(valueOr(raw, "eos_token_id"), vocabSize, fail);
+  const eosTokenId = eosTokenIds[0]!;
   const moeDim = int("moe_dim", 1);
   const moeHeads = int("moe_heads", 1);
   const moeExperts = int("moe_experts", 1);
@@ -245,6 +249,7 @@ export function parseConfig(json: unknown, file: string): MonetConfig {
     tieWordEmbeddings: tie as boolean,
     bosTokenId,
     eosTokenId,
+    eosTokenIds,
     moeDim,
     moeHeads,
     moeExperts,
@@ -253,6 +258,19 @@ export function parseConfig(json: unknown, file: string): MonetConfig {
     moeDecompose: decompose as "vertical" | "horizontal",
     hiddenAct: hiddenAct as string,
   };
+}
+
+/** `eos_token_id`: an id, or (as newer transformers write it) a non-empty list of ids. */
+/** eos_token_id: one id or (as some published configs write it) a non-empty list of ids. */
+function eosIds(v: unknown, vocabSize: number, fail: (m: string) => never): number[] {
+  const list = Array.isArray(v) ? v : [v];
+  const bad = list.find((x) => typeof x !== "number" || !Number.isInteger(x) || x < 0 || x >= vocabSize);
+  if (list.length === 0 || bad !== undefined)
+    fail(
+      `"eos_token_id" must be an integer from 0 to ${vocabSize - 1} or a non-empty list of them, ` +
+        `found ${describe(bad ?? v)}: ${FIX}`,
+    );
+  return list as number[];
 }
 
 /** Number of routers (routing groups): layers l with l % moeGroups == 0. */

@@ -5,9 +5,10 @@
 // is (cacheDirFor), the entries, and the work folders of conversions in progress
 // (`<entry>.tmp-<pid>-<time>`), which abandonConversions removes for a killed process.
 import { readdirSync, rmSync } from "node:fs";
-import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { describeWriteFailure } from "../files/atomic-write";
+import { defaultCacheRoot } from "../files/cache-root";
+import { hashCacheFileIn } from "../checkpoint/content-hash";
 import { makeFolder } from "../files/folders";
 import { acquireLock } from "../files/lock-file";
 import type { Checkpoint } from "../checkpoint/checkpoint";
@@ -33,11 +34,7 @@ export interface StoreOptions {
  * storage), else $XDG_CACHE_HOME/monet-lens (~/.cache/monet-lens).
  */
 export function cacheDirFor(appDefault?: string): string {
-  return (
-    process.env.MONET_LENS_CACHE ??
-    appDefault ??
-    join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "monet-lens")
-  );
+  return process.env.MONET_LENS_CACHE ?? appDefault ?? defaultCacheRoot();
 }
 
 /** The converted models' folder in a cache folder. */
@@ -79,9 +76,10 @@ export interface ConvertedModel {
  * read-only disk fails with a message naming the folder (and nothing half-written stays).
  */
 export async function ensureConverted(ckpt: Checkpoint, opts: StoreOptions = {}): Promise<ConvertedModel> {
-  const root = convertedRoot(opts.cacheDir ?? cacheDirFor());
+  const cacheDir = opts.cacheDir ?? cacheDirFor();
+  const root = convertedRoot(cacheDir);
   try {
-    return await ensureConvertedIn(root, ckpt, opts);
+    return await ensureConvertedIn(root, ckpt, opts, hashCacheFileIn(cacheDir));
   } catch (e) {
     const line = describeWriteFailure(root, e);
     if (!line) throw e;
@@ -99,9 +97,10 @@ async function ensureConvertedIn(
   root: string,
   ckpt: Checkpoint,
   opts: StoreOptions,
+  hashCacheFile: string,
 ): Promise<ConvertedModel> {
   const dtype = opts.dtype ?? "float32";
-  const fingerprint = await ckpt.fingerprint();
+  const fingerprint = await ckpt.fingerprint({ cacheFile: hashCacheFile });
   makeFolder(root, "remove it, or set MONET_LENS_CACHE to another folder");
   const dir = join(root, `${fingerprint.slice(0, 24)}-v${CONVERTER_VERSION}-${dtype}`);
   const ready = () => readConverted(dir, { fingerprint, dtype });

@@ -50,6 +50,7 @@ test("missing keys take the upstream defaults", () => {
     tieWordEmbeddings: false,
     bosTokenId: 1,
     eosTokenId: 2,
+    eosTokenIds: [2],
     moeDim: 8,
     moeHeads: 8,
     moeExperts: 512,
