@@ -80,7 +80,10 @@ test("eos_token_id may be a list: every id is kept, the first is eosTokenId", as
   assert.deepEqual(c.eosTokenIds, [2, 31999]);
   assert.deepEqual(parseConfig({}, "config.json").eosTokenIds, [2]);
   assert.throws(() => parseConfig({ eos_token_id: [] }, "config.json"), /non-empty list/);
-  assert.throws(() => parseConfig({ eos_token_id: [2, 32000] }, "config.json"), /"eos_token_id" must be an integer from 0 to 31999 .*found 32000/);
+  assert.throws(
+    () => parseConfig({ eos_token_id: [2, 32000] }, "config.json"),
+    /"eos_token_id" must be an integer from 0 to 31999 .*found 32000/,
+  );
   const dir = await variant(
     () => [],
     (cfg) => (cfg.eos_token_id = [2]),
