@@ -6,7 +6,7 @@
 #   bash scripts/gpu-check.sh [ARGS]   on a machine with a GPU and the project installed
 #   bash scripts/gpu-check.sh --receive | --device
 #                                      on the lent GPU machine, in the calls that
-#                                      `node scripts/gpu-stage.mjs` plans: --receive copies the
+#                                      `npm run gpu:stage` plans: --receive copies the
 #                                      call's parts (and the device kit) into /tmp/monet-gpu;
 #                                      --device (the last call) also assembles the components,
 #                                      activates the kit (Node, onnxruntime-node, Vulkan loaders,
@@ -14,7 +14,9 @@
 #                                      the JSON and the log to $OUT.
 #
 # MONET_GPU_TMP (default /tmp/monet-gpu) is where parts and components live between calls;
-# MONET_GPU_SIMULATE=1 stops --device after the assembly (scripts/gpu-stage.mjs simulate, tests);
+# MONET_GPU_SIMULATE=1 stops --device after the assembly; MONET_GPU_SIMULATE=run also activates
+# the kit, minus its dpkg/ldconfig into / (not on a shared machine), and runs the check
+# (npm run gpu:stage -- simulate [--run], tests);
 # MONET_GPU_BUDGET_S (default 450) is the check's time budget on the machine.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,7 +54,7 @@ present_rows() {
 inventory() {
   local comps="$T/parts/components.tsv"
   if [ ! -f "$comps" ]; then
-    echo "gpu-check: no staged parts in $T/parts (run the calls of node scripts/gpu-stage.mjs in order)"
+    echo "gpu-check: no staged parts in $T/parts (run the calls that npm run gpu:stage printed, in order)"
     return 0
   fi
   local name file bytes sha nparts target have
@@ -111,6 +113,11 @@ case "${1:-}" in
   fi
   [ -f .devicekit/activate.sh ] || { [ -d "$T/devicekit" ] && cp -r "$T/devicekit" .devicekit; }
   [ -f .devicekit/activate.sh ] || { echo "gpu-check: no device kit (.devicekit): call 1 of the plan carries it"; exit 3; }
+  if [ "${MONET_GPU_SIMULATE:-}" = run ]; then
+    # Here, not on the GPU machine: the kit's loader packages must not be unpacked into /.
+    dpkg() { :; }
+    ldconfig() { :; }
+  fi
   # shellcheck disable=SC1091
   source .devicekit/activate.sh
   for f in dist/gpu-check.js dist/cli.js; do

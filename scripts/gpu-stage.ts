@@ -3,7 +3,8 @@
 //
 //   npm run gpu:stage [-- build] [--no-cuda]   download, pack, split, plan (downloads cached)
 //   npm run gpu:stage -- plan                   print the plan of the last build again
-//   npm run gpu:stage -- simulate               play the plan's calls into a scratch folder
+//   npm run gpu:stage -- simulate [--run]       play the plan's calls into a scratch folder (--run:
+//                                               also activate the kit and run the check there)
 //   npm run gpu:stage -- slim | unslim          untrack models/ for the calls / track it again
 // (npm run gpu:stage = tsx scripts/gpu-stage.ts)
 //
@@ -489,6 +490,8 @@ export function simulate(
   device: string,
   tmp: string,
   log: (s: string) => void = (s) => process.stdout.write(s),
+  /** Also activate the kit and run the check in the last call (MONET_GPU_SIMULATE=run), OUT=`out`. */
+  run?: { out: string },
 ): number[] {
   const stage = JSON.parse(readFileSync(join(root, STAGE_DIR, "stage.json"), "utf8")) as Stage;
   const moved: number[] = [];
@@ -511,10 +514,17 @@ export function simulate(
     const r = spawnSync(cmd!, args, {
       cwd: device,
       encoding: "utf8",
-      env: { ...process.env, MONET_GPU_TMP: tmp, MONET_GPU_SIMULATE: "1" },
+      env: {
+        ...process.env,
+        MONET_GPU_TMP: tmp,
+        MONET_GPU_SIMULATE: run && call.last ? "run" : "1",
+        ...(run ? { OUT: run.out } : {}),
+      },
     });
     log(`--- call ${call.call}: ${call.command} (${MIB(bytes)})\n${r.stdout}${r.stderr}`);
-    if (r.status !== 0) throw new Error(`call ${call.call} (${call.command}) exited with ${r.status}`);
+    // The check itself exits 2 here: no GPU provider can run on this machine.
+    const ok = r.status === 0 || (run !== undefined && call.last && r.status === 2);
+    if (!ok) throw new Error(`call ${call.call} (${call.command}) exited with ${r.status}`);
     moved.push(bytes);
   }
   return moved;
@@ -528,7 +538,7 @@ function main(argv: string[]): void {
   else if (command === "plan") console.log(formatPlan(JSON.parse(readFileSync(stageFile, "utf8")) as Stage));
   else if (command === "slim") slim(root, true);
   else if (command === "unslim") slim(root, false);
-  else if (command === "simulate") simulateHere(root, stageFile);
+  else if (command === "simulate") simulateHere(root, stageFile, rest.includes("--run"));
   else {
     console.error("usage: npm run gpu:stage -- [build [--no-cuda] | plan | simulate | slim | unslim]");
     process.exit(64);
@@ -536,10 +546,18 @@ function main(argv: string[]): void {
 }
 
 /** `simulate`: the plan's calls into a scratch folder, then the assembled components against the staged ones. */
-function simulateHere(root: string, stageFile: string): void {
+function simulateHere(root: string, stageFile: string, run: boolean): void {
   const where = mkdtempSync(join(tmpdir(), "monet-gpu-sim-"));
+  const out = join(where, "out");
+  mkdirSync(out);
   try {
-    const moved = simulate(root, join(where, "device"), join(where, "tmp"));
+    const moved = simulate(
+      root,
+      join(where, "device"),
+      join(where, "tmp"),
+      undefined,
+      run ? { out } : undefined,
+    );
     console.log(
       `simulated ${moved.length} calls: ${moved.map(MIB).join(", ")} moved (limit ${MIB(LIMIT_BYTES)})`,
     );
@@ -551,6 +569,11 @@ function simulateHere(root: string, stageFile: string): void {
       const ok = existsSync(joined) && sha256File(joined) === c.sha256;
       console.log(`${c.name}: ${ok ? "assembled, sha256 matches" : "NOT assembled"}`);
       if (!ok) process.exitCode = 1;
+    }
+    if (run) {
+      const back = readdirSync(out);
+      console.log(`came back in $OUT: ${back.join(", ")}`);
+      if (!back.some((f) => f.endsWith(".json")) || !back.includes("gpu-check.log")) process.exitCode = 1;
     }
   } finally {
     rmSync(where, { recursive: true, force: true });
