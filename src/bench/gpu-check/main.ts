@@ -447,6 +447,11 @@ function assemble(
 
 async function prepareCommand(args: string[]): Promise<void> {
   const [dir, cacheDir, dtype, readyFile, synth] = args as [string, string, CheckDtype, string, string];
+  // A failure is written where the speed phases wait, so that they stop waiting and say why.
+  const failed = (e: unknown) => {
+    writeFileSync(`${readyFile}.failed`, e instanceof Error ? (e.stack ?? e.message) : String(e));
+    throw e;
+  };
   await prepareSpeedModel({
     dir,
     synth: synth === "true",
@@ -455,7 +460,7 @@ async function prepareCommand(args: string[]): Promise<void> {
     readyFile,
     cliPath: join(__dirname, "cli.js"),
     log: (line) => console.error(`[speed model] ${line}`),
-  });
+  }).catch(failed);
 }
 
 if (require.main === module) {

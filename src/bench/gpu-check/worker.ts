@@ -157,6 +157,10 @@ class WaitTimeout extends Error {}
 
 async function waitForFile(file: string, deadlineMs: number): Promise<void> {
   while (!existsSync(file)) {
+    if (existsSync(`${file}.failed`))
+      throw new Error(
+        `the speed model could not be prepared: ${readFileSync(`${file}.failed`, "utf8").split("\n")[0]}`,
+      );
     if (Date.now() > deadlineMs)
       throw new WaitTimeout(`the speed model was not ready in time (${file} missing at the deadline)`);
     await new Promise((r) => setTimeout(r, 500));
