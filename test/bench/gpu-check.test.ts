@@ -13,6 +13,7 @@ import { compareLogits } from "../../src/bench/gpu-check/compare";
 import { denseDecodeModel, DenseDecodeUnavailable } from "../../src/bench/gpu-check/dense-decode";
 import { convertAhead } from "../../src/bench/gpu-check/adapter";
 import { ATLAS_LANGUAGE_SIZES, twoLanguageMaskSets } from "../../src/bench/gpu-check/language-masks";
+import { parsePlacements } from "../../src/bench/gpu-check/placement";
 import type { GpuCheckReport } from "../../src/bench/gpu-check/report";
 import { PUBLISHED_MOE_TOPK, publishedTopk } from "../../src/bench/gpu-check/speed-model";
 import { GraphBuilder } from "../../src/onnx/graph-builder";
@@ -104,6 +105,7 @@ describe("GPU check, dry run on the CPU", () => {
       assert.ok(c.result.max_abs < c.tolerance.max_abs);
       assert.ok(c.result.positions > 0);
     }
+    assert.ok(ex.placement!.providers.CPUExecutionProvider!.nodes > 100, JSON.stringify(ex.placement));
     // The float32 graph on the CPU is the reference itself: identical.
     const same = ex.checks.find(
       (c) => c.model === "demo" && c.dtype === "float32" && c.check === "plain logits",
@@ -256,6 +258,26 @@ describe("GPU check pieces", () => {
     const x = g.input("x", "int64", [1, "T"]);
     g.output(g.op("Greater", [g.op("Shape", [x], { start: 0, end: 1 }), g.constI64([9])]), "y", "bool", [1]);
     assert.throws(() => denseDecodeModel(serializeModel(g)), DenseDecodeUnavailable);
+  });
+
+  it("reads onnxruntime's node placements: counts per provider, node types on the CPU", () => {
+    const tag =
+      "2026-11-29 20:14:38.3 [V:onnxruntime:, session_state.cc:1380 VerifyEachNodeIsAssignedToAnEp]";
+    const log = [
+      `${tag} Node placements`,
+      `${tag}  Node(s) placed on [CUDAExecutionProvider]. Number of nodes: 2300`,
+      `${tag}   MatMul (m_1)`,
+      `${tag}  Node(s) placed on [CPUExecutionProvider]. Number of nodes: 3`,
+      `${tag}   Shape (s_1)`,
+      `${tag}   Shape (s_2)`,
+      `${tag}   TopK (t_1)`,
+      "unrelated line",
+    ].join("\n");
+    assert.deepEqual(parsePlacements(log).providers, {
+      CUDAExecutionProvider: { nodes: 2300 },
+      CPUExecutionProvider: { nodes: 3, op_types: { Shape: 2, TopK: 1 } },
+    });
+    assert.match(parsePlacements("nothing").note!, /no node placements/);
   });
 
   it("compares logits: max error, top-1 agreement, decisive misses, and NaN is never within tolerance", () => {

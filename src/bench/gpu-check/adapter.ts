@@ -324,3 +324,17 @@ export function onnxruntimeVersions(): Record<string, string> {
 
 /** The engine's seeded generator (mulberry32), for reproducible prompts and mask sets. */
 export { seededRandom } from "../../engine/sampler";
+
+/**
+ * Opens `modelPath` on `provider` alone with onnxruntime's verbose log, whose "Node placements"
+ * lines (stderr) say which nodes run on which provider; for a child process (placement.ts).
+ */
+export async function openWithPlacementLog(modelPath: string, provider: CheckProvider): Promise<void> {
+  const session = await ort.InferenceSession.create(modelPath, {
+    executionProviders: [provider],
+    graphOptimizationLevel: "all",
+    logSeverityLevel: 0,
+    logVerbosityLevel: 0,
+  });
+  await session.release();
+}

@@ -470,13 +470,18 @@ if (require.main === module) {
       ? runWorker(rest[0]!).then(() => 0)
       : command === "prepare-speed-model"
         ? prepareCommand(rest).then(() => 0)
-        : command === "probe"
-          ? import("./adapter").then((a) => {
-              const p = a.providerProbes().find((x) => x.name === rest[0]);
-              console.log(JSON.stringify(p ?? { available: false, reason: `unknown provider ${rest[0]}` }));
+        : command === "placement"
+          ? import("./adapter").then(async (a) => {
+              await a.openWithPlacementLog(rest[0]!, rest[1] as CheckProvider);
               return 0;
             })
-          : main(process.argv.slice(2));
+          : command === "probe"
+            ? import("./adapter").then((a) => {
+                const p = a.providerProbes().find((x) => x.name === rest[0]);
+                console.log(JSON.stringify(p ?? { available: false, reason: `unknown provider ${rest[0]}` }));
+                return 0;
+              })
+            : main(process.argv.slice(2));
   task.then(
     (code) => process.exit(code),
     (e: unknown) => {

@@ -1,5 +1,6 @@
 // The GPU check's result file (one JSON per run under bench/results/) and its printed summary.
 import type { Comparison } from "./compare";
+import type { Placement } from "./placement";
 
 export const REPORT_SCHEMA = "monet-lens-gpu-check/1";
 
@@ -66,6 +67,8 @@ export interface PhaseResult {
   fallbacks: string[];
   checks: CheckRecord[];
   speed?: SpeedResult;
+  /** Exactness phase: where onnxruntime placed the demo model's graph nodes on this provider. */
+  placement?: Placement;
   /** A failed phase's figures, taken before it failed (not in the summary). */
   partial_speed?: SpeedResult;
   wall_s: number;
@@ -132,6 +135,19 @@ export function summaryTable(r: GpuCheckReport): string {
         `${p.padEnd(9)} ${ph.phase.padEnd(10)} ${ph.status.padEnd(12)} ${(ph.onnxruntime?.node ?? ph.onnxruntime?.common ?? "?").padEnd(12)} ${counts.padEnd(22)} ${(ph.reason ?? "").slice(0, 120)}`,
       );
     }
+  }
+  for (const [p, phases] of Object.entries(r.providers)) {
+    const pl = phases.exactness?.placement;
+    if (!pl) continue;
+    const parts = Object.entries(pl.providers).map(([ep, v]) => {
+      const ops = Object.entries(v.op_types ?? {})
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 8)
+        .map(([op, n]) => `${op} ${n}`)
+        .join(", ");
+      return `${ep} ${v.nodes}${ops ? ` (${ops})` : ""}`;
+    });
+    lines.push(`node placement on ${p} (demo graph): ${parts.join("; ") || pl.note}`);
   }
   const failed = Object.values(r.providers).flatMap((ph) =>
     (ph.exactness?.checks ?? []).filter((c) => c.status === "fail"),

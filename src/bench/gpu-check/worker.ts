@@ -4,8 +4,10 @@
 // The result file is rewritten after every check and figure, so a killed phase keeps its
 // finished part.
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { writeFileAtomic } from "../../atlas/atomic-write";
 import {
+  convertAhead,
   onnxruntimeVersions,
   providerProbes,
   type CheckDtype,
@@ -13,6 +15,7 @@ import {
   type SimulatedProvider,
 } from "./adapter";
 import { ProviderUnavailable, runExactness } from "./exactness";
+import { placementOf } from "./placement";
 import { reportJson, type PhaseResult } from "./report";
 import { ProviderLeft, runSpeed, SpeedProviderUnavailable, type SpeedPlan } from "./speed";
 
@@ -102,6 +105,13 @@ export async function runWorker(specFile: string): Promise<void> {
         log,
       });
       result.fallbacks = fallbacks;
+      // Where the nodes of the demo model's graph (the 1.4B's structure) run, in the dtype the speed runs use.
+      if (existsSync(join(spec.demoModelDir, "config.json"))) {
+        const dtype = spec.provider === "cpu" ? "float32" : "float16";
+        const modelPath = await convertAhead(spec.demoModelDir, dtype, spec.cacheDir);
+        result.placement = placementOf(process.argv[1]!, modelPath, spec.provider);
+        log(`node placement (demo model, ${dtype}): ${JSON.stringify(result.placement)}`);
+      }
     } else {
       if (spec.waitFor) await waitForFile(spec.waitFor, spec.deadlineMs);
       const ready = spec.waitFor ? readReady(spec.waitFor) : undefined;
