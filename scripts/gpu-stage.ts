@@ -548,6 +548,9 @@ function main(argv: string[]): void {
 /** `simulate`: the plan's calls into a scratch folder, then the assembled components against the staged ones. */
 function simulateHere(root: string, stageFile: string, run: boolean): void {
   const where = mkdtempSync(join(tmpdir(), "monet-gpu-sim-"));
+  // activate.sh unpacks Node into this fixed folder; a simulation leaves nothing behind.
+  const kitNode = "/tmp/devicekit";
+  const hadKitNode = existsSync(kitNode);
   const out = join(where, "out");
   mkdirSync(out);
   try {
@@ -577,6 +580,7 @@ function simulateHere(root: string, stageFile: string, run: boolean): void {
     }
   } finally {
     rmSync(where, { recursive: true, force: true });
+    if (run && !hadKitNode) rmSync(kitNode, { recursive: true, force: true });
   }
 }
 
