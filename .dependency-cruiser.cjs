@@ -13,7 +13,7 @@ const LAYERS = [
   ["atlas", "completion"],
   ["heatmap"],
   ["app"],
-  ["extension", "cli"],
+  ["extension", "cli", "bench"],
 ];
 
 const folders = (names) => `^src/(${names.join("|")})/`;
