@@ -3,11 +3,16 @@
 import { relative } from "node:path";
 import { Engine } from "../engine/engine";
 import { EP_PREFERENCES } from "../engine/session";
-import { writeAtlasFile } from "../atlas/atlas-file";
+import { type Atlas, atlasClasses, classSets, readAtlasFile, writeAtlasFile } from "../atlas/atlas-file";
+import { compareAtlases, movesTable } from "../atlas/compare";
+import { meanBaseline } from "../atlas/baselines";
+import { atlasQuality, qualityLines } from "../atlas/quality";
 import { writeFileAtomic } from "../atlas/atomic-write";
 import { noAtlasMessage } from "../atlas/atlas-store";
 import { BUILD_DEFAULTS, buildAtlas } from "../atlas/build";
 import { DEFAULT_SPLIT } from "../atlas/corpus";
+import { DOMINANCE } from "../atlas/dominance";
+import { collectDominanceSamples, dominanceTables, rates, scoreRule } from "../atlas/dominance-eval";
 import { deltaTable, EVAL_DEFAULTS, evaluateAtlas } from "../atlas/evaluate";
 import { parseLanguageList } from "../atlas/masks";
 import { matrixSvg } from "../atlas/matrix-svg";
@@ -21,8 +26,12 @@ export async function atlasCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === "build") return atlasBuild(rest);
   if (sub === "eval") return atlasEval(rest);
+  if (sub === "dominance") return atlasDominance(rest);
+  if (sub === "compare") return atlasCompare(rest);
   throw new UsageError(
-    sub ? `unknown atlas command "${sub}" (build or eval)` : "atlas needs a command: build or eval",
+    sub
+      ? `unknown atlas command "${sub}" (build, eval, dominance or compare)`
+      : "atlas needs a command: build, eval, dominance or compare",
   );
 }
 
@@ -37,6 +46,9 @@ async function atlasBuild(argv: string[]): Promise<void> {
     "segment-tokens": { type: "string" },
     "holdout-every": { type: "string" },
     languages: { type: "string" },
+    controls: { type: "string" },
+    contexts: { type: "string" },
+    strict: { type: "boolean" },
     ep: { type: "string" },
     quiet: { type: "boolean" },
   });
@@ -58,6 +70,13 @@ async function atlasBuild(argv: string[]): Promise<void> {
   );
   const every = intOption(values["holdout-every"], "holdout-every", DEFAULT_SPLIT.every, 2);
   const languages = values.languages === undefined ? undefined : parseLanguageList(values.languages);
+  const controls =
+    values.controls === undefined
+      ? undefined
+      : values.controls === "" || values.controls === "none"
+        ? []
+        : parseLanguageList(values.controls);
+  const contexts = intOption(values.contexts, "contexts", BUILD_DEFAULTS.contextsPerExpert, 0);
   const ep = choiceOption(values.ep, "ep", EP_PREFERENCES, "auto");
   const show = !values.quiet;
   const engine = await Engine.open({ modelDir: values.model, ep, ...progressLogger(show) });
@@ -74,32 +93,51 @@ async function atlasBuild(argv: string[]): Promise<void> {
       segmentTokens,
       split: { ...DEFAULT_SPLIT, every, offset: every - 1 },
       languages,
+      controls,
+      contextsPerExpert: contexts,
       signal: cancel.signal,
       log: (l) => process.stderr.write(`${l}\n`),
       onProgress: (p) => bar(p.done, p.total, `${p.language}, ${p.done} of ${p.total} tokens`),
     }).catch(rethrowCancelled);
     bar.end();
+    const quality = atlasQuality(atlas);
+    const warnings = qualityLines(quality).filter(
+      (l) => !l.startsWith("left out") && !l.startsWith("no control"),
+    );
+    if (quality.level === "low" && values.strict)
+      throw new Error(
+        `the atlas would be of low quality, so nothing was written (--strict):\n  ${warnings.join("\n  ")}`,
+      );
     writeAtlasFile(values.out, atlas);
     const secs = (Date.now() - started) / 1000;
-    const cells = atlas.model.config.moeExperts ** 2;
     console.log(
-      `wrote ${values.out} in ${secs.toFixed(1)} s (${engine.ep}): ${atlas.languages.length} languages, ratio ${ratio}`,
+      `wrote ${values.out}${atlas.stats ? ` and ${atlas.stats.file} (${(atlas.stats.bytes / 1e6).toFixed(1)} MB of expert statistics)` : ""} in ${secs.toFixed(1)} s (${engine.ep}): ${atlas.languages.length} languages${atlas.controls.length ? ` and control class ${atlas.controls.join(", ")}` : ""}, ratio ${ratio}`,
     );
-    for (const lang of atlas.languages) {
-      const st = atlas.corpus.languages[lang]!;
-      const per = atlas.sets
-        .get(lang)!
-        .map((s) => `${s.length} (${((100 * s.length) / cells).toFixed(1)} %)`);
-      console.log(
-        `  ${lang.padEnd(12)} ${String(st.tokens).padStart(7)} tokens from ${st.filesRead} files; experts per group: ${per.join(", ")}`,
-      );
-    }
-    for (const [lang, why] of Object.entries(atlas.corpus.omitted))
-      console.log(`  ${lang.padEnd(12)} left out: ${why}`);
+    for (const line of classLines(atlas)) console.log(line);
+    if (quality.level === "low")
+      process.stderr.write(`warning: LOW QUALITY atlas (labels unreliable):\n  ${warnings.join("\n  ")}\n`);
   } finally {
     cancel.dispose();
     await engine.close();
   }
+}
+
+/** One line per class: tokens, files, experts per group, baseline, quality notes; then the left-out classes. */
+export function classLines(atlas: Atlas): string[] {
+  const cells = atlas.model.config.moeExperts ** 2;
+  const quality = atlasQuality(atlas);
+  const lines = atlasClasses(atlas).map((cls) => {
+    const st = atlas.corpus.languages[cls]!;
+    const per = classSets(atlas, cls)!.map((s) => `${s.length} (${((100 * s.length) / cells).toFixed(1)} %)`);
+    const b = atlas.baselines?.get(cls);
+    const base = b ? `; baseline ${(100 * meanBaseline(b)).toFixed(2)} %` : "";
+    const kind = atlas.controls.includes(cls) ? " [control]" : "";
+    const notes = quality.classes[cls]?.notes ?? [];
+    return `  ${(cls + kind).padEnd(22)} ${String(st.tokens).padStart(7)} tokens from ${st.filesRead} files; experts per group: ${per.join(", ")}${base}${notes.length ? ` — ${notes.join("; ")}` : ""}`;
+  });
+  for (const [lang, why] of Object.entries(atlas.corpus.omitted))
+    lines.push(`  ${lang.padEnd(22)} left out: ${why}`);
+  return lines;
 }
 
 async function atlasEval(argv: string[]): Promise<void> {
@@ -160,6 +198,79 @@ async function atlasEval(argv: string[]): Promise<void> {
     console.log(markdownTable(table, result));
     console.log(
       `\nmasking a language raises its own loss clearly more than any other's for ${passed.length} of ${table.cols.length} languages${failed.length ? ` (not: ${failed.join(", ")})` : ""}`,
+    );
+  } finally {
+    cancel.dispose();
+    await engine.close();
+  }
+}
+
+/** `atlas compare A B`: where each class's experts went from atlas A to atlas B. */
+async function atlasCompare(argv: string[]): Promise<void> {
+  const { positionals } = parse(argv, {});
+  if (positionals.length !== 2) throw new UsageError("atlas compare needs two atlas files: A B");
+  console.log(movesTable(compareAtlases(readAtlasFile(positionals[0]!), readAtlasFile(positionals[1]!))));
+}
+
+async function atlasDominance(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    model: { type: "string" },
+    atlas: { type: "string" },
+    corpus: { type: "string" },
+    "tokens-per-file": { type: "string" },
+    "files-per-class": { type: "string" },
+    window: { type: "string" },
+    json: { type: "boolean" },
+    ep: { type: "string" },
+  });
+  if (!values.corpus) throw new UsageError("atlas dominance needs --corpus DIR");
+  const tokensPerFile = intOption(values["tokens-per-file"], "tokens-per-file", 512, 32);
+  const filesPerClass =
+    values["files-per-class"] === undefined
+      ? undefined
+      : intOption(values["files-per-class"], "files-per-class", 0, 1);
+  const windowTokens = intOption(values.window, "window", 64, 4);
+  const ep = choiceOption(values.ep, "ep", EP_PREFERENCES, "auto");
+  const engine = await Engine.open({ modelDir: values.model, ep, ...progressLogger(true) });
+  const cancel = cancelOnSigint();
+  try {
+    const resolved = atlasForCli(engine, values.atlas);
+    if (!resolved) throw new Error(noAtlasMessage(modelIdentity(engine)));
+    process.stderr.write(`atlas: ${resolved.path}\n`);
+    const started = Date.now();
+    const bar = progressBar(true, "routing held-out files");
+    const samples = await collectDominanceSamples(engine, {
+      corpusDir: values.corpus,
+      atlas: resolved.atlas,
+      tokensPerFile,
+      maxFilesPerClass: filesPerClass,
+      signal: cancel.signal,
+      onProgress: (p) => bar(p.done, p.total, p.what),
+    }).catch(rethrowCancelled);
+    bar.end();
+    const controls = resolved.atlas.controls;
+    const chosen = scoreRule(samples, DOMINANCE.token, DOMINANCE.selection, { windowTokens, controls });
+    if (values.json) {
+      console.log(JSON.stringify({ rule: DOMINANCE, chosen }));
+      return;
+    }
+    console.log(
+      `Dominance on held-out text of ${values.corpus} (${samples.files.length} files, ${samples.mixed.length} mixed texts, up to ${tokensPerFile} tokens each), atlas ${resolved.path}; ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
+    console.log(dominanceTables(samples, controls, windowTokens));
+    const r = (o: Parameters<typeof rates>[0]) => {
+      const x = rates(o);
+      return `${x.right} % right, ${x.wrong} % wrong, ${x.none} % none (n ${x.n})`;
+    };
+    console.log(`\nThe rule in use: ${DOMINANCE.text}`);
+    console.log(`  code tokens: ${r(chosen.codeTokens)}\n  prose tokens: ${r(chosen.proseTokens)}`);
+    console.log(`  code windows: ${r(chosen.codeWindows)}\n  prose windows: ${r(chosen.proseWindows)}`);
+    console.log(`  code files: ${r(chosen.codeFiles)}\n  prose files: ${r(chosen.proseFiles)}`);
+    console.log(`  mixed texts (right: one of the two): ${r(chosen.mixed)}`);
+    console.log(
+      `  files per class: ${Object.entries(chosen.perClassFiles)
+        .map(([c, o]) => `${c} ${o.right}/${o.wrong}/${o.none}`)
+        .join(", ")}`,
     );
   } finally {
     cancel.dispose();

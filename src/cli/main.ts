@@ -2,6 +2,7 @@
 // as one clear message, never a stack trace (set MONET_LENS_DEBUG=1 for one).
 import { atlasCommand } from "./atlas";
 import { benchCommand } from "./bench";
+import { expertCommand, expertsCommand } from "./experts";
 import { generateCommand } from "./generate";
 import { infoCommand } from "./info";
 import { synthCommand } from "./synth";
@@ -19,13 +20,21 @@ const USAGE = `usage: monet-lens <command> [options]
   bench     [--model DIR] [--ep ...] [--threads N] [--new-tokens N] [--prefill 128,512] [--contexts 64,...]
             [--mask LANG,... [--atlas FILE] | --mask-file FILE] [--json]
   route     [--model DIR] [--atlas FILE] [--mask LANG,...] (--text STR | --file PATH)
-            [--top N] [--json]                           per token: language shares, top experts
+            [--top N] [--json]                           per token: language shares, lift, top experts
   atlas build [--model DIR] --corpus DIR --out FILE [--ratio 2] [--min-tokens N]
-            [--max-tokens-per-language N] [--languages LANG,...] [--holdout-every K]
+            [--max-tokens-per-language N] [--languages LANG,...] [--controls plaintext|none]
+            [--contexts K] [--holdout-every K] [--strict]
                                                          label language-specialised experts
   atlas eval  [--model DIR] [--atlas FILE] --corpus DIR [--max-tokens-per-language N]
             [--languages LANG,...] [--mask LANG,...] [--svg FILE] [--json]
                                                          loss per language, each language masked
+  atlas dominance [--model DIR] [--atlas FILE] --corpus DIR [--tokens-per-file N] [--json]
+                                                         how often "dominant" names the right language
+  atlas compare A.atlas.json B.atlas.json                where each class's experts went from A to B
+  experts   [--model DIR] [--atlas FILE] --language LANG [--top 20] [--by score|lift] [--json]
+                                                         a language's strongest experts
+  expert    gG:I:J [--model DIR] [--atlas FILE] [--corpus DIR] [--from FILE|DIR ...] [--json]
+                                                         an expert's card: profile, top contexts
   synth     --shape 1.4b --out DIR [--seed S] [--dtype BF16|F32]
 
 --model defaults to the embedded demo model (models/tiny-codemonet); --atlas defaults to
@@ -40,6 +49,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   synth: synthCommand,
   route: routeCommand,
   atlas: atlasCommand,
+  experts: expertsCommand,
+  expert: expertCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
