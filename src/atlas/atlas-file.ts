@@ -9,7 +9,7 @@
 // {
 //   "format": "monet-lens-atlas", "version": 2, "createdAt": ISO date,
 //   "model": {"name", "fingerprint", "config": {layers, hiddenSize, vocabSize, routingGroups, moeHeads, moeExperts, decompose}},
-//   "corpus": {"root", "split": SplitRule, "languages": {class: {files, heldOutFiles, filesRead, tokens, bytes}},
+//   "corpus": {"root" (as given to the build), "rootFromAtlas" (the same folder relative to the atlas file's folder), "split": SplitRule, "languages": {class: {files, heldOutFiles, filesRead, tokens, bytes}},
 //              "omitted": {class: reason}, "omittedTokens": {class: tokens}, "skippedFiles", "seen": [content hashes of every file read]},
 //   "params": {"ratio", "minTokens", "maxTokensPerLanguage", "segmentTokens", "contextsPerExpert"},
 //   "languages": [lang, ...],                 (programming languages: what masks and steering offer)
@@ -22,8 +22,8 @@
 // }
 // Version 1 is the same without "controls", "baselines", "quality", "stats",
 // "corpus.omittedTokens" and "params.contextsPerExpert".
-import { readFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { writeFileAtomic } from "./atomic-write";
 import type { SplitRule } from "./corpus";
 import { decodeExpertSet, encodeExpertSet } from "./expert-set";
@@ -82,7 +82,10 @@ export interface Atlas {
   createdAt: string;
   model: ModelIdentity;
   corpus: {
+    /** The corpus folder as given to the build. */
     root: string;
+    /** The same folder relative to the atlas file's folder (version 2; set when the atlas is written). */
+    rootFromAtlas?: string;
     split: SplitRule;
     languages: Record<string, LanguageStats>;
     /** Classes of the corpus left out of the atlas, with why. */
@@ -169,7 +172,27 @@ export function writeAtlasFile(
     const { id, bytes } = writeExpertStats(statsPath, atlas.expertStats, write);
     atlas.stats = { file: basename(statsPath), id, bytes };
   }
-  writeFileAtomic(path, serializeAtlas(atlas), write);
+  // Where the corpus is seen from the atlas file, so that a card finds it from any working folder.
+  const rootFromAtlas = relative(dirname(resolve(path)), resolve(atlas.corpus.root))
+    .split(sep)
+    .join("/");
+  writeFileAtomic(path, serializeAtlas({ ...atlas, corpus: { ...atlas.corpus, rootFromAtlas } }), write);
+}
+
+/**
+ * Where the corpus an atlas was built from should be: `override` when given, else the
+ * first existing of its folder seen from the atlas file and its folder as given to the
+ * build (relative to the working folder); else the first candidate (for the message).
+ */
+export function atlasCorpusRoot(atlasPath: string, atlas: Pick<Atlas, "corpus">, override?: string): string {
+  if (override) return resolve(override);
+  const candidates = [
+    ...(atlas.corpus.rootFromAtlas !== undefined
+      ? [resolve(dirname(atlasPath), atlas.corpus.rootFromAtlas)]
+      : []),
+    resolve(atlas.corpus.root),
+  ];
+  return candidates.find((c) => existsSync(c)) ?? candidates[0]!;
 }
 
 /** The path of the atlas's expert statistics, when it has them. */

@@ -5,8 +5,15 @@
 // scaled), which takes the engine's steering as a callback.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { isAbsolute, join, resolve } from "node:path";
-import { type Atlas, AtlasError, atlasClasses, atlasStatsPath, classSets } from "./atlas-file";
+import { isAbsolute, join } from "node:path";
+import {
+  type Atlas,
+  AtlasError,
+  atlasClasses,
+  atlasCorpusRoot,
+  atlasStatsPath,
+  classSets,
+} from "./atlas-file";
 import type { RoutingArrays } from "./accumulate";
 import { byLanguage, readSource, scanCorpus } from "./corpus";
 import { type ContextRef, dequantizeScore, ExpertStatsFile } from "./expert-stats";
@@ -241,16 +248,18 @@ export interface CorpusContexts {
 
 /**
  * The expert's top contexts from the atlas corpus: each reference's file is read from
- * `root` (default: the corpus the atlas was built from) and used only when its sha256
- * matches the build's. Nothing of the corpus is stored in the project: text is read here.
+ * `root` (default: the corpus the atlas was built from, found from the atlas file at
+ * `atlasPath`) and used only when its sha256 matches the build's. Nothing of the corpus is
+ * stored in the project: the text is read here, now.
  */
 export function corpusContexts(
+  atlasPath: string,
   atlas: Atlas,
   stats: ExpertStatsFile,
   x: ExpertId,
   opts: { root?: string; chars?: number } = {},
 ): CorpusContexts {
-  const root = resolve(opts.root ?? atlas.corpus.root);
+  const root = atlasCorpusRoot(atlasPath, atlas, opts.root);
   const refs = stats.contexts(x.group, x.i * atlas.model.config.moeExperts + x.j);
   const contexts: ContextSnippet[] = [];
   const missing: string[] = [];

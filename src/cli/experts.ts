@@ -85,7 +85,7 @@ export async function expertCommand(argv: string[]): Promise<void> {
   let corpus;
   try {
     profile = expertProfile(atlas, stats, x);
-    corpus = corpusContexts(atlas, stats, x, { root: values.corpus });
+    corpus = corpusContexts(path, atlas, stats, x, { root: values.corpus });
   } finally {
     stats.close();
   }

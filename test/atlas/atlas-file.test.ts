@@ -1,11 +1,20 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import {
   AtlasError,
   atlasClasses,
+  atlasCorpusRoot,
   checkAtlasModel,
   classSets,
   parseAtlas,
@@ -41,7 +50,17 @@ test("an atlas round-trips through its file", () => {
     const path = join(dir, "toy.atlas.json");
     writeAtlasFile(path, atlas);
     const back = readAtlasFile(path);
-    assert.deepEqual(back, atlas);
+    const rootFromAtlas = relative(dir, "/corpus");
+    assert.deepEqual(back, { ...atlas, corpus: { ...atlas.corpus, rootFromAtlas } });
+    // The corpus is found from the atlas file wherever the command runs, and --corpus overrides it.
+    mkdirSync(join(dir, "corpus"));
+    const moved = { ...back, corpus: { ...back.corpus, root: "corpus-as-typed", rootFromAtlas: "corpus" } };
+    assert.equal(atlasCorpusRoot(path, moved), join(dir, "corpus"));
+    assert.equal(atlasCorpusRoot(path, moved, "/else"), "/else");
+    assert.equal(
+      atlasCorpusRoot(path, { corpus: { ...moved.corpus, rootFromAtlas: undefined } }),
+      resolve("corpus-as-typed"),
+    );
     const json = JSON.parse(readFileSync(path, "utf8"));
     assert.equal(json.format, "monet-lens-atlas");
     assert.equal(json.version, 2);

@@ -129,7 +129,7 @@ test("an expert's profile against its pooled mean, a class's strongest experts, 
         () => strongestExperts(atlas, stats, "cobol"),
         /no class cobol; its classes are lua, python, plaintext/,
       );
-      const ctx = corpusContexts(atlas, stats, { group: 0, i: 1, j: 1 });
+      const ctx = corpusContexts(path, atlas, stats, { group: 0, i: 1, j: 1 });
       assert.deepEqual(
         ctx.contexts.map((c) => [c.path, c.token, c.line]),
         [
@@ -140,10 +140,16 @@ test("an expert's profile against its pooled mean, a class's strongest experts, 
       assert.deepEqual(ctx.missing, [`lua/gone.lua: not in ${corpus}`]);
       writeFileSync(join(corpus, "lua", "a.lua"), "local y = 2\n");
       assert.deepEqual(
-        corpusContexts(atlas, stats, { group: 0, i: 1, j: 1 }).missing[0],
+        corpusContexts(path, atlas, stats, { group: 0, i: 1, j: 1 }).missing[0],
         "lua/a.lua: changed since the atlas was built",
       );
-      const away = corpusContexts(atlas, stats, { group: 0, i: 1, j: 1 }, { root: join(dir, "elsewhere") });
+      const away = corpusContexts(
+        path,
+        atlas,
+        stats,
+        { group: 0, i: 1, j: 1 },
+        { root: join(dir, "elsewhere") },
+      );
       assert.equal(away.contexts.length, 0);
       assert.equal(away.refs.length, 3, "the references are there even without the corpus");
       assert.match(
