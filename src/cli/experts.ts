@@ -6,13 +6,17 @@ import { EP_PREFERENCES } from "../engine/session";
 import { noAtlasMessage, findAtlas, type ResolvedAtlas } from "../atlas/atlas-store";
 import {
   type ContextSnippet,
+  type CorpusContexts,
   contextsFromFiles,
   corpusContexts,
+} from "../atlas/expert-contexts";
+import { parseExpertId } from "../atlas/expert-id";
+import {
+  type ExpertProfile,
   expertProfile,
   openExpertStats,
-  parseExpertId,
   strongestExperts,
-} from "../atlas/expert-card";
+} from "../atlas/expert-profile";
 import { checkpointIdentity } from "../atlas/checkpoint-identity";
 import { choiceOption, intOption, parse, UsageError } from "./args";
 import { progressLogger } from "./progress";
@@ -81,8 +85,8 @@ export async function expertCommand(argv: string[]): Promise<void> {
   const c = atlas.model.config;
   const x = parseExpertId(positionals[0]!, { groups: c.routingGroups, experts: c.moeExperts });
   const stats = openExpertStats(path, atlas);
-  let profile;
-  let corpus;
+  let profile: ExpertProfile;
+  let corpus: CorpusContexts;
   try {
     profile = expertProfile(atlas, stats, x);
     corpus = corpusContexts(path, atlas, stats, x, { root: values.corpus });

@@ -5,19 +5,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readAtlasFile, writeAtlasFile } from "../../src/atlas/atlas-file";
-import {
-  contextsFromFiles,
-  corpusContexts,
-  expertEffect,
-  expertOwner,
-  expertProfile,
-  expertScores,
-  formatExpertId,
-  openExpertStats,
-  parseExpertId,
-  snippet,
-  strongestExperts,
-} from "../../src/atlas/expert-card";
+import { contextsFromFiles, corpusContexts, expertScores, snippet } from "../../src/atlas/expert-contexts";
+import { expertEffect } from "../../src/atlas/expert-effect";
+import { expertOwner, formatExpertId, parseExpertId } from "../../src/atlas/expert-id";
+import { expertProfile, openExpertStats, strongestExperts } from "../../src/atlas/expert-profile";
 import { ExpertStatsBuilder } from "../../src/atlas/expert-stats";
 import { SentencePieceTokenizer } from "../../src/tokenizer/tokenizer";
 import { DEMO_MODEL } from "../helpers/fixtures";
