@@ -151,18 +151,25 @@ export async function buildAtlas(engine: RoutingModel, opts: BuildOptions): Prom
   let pooledTokens = 0;
   const total = plans.reduce((n, p) => n + p.stats.tokens, 0);
   let done = 0;
+  // Where the time goes (logged): the model's forward passes, and the accumulation (sums, and the contexts when kept).
+  let routingMs = 0;
+  let accumulateMs = 0;
   const languages: Record<string, LanguageStats> = {};
   for (const plan of plans) {
     const acc = new RoutingAccumulator(groups, H, E, stats?.contexts);
     for (const piece of plan.pieces) {
       opts.signal?.throwIfAborted();
+      const t0 = performance.now();
       const routed = await engine.route(piece.text);
+      const t1 = performance.now();
+      routingMs += t1 - t0;
       if (stats) {
         if (!routed.spans) throw new Error("the model's route() gave no token spans");
         const rel = piece.file.rel;
         const refs = stats.addPiece({ rel, sha256: plan.sha256.get(rel)! }, piece.offset, routed.spans);
         acc.add(routed.routing, 1, refs); // position 0 is BOS, the same for every class
       } else acc.add(routed.routing, 1);
+      accumulateMs += performance.now() - t1;
       done += routed.ids.length - 1;
       opts.onProgress?.({ language: plan.language, done, total });
     }
@@ -178,6 +185,9 @@ export async function buildAtlas(engine: RoutingModel, opts: BuildOptions): Prom
     }
     pooledTokens += acc.tokens;
   }
+  log(
+    `routing ${(routingMs / 1000).toFixed(1)} s, accumulating ${(accumulateMs / 1000).toFixed(1)} s${stats ? " (with the top contexts)" : ""} for ${pooledTokens} tokens`,
+  );
   const pooledMeans = pooled.map((p) => p.map((v) => v / pooledTokens));
   const labelled = top.specialised(params.ratio);
   const names = [...labelled.keys()].filter((n) => !controls.includes(n)).sort();
