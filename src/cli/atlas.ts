@@ -133,7 +133,7 @@ export function classLines(atlas: Atlas): string[] {
     const base = b ? `; baseline ${(100 * meanBaseline(b)).toFixed(2)} %` : "";
     const kind = atlas.controls.includes(cls) ? " [control]" : "";
     const notes = quality.classes[cls]?.notes ?? [];
-    return `  ${(cls + kind).padEnd(22)} ${String(st.tokens).padStart(7)} tokens from ${st.filesRead} files; experts per group: ${per.join(", ")}${base}${notes.length ? ` — ${notes.join("; ")}` : ""}`;
+    return `  ${(cls + kind).padEnd(22)} ${String(st.tokens).padStart(7)} tokens from ${st.filesRead} file${st.filesRead === 1 ? "" : "s"}; experts per group: ${per.join(", ")}${base}${notes.length ? ` — ${notes.join("; ")}` : ""}`;
   });
   for (const [lang, why] of Object.entries(atlas.corpus.omitted))
     lines.push(`  ${lang.padEnd(22)} left out: ${why}`);
