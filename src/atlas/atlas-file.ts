@@ -1,29 +1,44 @@
-// The atlas file: which experts of a model are specialised in which language, with the
-// model it belongs to, the corpus and the parameters it was built from. JSON, versioned,
-// written atomically, validated on read with messages that say what to do.
+// The atlas file: which experts of a model are specialised in which class (programming
+// languages, and control classes such as prose), with the model it belongs to, the corpus
+// and the parameters it was built from, and each class's baseline. JSON, versioned,
+// written atomically, validated on read with messages that say what to do. Version 2 is
+// written; version 1 files (no control classes, no baselines, no expert statistics) are
+// still read.
 //
+// Version 2:
 // {
-//   "format": "monet-lens-atlas", "version": 1, "createdAt": ISO date,
-//   "model": {"name", "fingerprint",
-//             "config": {layers, hiddenSize, vocabSize, routingGroups, moeHeads, moeExperts, decompose}},
-//   "corpus": {"root", "split": SplitRule,
-//              "languages": {lang: {files, heldOutFiles, filesRead, tokens, bytes}},
-//              "omitted": {lang: reason}, "skippedFiles", "seen": [content hashes of every file read]},
-//   "params": {"ratio", "minTokens", "maxTokensPerLanguage", "segmentTokens"},
-//   "languages": [lang, ...],
-//   "groups": [{lang: {"count": n, "experts": compact set (expert-set.ts)}}, ...]   (one per routing group)
+//   "format": "monet-lens-atlas", "version": 2, "createdAt": ISO date,
+//   "model": {"name", "fingerprint", "config": {layers, hiddenSize, vocabSize, routingGroups, moeHeads, moeExperts, decompose}},
+//   "corpus": {"root" (as given to the build), "rootFromAtlas" (the same folder relative to the atlas file's folder), "split": SplitRule, "languages": {class: {files, heldOutFiles, filesRead, tokens, bytes}},
+//              "omitted": {class: reason}, "omittedTokens": {class: tokens}, "skippedFiles", "seen": [content hashes of every file read]},
+//   "params": {"ratio", "minTokens", "maxTokensPerLanguage", "segmentTokens", "contextsPerExpert"},
+//   "languages": [lang, ...],                 (programming languages: what masks and steering offer)
+//   "controls": [class, ...],                 (control classes, e.g. "plaintext": labelled, never offered for masking)
+//   "baselines": {class: [per routing group: mean share of a token's routing mass held by the class's experts]},
+//   "quality": AtlasQuality                   (informative: readers recompute it, quality.ts)
+//   "stats": {"file", "id", "bytes"}          (optional: the expert-statistics sidecar, expert-stats.ts)
+//   "buildSeconds": s,
+//   "groups": [{class: {"count": n, "experts": compact set (expert-set.ts)}}, ...]   (one per routing group; languages and controls)
 // }
+// Version 1 is the same without "controls", "baselines", "quality", "stats",
+// "corpus.omittedTokens" and "params.contextsPerExpert".
+import { existsSync } from "node:fs";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import type { ModelIdentity } from "../engine/model-identity";
-import { FileAccessError, readRegularText, readRegularTextAsync } from "../files/regular-file";
 import { CONFIG_LIMITS } from "../checkpoint/config";
 import { writeFileAtomic } from "../files/atomic-write";
+import { FileAccessError, readRegularText, readRegularTextAsync } from "../files/regular-file";
 import type { SplitRule } from "./corpus";
 import { decodeExpertSet, encodeExpertSet } from "./expert-set";
-
-export type { ModelIdentity };
+import { type ExpertStats, statsPathFor, writeExpertStats } from "./expert-stats";
+import { atlasQuality } from "./quality";
 
 export const ATLAS_FORMAT = "monet-lens-atlas";
-export const ATLAS_VERSION = 1;
+export const ATLAS_VERSION = 2;
+/** Versions this Monet Lens reads. */
+export const ATLAS_VERSIONS_READ = [1, 2] as const;
+
+export type { ModelIdentity };
 
 export interface LanguageStats {
   /** Training files in the corpus (after the split). */
@@ -41,28 +56,64 @@ export interface AtlasParams {
   maxTokensPerLanguage: number;
   /** Tokens per forward pass (each file is cut into pieces of at most this many). */
   segmentTokens: number;
+  /** Top contexts kept per expert in the statistics (0: none; absent in version 1). */
+  contextsPerExpert?: number;
+}
+
+/** Where an atlas's expert statistics are: a file beside the atlas JSON. */
+export interface StatsRef {
+  /** File name, in the atlas file's folder. */
+  file: string;
+  /** The sidecar's content id (expert-stats.ts), checked when it is opened. */
+  id: string;
+  bytes: number;
 }
 
 export interface Atlas {
   createdAt: string;
   model: ModelIdentity;
   corpus: {
+    /** The corpus folder as given to the build. */
     root: string;
+    /** The same folder relative to the atlas file's folder (version 2; set when the atlas is written). */
+    rootFromAtlas?: string;
     split: SplitRule;
     languages: Record<string, LanguageStats>;
-    /** Languages of the corpus left out of the atlas, with why. */
+    /** Classes of the corpus left out of the atlas, with why. */
     omitted: Record<string, string>;
+    /** Their training tokens (version 2). */
+    omittedTokens?: Record<string, number>;
     skippedFiles: number;
     /** Content hashes (corpus.ts contentHash) of the files the atlas read. */
     seen: string[];
   };
   params: AtlasParams;
-  /** Sorted. */
+  /** Programming languages, sorted: the classes masks and steering offer. */
   languages: string[];
   /** Per language, per routing group: sorted flat expert indices e = i·E + j. */
   sets: Map<string, Uint32Array[]>;
+  /** Control classes (e.g. "plaintext"), sorted; [] in version 1. */
+  controls: string[];
+  /** Per control class, per routing group, as `sets`. */
+  controlSets: Map<string, Uint32Array[]>;
+  /** Per class (languages and controls), per routing group: the class's baseline share. Absent in version 1. */
+  baselines?: Map<string, number[]>;
+  /** The expert-statistics sidecar (version 2 atlases built with statistics). */
+  stats?: StatsRef;
+  /** The statistics themselves, when just built (writeAtlasFile writes them beside the JSON). */
+  expertStats?: ExpertStats;
   /** Seconds the build took (informative). */
   buildSeconds?: number;
+}
+
+/** Every class of the atlas: languages, then control classes. */
+export function atlasClasses(atlas: Pick<Atlas, "languages" | "controls">): string[] {
+  return [...atlas.languages, ...atlas.controls];
+}
+
+/** A class's expert sets per group (language or control), or undefined. */
+export function classSets(atlas: Pick<Atlas, "sets" | "controlSets">, id: string): Uint32Array[] | undefined {
+  return atlas.sets.get(id) ?? atlas.controlSets.get(id);
 }
 
 export class AtlasError extends Error {}
@@ -73,12 +124,13 @@ const MAX_HEADS = CONFIG_LIMITS.moe_heads!;
 const MAX_GROUPS = CONFIG_LIMITS.num_hidden_layers!;
 
 export function serializeAtlas(atlas: Atlas): string {
+  const classes = atlasClasses(atlas);
   const groups = Array.from({ length: atlas.model.config.routingGroups }, (_, g) =>
     Object.fromEntries(
-      atlas.languages.map((lang) => {
-        const set = atlas.sets.get(lang)?.[g];
-        if (!set) throw new Error(`the atlas has no set for ${lang} in group ${g}`);
-        return [lang, { count: set.length, experts: encodeExpertSet(set) }];
+      classes.map((cls) => {
+        const set = classSets(atlas, cls)?.[g];
+        if (!set) throw new Error(`the atlas has no set for ${cls} in group ${g}`);
+        return [cls, { count: set.length, experts: encodeExpertSet(set) }];
       }),
     ),
   );
@@ -90,18 +142,58 @@ export function serializeAtlas(atlas: Atlas): string {
     corpus: atlas.corpus,
     params: atlas.params,
     languages: atlas.languages,
+    controls: atlas.controls,
+    ...(atlas.baselines ? { baselines: Object.fromEntries(atlas.baselines) } : {}),
+    quality: atlasQuality(atlas),
+    ...(atlas.stats ? { stats: atlas.stats } : {}),
     ...(atlas.buildSeconds === undefined ? {} : { buildSeconds: atlas.buildSeconds }),
     groups,
   };
   return `${JSON.stringify(json, null, 1)}\n`;
 }
 
+/**
+ * Writes the atlas to `path`, atomically; when the atlas carries freshly built expert
+ * statistics they are written first, beside it (statsPathFor), and `atlas.stats` then
+ * names them. A crash between the two leaves the old JSON naming the old statistics' id,
+ * which the new sidecar does not match: the card says to rebuild, nothing is misread.
+ */
 export function writeAtlasFile(
   path: string,
   atlas: Atlas,
   write?: Parameters<typeof writeFileAtomic>[2],
 ): void {
-  writeFileAtomic(path, serializeAtlas(atlas), write);
+  if (atlas.expertStats) {
+    const statsPath = statsPathFor(path);
+    const { id, bytes } = writeExpertStats(statsPath, atlas.expertStats, write);
+    atlas.stats = { file: basename(statsPath), id, bytes };
+  }
+  // Where the corpus is seen from the atlas file, so that a card finds it from any working folder.
+  const rootFromAtlas = relative(dirname(resolve(path)), resolve(atlas.corpus.root))
+    .split(sep)
+    .join("/");
+  writeFileAtomic(path, serializeAtlas({ ...atlas, corpus: { ...atlas.corpus, rootFromAtlas } }), write);
+}
+
+/**
+ * Where the corpus an atlas was built from should be: `override` when given, else the
+ * first existing of its folder seen from the atlas file and its folder as given to the
+ * build (relative to the working folder); else the first candidate (for the message).
+ */
+export function atlasCorpusRoot(atlasPath: string, atlas: Pick<Atlas, "corpus">, override?: string): string {
+  if (override) return resolve(override);
+  const candidates = [
+    ...(atlas.corpus.rootFromAtlas !== undefined
+      ? [resolve(dirname(atlasPath), atlas.corpus.rootFromAtlas)]
+      : []),
+    resolve(atlas.corpus.root),
+  ];
+  return candidates.find((c) => existsSync(c)) ?? candidates[0]!;
+}
+
+/** The path of the atlas's expert statistics, when it has them. */
+export function atlasStatsPath(atlasPath: string, atlas: Pick<Atlas, "stats">): string | undefined {
+  return atlas.stats ? join(dirname(atlasPath), atlas.stats.file) : undefined;
 }
 
 /** Most bytes an atlas file may have (the demo model's: 234 kB). */
@@ -149,14 +241,44 @@ export function parseAtlas(text: string, source: string): Atlas {
   if (typeof json !== "object" || json === null || Array.isArray(json) || json.format !== ATLAS_FORMAT) {
     throw new AtlasError(`${source}: not a Monet Lens atlas (no "format": "${ATLAS_FORMAT}")`);
   }
-  if (json.version !== ATLAS_VERSION) {
-    const newer = typeof json.version === "number" && json.version > ATLAS_VERSION;
+  const version = json.version;
+  if (!(ATLAS_VERSIONS_READ as readonly unknown[]).includes(version)) {
+    const newer = typeof version === "number" && version > ATLAS_VERSION;
     throw new AtlasError(
-      `${source}: atlas format version ${String(json.version)}, but this Monet Lens reads ` +
-        `version ${ATLAS_VERSION}; ${newer ? "update Monet Lens or " : ""}rebuild ` +
-        `the atlas with monet-lens atlas build`,
+      `${source}: atlas format version ${String(version)}, but this Monet Lens reads versions ${ATLAS_VERSIONS_READ.join(" and ")}; ${newer ? "update Monet Lens or " : ""}rebuild the atlas with monet-lens atlas build`,
     );
   }
+  const common = parseCommon(json, corrupt);
+  const controls = version === 1 ? [] : parseClassList(json.controls, "controls", corrupt);
+  const clash = controls.find((c) => common.languages.includes(c));
+  if (clash !== undefined) return corrupt(`"${clash}" is both a language and a control class`);
+  const sets = parseGroups(json.groups, [...common.languages, ...controls], common.model, corrupt);
+  const atlas: Atlas = {
+    ...common,
+    sets: new Map(common.languages.map((l) => [l, sets.get(l)!])),
+    controls,
+    controlSets: new Map(controls.map((c) => [c, sets.get(c)!])),
+  };
+  if (version === 2) {
+    if (json.baselines !== undefined)
+      atlas.baselines = parseBaselines(
+        json.baselines,
+        [...common.languages, ...controls],
+        common.model,
+        corrupt,
+      );
+    if (json.stats !== undefined) atlas.stats = parseStatsRef(json.stats, corrupt);
+  }
+  return atlas;
+}
+
+type Corrupt = (why: string) => never;
+
+/** What versions 1 and 2 share: everything but the classes' sets, controls, baselines and stats. */
+function parseCommon(
+  json: Record<string, unknown>,
+  corrupt: Corrupt,
+): Omit<Atlas, "sets" | "controls" | "controlSets" | "baselines" | "stats"> {
   const model = json.model as ModelIdentity | undefined;
   const c = model?.config;
   if (
@@ -168,13 +290,7 @@ export function parseAtlas(text: string, source: string): Atlas {
   ) {
     return corrupt('missing or invalid "model"');
   }
-  const languages = json.languages;
-  if (
-    !Array.isArray(languages) ||
-    !languages.every((l) => typeof l === "string") ||
-    new Set(languages).size !== languages.length
-  )
-    return corrupt('invalid "languages"');
+  const languages = parseClassList(json.languages, "languages", corrupt);
   const corpus = json.corpus as Atlas["corpus"] | undefined;
   if (
     !corpus ||
@@ -186,7 +302,34 @@ export function parseAtlas(text: string, source: string): Atlas {
     return corrupt('missing or invalid "corpus"');
   const params = json.params as AtlasParams | undefined;
   if (!params || typeof params.ratio !== "number") return corrupt('missing or invalid "params"');
-  const groups = json.groups;
+  return {
+    createdAt: String(json.createdAt ?? ""),
+    model,
+    corpus,
+    params,
+    languages,
+    buildSeconds: typeof json.buildSeconds === "number" ? json.buildSeconds : undefined,
+  };
+}
+
+function parseClassList(value: unknown, name: string, corrupt: Corrupt): string[] {
+  if (
+    !Array.isArray(value) ||
+    !value.every((l) => typeof l === "string") ||
+    new Set(value).size !== value.length
+  )
+    return corrupt(`invalid "${name}"`);
+  return value as string[];
+}
+
+/** The expert sets of every class per group, checked: counts, ranges, no expert in two classes. */
+function parseGroups(
+  groups: unknown,
+  classes: readonly string[],
+  model: ModelIdentity,
+  corrupt: Corrupt,
+): Map<string, Uint32Array[]> {
+  const c = model.config;
   if (!Array.isArray(groups) || groups.length !== c.routingGroups)
     return corrupt(`"groups" must list ${c.routingGroups} routing groups`);
   if (c.moeExperts > MAX_EXPERTS || c.moeHeads > MAX_HEADS || c.routingGroups > MAX_GROUPS)
@@ -194,11 +337,11 @@ export function parseAtlas(text: string, source: string): Atlas {
       `"model" claims ${c.routingGroups} routing groups of ${c.moeExperts}×${c.moeExperts} experts and ${c.moeHeads} heads, beyond any model Monet Lens runs`,
     );
   const cells = c.moeExperts * c.moeExperts;
-  const sets = new Map<string, Uint32Array[]>(languages.map((l: string) => [l, []]));
+  const sets = new Map<string, Uint32Array[]>(classes.map((l) => [l, []]));
   for (const [g, group] of (
     groups as Array<Record<string, { count?: unknown; experts?: unknown }>>
   ).entries()) {
-    for (const lang of languages as string[]) {
+    for (const lang of classes) {
       const entry = group?.[lang];
       if (!entry || typeof entry.experts !== "string" || typeof entry.count !== "number")
         return corrupt(`group ${g} has no expert set for ${lang}`);
@@ -212,21 +355,13 @@ export function parseAtlas(text: string, source: string): Atlas {
         return corrupt(`group ${g}, ${lang}: ${set.length} experts, but the count says ${entry.count}`);
       sets.get(lang)!.push(set);
     }
-    const shared = sharedExpert(languages.map((l: string) => sets.get(l)![g]!));
+    const shared = sharedExpert(classes.map((l) => sets.get(l)![g]!));
     if (shared) {
       const [e, a, b] = shared;
-      return corrupt(`group ${g}: expert ${e} is in both ${languages[a]} and ${languages[b]}`);
+      return corrupt(`group ${g}: expert ${e} is in both ${classes[a]} and ${classes[b]}`);
     }
   }
-  return {
-    createdAt: String(json.createdAt ?? ""),
-    model,
-    corpus,
-    params,
-    languages: languages as string[],
-    sets,
-    buildSeconds: typeof json.buildSeconds === "number" ? json.buildSeconds : undefined,
-  };
+  return sets;
 }
 
 /**
@@ -250,6 +385,42 @@ function sharedExpert(sets: readonly Uint32Array[]): [number, number, number] | 
   return undefined;
 }
 
+function parseBaselines(
+  value: unknown,
+  classes: readonly string[],
+  model: ModelIdentity,
+  corrupt: Corrupt,
+): Map<string, number[]> {
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    return corrupt('invalid "baselines"');
+  const out = new Map<string, number[]>();
+  for (const cls of classes) {
+    const b = (value as Record<string, unknown>)[cls];
+    if (
+      !Array.isArray(b) ||
+      b.length !== model.config.routingGroups ||
+      !b.every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0 && x <= 1)
+    )
+      return corrupt(`"baselines" has no valid entry for ${cls} (a share per routing group)`);
+    out.set(cls, b as number[]);
+  }
+  return out;
+}
+
+function parseStatsRef(value: unknown, corrupt: Corrupt): StatsRef {
+  const s = value as Partial<StatsRef> | null;
+  if (
+    !s ||
+    typeof s.file !== "string" ||
+    s.file !== basename(s.file) ||
+    typeof s.id !== "string" ||
+    !/^[0-9a-f]{64}$/.test(s.id) ||
+    typeof s.bytes !== "number"
+  )
+    return corrupt('invalid "stats" (a file name beside the atlas, an id and a size)');
+  return { file: s.file, id: s.id, bytes: s.bytes };
+}
+
 /** Throws unless `atlas` was built for the model `running`. */
 export function checkAtlasModel(atlas: Atlas, running: ModelIdentity, source: string): void {
   if (atlas.model.fingerprint === running.fingerprint) {
@@ -267,8 +438,6 @@ export function checkAtlasModel(atlas: Atlas, running: ModelIdentity, source: st
   }
   const short = (m: ModelIdentity) => `"${m.name}" (fingerprint ${m.fingerprint.slice(0, 12)}…)`;
   throw new AtlasError(
-    `${source} was built for the model ${short(atlas.model)}, not for the model being run, ` +
-      `${short(running)}; build an atlas for this model with monet-lens atlas build ` +
-      `--model DIR --corpus DIR --out FILE`,
+    `${source} was built for the model ${short(atlas.model)}, not for the model being run, ${short(running)}; build an atlas for this model with monet-lens atlas build --model DIR --corpus DIR --out FILE`,
   );
 }

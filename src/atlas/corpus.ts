@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, statSync } from "node:fs";
 import { readRegularFile, readRegularPrefix } from "../files/regular-file";
 import { join } from "node:path";
-import { languageOfPath, whyNoLanguage } from "./languages";
+import { classOfPath, whyNoLanguage } from "./languages";
 
 export interface CorpusFile {
   path: string;
@@ -26,7 +26,14 @@ export interface CorpusScan {
 /** Files larger than this are skipped (generated code, data, minified bundles). */
 export const MAX_FILE_BYTES = 1 << 20;
 
-export function scanCorpus(root: string, opts: { maxFileBytes?: number } = {}): CorpusScan {
+/**
+ * `controls`: control classes (languages.ts CONTROL_CLASSES) whose files count too, e.g.
+ * ["plaintext"] reads .txt files as the class "plaintext".
+ */
+export function scanCorpus(
+  root: string,
+  opts: { maxFileBytes?: number; controls?: readonly string[] } = {},
+): CorpusScan {
   const maxBytes = opts.maxFileBytes ?? MAX_FILE_BYTES;
   let top: ReturnType<typeof lstatSync>;
   try {
@@ -47,7 +54,7 @@ export function scanCorpus(root: string, opts: { maxFileBytes?: number } = {}): 
       else if (!st.isFile())
         skipped.push({ rel: r, reason: st.isSymbolicLink() ? "symbolic link" : "not a regular file" });
       else {
-        const language = languageOfPath(name);
+        const language = classOfPath(name, opts.controls);
         if (!language) skipped.push({ rel: r, reason: whyNoLanguage(name) });
         else if (st.size === 0) skipped.push({ rel: r, reason: "empty" });
         else if (st.size > maxBytes) skipped.push({ rel: r, reason: `larger than ${maxBytes} bytes` });
@@ -125,10 +132,15 @@ export function budgetOrder(files: readonly CorpusFile[]): CorpusFile[] {
     .map(([, f]) => f);
 }
 
-/** A file's text, or null when it is not valid UTF-8; `hash` identifies its content. */
-export function readSource(file: CorpusFile): { text: string; hash: string } | null {
+/**
+ * A file's text, or null when it is not valid UTF-8; `hash` identifies its content (as
+ * atlases' `seen` lists record it), `sha256` is the full digest of its bytes.
+ */
+export function readSource(
+  file: Pick<CorpusFile, "path"> & Partial<Pick<CorpusFile, "bytes">>,
+): { text: string; hash: string; sha256: string } | null {
   const bytes = readRegularFile(file.path, {
-    maxBytes: Math.max(file.bytes, MAX_FILE_BYTES),
+    maxBytes: Math.max(file.bytes ?? 0, MAX_FILE_BYTES),
     what: "source file",
   });
   let text: string;
@@ -137,7 +149,8 @@ export function readSource(file: CorpusFile): { text: string; hash: string } | n
   } catch {
     return null;
   }
-  return { text, hash: contentHash(bytes) };
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  return { text, hash: sha256.slice(0, 16), sha256 };
 }
 
 /** The first 16 hex digits of the sha256 of a file's bytes: how an atlas remembers what it saw. */

@@ -4,19 +4,22 @@
 // file, and so on — so that one long or generated file cannot fill the budget alone.
 import type { SentencePieceTokenizer } from "../tokenizer/tokenizer";
 import { readSource, type CorpusFile } from "./corpus";
-import { segmentText } from "./segments";
+import { segmentBounds, segmentText } from "./segments";
 
 export interface Piece {
   text: string;
   /** Tokens without BOS. */
   tokens: number;
+  /** The file it was cut from, and where: `text` is the file's text from `offset` (UTF-16 units). */
+  file: CorpusFile;
+  offset: number;
 }
 
 export interface Sample {
   pieces: Piece[];
   tokens: number;
   /** Files that gave at least one piece, with their content hashes. */
-  used: Array<{ file: CorpusFile; hash: string; bytes: number }>;
+  used: Array<{ file: CorpusFile; hash: string; sha256: string; bytes: number }>;
 }
 
 /** `skip(hash)` leaves a file out (e.g. content the atlas has seen). */
@@ -38,11 +41,12 @@ export function samplePieces(
       list =
         !src || skip?.(src.hash)
           ? []
-          : segmentText(tokenizer, src.text, segmentTokens).map((text) => ({
-              text,
-              tokens: tokenizer.encode(text, { addBos: false }).length,
-            }));
-      if (src && list.length > 0) used.push({ file, hash: src.hash, bytes: Buffer.byteLength(src.text) });
+          : segmentBounds(tokenizer, src.text, segmentTokens).map(([from, to]) => {
+              const text = src.text.slice(from, to);
+              return { text, tokens: tokenizer.encode(text, { addBos: false }).length, file, offset: from };
+            });
+      if (src && list.length > 0)
+        used.push({ file, hash: src.hash, sha256: src.sha256, bytes: Buffer.byteLength(src.text) });
       cut.set(file, list);
     }
     return list;
@@ -61,7 +65,7 @@ export function samplePieces(
       } else {
         // The last piece: cut to what the budget has left, at a token boundary.
         const text = segmentText(tokenizer, piece.text, Math.max(left, 8))[0]!;
-        pieces.push({ text, tokens: tokenizer.encode(text, { addBos: false }).length });
+        pieces.push({ ...piece, text, tokens: tokenizer.encode(text, { addBos: false }).length });
         left = 0;
       }
     }

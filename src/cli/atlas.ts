@@ -1,10 +1,16 @@
-// `monet-lens atlas build` and `monet-lens atlas eval`: the language-expert atlas of a model
-// from a corpus of source files, and its Table-3 evaluation on held-out files.
+// `monet-lens atlas build`, `atlas eval`, `atlas dominance` and `atlas compare`: the
+// language-expert atlas of a model from a corpus of source files, its Table-3 evaluation on
+// held-out files, the dominance rule's test, and the difference between two atlases.
 import { relative } from "node:path";
-import { writeAtlasFile } from "../atlas/atlas-file";
+import { type Atlas, atlasClasses, classSets, readAtlasFile, writeAtlasFile } from "../atlas/atlas-file";
 import { noAtlasMessage } from "../atlas/atlas-store";
+import { meanBaseline } from "../atlas/baselines";
 import { BUILD_DEFAULTS, buildAtlas } from "../atlas/build";
+import { compareAtlases, movesTable } from "../atlas/compare";
 import { DEFAULT_SPLIT } from "../atlas/corpus";
+import { DOMINANCE } from "../atlas/dominance";
+import { collectDominanceSamples, dominanceTables, rates, scoreRule } from "../atlas/dominance-eval";
+import { atlasQuality, qualityLines } from "../atlas/quality";
 import { deltaTable, EVAL_DEFAULTS, evaluateAtlas } from "../atlas/evaluate";
 import { parseLanguageList } from "../atlas/steering-selection";
 import { matrixSvg } from "../atlas/matrix-svg";
@@ -51,6 +57,21 @@ export const atlasBuildCommand = command({
       help: `hold out every K-th file (default ${DEFAULT_SPLIT.every}): atlas eval reads those`,
     },
     languages: { type: "string", value: "LANG,...", help: "only these languages (default: all)" },
+    controls: {
+      type: "string",
+      value: "CLASS,...|none",
+      help:
+        "control classes: labelled like languages, never offered for masking " +
+        "(default: plaintext when the corpus has it)",
+    },
+    contexts: {
+      type: "string",
+      value: "K",
+      help:
+        `top contexts kept per expert in the expert statistics beside the atlas ` +
+        `(default ${BUILD_DEFAULTS.contextsPerExpert}; 0: no statistics)`,
+    },
+    strict: { type: "boolean", help: "write nothing when the atlas would be of low quality" },
     ...ENGINE_OPTIONS,
     quiet: { type: "boolean", help: "no progress on stderr" },
   },
@@ -74,6 +95,13 @@ export const atlasBuildCommand = command({
     );
     const every = intOption(values["holdout-every"], "holdout-every", DEFAULT_SPLIT.every, 2);
     const languages = values.languages === undefined ? undefined : parseLanguageList(values.languages);
+    const controls =
+      values.controls === undefined
+        ? undefined
+        : values.controls === "" || values.controls === "none"
+          ? []
+          : parseLanguageList(values.controls);
+    const contexts = intOption(values.contexts, "contexts", BUILD_DEFAULTS.contextsPerExpert, 0);
     const show = !values.quiet;
     await withEngine(values, { quiet: !show }, async (engine) => {
       const cancel = cancelOnSigint();
@@ -89,30 +117,36 @@ export const atlasBuildCommand = command({
           segmentTokens,
           split: { ...DEFAULT_SPLIT, every, offset: every - 1 },
           languages,
+          controls,
+          contextsPerExpert: contexts,
           signal: cancel.signal,
           log: (l) => process.stderr.write(`${l}\n`),
           onProgress: (p) => bar(p.done, p.total, `${p.language}, ${p.done} of ${p.total} tokens`),
         }).catch(rethrowCancelled);
         bar.end();
+        const quality = atlasQuality(atlas);
+        const warnings = qualityLines(quality).filter(
+          (l) => !l.startsWith("left out") && !l.startsWith("no control"),
+        );
+        if (quality.level === "low" && values.strict)
+          throw new Error(
+            `the atlas would be of low quality, so nothing was written (--strict):\n  ${warnings.join("\n  ")}`,
+          );
         writeAtlasFile(outFile, atlas);
         const secs = (Date.now() - started) / 1000;
-        const cells = atlas.model.config.moeExperts ** 2;
+        const stats = atlas.stats
+          ? ` and ${atlas.stats.file} (${(atlas.stats.bytes / 1e6).toFixed(1)} MB of expert statistics)`
+          : "";
+        const controlNote = atlas.controls.length ? ` and control class ${atlas.controls.join(", ")}` : "";
         console.log(
-          `wrote ${outFile} in ${secs.toFixed(1)} s (${engine.ep}): ` +
-            `${atlas.languages.length} languages, ratio ${ratio}`,
+          `wrote ${outFile}${stats} in ${secs.toFixed(1)} s (${engine.ep}): ` +
+            `${atlas.languages.length} languages${controlNote}, ratio ${ratio}`,
         );
-        for (const lang of atlas.languages) {
-          const st = atlas.corpus.languages[lang]!;
-          const per = atlas.sets
-            .get(lang)!
-            .map((s) => `${s.length} (${((100 * s.length) / cells).toFixed(1)} %)`);
-          console.log(
-            `  ${lang.padEnd(12)} ${String(st.tokens).padStart(7)} tokens from ${st.filesRead} files; ` +
-              `experts per group: ${per.join(", ")}`,
+        for (const line of classLines(atlas)) console.log(line);
+        if (quality.level === "low")
+          process.stderr.write(
+            `warning: LOW QUALITY atlas (labels unreliable):\n  ${warnings.join("\n  ")}\n`,
           );
-        }
-        for (const [lang, why] of Object.entries(atlas.corpus.omitted))
-          console.log(`  ${lang.padEnd(12)} left out: ${why}`);
       } finally {
         cancel.dispose();
       }
@@ -196,6 +230,112 @@ export const atlasEvalCommand = command({
           `\nmasking a language raises its own loss clearly more than any other's for ${passed.length} ` +
             `of ${table.cols.length} languages${failed.length ? ` (not: ${failed.join(", ")})` : ""}`,
         );
+      } finally {
+        cancel.dispose();
+      }
+    });
+  },
+});
+
+/** One line per class: tokens, files, experts per group, baseline, quality notes; then the left-out classes. */
+export function classLines(atlas: Atlas): string[] {
+  const cells = atlas.model.config.moeExperts ** 2;
+  const quality = atlasQuality(atlas);
+  const lines = atlasClasses(atlas).map((cls) => {
+    const st = atlas.corpus.languages[cls]!;
+    const per = classSets(atlas, cls)!.map((s) => `${s.length} (${((100 * s.length) / cells).toFixed(1)} %)`);
+    const b = atlas.baselines?.get(cls);
+    const base = b ? `; baseline ${(100 * meanBaseline(b)).toFixed(2)} %` : "";
+    const kind = atlas.controls.includes(cls) ? " [control]" : "";
+    const notes = quality.classes[cls]?.notes ?? [];
+    const files = `${st.filesRead} file${st.filesRead === 1 ? "" : "s"}`;
+    return (
+      `  ${(cls + kind).padEnd(22)} ${String(st.tokens).padStart(7)} tokens from ${files}; ` +
+      `experts per group: ${per.join(", ")}${base}${notes.length ? ` — ${notes.join("; ")}` : ""}`
+    );
+  });
+  for (const [lang, why] of Object.entries(atlas.corpus.omitted))
+    lines.push(`  ${lang.padEnd(22)} left out: ${why}`);
+  return lines;
+}
+
+export const atlasCompareCommand = command({
+  name: "atlas compare",
+  summary: "where each class's experts went from atlas A to atlas B",
+  positional: { name: "A.atlas.json B.atlas.json", help: "the two atlases (of the same model)", count: 2 },
+  options: {},
+  async run(_values, _a, files) {
+    console.log(movesTable(compareAtlases(readAtlasFile(files![0]!), readAtlasFile(files![1]!))));
+  },
+});
+
+export const atlasDominanceCommand = command({
+  name: "atlas dominance",
+  summary: 'how often "dominant" names the right language on held-out files (the dominance rule\'s test)',
+  options: {
+    ...ATLAS_OPTION,
+    corpus: { type: "string", value: "DIR", help: "the corpus the atlas was built from", required: true },
+    "tokens-per-file": { type: "string", value: "N", help: "tokens read per held-out file (default 512)" },
+    "files-per-class": {
+      type: "string",
+      value: "N",
+      help: "held-out files per class at most (default: all)",
+    },
+    window: { type: "string", value: "N", help: "tokens per window for the window rates (default 64)" },
+    json: { type: "boolean", help: "print the rule and its rates as JSON" },
+    ...ENGINE_OPTIONS,
+  },
+  async run(values) {
+    const corpus = values.corpus!;
+    const tokensPerFile = intOption(values["tokens-per-file"], "tokens-per-file", 512, 32);
+    const filesPerClass =
+      values["files-per-class"] === undefined
+        ? undefined
+        : intOption(values["files-per-class"], "files-per-class", 0, 1);
+    const windowTokens = intOption(values.window, "window", 64, 4);
+    await withEngine(values, {}, async (engine) => {
+      const cancel = cancelOnSigint();
+      try {
+        const resolved = atlasForCli(engine, values.atlas);
+        if (!resolved) throw new Error(noAtlasMessage(engine.identity));
+        process.stderr.write(`atlas: ${resolved.path}\n`);
+        const started = Date.now();
+        const bar = progressBar(true, "routing held-out files");
+        const samples = await collectDominanceSamples(engine, {
+          corpusDir: corpus,
+          atlas: resolved.atlas,
+          tokensPerFile,
+          maxFilesPerClass: filesPerClass,
+          signal: cancel.signal,
+          onProgress: (p) => bar(p.done, p.total, p.what),
+        }).catch(rethrowCancelled);
+        bar.end();
+        const controls = resolved.atlas.controls;
+        const chosen = scoreRule(samples, DOMINANCE.token, DOMINANCE.selection, { windowTokens, controls });
+        if (values.json) {
+          console.log(JSON.stringify({ rule: DOMINANCE, chosen }));
+          return;
+        }
+        const secs = ((Date.now() - started) / 1000).toFixed(1);
+        console.log(
+          `Dominance on held-out text of ${corpus} (${samples.files.length} files, ` +
+            `${samples.mixed.length} mixed texts, up to ${tokensPerFile} tokens each), ` +
+            `atlas ${resolved.path}; ${secs} s\n`,
+        );
+        console.log(dominanceTables(samples, controls, windowTokens));
+        const r = (o: Parameters<typeof rates>[0]) => {
+          const x = rates(o);
+          return `${x.right} % right, ${x.wrong} % wrong, ${x.none} % none (n ${x.n})`;
+        };
+        console.log(`\nThe rule in use: ${DOMINANCE.text}`);
+        console.log(`  code tokens: ${r(chosen.codeTokens)}\n  prose tokens: ${r(chosen.proseTokens)}`);
+        console.log(`  code windows: ${r(chosen.codeWindows)}\n  prose windows: ${r(chosen.proseWindows)}`);
+        console.log(`  code files: ${r(chosen.codeFiles)}\n  prose files: ${r(chosen.proseFiles)}`);
+        console.log(`  mixed texts (right: one of the two): ${r(chosen.mixed)}`);
+        const perClass = Object.entries(chosen.perClassFiles)
+          .map(([c, o]) => `${c} ${o.right}/${o.wrong}/${o.none}`)
+          .join(", ");
+        console.log(`  files per class: ${perClass}`);
       } finally {
         cancel.dispose();
       }

@@ -11,13 +11,19 @@ export interface OptionSpec {
   help: string;
   /** Usage shows it without brackets, and leaving it out is a usage error. */
   required?: boolean;
+  /** May be given several times; the value is then the list (string options only). */
+  multiple?: boolean;
 }
 
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
 /** The parsed values of a command's options (absent when not given). */
 export type OptionValues<O extends OptionSpecs> = {
-  [K in keyof O]?: O[K]["type"] extends "boolean" ? boolean : string;
+  [K in keyof O]?: O[K]["type"] extends "boolean"
+    ? boolean
+    : O[K] extends { multiple: true }
+      ? string[]
+      : string;
 };
 
 export interface CommandSpec<O extends OptionSpecs = OptionSpecs> {
@@ -27,9 +33,13 @@ export interface CommandSpec<O extends OptionSpecs = OptionSpecs> {
   options: O;
   /** Said after the options in --help (which options go together, defaults worth knowing). */
   notes?: string;
-  /** One optional word after the command (`pull [REPO]`), passed to `run` as its second argument. */
-  positional?: { name: string; help: string };
-  run(values: OptionValues<O>, positional?: string): Promise<void>;
+  /**
+   * Words after the command: one optional word by default (`pull [REPO]`), or exactly `count`
+   * words (`atlas compare A B`). `run` gets the first as its second argument and all of them
+   * as its third.
+   */
+  positional?: { name: string; help: string; count?: number };
+  run(values: OptionValues<O>, positional?: string, positionals?: string[]): Promise<void>;
 }
 
 /** Declares a command (keeps its option names in the types of `run`'s values). */
@@ -51,19 +61,27 @@ export function parseOptions<O extends OptionSpecs>(spec: CommandSpec<O>, argv: 
 export function parseCommandLine<O extends OptionSpecs>(
   spec: CommandSpec<O>,
   argv: string[],
-): { values: OptionValues<O>; positional?: string } {
+): { values: OptionValues<O>; positional?: string; positionals: string[] } {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
       args: argv,
-      options: Object.fromEntries(Object.entries(spec.options).map(([name, o]) => [name, { type: o.type }])),
+      options: Object.fromEntries(
+        Object.entries(spec.options).map(([name, o]) => [name, { type: o.type, ...(o.multiple ? { multiple: true } : {}) }]),
+      ),
       allowPositionals: spec.positional !== undefined,
       strict: true,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  if (parsed.positionals.length > 1)
+  const count = spec.positional?.count;
+  if (count !== undefined && parsed.positionals.length !== count)
+    throw new UsageError(
+      `${spec.name} needs ${spec.positional!.name}` +
+        (parsed.positionals.length ? `, got ${parsed.positionals.join(" ")}` : ""),
+    );
+  if (count === undefined && parsed.positionals.length > 1)
     throw new UsageError(
       `${spec.name} takes one ${spec.positional!.name}, got ${parsed.positionals.join(" ")}`,
     );
@@ -71,7 +89,7 @@ export function parseCommandLine<O extends OptionSpecs>(
   for (const [name, o] of Object.entries(spec.options))
     if (o.required && values[name] === undefined)
       throw new UsageError(`${spec.name} needs ${optionSynopsis(name, o)}`);
-  return { values, positional: parsed.positionals[0] };
+  return { values, positional: parsed.positionals[0], positionals: parsed.positionals };
 }
 
 function optionSynopsis(name: string, o: OptionSpec): string {
@@ -83,7 +101,8 @@ export function usageLine(spec: CommandSpec, width = 100): string {
   const words = Object.entries(spec.options).map(([name, o]) =>
     o.required ? optionSynopsis(name, o) : `[${optionSynopsis(name, o)}]`,
   );
-  if (spec.positional) words.unshift(`[${spec.positional.name}]`);
+  if (spec.positional)
+    words.unshift(spec.positional.count ? spec.positional.name : `[${spec.positional.name}]`);
   const lines: string[] = [];
   let line = `monet-lens ${spec.name}`;
   for (const w of words) {

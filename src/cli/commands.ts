@@ -1,7 +1,8 @@
 // Every monet-lens command, in the order the usage lists them.
-import { atlasBuildCommand, atlasEvalCommand } from "./atlas";
+import { atlasBuildCommand, atlasCompareCommand, atlasDominanceCommand, atlasEvalCommand } from "./atlas";
 import { benchCommand } from "./bench";
 import type { CommandSpec } from "./command";
+import { expertCommand, expertsCommand } from "./experts";
 import { generateCommand } from "./generate";
 import { infoCommand } from "./info";
 import { pullCommand } from "./pull";
@@ -17,6 +18,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   routeCommand,
   atlasBuildCommand,
   atlasEvalCommand,
+  atlasDominanceCommand,
+  atlasCompareCommand,
+  expertsCommand,
+  expertCommand,
   pullCommand,
   synthCommand,
 ];

@@ -49,8 +49,8 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const { values, positional } = parseCommandLine(spec, rest);
-    await spec.run(values, positional);
+    const { values, positional, positionals } = parseCommandLine(spec, rest);
+    await spec.run(values, positional, positionals);
     return 0;
   } catch (e) {
     if (process.env.MONET_LENS_DEBUG) console.error(e);

@@ -1,6 +1,8 @@
 // `monet-lens route`: per token, its text and span, the share of its routing mass that
-// goes to each language's experts (per routing group and averaged) and its strongest
-// experts — the data the routing heatmap draws (src/atlas/route-shares.ts).
+// goes to each atlas class's experts (per routing group and averaged), the share no class
+// owns, each class's lift over its baseline, the dominant class and its strongest experts,
+// and a summary of the whole text — the data the routing heatmap draws
+// (src/atlas/route-shares.ts).
 import { readRegularText, TEXT_FILE_READ } from "../files/regular-file";
 import { expertOwners, routeJson } from "../atlas/route-shares";
 import { intOption, UsageError } from "./args";
@@ -10,7 +12,7 @@ import { atlasForCli, SELECTION_OPTIONS, selectionFromOptions } from "./selectio
 
 export const routeCommand = command({
   name: "route",
-  summary: "per token: the languages' shares of its routing, its strongest experts",
+  summary: "per token: the languages' shares of its routing, their lift, its strongest experts",
   options: {
     text: { type: "string", value: "STR", help: "the text to route" },
     file: { type: "string", value: "PATH", help: "route this file's text instead" },
@@ -48,23 +50,51 @@ export const routeCommand = command({
           "no language atlas for this model: showing experts only (see monet-lens atlas build)\n",
         );
       const langs = json.languages;
+      const ctrls = json.controls ?? [];
+      const lift = json.baseline !== null && json.baseline !== undefined;
+      console.log(
+        lift
+          ? "values: lift (share of the token's routing mass ÷ the class's baseline); 'none': the share no class owns, in %"
+          : "values: share of the token's routing mass, in % (this atlas has no baselines; rebuild it for lift)",
+      );
       console.log(
         `${"token".padEnd(18)} ${"dominant".padEnd(12)} ` +
-          `${langs.map((l) => l.slice(0, 6).padStart(6)).join(" ")}` +
-          "  top expert (group head i j score)",
+          `${[...langs, ...ctrls].map((l) => l.slice(0, 6).padStart(6)).join(" ")}` +
+          "   none  top expert (group head i j score)",
       );
+      const cells = (shares: number[], liftL: number[] | null | undefined) =>
+        shares
+          .map((s, l) => (lift && liftL ? liftL[l]!.toFixed(1) : (s * 100).toFixed(1)).padStart(6))
+          .join(" ");
       for (const t of json.tokens) {
         const best = t.top.reduce<(typeof t.top)[number] | undefined>(
           (b, e) => (!b || e[4] > b[4] ? e : b),
           undefined,
         );
         const shown = JSON.stringify(t.text).slice(0, 18);
-        const shares = t.shares.map((s) => (s * 100).toFixed(1).padStart(6)).join(" ");
+        const values = [cells(t.shares, t.lift), cells(t.controlShares ?? [], t.controlLift)]
+          .filter(Boolean)
+          .join(" ");
+        const none = ((t.unowned ?? 0) * 100).toFixed(1).padStart(6);
         const expert = best
           ? `${best[0]} ${best[1]} ${best[2]} ${best[3]} ` +
             `${best[4].toFixed(3)}${best[5] ? ` (${best[5]})` : ""}`
           : "";
-        console.log(`${shown.padEnd(18)} ${(t.dominant ?? "-").padEnd(12)} ${shares}  ${expert}`);
+        console.log(`${shown.padEnd(18)} ${(t.dominant ?? "-").padEnd(12)} ${values} ${none}  ${expert}`);
+      }
+      const sum = json.summary;
+      if (sum && langs.length) {
+        const fmt = (ids: string[], shares: number[], l: number[] | null) =>
+          ids.map((id, k) => `${id} ${(100 * shares[k]!).toFixed(1)} %${l ? ` (×${l[k]!.toFixed(2)})` : ""}`);
+        const classes = [
+          ...fmt(langs, sum.shares, sum.lift),
+          ...fmt(ctrls, sum.controlShares, sum.controlLift),
+        ];
+        console.log(
+          `selection (${sum.tokens} tokens): ${classes.join(", ")}; ` +
+            `no class ${(100 * sum.unowned).toFixed(1)} %; dominant: ${sum.dominant ?? "none"}`,
+        );
+        if (json.dominance) console.log(json.dominance.text);
       }
       if (json.masked.length) console.log(`masked: ${json.masked.join(", ")}`);
     });

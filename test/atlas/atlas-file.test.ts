@@ -1,11 +1,22 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import {
   AtlasError,
+  atlasClasses,
+  atlasCorpusRoot,
   checkAtlasModel,
+  classSets,
   parseAtlas,
   readAtlasFile,
   serializeAtlas,
@@ -13,7 +24,7 @@ import {
 } from "../../src/atlas/atlas-file";
 import { findAtlas } from "../../src/atlas/atlas-store";
 import { decodeExpertSet, encodeExpertSet } from "../../src/atlas/expert-set";
-import { smallAtlas } from "./helpers";
+import { smallAtlas, smallAtlasWithControl } from "./helpers";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "atlas-file-"));
 
@@ -39,11 +50,23 @@ test("an atlas round-trips through its file", () => {
     const path = join(dir, "toy.atlas.json");
     writeAtlasFile(path, atlas);
     const back = readAtlasFile(path);
-    assert.deepEqual(back, atlas);
+    const rootFromAtlas = relative(dir, "/corpus");
+    assert.deepEqual(back, { ...atlas, corpus: { ...atlas.corpus, rootFromAtlas } });
+    // The corpus is found from the atlas file wherever the command runs, and --corpus overrides it.
+    mkdirSync(join(dir, "corpus"));
+    const moved = { ...back, corpus: { ...back.corpus, root: "corpus-as-typed", rootFromAtlas: "corpus" } };
+    assert.equal(atlasCorpusRoot(path, moved), join(dir, "corpus"));
+    assert.equal(atlasCorpusRoot(path, moved, "/else"), "/else");
+    assert.equal(
+      atlasCorpusRoot(path, { corpus: { ...moved.corpus, rootFromAtlas: undefined } }),
+      resolve("corpus-as-typed"),
+    );
     const json = JSON.parse(readFileSync(path, "utf8"));
     assert.equal(json.format, "monet-lens-atlas");
-    assert.equal(json.version, 1);
+    assert.equal(json.version, 2);
     assert.deepEqual(json.groups[0].python, { count: 3, experts: encodeExpertSet([1, 2, 3]) });
+    assert.deepEqual(json.controls, []);
+    assert.equal(json.quality.level, "low", "informative quality, recomputed by readers");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -59,7 +82,7 @@ test("damaged, foreign and future atlas files are refused with clear messages", 
     );
   check(serializeAtlas(smallAtlas()).slice(0, 200), /damaged.*not valid JSON/);
   check({ hello: 1 }, /not a Monet Lens atlas/);
-  check({ ...good, version: 2 }, /version 2.*reads version 1; update Monet Lens or rebuild/);
+  check({ ...good, version: 3 }, /version 3.*reads versions 1 and 2; update Monet Lens or rebuild/);
   check({ ...good, version: "1" }, /version 1.*rebuild/);
   check({ ...good, groups: [good.groups[0]] }, /damaged.*2 routing groups/);
   const badSet = structuredClone(good);
@@ -76,6 +99,44 @@ test("damaged, foreign and future atlas files are refused with clear messages", 
   delete missing.groups[0].python;
   check(missing, /damaged.*group 0 has no expert set for python/);
   assert.throws(() => readAtlasFile("/nonexistent/a.atlas.json"), /no such atlas file/);
+});
+
+test("version 2: control classes, baselines and the statistics' reference round-trip; a control set may not overlap a language's", () => {
+  const atlas = smallAtlasWithControl({
+    stats: { file: "toy.atlas.experts.bin", id: "c".repeat(64), bytes: 123 },
+    buildSeconds: 3,
+  });
+  const back = parseAtlas(serializeAtlas(atlas), "toy.atlas.json");
+  assert.deepEqual(back, atlas);
+  assert.deepEqual(atlasClasses(back), ["lua", "python", "plaintext"]);
+  assert.deepEqual([...classSets(back, "plaintext")![0]!], [7, 12]);
+  assert.equal(classSets(back, "cobol"), undefined);
+  const good = JSON.parse(serializeAtlas(atlas));
+  const check = (json: unknown, pattern: RegExp) =>
+    assert.throws(() => parseAtlas(JSON.stringify(json), "x.atlas.json"), pattern);
+  const overlap = structuredClone(good);
+  overlap.groups[0].plaintext = { count: 1, experts: encodeExpertSet([5]) };
+  check(overlap, /expert 5 is in both lua and plaintext/);
+  check({ ...good, controls: ["lua"] }, /"lua" is both a language and a control class/);
+  check({ ...good, baselines: { ...good.baselines, lua: [0.1] } }, /"baselines" has no valid entry for lua/);
+  check({ ...good, stats: { ...good.stats, file: "../x.bin" } }, /invalid "stats"/);
+  const noPlain = structuredClone(good);
+  delete noPlain.groups[1].plaintext;
+  check(noPlain, /group 1 has no expert set for plaintext/);
+});
+
+test("version 1 files are still read: no control classes, no baselines, no statistics", () => {
+  const v1 = JSON.parse(serializeAtlas(smallAtlas()));
+  v1.version = 1;
+  delete v1.controls;
+  delete v1.quality;
+  const atlas = parseAtlas(JSON.stringify(v1), "old.atlas.json");
+  assert.deepEqual(atlas.languages, ["lua", "python"]);
+  assert.deepEqual(atlas.controls, []);
+  assert.equal(atlas.controlSets.size, 0);
+  assert.equal(atlas.baselines, undefined);
+  assert.equal(atlas.stats, undefined);
+  assert.deepEqual(atlas.sets, smallAtlas().sets);
 });
 
 test("an atlas refuses another model, naming both", () => {

@@ -3,7 +3,16 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SHARED, TEST_CACHE } from "../helpers/fixtures";
@@ -52,6 +61,12 @@ describe("atlas command line", () => {
       "typescript",
     ]);
     assert.ok(readFileSync(SHIPPED).length < 1 << 20, "under 1 MB");
+    assert.equal(json.version, 2);
+    assert.deepEqual(json.controls, ["plaintext"]);
+    assert.equal(json.quality.level, "ok", JSON.stringify(json.quality));
+    assert.equal(json.stats.file, "tiny-codemonet.atlas.experts.bin");
+    const stats = join(SHIPPED, "..", json.stats.file);
+    assert.equal(statSync(stats).size, json.stats.bytes, "the expert statistics ship beside it");
   });
 
   it("route --json gives the heatmap's fields per token, with the shipped atlas by default", () => {
@@ -59,11 +74,32 @@ describe("atlas command line", () => {
     const r = run("route", "--text", text, "--json");
     assert.equal(r.code, 0, r.stderr);
     const json = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(json), ["model", "atlas", "languages", "masked", "groups", "tokens"]);
+    assert.deepEqual(Object.keys(json), [
+      "model",
+      "atlas",
+      "languages",
+      "controls",
+      "baseline",
+      "controlBaseline",
+      "groupBaseline",
+      "groupControlBaseline",
+      "dominance",
+      "masked",
+      "groups",
+      "tokens",
+      "summary",
+    ]);
     assert.equal(json.atlas, SHIPPED);
     assert.equal(json.groups, 2);
     assert.deepEqual(json.masked, []);
     assert.equal(json.languages.length, 11);
+    assert.deepEqual(json.controls, ["plaintext"]);
+    assert.equal(json.baseline.length, 11);
+    assert.ok(
+      json.baseline.every((b: number) => b > 0.005 && b < 0.1),
+      `baselines ${json.baseline}`,
+    );
+    assert.match(json.dominance.text, /lift/);
     for (const t of json.tokens) {
       assert.deepEqual(Object.keys(t), [
         "id",
@@ -72,12 +108,21 @@ describe("atlas command line", () => {
         "span",
         "shares",
         "groupShares",
+        "controlShares",
+        "groupControlShares",
+        "unowned",
+        "groupUnowned",
+        "lift",
+        "controlLift",
         "dominant",
         "top",
       ]);
       assert.equal(text.slice(t.span[0], t.span[1]), t.text);
       assert.equal(t.shares.length, 11);
       assert.equal(t.groupShares.length, 2);
+      assert.equal(t.lift.length, 11);
+      const total = t.shares.reduce((a: number, b: number) => a + b, 0) + t.controlShares[0] + t.unowned;
+      assert.ok(Math.abs(total - 1) < 1e-5, `shares + prose + unowned = ${total}`);
       assert.ok(t.top.length === 6 && t.top.every((e: unknown[]) => e.length === 6));
     }
     assert.equal(
@@ -92,9 +137,16 @@ describe("atlas command line", () => {
       json.languages.every((_: string, l: number) => l === lua || mean(l) < mean(lua)),
       "Lua code routes most to Lua's experts",
     );
+    assert.equal(json.summary.tokens, json.tokens.length);
+    assert.equal(json.summary.dominant, "lua", `summary ${JSON.stringify(json.summary)}`);
     const masked = JSON.parse(run("route", "--text", text, "--json", "--mask", "lua").stdout);
     assert.deepEqual(masked.masked, ["lua"]);
     assert.ok(masked.tokens.every((t: { shares: number[] }) => t.shares[lua] === 0));
+    assert.notEqual(masked.summary.dominant, "lua");
+    const plain = run("route", "--text", text);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout, /values: lift/);
+    assert.match(plain.stdout, /selection \(\d+ tokens\): .*lua [\d.]+ % \(×[\d.]+\).*; dominant: lua/);
   });
 
   it("generate --mask LANG applies the atlas's experts, and refuses unknown languages and other models' atlases", () => {
@@ -146,8 +198,40 @@ describe("atlas command line", () => {
       "--quiet",
     );
     assert.equal(b.code, 0, b.stderr);
-    assert.match(b.stdout, /wrote .*small\.atlas\.json.*2 languages/);
-    assert.deepEqual(readdirSync(join(dir, "built")), ["small.atlas.json"]);
+    assert.match(
+      b.stdout,
+      /wrote .*small\.atlas\.json and small\.atlas\.experts\.bin .*2 languages and control class plaintext/,
+    );
+    assert.match(
+      b.stdout,
+      /lua +\d+ tokens from \d+ files?; experts per group: .*baseline [\d.]+ % — few tokens/,
+    );
+    assert.match(b.stderr, /LOW QUALITY atlas/);
+    assert.deepEqual(readdirSync(join(dir, "built")).sort(), ["small.atlas.experts.bin", "small.atlas.json"]);
+    const strict = join(dir, "strict", "s.atlas.json");
+    const s = run(
+      "atlas",
+      "build",
+      "--corpus",
+      CORPUS,
+      "--out",
+      strict,
+      "--languages",
+      "lua,php",
+      "--max-tokens-per-language",
+      "300",
+      "--min-tokens",
+      "100",
+      "--contexts",
+      "0",
+      "--strict",
+      "--quiet",
+    );
+    assertCleanError(
+      s,
+      /low quality, so nothing was written \(--strict\):\n {2}lua: few tokens \(\d+ < 4,096\)/,
+    );
+    assert.ok(!existsSync(strict));
     const e = run(
       "atlas",
       "eval",
@@ -178,5 +262,68 @@ describe("atlas command line", () => {
       run("atlas", "build", "--corpus", join(dir, "nope"), "--out", out),
       /the corpus folder does not exist/,
     );
+  });
+
+  it("experts and expert: a language's strongest experts, and an expert's card with contexts from the corpus or the user's files", () => {
+    const atlas = join(dir, "built", "small.atlas.json");
+    const e = run("experts", "--atlas", atlas, "--language", "lua", "--top", "3", "--json");
+    assert.equal(e.code, 0, e.stderr);
+    const ranked = JSON.parse(e.stdout);
+    assert.equal(ranked.by, "score");
+    assert.equal(ranked.experts.length, 3);
+    assert.ok(ranked.experts[0].mean >= ranked.experts[1].mean);
+    const id = ranked.experts[0].expert as string;
+    assert.match(id, /^g\d:\d+:\d+$/);
+    const text = run("experts", "--atlas", atlas, "--language", "lua", "--top", "2", "--by", "lift");
+    assert.match(text.stdout, /lua's strongest experts by lift/);
+    const c = run("expert", id, "--atlas", atlas, "--json");
+    assert.equal(c.code, 0, c.stderr);
+    const card = JSON.parse(c.stdout);
+    assert.equal(card.expert, id);
+    assert.deepEqual(card.owner, { id: "lua", kind: "language" });
+    assert.deepEqual(card.classes.map((k: { id: string }) => k.id).sort(), ["lua", "php", "plaintext"]);
+    assert.equal(card.classes[0].id, "lua");
+    assert.ok(card.corpus.contexts.length >= 1, JSON.stringify(card.corpus));
+    assert.ok(
+      card.corpus.contexts.every((s: { path: string }) => s.path.startsWith("lua/") || s.path.includes("/")),
+    );
+    const shown = run("expert", id, "--atlas", atlas, "--no-color");
+    assert.match(shown.stdout, new RegExp(`expert ${id} .*labelled lua`));
+    assert.match(shown.stdout, /top contexts in the atlas corpus/);
+    assert.match(shown.stdout, /\[[^\]]+\]/, "the token is bracketed");
+    const away = run("expert", id, "--atlas", atlas, "--corpus", join(dir, "no-corpus"), "--no-color");
+    assert.match(away.stdout, /the atlas corpus is not available here/);
+    assert.match(away.stdout, /--from FILE\|DIR/);
+    const mine = join(dir, "mine.lua");
+    writeFileSync(
+      mine,
+      readFileSync(join(CORPUS, "lua", readdirSync(join(CORPUS, "lua"))[0]!), "utf8").slice(0, 2000),
+    );
+    const own = run("expert", id, "--atlas", atlas, "--from", mine, "--json", "--max-tokens", "400");
+    assert.equal(own.code, 0, own.stderr);
+    const ownCard = JSON.parse(own.stdout);
+    assert.ok(ownCard.fromFiles.tokens > 0 && ownCard.fromFiles.files === 1);
+    assertCleanError(run("expert", "g9:1:1", "--atlas", atlas), /no expert g9:1:1 in this model/);
+    assertCleanError(run("experts", "--atlas", atlas, "--language", "cobol"), /no class cobol/);
+    assertCleanError(run("experts", "--atlas", atlas), /experts needs --language LANG/);
+  });
+
+  it("a workspace of three small files: the build refuses, with the counts", () => {
+    const ws = join(dir, "ws");
+    for (const [lang, ext] of [
+      ["python", "py"],
+      ["lua", "lua"],
+      ["c", "c"],
+    ]) {
+      const name = readdirSync(join(CORPUS, lang!))[0]!;
+      mkdirSync(ws, { recursive: true });
+      writeFileSync(join(ws, `a.${ext}`), readFileSync(join(CORPUS, lang!, name), "utf8").slice(0, 1500));
+    }
+    const r = run("atlas", "build", "--corpus", ws, "--out", join(dir, "ws.atlas.json"), "--quiet");
+    assertCleanError(
+      r,
+      /no language has --min-tokens 1024 training tokens \(tokens per class: c \d+, lua \d+, python \d+\); an atlas compares at least two classes/,
+    );
+    assert.ok(!existsSync(join(dir, "ws.atlas.json")));
   });
 });

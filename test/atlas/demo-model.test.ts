@@ -30,6 +30,8 @@ describe("atlas on the demo model", () => {
       languages: LANGS,
       maxTokensPerLanguage: 1024,
       minTokens: 256,
+      controls: [], // the control class and the statistics: build-stats.test.ts
+      contextsPerExpert: 0,
     });
   });
   after(async () => engine.close());

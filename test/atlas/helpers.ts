@@ -34,6 +34,30 @@ export function smallAtlas(overrides: Partial<Atlas> = {}): Atlas {
       ["lua", [Uint32Array.of(0, 5), Uint32Array.of(15)]],
       ["python", [Uint32Array.of(1, 2, 3), Uint32Array.of()]],
     ]),
+    controls: [],
+    controlSets: new Map(),
     ...overrides,
   };
+}
+
+/** smallAtlas with a control class "plaintext" (experts 7 and 12 of group 0, 4 of group 1) and baselines. */
+export function smallAtlasWithControl(overrides: Partial<Atlas> = {}): Atlas {
+  const base = smallAtlas();
+  return smallAtlas({
+    corpus: {
+      ...base.corpus,
+      languages: {
+        ...base.corpus.languages,
+        plaintext: { files: 3, heldOutFiles: 1, filesRead: 3, tokens: 110, bytes: 500 },
+      },
+    },
+    controls: ["plaintext"],
+    controlSets: new Map([["plaintext", [Uint32Array.of(7, 12), Uint32Array.of(4)]]]),
+    baselines: new Map([
+      ["lua", [0.1, 0.05]],
+      ["python", [0.2, 0]],
+      ["plaintext", [0.05, 0.1]],
+    ]),
+    ...overrides,
+  });
 }

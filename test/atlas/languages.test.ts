@@ -2,6 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   AMBIGUOUS_EXTENSIONS,
+  classOfPath,
+  isControlClass,
   knownLanguages,
   languageOfPath,
   whyNoLanguage,
@@ -60,4 +62,18 @@ test("the corpus languages are all known", () => {
     "typescript",
   ])
     assert.ok(known.includes(l), l);
+});
+
+test("control classes: .txt is prose only when the build asks for the class, and build files are not prose", () => {
+  assert.equal(classOfPath("man/ls.txt", ["plaintext"]), "plaintext");
+  assert.equal(classOfPath("man/ls.txt"), undefined);
+  assert.equal(classOfPath("src/a.py", ["plaintext"]), "python");
+  assert.equal(classOfPath("CMakeLists.txt", ["plaintext"]), undefined);
+  assert.equal(classOfPath("requirements-dev.txt", ["plaintext"]), undefined);
+  assert.throws(
+    () => classOfPath("a.txt", ["poetry"]),
+    /unknown control class "poetry" \(known: plaintext\)/,
+  );
+  assert.ok(isControlClass("plaintext") && !isControlClass("python"));
+  assert.ok(!knownLanguages().includes("plaintext"), "a control class is not a language");
 });

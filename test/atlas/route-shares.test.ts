@@ -1,9 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { expertOwners, routeJson, tokenShares } from "../../src/atlas/route-shares";
+import { DOMINANCE } from "../../src/atlas/dominance";
+import { expertOwners, ownerClasses, routeJson, summarise, tokenShares } from "../../src/atlas/route-shares";
 import { maskLanguages, resolveSteering } from "../../src/atlas/steering-selection";
 import { scaleMatrix, steeringFromScaledExperts } from "../../src/engine/steering";
-import { smallAtlas } from "./helpers";
+import { smallAtlas, smallAtlasWithControl } from "./helpers";
 
 // E = 4, H = 2, 2 groups, T = 2 tokens. Each head's g1 and g2 sum to 1.
 const E = 4;
@@ -35,7 +36,7 @@ function routing() {
   return { g1, g2 };
 }
 
-test("shares per group and language, their mean, the dominant language and sorted top experts", () => {
+test("shares per group and language, their mean, and sorted top experts", () => {
   const owners = expertOwners(smallAtlas());
   assert.deepEqual(owners.languages, ["lua", "python"]);
   const s = tokenShares(routing(), shape, 1, owners);
@@ -53,7 +54,7 @@ test("shares per group and language, their mean, the dominant language and sorte
   );
   for (const g of s.groupShares) assert.ok(g.reduce((a, b) => a + b, 0) <= 1 + 1e-9);
   assert.ok(s.shares.reduce((a, b) => a + b, 0) <= 1 + 1e-9);
-  assert.equal(s.dominant, "lua");
+  assert.equal(s.dominant, null, "an atlas without baselines calls nothing dominant");
   const g0 = s.top.filter((e) => e[0] === 0);
   assert.equal(g0.length, 3);
   for (let k = 1; k < g0.length; k++) assert.ok(g0[k - 1]![4] >= g0[k]![4], "sorted by score");
@@ -89,8 +90,21 @@ test("masked experts count for no language and leave the top list", () => {
       [0, 0],
     ],
   );
-  assert.equal(s.dominant, "python");
+  assert.equal(s.dominant, null);
   assert.ok(s.top.every((e) => e[5] !== "lua"));
+  // With baselines: python's share 0.125 is 1.25 × its baseline, not enough to dominate.
+  const withBase = smallAtlasWithControl();
+  const luaOff = resolveSteering(withBase, maskLanguages(["lua"]), { unknown: "reject" }).steering;
+  const b = tokenShares(routing(), shape, 1, expertOwners(withBase), [
+    scaleMatrix(luaOff, 0),
+    scaleMatrix(luaOff, 1),
+  ]);
+  assert.deepEqual(
+    b.lift!.map((x) => +x.toFixed(4)),
+    [0, 1.25, 0],
+  );
+  assert.equal(b.dominant, null);
+  assert.equal(b.unowned, 0.25, "masked mass is not unowned");
 });
 
 test("a scaled expert's score is scaled in the shares and the top list", () => {
@@ -149,7 +163,22 @@ test("routeJson: the heatmap contract, BOS left out, text from spans", () => {
     steering: resolveSteering(atlas, maskLanguages(["python"]), { unknown: "reject" }).steering,
     masked: ["python"],
   });
-  assert.deepEqual(Object.keys(json), ["model", "atlas", "languages", "masked", "groups", "tokens"]);
+  assert.deepEqual(Object.keys(json), [
+    "model",
+    "atlas",
+    "languages",
+    "controls",
+    "baseline",
+    "controlBaseline",
+    "groupBaseline",
+    "groupControlBaseline",
+    "dominance",
+    "masked",
+    "groups",
+    "tokens",
+    "summary",
+  ]);
+  assert.equal(json.baseline, null, "a version-1 atlas has no baselines");
   assert.deepEqual(json.languages, ["lua", "python"]);
   assert.deepEqual(json.masked, ["python"]);
   assert.equal(json.groups, 2);
@@ -162,11 +191,132 @@ test("routeJson: the heatmap contract, BOS left out, text from spans", () => {
     "span",
     "shares",
     "groupShares",
+    "controlShares",
+    "groupControlShares",
+    "unowned",
+    "groupUnowned",
+    "lift",
+    "controlLift",
     "dominant",
     "top",
   ]);
   assert.deepEqual([t.id, t.text, t.piece, t.span], [7, "ab", "▁ab", [0, 2]]);
   assert.deepEqual(t.shares, [0.625, 0]);
-  assert.equal(t.dominant, "lua");
+  assert.equal(t.lift, null);
+  assert.equal(t.dominant, null, "no baselines: no dominance test, so nobody is dominant");
   assert.equal(t.top.length, 6);
+});
+
+test("a control class: its own shares, unowned mass, lift over baselines, and the dominance tests", () => {
+  // Control class plaintext owns e=7, 12 (group 0) and e=4 (group 1): none of token 1's experts.
+  // Token 1: group 0: lua 0.5, python 0.25 (masked: python's (0,1) counts for nobody), unowned (2,1) 0.25;
+  // group 1: lua 0.75, unowned (3,2) 0.25.
+  const atlas = smallAtlasWithControl();
+  const owners = expertOwners(atlas);
+  assert.deepEqual(ownerClasses(owners), ["lua", "python", "plaintext"]);
+  const s = tokenShares(routing(), shape, 1, owners);
+  assert.deepEqual(s.groupUnowned, [0.25, 0.25]);
+  assert.equal(s.unowned, 0.25);
+  // baselines over groups: lua 0.075, python 0.1, plaintext 0.075 → lift lua 0.625/0.075, python 1.25, plaintext 0
+  assert.deepEqual(
+    s.lift!.map((x) => +x.toFixed(4)),
+    [8.3333, 1.25, 0],
+  );
+  assert.equal(s.dominant, "lua", "lift 8.3 ≥ 3 and ≥ 1.5 × 1.25");
+  const json = routeJson({
+    model: "m",
+    atlasPath: null,
+    text: "ab",
+    routed: {
+      ids: [1, 7],
+      spans: [
+        [0, 0],
+        [0, 2],
+      ],
+      pieces: ["<s>", "▁ab"],
+      routing: routing(),
+      shape,
+    },
+    owners,
+  });
+  assert.deepEqual(json.languages, ["lua", "python"]);
+  assert.deepEqual(json.controls, ["plaintext"]);
+  assert.deepEqual(json.baseline, [0.075, 0.1]);
+  assert.deepEqual(json.controlBaseline, [0.075]);
+  assert.deepEqual(json.groupBaseline, [
+    [0.1, 0.2],
+    [0.05, 0],
+  ]);
+  assert.deepEqual(json.groupControlBaseline, [[0.05], [0.1]]);
+  const t = json.tokens[0]!;
+  assert.deepEqual(t.controlShares, [0]);
+  assert.deepEqual(t.groupControlShares, [[0], [0]]);
+  assert.deepEqual(t.lift, [8.3333, 1.25]);
+  assert.deepEqual(t.controlLift, [0]);
+  for (let g = 0; g < 2; g++)
+    assert.ok(
+      Math.abs(
+        t.groupShares[g]!.reduce((a, b) => a + b, 0) +
+          t.groupControlShares![g]![0]! +
+          t.groupUnowned![g]! -
+          1,
+      ) < 1e-9,
+    );
+  assert.deepEqual(json.summary, {
+    tokens: 1,
+    shares: [0.625, 0.125],
+    controlShares: [0],
+    unowned: 0.25,
+    lift: [8.3333, 1.25],
+    controlLift: [0],
+    dominant: "lua",
+  });
+  assert.equal(json.dominance, DOMINANCE);
+  // A stricter rule names nobody.
+  const strict = {
+    token: { minLift: 10, minRatio: 1.5 },
+    selection: { minLift: 10, minRatio: 1.5 },
+    text: "",
+  };
+  const none = routeJson({
+    model: "m",
+    atlasPath: null,
+    text: "ab",
+    routed: {
+      ids: [1, 7],
+      spans: [
+        [0, 0],
+        [0, 2],
+      ],
+      pieces: ["<s>", "▁ab"],
+      routing: routing(),
+      shape,
+    },
+    owners,
+    rule: strict,
+  });
+  assert.equal(none.tokens[0]!.dominant, null);
+  assert.equal(none.summary!.dominant, null);
+});
+
+test("summarise: mean shares over the selection, lift against the baselines of the mean over groups", () => {
+  const owners = expertOwners(smallAtlasWithControl());
+  const sum = summarise(
+    [
+      { shares: [0.3, 0.1, 0.0], unowned: 0.6 },
+      { shares: [0.1, 0.1, 0.4], unowned: 0.4 },
+    ],
+    owners,
+  );
+  assert.deepEqual(
+    sum.shares.map((x) => +x.toFixed(6)),
+    [0.2, 0.1, 0.2],
+  );
+  assert.equal(+sum.unowned.toFixed(6), 0.5);
+  assert.deepEqual(
+    sum.lift!.map((x) => +x.toFixed(4)),
+    [2.6667, 1, 2.6667],
+  );
+  assert.equal(sum.dominant, null, "lua and plaintext tie");
+  assert.equal(summarise([], owners).dominant, null);
 });

@@ -81,11 +81,8 @@ describe("heatmap view model", () => {
       all.rows.map((x) => x.dominant.language),
       ["a", "b"],
     );
-    assert.deepEqual(
-      all.rows.map((x) => x.dominant.language),
-      r.tokens.map((t) => t.dominant),
-      "the same rule as route-shares.ts",
-    );
+    // route-shares.ts now calls a class dominant by lift over its baseline (issue #16); the view
+    // still names the largest share until the panel takes route's \`dominant\` and \`summary\`.
     assert.deepEqual(
       all.rows.map((x) => x.unowned),
       [0.375, 0.5],

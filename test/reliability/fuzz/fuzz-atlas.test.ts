@@ -72,6 +72,15 @@ const BASE: Atlas = {
       [0, 1].map((g) => Uint32Array.from({ length: E * E }, (_, e) => e).filter((e) => (e + g) % 5 === k)),
     ]),
   ),
+  // Version 2: a control class (e % 5 === 3) and baselines, so that those fields are fuzzed too.
+  controls: ["plaintext"],
+  controlSets: new Map([
+    [
+      "plaintext",
+      [0, 1].map((g) => Uint32Array.from({ length: E * E }, (_, e) => e).filter((e) => (e + g) % 5 === 3)),
+    ],
+  ]),
+  baselines: new Map([...LANGS, "plaintext"].map((c, k) => [c, [0.02 + k / 100, 0.03]])),
   buildSeconds: 1.5,
 };
 const BASE_TEXT = serializeAtlas(BASE);

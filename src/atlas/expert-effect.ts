@@ -1,0 +1,112 @@
+// An expert card's "effect here": the exact change of the next-token distribution at a
+// prompt when one expert alone is switched off or scaled. The engine's steering is a
+// callback (LogitsWith), so this module needs no engine and is tested with a fake; the
+// extension wires it to its steering of one expert.
+import { type ExpertId, formatExpertId } from "./expert-id";
+
+/** One expert's scale, for the engine's steering: its routing score is multiplied by `scale` (0 switches it off). */
+export interface OneExpertScale extends ExpertId {
+  scale: number;
+}
+
+/**
+ * The next-token logits at the cursor (vocabulary-sized) with one expert scaled, or with
+ * nothing changed (null). The engine's steering supplies it (see the report: to be wired
+ * to the Steering type).
+ */
+export type LogitsWith = (scale: OneExpertScale | null) => Promise<Float32Array>;
+
+export interface TokenChange {
+  id: number;
+  piece: string;
+  /** Probabilities without and with the change, and after − before. */
+  before: number;
+  after: number;
+  delta: number;
+}
+
+export interface ExpertEffect {
+  expert: string;
+  scale: number;
+  /** KL(before ‖ after) of the next-token distribution, in nats. */
+  kl: number;
+  /** The most likely next token without and with the change. */
+  top1: { before: TokenChange; after: TokenChange };
+  /** The tokens whose probability rises most, and falls most. */
+  up: TokenChange[];
+  down: TokenChange[];
+  /** Greedy continuations without and with the change, when `continueWith` was given. */
+  continuation?: { before: string; after: string };
+}
+
+function softmax(logits: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  const p = new Float64Array(logits.length);
+  let z = 0;
+  for (let k = 0; k < logits.length; k++) z += p[k] = Math.exp(logits[k]! - max);
+  for (let k = 0; k < p.length; k++) p[k]! /= z;
+  return p;
+}
+
+/**
+ * The card's "effect here": the exact change of the next-token distribution when expert
+ * `x` alone is scaled by `scale` (default 0: switched off), from two calls of `logitsWith`.
+ */
+export async function expertEffect(
+  logitsWith: LogitsWith,
+  x: ExpertId,
+  opts: {
+    scale?: number;
+    top?: number;
+    piece?: (id: number) => string;
+    continueWith?: (scale: OneExpertScale | null) => Promise<string>;
+  } = {},
+): Promise<ExpertEffect> {
+  const scale = opts.scale ?? 0;
+  if (!(scale >= 0) || !Number.isFinite(scale))
+    throw new RangeError(`a scale must be a number ≥ 0, got ${scale}`);
+  const change: OneExpertScale = { ...x, scale };
+  const before = softmax(await logitsWith(null));
+  const after = softmax(await logitsWith(change));
+  if (before.length !== after.length) throw new Error("the two logits have different sizes");
+  const piece = opts.piece ?? ((id: number) => String(id));
+  const tc = (id: number): TokenChange => ({
+    id,
+    piece: piece(id),
+    before: before[id]!,
+    after: after[id]!,
+    delta: after[id]! - before[id]!,
+  });
+  let kl = 0;
+  let b1 = 0;
+  let a1 = 0;
+  for (let k = 0; k < before.length; k++) {
+    if (before[k]! > 0) kl += before[k]! * Math.log(before[k]! / Math.max(after[k]!, 1e-300));
+    if (before[k]! > before[b1]!) b1 = k;
+    if (after[k]! > after[a1]!) a1 = k;
+  }
+  const ids = Array.from(before.keys());
+  const n = opts.top ?? 5;
+  const delta = (k: number) => after[k]! - before[k]!;
+  // Changes within 1e-9 are rounding, not an effect.
+  const up = [...ids]
+    .sort((p, q) => delta(q) - delta(p))
+    .slice(0, n)
+    .filter((k) => delta(k) > 1e-9);
+  const down = [...ids]
+    .sort((p, q) => delta(p) - delta(q))
+    .slice(0, n)
+    .filter((k) => delta(k) < -1e-9);
+  const effect: ExpertEffect = {
+    expert: formatExpertId(x),
+    scale,
+    kl: Math.max(0, kl),
+    top1: { before: tc(b1), after: tc(a1) },
+    up: up.map(tc),
+    down: down.map(tc),
+  };
+  if (opts.continueWith)
+    effect.continuation = { before: await opts.continueWith(null), after: await opts.continueWith(change) };
+  return effect;
+}
