@@ -220,19 +220,20 @@ describe("GPU check pieces", () => {
         sizes,
         `${lang} in models/atlases/tiny-codemonet.atlas.json`,
       );
+    const { python, lua } = ATLAS_LANGUAGE_SIZES as { python: number[]; lua: number[] };
     const sets = twoLanguageMaskSets(2, 512);
     assert.deepEqual(
       sets.map((s) => s.length),
-      [4180 + 6802, 7090 + 8079],
+      [python[0]! + lua[0]!, python[1]! + lua[1]!],
     );
     for (const s of sets) assert.equal(new Set(s).size, s.length);
     assert.deepEqual(twoLanguageMaskSets(2, 512), sets, "same seed, same sets");
     const big = twoLanguageMaskSets(6, 512);
     assert.deepEqual(
       big.map((s) => s.length),
-      [10982, 15169, 10982, 15169, 10982, 15169],
+      [0, 1, 2, 3, 4, 5].map((g) => python[g % 2]! + lua[g % 2]!),
     );
-    assert.equal(twoLanguageMaskSets(1, 16)[0]!.length, Math.round(4180 / 1024) + Math.round(6802 / 1024));
+    assert.equal(twoLanguageMaskSets(1, 16)[0]!.length, Math.round(python[0]! / 1024) + Math.round(lua[0]! / 1024));
   });
 
   it("the 1.4B's config gets the published moe_topk", () => {
