@@ -1,6 +1,8 @@
 // The commands, as functions over the context and the UI adapter (rust-analyzer's
 // commands.ts). APP_COMMANDS is their table; src/extension/commands.ts adds the two that
 // need VS Code itself and registers them all under one prefix.
+import { atlasQuality } from "../atlas/quality";
+import { confirmQuality, selectAtlas } from "./select-atlas";
 import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
 import { writeAtlasFile } from "../atlas/atlas-file";
@@ -209,6 +211,10 @@ export async function buildWorkspaceAtlas(ctx: Ctx): Promise<string | undefined>
       },
     );
     writeAtlasFile(out, atlas);
+    if (!(await confirmQuality(ctx, `built from ${basename(folder)}`, atlasQuality(atlas)))) {
+      ctx.log.info(`atlas ${out} written but not made active (low quality; the user kept the current one)`);
+      return out;
+    }
     await ctx.atlases.useWorkspaceAtlas(out, identity.fingerprint);
     const counts = AtlasManager.languageCounts(atlas).map((l) => `${l.id} ${l.experts}`);
     const omitted = Object.keys(atlas.corpus.omitted);
@@ -301,6 +307,7 @@ export async function showMenu(ctx: Ctx): Promise<void> {
       command: commandId("selectModelFolder"),
     },
     { label: "$(book) Build Language Atlas from Workspace", command: commandId("buildAtlas") },
+    { label: "$(list-selection) Select Atlas…", command: commandId("selectAtlas") },
     { label: "$(debug-restart) Restart Engine", command: commandId("restartEngine") },
     {
       label: "$(debug-disconnect) Unload Model",
@@ -327,6 +334,7 @@ export const APP_COMMANDS = {
   clearMasks,
   selectModelFolder,
   buildAtlas: buildWorkspaceAtlas,
+  selectAtlas,
   toggleLanguage,
   toggleEnabled,
   restartEngine,
