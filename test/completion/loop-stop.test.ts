@@ -1,0 +1,47 @@
+// Loops in completions: a repeated line or block of lines, or a repeated phrase, is cut
+// after its first occurrence; ordinary code (closing braces, a few equal lines, runs of
+// zeros) is left alone.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { dropLoop, loopCut } from "../../src/completion/loop-stop";
+import { finishCompletion } from "../../src/completion/stop-rules";
+
+/** The demo model's first completion of the README's prompt (greedy, 64 tokens). */
+const DEMO = `    if n < 0:\n        raise ValueError("n must be non-negative")\n    while n > 0:\n${"        n = n - 1\n".repeat(8)}`;
+
+describe("loop stop", () => {
+  it("drops a repeated line: the README's first completion keeps `n = n - 1` once", () => {
+    assert.equal(
+      dropLoop(DEMO),
+      '    if n < 0:\n        raise ValueError("n must be non-negative")\n    while n > 0:\n        n = n - 1\n',
+    );
+    assert.equal(
+      finishCompletion(DEMO, "max-tokens", { kind: "block", indent: 0, tabSize: 4 }),
+      '    if n < 0:\n        raise ValueError("n must be non-negative")\n    while n > 0:\n        n = n - 1',
+      "the first occurrence is a whole line: kept although the budget stopped the generation",
+    );
+  });
+
+  it("counts an unfinished last repetition, and blocks of several lines", () => {
+    assert.equal(loopCut("x = f(x)\nx = f(x)\nx = f("), "x = f(x)\n".length);
+    const block = "a = read()\nwrite(a)\n";
+    assert.equal(dropLoop(`start()\n${block.repeat(3)}`), `start()\n${block}`);
+    assert.equal(loopCut(`${block}${block}`), undefined, "twice is not yet a loop");
+  });
+
+  it("drops a repeated phrase within a line", () => {
+    assert.equal(dropLoop("print(foo(bar), foo(bar), foo(bar), foo(bar), foo(bar)"), "print(foo(bar), ");
+  });
+
+  it("leaves ordinary code alone", () => {
+    for (const code of [
+      "    }\n  }\n}\n",
+      "end\nend\nend\n",
+      "x = [0, 0, 0, 0, 0, 0, 0, 0]\n",
+      "\n\n\n\n",
+      "a = 1\nb = 2\na = 1\nb = 3\n",
+      "        i += 1\n        i += 1\n",
+    ])
+      assert.equal(loopCut(code), undefined, JSON.stringify(code));
+  });
+});
