@@ -49,7 +49,7 @@ export function readTheme(): Theme {
 
 /** The "no language" column's scale: from the background towards a grey of the foreground. */
 export function neutralScale(theme: Theme): (v: number) => string {
-  const mix = interpolateLab(theme.lo, interpolateLab(theme.lo, theme.fg)(0.5));
+  const mix = interpolateLab(theme.lo, interpolateLab(theme.lo, theme.fg)(0.4));
   return (v) => mix(Math.max(0, Math.min(1, v)));
 }
 

@@ -168,8 +168,9 @@ export class HeatmapGrid {
     const N = cols.length;
     // From 360 px up: the token and dominant columns stay put (sticky) and the class columns
     // keep a width that shows their value with its unit; a narrow panel scrolls sideways.
-    const tokenW = clamp(Math.round(W * 0.2), 72, 200);
-    const domW = clamp(Math.round(W * 0.2), 92, 150);
+    const tokenW = clamp(Math.round(W * 0.2), 88, 200);
+    // The dominant column fits "JavaScript 13×" with its swatch.
+    const domW = clamp(Math.round(W * 0.2), 124, 150);
     const minCell = 38;
     const cellW = N ? clamp(Math.floor((W - tokenW - domW - 2) / N), minCell, 72) : 0;
     const longest = Math.max(8, ...cols.map((c) => c.label.length + (c.masked ? 2 : 0)));
@@ -323,10 +324,10 @@ export class HeatmapGrid {
     s.replaceChildren();
     if (!v) return;
     const n = v.tokenCount.toLocaleString("en");
-    const text = `All ${n} token${v.tokenCount === 1 ? "" : "s"}`;
+    const text = `${n} token${v.tokenCount === 1 ? "" : "s"}`;
     const label = el("div", "c-token summary-label");
     label.append(el("span", undefined, text));
-    label.title = `${text}: the mean over the selection's tokens, each counted once`;
+    label.title = `All ${text}: the mean over the selection's tokens, each counted once`;
     label.setAttribute("role", "rowheader");
     s.setAttribute("aria-label", `summary of ${n} tokens`);
     s.append(label, this.dominantCell(v.summary.dominant, "selection"));

@@ -102,7 +102,7 @@ export function drawLegend(
       "span",
       "legend-what",
       lift
-        ? `Cells: lift = the class's share of each token's routing mass ÷ its baseline (its mean share over the atlas corpus); 1× is chance (${what}).`
+        ? `Lift = share of the token's routing mass ÷ the class's baseline (its mean share over the atlas corpus); 1× is chance (${what}).`
         : `Cells: share of each token's routing mass held by the class's experts (${what}).`,
     ),
   ];
@@ -114,13 +114,26 @@ export function drawLegend(
         "This atlas has no baselines (version 1): shares only, no class is called dominant.",
       ),
     );
-  else if (view.rule) parts.push(el("span", "legend-rule", `Dominant: ${view.rule.text}`));
+  else if (view.rule) {
+    // The rule in short, and in full (the data's own sentence) when opened.
+    const r = view.rule;
+    const rule = el("details", "legend-rule");
+    rule.append(
+      el(
+        "summary",
+        undefined,
+        `Dominant: lift ≥ ${r.token.minLift}× for a token (≥ ${r.selection.minLift}× for the selection) and ≥ ${r.token.minRatio}× the next class; else none`,
+      ),
+      el("span", "legend-rule-text", r.text),
+    );
+    parts.push(rule);
+  }
   if (view.controls.length)
     parts.push(
       el(
         "span",
         "legend-control",
-        `${view.controls.map(className).join(", ")}: a control class (English prose), not a language; it cannot be masked.`,
+        `${view.controls.map(className).join(", ")}: a control class (English prose), not a language; not maskable.`,
       ),
     );
   if (view.masked.some(Boolean)) {
