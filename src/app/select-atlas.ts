@@ -26,7 +26,7 @@ export function candidateDescription(c: AtlasCandidate): string {
 
 /** The confirmation a low-quality atlas needs, or undefined when it needs none. */
 export function lowQualityMessage(name: string, q: AtlasQuality | undefined): string | undefined {
-  if (!q || q.level !== "low") return undefined;
+  if (q?.level !== "low") return undefined;
   const lines = qualityLines(q).slice(0, 4);
   return `The atlas ${name} is of low quality: ${lines.join("; ")}. Its language labels may be wrong. Use it anyway?`;
 }

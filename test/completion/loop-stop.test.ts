@@ -6,11 +6,21 @@ import assert from "node:assert/strict";
 import { dropLoop, loopCut } from "../../src/completion/loop-stop";
 import { finishCompletion } from "../../src/completion/stop-rules";
 
-/** The demo model's first completion of the README's prompt (greedy, 64 tokens). */
+/**
+ * The demo model's completion of the README's first prompt (`monet-lens generate --json`,
+ * greedy, 64 tokens): one line, eight times.
+ */
+const README_FIRST = "    n = n - 1\n".repeat(8);
+/** A loop after some code. */
 const DEMO = `    if n < 0:\n        raise ValueError("n must be non-negative")\n    while n > 0:\n${"        n = n - 1\n".repeat(8)}`;
 
 describe("loop stop", () => {
   it("drops a repeated line: the README's first completion keeps `n = n - 1` once", () => {
+    assert.equal(dropLoop(README_FIRST), "    n = n - 1\n");
+    assert.equal(
+      finishCompletion(README_FIRST, "max-tokens", { kind: "block", indent: 0, tabSize: 4 }),
+      "    n = n - 1",
+    );
     assert.equal(
       dropLoop(DEMO),
       '    if n < 0:\n        raise ValueError("n must be non-negative")\n    while n > 0:\n        n = n - 1\n',

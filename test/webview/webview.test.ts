@@ -390,7 +390,7 @@ describe("routing view page (headless Chromium, demo model data)", { skip }, () 
     );
     assert.match(
       (await page
-        .locator("#hm-cell-6-" + (data.route.languages.length + (data.route.controls?.length ?? 0)))
+        .locator(`#hm-cell-6-${data.route.languages.length + (data.route.controls?.length ?? 0)}`)
         .getAttribute("aria-label")) ?? "",
       /^No language: share [\d.]+%/,
     );
