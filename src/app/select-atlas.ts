@@ -43,6 +43,7 @@ export async function selectAtlas(ctx: Ctx): Promise<void> {
   const info = await ctx.engineInfo();
   const active = ctx.atlases.active(info, ctx.config.atlasPath);
   const list = listAtlases(info.identity, {
+    shippedDir: ctx.atlases.shippedFolder ?? null,
     workspaceDirs: [join(ctx.storageDir, "atlases")],
     files: ctx.config.atlasPath ? [ctx.config.atlasPath] : [],
   });
