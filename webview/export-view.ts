@@ -44,7 +44,7 @@ export function viewSvg(
 ): { svg: string; width: number; height: number } {
   const N = view.columns.length;
   const headH = 12 + 7 * Math.max(8, ...view.columns.map((c) => c.label.length));
-  const top = 44;
+  const top = 56;
   const width = TOKEN_W + DOM_W + N * CELL_W + 16;
   const rowsY = top + headH + ROW + 6;
   const height = rowsY + view.rows.length * ROW + 16;
@@ -66,6 +66,13 @@ export function viewSvg(
     `${what}; ${view.group === "all" ? `mean of ${view.groups} routing groups` : `routing group ${view.group}`}`,
     ` fill="${style.dim}"`,
   );
+  if (view.rule)
+    text(
+      8,
+      top - 2,
+      `dominant: lift ≥ ${view.rule.token.minLift}× (token), ≥ ${view.rule.selection.minLift}× (selection), and ≥ ${view.rule.token.minRatio}× the next class; else none (—)`,
+      ` fill="${style.dim}"`,
+    );
   const x0 = 8 + TOKEN_W + DOM_W;
   text(8, top + headH - 4, "token", ` fill="${style.dim}"`);
   text(8 + TOKEN_W, top + headH - 4, "dominant", ` fill="${style.dim}"`);

@@ -124,7 +124,10 @@ export async function selectModelFolder(ctx: Ctx): Promise<void> {
     description = await validateModelFolder(dir);
   } catch (e) {
     ctx.log.error(`model folder ${dir} rejected: ${(e as Error).message}`);
-    await ctx.ui.error(`Monet Lens: ${dir} is not a usable CodeMonet checkpoint: ${(e as Error).message}`);
+    await modelFolderFailed(
+      ctx,
+      `Monet Lens: this folder is not a usable CodeMonet checkpoint: ${(e as Error).message} (${dir})`,
+    );
     return;
   }
   ctx.log.info(`model folder ${dir}: ${description}`);
@@ -152,8 +155,18 @@ export async function selectModelFolder(ctx: Ctx): Promise<void> {
       return;
     }
     ctx.log.error(`loading ${dir} failed: ${(e as Error).message}`);
-    await ctx.ui.error(`Monet Lens: loading ${dir} failed: ${(e as Error).message}`);
+    await modelFolderFailed(
+      ctx,
+      `Monet Lens: the model could not be loaded: ${(e as Error).message} (${dir})`,
+    );
   }
+}
+
+/** A failed model choice: the reason first, then Choose Again and Show Log. */
+async function modelFolderFailed(ctx: Ctx, message: string): Promise<void> {
+  const pick = await ctx.ui.error(message, "Choose Again", "Show Log");
+  if (pick === "Choose Again") await selectModelFolder(ctx);
+  else if (pick === "Show Log") await ctx.ui.executeCommand(commandId("showLog"));
 }
 
 /**

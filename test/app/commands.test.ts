@@ -290,7 +290,11 @@ describe("context and commands (real engine, demo model)", () => {
   it("Select Model Folder rejects a folder that is not a checkpoint, naming the problem", async () => {
     ui.folder = workspace;
     await selectModelFolder(ctx);
-    assert.match(ui.messages.at(-1)!.message, /is not a usable CodeMonet checkpoint: .*config\.json/);
+    assert.match(
+      ui.messages.at(-1)!.message,
+      /^Monet Lens: this folder is not a usable CodeMonet checkpoint: .*config\.json/,
+      "the reason first",
+    );
     assert.ok(!ui.settings.some((s) => s.key === "modelPath"));
   });
 
