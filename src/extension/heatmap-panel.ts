@@ -27,7 +27,7 @@ const EXPORT_FILTERS: Readonly<Record<string, Record<string, string[]>>> = {
 let lastExportDir: vscode.Uri | undefined;
 
 /** A save dialog for an export, then the file written atomically (a local file) or through VS Code's file system. */
-async function saveExport(name: string, data: string | Uint8Array): Promise<string | undefined> {
+export async function saveExport(name: string, data: string | Uint8Array): Promise<string | undefined> {
   const dir = lastExportDir ?? vscode.workspace.workspaceFolders?.[0]?.uri;
   const uri = await vscode.window.showSaveDialog({
     title: "Export the Routing Heatmap",
