@@ -160,6 +160,10 @@ function describeSource(s: SourceInfo): string {
   return `${what} (${s.file}, ${lines})`;
 }
 
+function capitalised(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
 interface Shown {
   status?: { state: ViewState; message: string; actions?: StatusButton[] };
 }
@@ -411,7 +415,7 @@ export class HeatmapController {
         this.status(
           "heatmap",
           "tooLong",
-          `${describeSource(target.source)} has ${n(m.spans.length)} tokens; the model reads ` +
+          `${capitalised(describeSource(target.source))} has ${n(m.spans.length)} tokens; the model reads ` +
             `${n(cap)} at once. Route the first ${n(cap)} tokens, or the ${n(cap)} around the cursor.`,
           [
             { action: "routeStart", label: `First ${n(cap)} Tokens` },
