@@ -651,12 +651,14 @@ async function main(): Promise<number> {
         10_000,
         250,
       );
-      // The keyboard is still in the view: Tab and Enter move there, never into the file.
+      // The keyboard is still in the view (its grid): keys move there, never into the file.
       const focusInView = await page.evaluate(() => document.activeElement?.tagName === "IFRAME");
-      if (!focusInView) throw new Error("the row click moved the focus out of the routing view");
+      const gridFocused = await frame.locator("#hm-grid").evaluate((g) => document.activeElement === g);
+      if (!focusInView || !gridFocused)
+        throw new Error("the row click moved the focus out of the routing view");
       await page.keyboard.press("ArrowDown");
-      await page.keyboard.press("Tab");
       await page.keyboard.press("Enter");
+      await page.keyboard.press("x");
       await page.waitForTimeout(500);
       if ((await dirty()) !== before) throw new Error("a key after a row click changed the file");
       log(`row 3 revealed in the editor (${selected} selection parts), the focus stayed in the view`);
