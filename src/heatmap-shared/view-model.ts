@@ -352,14 +352,6 @@ export function cellLabel(
   return `${percentLabel(share)}%`;
 }
 
-/** The top of a legacy rescaled colour scale (kept for callers outside the panel). */
-export function scaleTop(max: number): number {
-  if (!(max > 0)) return 1;
-  if (max >= 1) return 1;
-  const steps = [0.01, 0.02, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.75, 0.8, 1];
-  return steps.find((s) => s >= max - 1e-12) ?? 1;
-}
-
 /** A share as a percentage for a small cell: "24", "6.7", "0.4", "0". */
 export function percentLabel(v: number): string {
   const p = v * 100;
