@@ -74,3 +74,38 @@ export function dropLoop(text: string): string {
   const cut = loopCut(text);
   return cut === undefined ? text : text.slice(0, cut);
 }
+
+/** Complete lines held back from a stream: a loop's repetitions (blocks up to 4 lines, twice) fit in them. */
+const HELD_LINES = MAX_BLOCK_LINES * (LOOP_REPEATS - 1);
+
+/**
+ * A streamed text without its loop: push() returns what may be shown now — complete lines
+ * only, and not the last few, which could still turn out to repeat — and end() the rest of
+ * the text up to the loop's cut. `looping` says that a loop was found (the generation can stop).
+ */
+export class LoopFilter {
+  private text = "";
+  private shown = 0;
+  looping = false;
+
+  push(chunk: string): string {
+    this.text += chunk;
+    const cut = loopCut(this.text);
+    if (cut !== undefined) this.looping = true;
+    let safe = this.text.length;
+    for (let k = 0; k <= HELD_LINES && safe > 0; k++) safe = this.text.lastIndexOf("\n", safe - 1);
+    const upTo = Math.min(cut ?? Number.POSITIVE_INFINITY, safe + 1);
+    return this.take(upTo);
+  }
+
+  end(): string {
+    return this.take(loopCut(this.text) ?? this.text.length);
+  }
+
+  private take(upTo: number): string {
+    if (upTo <= this.shown) return "";
+    const out = this.text.slice(this.shown, upTo);
+    this.shown = upTo;
+    return out;
+  }
+}

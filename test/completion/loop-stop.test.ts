@@ -3,7 +3,7 @@
 // zeros) is left alone.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { dropLoop, loopCut } from "../../src/completion/loop-stop";
+import { dropLoop, LoopFilter, loopCut } from "../../src/completion/loop-stop";
 import { finishCompletion } from "../../src/completion/stop-rules";
 
 /**
@@ -53,5 +53,29 @@ describe("loop stop", () => {
       "        i += 1\n        i += 1\n",
     ])
       assert.equal(loopCut(code), undefined, JSON.stringify(code));
+  });
+
+  it("streamed: shows complete lines as they come, holds back what could still repeat, never shows the repetition", () => {
+    const f = new LoopFilter();
+    let shown = "";
+    for (const ch of README_FIRST) {
+      shown += f.push(ch);
+      assert.ok(!shown.includes("n = n - 1\n    n = n - 1"), "a repetition is never shown");
+    }
+    assert.equal(f.looping, true, "the loop is found (the generation can stop)");
+    shown += f.end();
+    assert.equal(shown, "    n = n - 1\n");
+    // Text that does not loop comes out whole, line by line.
+    const g = new LoopFilter();
+    const code = Array.from({ length: 14 }, (_, k) => `x${k} = ${k}\n`).join("");
+    let out = "";
+    let early = "";
+    for (const ch of code) {
+      out += g.push(ch);
+      if (!early && out) early = out;
+    }
+    assert.equal(early, "x0 = 0\n", "the first line shows before the text ends");
+    assert.equal(out + g.end(), code);
+    assert.equal(g.looping, false);
   });
 });
