@@ -8,6 +8,7 @@ export const COMMAND_NAMES = [
   "clearMasks",
   "selectModelFolder",
   "buildAtlas",
+  "selectAtlas",
   "toggleLanguage",
   "toggleEnabled",
   "restartEngine",

@@ -31,6 +31,8 @@ export interface Ui {
     options: { title: string; placeholder?: string },
   ): Promise<T | undefined>;
   pickFolder(options: { title: string; defaultPath?: string }): Promise<string | undefined>;
+  /** An open-file dialog (optional: tests may leave it out). */
+  pickFile?(options: { title: string; defaultPath?: string }): Promise<string | undefined>;
   /** A cancellable notification with progress; `signal` aborts when the user cancels. */
   withProgress<R>(
     title: string,
