@@ -67,7 +67,7 @@ function esc(s: string): string {
 
 const W = 760;
 const H = 380;
-const M = { left: 64, right: 210, top: 64, bottom: 48 };
+const M = { left: 64, right: 210, top: 84, bottom: 48 };
 
 /** The chart: engine RSS and caller RSS (MB) over minutes; `notes` are lines under the title. */
 export function rssChartSvg(samples: readonly RssSample[], title: string, notes: string[] = []): string {
