@@ -215,6 +215,9 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
     // buffers here, not while typing, where it would look like a leak.
     for (const p of [context, context + typed.slice(0, 40), context + typed])
       await controller.provide({ ...request(p), manual: true });
+    // The session starts with no cached suggestion: the last keystroke's text is the warm-up's
+    // last, and a cache hit there would leave the previous generation, cancelled, as the last one.
+    controller.reset();
     const statsStart = (await client.stats())!;
     const callerStart = process.memoryUsage().rss;
     const warmGenerations = engine.generations.length;
