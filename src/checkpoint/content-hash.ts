@@ -58,7 +58,7 @@ function readCache(file: string): HashCacheFile {
   return { format: "monet-lens-content-hashes", version: 1, files: {} };
 }
 
-async function sha256OfFile(path: string): Promise<string> {
+export async function sha256OfFile(path: string): Promise<string> {
   const h = createHash("sha256");
   for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 })) h.update(chunk as Buffer);
   return h.digest("hex");

@@ -1,14 +1,21 @@
 // The caller's side of the engine process: requests as promises, streamed text,
 // cancellation that stops generation inside the engine (not just drops the result), and a
 // restart when the process dies (at most `maxRestarts` times in a row, then a clear failure).
+// A watchdog ends a process that stops beating or makes no progress (watchdog.ts), and every
+// message from the process is validated (protocol-check.ts): a hung or broken engine fails
+// its requests with a clear error and is restarted on the next request, like a crashed one.
 import { fork, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import type { RoutedText } from "./engine";
-import { CancelledError, EngineCrashedError } from "./errors";
+import { CancelledError, EngineCrashedError, EngineHungError, EngineProtocolError } from "./errors";
 import type { GenerateResult } from "./generate";
+import { HEARTBEAT_FD, HEARTBEAT_FD_ENV } from "./heartbeat";
 import type { EngineInfo, GenerateParams, OpenParams, Request, Response, WorkerStats } from "./protocol";
+import { HEARTBEAT_LINE_CHARS, parseHeartbeat, parseResponse } from "./protocol-check";
 import type { SteeringWire } from "./steering";
+import { Watchdog, type WatchdogOptions } from "./watchdog";
 
 export interface ClientOptions extends OpenParams {
   log?: (line: string) => void;
@@ -16,6 +23,10 @@ export interface ClientOptions extends OpenParams {
   /** The engine moved to another execution provider after starting (a run-time fallback). */
   onProvider?: (info: EngineInfo) => void;
   maxRestarts?: number;
+  /** Bounds of the watchdog (watchdog.ts WATCHDOG_DEFAULTS). */
+  watchdog?: WatchdogOptions;
+  /** Tests: another engine script to fork (default: the engine's worker). */
+  engineScript?: { script: string; execArgv: string[] };
 }
 
 interface Pending {
@@ -62,20 +73,35 @@ export class EngineClient {
   }
 
   private async spawn(): Promise<EngineInfo> {
-    const entry = workerEntry();
-    // Inside VS Code, process.execPath is Electron: run it as plain Node.
+    const entry = this.opts.engineScript ?? workerEntry();
+    // Inside VS Code, process.execPath is Electron: run it as plain Node. Its stdio 4 is the
+    // heartbeat pipe.
     const child = fork(entry.script, [], {
       execArgv: entry.execArgv,
       serialization: "advanced",
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: "1" },
-      stdio: ["ignore", "ignore", "pipe", "ipc"],
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: "1", [HEARTBEAT_FD_ENV]: String(HEARTBEAT_FD) },
+      stdio: ["ignore", "ignore", "pipe", "ipc", "pipe"],
     });
     this.child = child;
+    const watchdog = new Watchdog(this.opts.watchdog ?? {}, (why) =>
+      this.endBroken(child, why, EngineHungError),
+    );
+    this.watchHeartbeat(child, watchdog);
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-    child.on("message", (m: Response) => this.onMessage(m));
+    child.on("message", (raw: unknown) => {
+      const m = parseResponse(raw);
+      if (m.ok) this.onMessage(m.value);
+      else
+        this.endBroken(
+          child,
+          `the engine process sent a malformed message (${m.error})`,
+          EngineProtocolError,
+        );
+    });
     child.on("error", (e) => this.onExit(child, `the engine process failed: ${e.message}`));
     child.on("exit", (code, signal) => {
+      watchdog.stop();
       const said = stderr.trim() ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : "";
       this.onExit(child, `the engine process stopped (${signal ?? `exit code ${code}`})${said}`);
     });
@@ -100,6 +126,49 @@ export class EngineClient {
         `${info.ep}${info.fallbacks.length ? ` (skipped: ${info.fallbacks.join("; ")})` : ""}`,
     );
     return info;
+  }
+
+  /** Feeds the heartbeat pipe's lines, each validated, to the watchdog. */
+  private watchHeartbeat(child: ChildProcess, watchdog: Watchdog): void {
+    const pipe = child.stdio[HEARTBEAT_FD] as Readable | null | undefined;
+    let partial = "";
+    pipe?.setEncoding("utf8");
+    pipe?.on("data", (chunk: string) => {
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop()!;
+      if (partial.length > HEARTBEAT_LINE_CHARS) lines.push(partial); // refused below, as too long
+      for (const line of lines) {
+        const beat = parseHeartbeat(line);
+        if (!beat.ok) {
+          watchdog.stop();
+          return this.endBroken(
+            child,
+            `the engine process sent a malformed heartbeat (${beat.error})`,
+            EngineProtocolError,
+          );
+        }
+        watchdog.beat(beat.value);
+      }
+    });
+    pipe?.on("error", () => undefined); // the process ended: its exit says so
+  }
+
+  /**
+   * Ends an engine process that is hung or broken: says why (once), kills it, and fails its
+   * requests; the next request starts another process (up to `maxRestarts` in a row).
+   */
+  private endBroken(
+    child: ChildProcess,
+    why: string,
+    kind: new (message: string) => EngineCrashedError,
+  ): void {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    if (this.child !== child) return; // already replaced, unloaded or ended
+    this.child = undefined;
+    this.starting = undefined;
+    this.crashes++;
+    this.opts.log?.(`${why}; it was ended`);
+    this.failPending(child, new kind(`${why}; it was ended and restarts on the next request`));
   }
 
   private onExit(child: ChildProcess, why: string): void {
@@ -140,6 +209,11 @@ export class EngineClient {
       case "text":
         this.pending.get(m.id)?.onText?.(m.text);
         return;
+    }
+    if (m.type === "error" && m.id === 0) {
+      // A request the engine refused before it could tell which it was (a bug on this side).
+      this.opts.log?.(`the engine refused a message: ${m.message}`);
+      return;
     }
     const p = this.pending.get(m.id);
     if (!p) return;

@@ -10,6 +10,7 @@ import { modelIdentity, type ModelIdentity } from "./model-identity";
 import { embeddedModelDir } from "./model-paths";
 import { ensureConverted, type StoreOptions } from "./model-store";
 import type { EpPreference, ProviderName } from "./providers";
+import { OutOfMemoryError } from "./out-of-memory";
 import { MonetRunner, type Routing } from "./runner";
 import { openSession, plannedProvider, type SessionOptions } from "./session";
 import type { Steering } from "./steering";
@@ -76,12 +77,23 @@ export class Engine {
           : plannedProvider(opts.ep ?? "auto", opts.sessions?.probes) === "cpu"
             ? "float32"
             : "float16";
-      const converted = await ensureConverted(ckpt, { ...opts, dtype });
-      const opened = await openSession(converted.modelPath, {
-        ep: opts.ep ?? "auto",
-        threads: opts.threads,
-        ...opts.sessions,
-      });
+      let converted = await ensureConverted(ckpt, { ...opts, dtype });
+      const open = () =>
+        openSession(converted.modelPath, { ep: opts.ep ?? "auto", threads: opts.threads, ...opts.sessions });
+      let opened: Awaited<ReturnType<typeof open>>;
+      try {
+        opened = await open();
+      } catch (e) {
+        // A cached conversion that onnxruntime cannot open (damaged in a way its checksums did
+        // not show, or written by a faulty version) is rebuilt once, not reported forever.
+        if (converted.converted || e instanceof OutOfMemoryError) throw e;
+        opts.log?.(
+          `onnxruntime could not open the cached conversion ${converted.modelPath} ` +
+            `(${(e instanceof Error ? e.message : String(e)).split("\n").slice(0, 2).join(" ")}); rebuilding it`,
+        );
+        converted = await ensureConverted(ckpt, { ...opts, dtype, rebuild: true });
+        opened = await open();
+      }
       for (const f of opened.fallbacks) opts.log?.(`execution provider skipped: ${f}`);
       // A GPU provider that fails at run time: say so, reopen on the CPU, and retry there.
       let engine: Engine | undefined;

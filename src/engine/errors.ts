@@ -18,5 +18,11 @@ export function throwIfCancelled(signal: AbortSignal | undefined, message = "can
 /** The engine process stopped (a crash, a kill, an unload) while a request was waiting on it. */
 export class EngineCrashedError extends Error {}
 
+/** The engine process stopped answering (stopped, frozen or stuck): the client's watchdog ended it. */
+export class EngineHungError extends EngineCrashedError {}
+
+/** The engine process sent a message that is not the protocol's: the client ended it. */
+export class EngineProtocolError extends EngineCrashedError {}
+
 /** The engine cannot run until the user does something (it failed to load, or was stopped). */
 export class EngineUnavailableError extends Error {}

@@ -1,10 +1,12 @@
 // Converted models on disk, keyed by the checkpoint's fingerprint, the converter version
 // and the dtype. Conversion happens once; a lock file keeps two processes (two VS Code
 // windows, a CLI run) from converting the same model at once, and a damaged entry is
-// detected by its manifest and rebuilt. The store owns its folders' names: where the cache
+// detected by its manifest and rebuilt, and so is one whose files changed on disk (their
+// checksums, converted-checksums.ts) or that onnxruntime cannot open (engine.ts asks for a
+// rebuild). The store owns its folders' names: where the cache
 // is (cacheDirFor), the entries, and the work folders of conversions in progress
 // (`<entry>.tmp-<pid>-<time>`), which abandonConversions removes for a killed process.
-import { readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describeWriteFailure } from "../files/atomic-write";
 import { defaultCacheRoot } from "../files/cache-root";
@@ -12,6 +14,7 @@ import { hashCacheFileIn } from "../checkpoint/content-hash";
 import { makeFolder } from "../files/folders";
 import { acquireLock } from "../files/lock-file";
 import type { Checkpoint } from "../checkpoint/checkpoint";
+import { recordChecksums, verifyChecksums } from "./converted-checksums";
 import { throwIfCancelled } from "./errors";
 import {
   CONVERTER_VERSION,
@@ -27,6 +30,8 @@ export interface StoreOptions {
   onProgress?: (done: number, total: number, what: string) => void;
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /** Convert again even if a conversion is cached (onnxruntime could not open it). */
+  rebuild?: boolean;
 }
 
 /**
@@ -103,17 +108,33 @@ async function ensureConvertedIn(
   const fingerprint = await ckpt.fingerprint({ cacheFile: hashCacheFile });
   makeFolder(root, "remove it, or set MONET_LENS_CACHE to another folder");
   const dir = join(root, `${fingerprint.slice(0, 24)}-v${CONVERTER_VERSION}-${dtype}`);
-  const ready = () => readConverted(dir, { fingerprint, dtype });
-  let manifest = ready();
-  if (manifest) return { dir, modelPath: join(dir, MODEL_FILE), manifest, converted: false };
+  /** The cached conversion when it is complete and its files are what was written, else why not. */
+  const ready = async (): Promise<ConvertedManifest | string> => {
+    const manifest = readConverted(dir, { fingerprint, dtype });
+    if (!manifest)
+      return existsSync(dir)
+        ? "its manifest is missing or damaged, or a file does not have the size written"
+        : "";
+    const verdict = await verifyChecksums(dir);
+    if (!verdict.ok) return verdict.why;
+    if (verdict.hashed.length) opts.log?.(`checked ${verdict.hashed.join(" and ")} in ${dir}: unchanged`);
+    return manifest;
+  };
+  let found = opts.rebuild ? "" : await ready();
+  if (typeof found !== "string")
+    return { dir, modelPath: join(dir, MODEL_FILE), manifest: found, converted: false };
 
   const release = await acquireLock(`${dir}.lock`, { ...opts, doing: "converting this model" });
   try {
-    manifest = ready(); // another process may have finished while we waited
-    if (manifest) return { dir, modelPath: join(dir, MODEL_FILE), manifest, converted: false };
+    if (!opts.rebuild) {
+      found = await ready(); // another process may have finished (or rebuilt it) while we waited
+      if (typeof found !== "string")
+        return { dir, modelPath: join(dir, MODEL_FILE), manifest: found, converted: false };
+      if (found) opts.log?.(`the converted model in ${dir} is damaged: ${found}; rebuilding it`);
+    }
     removeDeadTemporaries(dir, opts.log);
     opts.log?.(`converting ${ckpt.dir} to ONNX (${dtype}) in ${dir}`);
-    manifest = await convertToOnnx(ckpt, dir, {
+    const manifest = await convertToOnnx(ckpt, dir, {
       fingerprint,
       dtype,
       workDir: temporaryFolder(dir),
@@ -122,6 +143,7 @@ async function ensureConvertedIn(
         opts.onProgress?.(done, total, what);
       },
     });
+    await recordChecksums(dir);
     return { dir, modelPath: join(dir, MODEL_FILE), manifest, converted: true };
   } finally {
     release();

@@ -1,4 +1,5 @@
-// Messages between the engine client (the caller) and the engine's child process.
+// Messages between the engine client (the caller) and the engine's child process; each is
+// validated on arrival (protocol-check.ts).
 import type { MonetConfig } from "../checkpoint/config";
 import type { DtypeChoice, RoutedText } from "./engine";
 import type { GenerateResult } from "./generate";
@@ -61,6 +62,16 @@ export interface EngineInfo {
   config: MonetConfig;
   /** The model's name, fingerprint and configuration summary (routingGroups among them). */
   identity: ModelIdentity;
+}
+
+/**
+ * One line (JSON) a second on the engine process's heartbeat pipe, written by a thread of its
+ * own (heartbeat.ts), so it goes on while onnxruntime blocks the main thread: `busy` requests
+ * in progress, and for how long none of them has made progress (a token, a progress step).
+ */
+export interface Heartbeat {
+  busy: number;
+  stalledMs: number;
 }
 
 export type Response =

@@ -2,8 +2,12 @@
 // lives in a child process and the caller (the extension host, the CLI) stays responsive;
 // a native crash or an out-of-memory here ends this process only. run() yields to the
 // event loop between calls, so a "cancel" message is seen between two tokens.
+// Every request is validated first (protocol-check.ts): a malformed one is answered with an
+// error naming the field, never a TypeError or a crash; a thread beats for the client's watchdog.
 import { Engine } from "./engine";
+import { startHeartbeat } from "./heartbeat";
 import type { Request, Response } from "./protocol";
+import { parseRequest } from "./protocol-check";
 import { type Steering, steeringFromWire } from "./steering";
 import { structureCut } from "./structure-stop";
 
@@ -14,7 +18,12 @@ const cancelled = new Set<number>();
 /** Generations received and not yet finished: only their cancels are kept. */
 const live = new Set<number>();
 
-const send = (m: Response) => process.send!(m);
+const heartbeat = startHeartbeat();
+/** Every message out is progress for the watchdog: a token, a conversion step, an answer. */
+const send = (m: Response) => {
+  heartbeat.progress();
+  process.send!(m);
+};
 /** The provider the client was last told about. */
 let reportedEp: string | undefined;
 
@@ -43,6 +52,8 @@ async function handle(req: Request): Promise<void> {
         onProgress: (done, total, what) => send({ type: "progress", done, total, what }),
       });
       reportedEp = engine.ep;
+      // The client's watchdog hears this process beat before it is told that the model is open.
+      await heartbeat.started;
       send({
         type: "opened",
         id: req.id,
@@ -104,14 +115,24 @@ async function handle(req: Request): Promise<void> {
   }
 }
 
-process.on("message", (req: Request) => {
-  handle(req).catch((e: unknown) => {
-    if (req.type === "generate") {
-      cancelled.delete(req.id);
-      live.delete(req.id);
-    }
-    send({ type: "error", id: req.id, message: e instanceof Error ? e.message : String(e) });
-  });
+process.on("message", (raw: unknown) => {
+  const parsed = parseRequest(raw);
+  if (!parsed.ok) {
+    // Answered to its request when its id is usable, else to id 0 (the client logs it).
+    send({ type: "error", id: parsed.id ?? 0, message: `the engine refused a request: ${parsed.error}` });
+    return;
+  }
+  const req = parsed.value;
+  heartbeat.begin();
+  handle(req)
+    .catch((e: unknown) => {
+      if (req.type === "generate") {
+        cancelled.delete(req.id);
+        live.delete(req.id);
+      }
+      send({ type: "error", id: req.id, message: e instanceof Error ? e.message : String(e) });
+    })
+    .finally(() => heartbeat.end());
 });
 // The caller went away (closed, crashed): so do we.
 process.on("disconnect", () => process.exit(0));

@@ -4,7 +4,11 @@ import { spawnSync } from "node:child_process";
 import { after } from "node:test";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { TEST_CACHE } from "../helpers/fixtures";
+import { loadConfig } from "../../src/checkpoint/config";
+import type { ClientOptions } from "../../src/engine/engine-client";
+import { modelIdentity } from "../../src/engine/model-identity";
+import type { EngineInfo } from "../../src/engine/protocol";
+import { DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
 
 /**
  * Mounts a tmpfs of `size` at `dir` (a real full disk, or with "ro" a real read-only one);
@@ -40,5 +44,33 @@ export function scratchDirs(prefix: string): { root: string; fresh: (label: stri
       mkdirSync(d, { recursive: true });
       return d;
     },
+  };
+}
+
+/** Watchdog bounds short enough for tests. */
+export const WATCHDOG = { silenceMs: 2000, stallMs: 2000 };
+
+/**
+ * EngineClient options that fork the stand-in engine (test/engine/fake-engine.ts) in `mode`
+ * instead of the real one, with the demo model's description and WATCHDOG.
+ */
+export function fakeEngineOptions(mode: string): ClientOptions {
+  const config = loadConfig(DEMO_MODEL);
+  const info: EngineInfo = {
+    modelDir: DEMO_MODEL,
+    ep: "cpu",
+    fallbacks: [],
+    convertedDir: join(TEST_CACHE, "converted", "fake"),
+    config,
+    identity: modelIdentity(DEMO_MODEL, "f".repeat(64), config),
+  };
+  process.env.FAKE_ENGINE_MODE = mode;
+  process.env.FAKE_ENGINE_INFO = JSON.stringify(info);
+  return {
+    engineScript: {
+      script: join(__dirname, "..", "engine", "fake-engine.ts"),
+      execArgv: ["--import", "tsx"],
+    },
+    watchdog: WATCHDOG,
   };
 }

@@ -13,11 +13,17 @@
 //   - the last suggestion equals what a fresh engine (new process, no cached prefix) and a
 //     fresh controller give for the same request.
 //
+//   - memory levels off: RSS of both processes is sampled while typing, and the trend over
+//     the second half of the session must stay under 1 MB per minute or 16 MB in all (rss-chart.ts).
+//
 // `npm run load-test` runs 2,000 keystrokes at 20 per second (100 s) and prints the figures;
+// `npm run load-test -- --minutes 20` types for 20 minutes. Either writes the RSS chart to
+// docs/load-test-rss.svg (`--svg PATH` elsewhere, `--svg ""` not at all).
 // test/reliability/load.test.ts runs 200 keystrokes for the invariants only (no timing).
 //
-//   node --import tsx test/reliability/load-session.ts [--keystrokes N] [--rate HZ] [--debounce MS] [--json]
-import { readdirSync, readFileSync } from "node:fs";
+//   node --import tsx test/reliability/load-session.ts [--keystrokes N | --minutes M] [--rate HZ]
+//     [--debounce MS] [--sample-seconds S] [--svg PATH] [--json]
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -35,6 +41,14 @@ import type { GenerateParams, WorkerStats } from "../../src/engine/protocol";
 import { SentencePieceTokenizer } from "../../src/tokenizer/tokenizer";
 import { DEFAULTS } from "../../src/app/config";
 import { DEMO_MODEL, SHARED, TEST_CACHE } from "../helpers/fixtures";
+import {
+  GROWTH_LIMIT_MB,
+  GROWTH_LIMIT_MB_PER_MIN,
+  type RssSample,
+  type RssTrend,
+  rssChartSvg,
+  rssTrend,
+} from "./rss-chart";
 
 export interface LoadOptions {
   keystrokes: number;
@@ -43,6 +57,8 @@ export interface LoadOptions {
   /** The controller's debounce; 0 (default here) sends every keystroke to the engine: the most load. */
   debounceMs?: number;
   cacheDir?: string;
+  /** Seconds between two RSS samples while typing (default: 1/200 of the session, 1 to 10 s). */
+  sampleSeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -84,6 +100,10 @@ export interface LoadReport {
   suggestions: number;
   latencyMs: { p50: number; p95: number; max: number };
   rss: { engineStartMB: number; engineEndMB: number; callerStartMB: number; callerEndMB: number };
+  /** RSS while typing, from the warm start to the last answer. */
+  rssSamples: RssSample[];
+  engineTrend: RssTrend;
+  callerTrend: RssTrend;
   lastSuggestion: string | undefined;
   /** The last generation's text, and a fresh engine's for the same request (must be equal). */
   lastGeneration: string;
@@ -190,8 +210,14 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
     const controller = makeController(engine);
 
     // Warm-up: the first generations allocate onnxruntime's buffers; memory is measured after them.
-    for (const p of [context, context + typed.slice(0, 40)])
+    // The last one has the whole text to be typed before the cursor, so its prompt is as long as
+    // the session's will get (the token budget): onnxruntime's arena grows to its largest
+    // buffers here, not while typing, where it would look like a leak.
+    for (const p of [context, context + typed.slice(0, 40), context + typed])
       await controller.provide({ ...request(p), manual: true });
+    // The session starts with no cached suggestion: the last keystroke's text is the warm-up's
+    // last, and a cache hit there would leave the previous generation, cancelled, as the last one.
+    controller.reset();
     const statsStart = (await client.stats())!;
     const callerStart = process.memoryUsage().rss;
     const warmGenerations = engine.generations.length;
@@ -208,6 +234,23 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
     const t0 = performance.now();
+    const rssSamples: RssSample[] = [];
+    const sample = async () => {
+      const st = await client.stats();
+      if (st)
+        rssSamples.push({
+          t: Math.round(performance.now() - t0) / 1000,
+          engineMB: mb(st.rss),
+          callerMB: mb(process.memoryUsage().rss),
+        });
+    };
+    await sample();
+    const sessionSeconds = o.keystrokes / o.rate;
+    const every = o.sampleSeconds ?? Math.min(10, Math.max(1, sessionSeconds / 200));
+    let sampling: Promise<void> = Promise.resolve();
+    const sampler = setInterval(() => {
+      sampling = sampling.then(sample).catch((e: unknown) => log(`RSS sample failed: ${String(e)}`));
+    }, every * 1000);
     for (let i = 0; i < o.keystrokes; i++) {
       await sleep(t0 + i * interval - performance.now());
       previous?.abort(); // VS Code cancels the previous request on every keystroke
@@ -234,8 +277,13 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
     const lastLatencyMs = performance.now() - lastAt;
     const wallSeconds = (performance.now() - t0) / 1000;
     while (controller.busy) await sleep(10);
+    clearInterval(sampler);
+    await sampling;
+    await sample();
     const statsEnd: WorkerStats = (await client.stats())!;
     const callerEnd = process.memoryUsage().rss;
+    const engineTrend = rssTrend(rssSamples, (x) => x.engineMB);
+    const callerTrend = rssTrend(rssSamples, (x) => x.callerMB);
 
     // The last generation's request (the same prompt and settings) to a fresh engine process,
     // which has no cached prefix: the text must be the same (the cache reuse is exact).
@@ -288,6 +336,17 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
       failures.push(`engine RSS grew from ${mb(statsStart.rss)} to ${mb(statsEnd.rss)} MB`);
     if (!flat(callerStart, callerEnd))
       failures.push(`caller RSS grew from ${mb(callerStart)} to ${mb(callerEnd)} MB`);
+    // Levels off: the second half's trend stays under the limit (a leak rises steadily; a
+    // prompt growing to its token budget rises early, then stays).
+    for (const [who, trend] of [
+      ["engine", engineTrend],
+      ["caller", callerTrend],
+    ] as const)
+      if (trend.growing)
+        failures.push(
+          `${who} RSS still grows in the second half: ${trend.secondHalfMBPerMin} MB/min ` +
+            `(limits ${GROWTH_LIMIT_MB_PER_MIN} MB/min and ${GROWTH_LIMIT_MB} MB over the half)`,
+        );
     if (lastGen.result.stopReason === "cancelled") failures.push("the last generation was cancelled");
     if (lastGen.result.text !== freshResult.text)
       failures.push(
@@ -321,6 +380,9 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
         callerStartMB: mb(callerStart),
         callerEndMB: mb(callerEnd),
       },
+      rssSamples,
+      engineTrend,
+      callerTrend,
       lastSuggestion,
       lastGeneration: lastGen.result.text,
       freshGeneration: freshResult.text,
@@ -340,17 +402,41 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       keystrokes: { type: "string" },
+      minutes: { type: "string" },
       rate: { type: "string" },
       debounce: { type: "string" },
+      "sample-seconds": { type: "string" },
+      svg: { type: "string" },
       json: { type: "boolean" },
     },
   });
+  const rate = Number(values.rate ?? 20);
+  const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
+  if (minutes !== undefined && !(minutes > 0))
+    throw new Error(`--minutes ${values.minutes}: give a number > 0`);
+  const keystrokes =
+    minutes !== undefined ? Math.round(minutes * 60 * rate) : Number(values.keystrokes ?? 2000);
   const r = await runTypingLoad({
-    keystrokes: Number(values.keystrokes ?? 2000),
-    rate: Number(values.rate ?? 20),
+    keystrokes,
+    rate,
     debounceMs: values.debounce === undefined ? 0 : Number(values.debounce),
+    sampleSeconds: values["sample-seconds"] === undefined ? undefined : Number(values["sample-seconds"]),
     log: (l) => console.error(l),
   });
+  const svg = values.svg ?? join("docs", "load-test-rss.svg");
+  if (svg) {
+    const date = new Date().toISOString().slice(0, 16).replace("T", " ");
+    writeFileSync(
+      svg,
+      rssChartSvg(r.rssSamples, `Typing load: RSS over ${(r.wallSeconds / 60).toFixed(1)} minutes`, [
+        `${r.keystrokes} keystrokes at ${r.rate}/s, debounce ${r.debounceMs} ms, demo model on the CPU; ${date} UTC`,
+        `${r.machine}`,
+        `engine ${r.engineTrend.startMB} → ${r.engineTrend.endMB} MB (second half ${r.engineTrend.secondHalfMBPerMin} MB/min); ` +
+          `caller ${r.callerTrend.startMB} → ${r.callerTrend.endMB} MB (${r.callerTrend.secondHalfMBPerMin} MB/min)`,
+      ]),
+    );
+    console.error(`RSS chart written to ${svg}`);
+  }
   if (values.json) console.log(JSON.stringify(r, null, 1));
   else {
     console.log(
@@ -376,6 +462,12 @@ async function main(): Promise<void> {
       `RSS engine ${r.rss.engineStartMB} → ${r.rss.engineEndMB} MB, caller ` +
         `${r.rss.callerStartMB} → ${r.rss.callerEndMB} MB`,
     );
+    const trend = (t: RssTrend) =>
+      `mean of the first tenth ${t.startMB} MB, of the last tenth ${t.endMB} MB; trend ` +
+      `${t.firstHalfMBPerMin} MB/min in the first half, ${t.secondHalfMBPerMin} MB/min in the second ` +
+      `(${t.growing ? "still growing" : "levelled off"})`;
+    console.log(`engine RSS over ${r.rssSamples.length} samples: ${trend(r.engineTrend)}`);
+    console.log(`caller RSS: ${trend(r.callerTrend)}`);
     console.log(
       `last generation ${JSON.stringify(r.lastGeneration)}; a fresh engine, same ` +
         `request: ${JSON.stringify(r.freshGeneration)}`,
