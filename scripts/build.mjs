@@ -10,7 +10,7 @@ const targets = [
     ...common,
     platform: "node",
     format: "cjs",
-    entryPoints: ["src/extension.ts"],
+    entryPoints: ["src/extension/activate.ts"],
     outfile: "dist/extension.js",
     external: ["vscode", "onnxruntime-node"],
   },

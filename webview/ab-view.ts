@@ -1,8 +1,8 @@
 // The A/B tab: the greedy continuation at the cursor without and with the current masks,
 // side by side, after the end of the prompt; the tokens that the other side lacks are
 // marked, and the first position where they part is flagged.
-import { diffContinuations, type DiffToken } from "../src/heatmap/continuation";
-import type { ToWebview } from "../src/heatmap/messages";
+import { diffContinuations, type DiffToken } from "../src/heatmap-shared/continuation";
+import type { ToWebview } from "../src/heatmap-shared/messages";
 import { el } from "./dom";
 
 export type CompareMessage = Extract<ToWebview, { type: "compare" }>;

@@ -1,7 +1,7 @@
 // The page's side of the VS Code webview API: typed messages to the extension and the
 // state VS Code keeps for the page while it is hidden.
-import type { FromWebview, Tab } from "../src/heatmap/messages";
-import type { GroupChoice } from "../src/heatmap/view-model";
+import type { FromWebview, Tab } from "../src/heatmap-shared/messages";
+import type { GroupChoice } from "../src/heatmap-shared/view-model";
 
 interface VsCodeApi {
   postMessage(message: unknown): void;

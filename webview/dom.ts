@@ -1,5 +1,5 @@
 // Small DOM helpers. Text from the user's files only ever goes in through textContent.
-import { visibleRuns } from "../src/heatmap/view-model";
+import { visibleRuns } from "../src/heatmap-shared/view-model";
 
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   const el = document.getElementById(id);

@@ -4,7 +4,7 @@
 // Colours follow the theme; hovering a cell shows its tooltip; clicking a row (or Enter on
 // the active row) selects its tokens in the editor.
 import { select } from "d3";
-import type { RouteData } from "../src/heatmap/route-data";
+import type { RouteData } from "../src/heatmap-shared/route-data";
 import {
   buildHeatView,
   percentLabel,
@@ -12,7 +12,7 @@ import {
   type GroupChoice,
   type HeatRow,
   type HeatView,
-} from "../src/heatmap/view-model";
+} from "../src/heatmap-shared/view-model";
 import { heatScale, readTheme, textOn, type Theme } from "./colors";
 import { el, tokenText } from "./dom";
 import { drawLegend } from "./legend";

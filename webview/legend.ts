@@ -1,7 +1,7 @@
 // The legend: the colour scale from 0 to the top of the view's values, with ticks in
 // percent, and what the columns and marks mean.
 import { axisBottom, format, scaleLinear, select } from "d3";
-import type { HeatView } from "../src/heatmap/view-model";
+import type { HeatView } from "../src/heatmap-shared/view-model";
 import { el } from "./dom";
 
 const WIDTH = 180;

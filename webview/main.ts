@@ -1,8 +1,8 @@
 // The routing view's page: wires the toolkit controls, the heatmap and the A/B tab to the
 // extension's messages (src/heatmap/messages.ts). Bundled by esbuild into media/heatmap.js.
-import type { SourceInfo, Tab, ToWebview, ViewState } from "../src/heatmap/messages";
-import type { RouteData } from "../src/heatmap/route-data";
-import type { GroupChoice } from "../src/heatmap/view-model";
+import type { SourceInfo, Tab, ToWebview, ViewState } from "../src/heatmap-shared/messages";
+import type { RouteData } from "../src/heatmap-shared/route-data";
+import type { GroupChoice } from "../src/heatmap-shared/view-model";
 import { AbView } from "./ab-view";
 import { loadState, post, saveState } from "./api";
 import { byId } from "./dom";

@@ -1,5 +1,5 @@
 // The banner that says what a view is doing or why it has nothing to show.
-import type { ViewState } from "../src/heatmap/messages";
+import type { ViewState } from "../src/heatmap-shared/messages";
 import { el } from "./dom";
 
 const TITLES: Readonly<Record<ViewState, string>> = {

@@ -1,8 +1,8 @@
 // What a hovered cell says: the token(s), the language and its share (per group when the
 // view is the mean), the share no atlas language owns, and the strongest experts of the
 // group(s) in view (group, head, i, j, score, owning language).
-import type { RouteData, TopExpert } from "../src/heatmap/route-data";
-import { percentLabel, type HeatRow, type HeatView } from "../src/heatmap/view-model";
+import type { RouteData, TopExpert } from "../src/heatmap-shared/route-data";
+import { percentLabel, type HeatRow, type HeatView } from "../src/heatmap-shared/view-model";
 import { el, tokenText } from "./dom";
 
 function pct(v: number): string {

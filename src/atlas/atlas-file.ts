@@ -12,7 +12,7 @@
 //   "groups": [{lang: {"count": n, "experts": compact set (expert-set.ts)}}, ...]   (one per routing group)
 // }
 import { readFileSync } from "node:fs";
-import { writeFileAtomic } from "./atomic-write";
+import { writeFileAtomic } from "../files/atomic-write";
 import type { SplitRule } from "./corpus";
 import { decodeExpertSet, encodeExpertSet } from "./expert-set";
 

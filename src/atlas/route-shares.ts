@@ -7,10 +7,10 @@
 // g2 sum to 1). Under masks the masked experts' scores are 0 and the rest are not
 // renormalised (monet-math.md), so masked experts count for no language and the shares
 // then sum to less than 1.
+import type { RouteJson, TopExpert } from "../heatmap-shared/route-data";
 import type { Atlas } from "./atlas-file";
 
-/** [group, head, i, j, score g1[h,i]·g2[h,j], owning language or null]. */
-export type TopExpert = [number, number, number, number, number, string | null];
+export type { RouteJson, TopExpert };
 
 export interface ExpertOwners {
   languages: string[];
@@ -128,30 +128,6 @@ export function tokenShares(
     if (s > max) (max = s), (dominant = owners!.languages[l]!);
   });
   return { shares, groupShares, dominant, top };
-}
-
-/** The JSON of `monet-lens route --json` (and the heatmap's input). */
-export interface RouteJson {
-  model: string;
-  atlas: string | null;
-  languages: string[];
-  masked: string[];
-  groups: number;
-  /** BOS is not included. */
-  tokens: Array<{
-    id: number;
-    text: string;
-    piece: string;
-    /** [start, end) UTF-16 offsets into the routed text. */
-    span: [number, number];
-    /** Per language (`languages` order), mean over routing groups. */
-    shares: number[];
-    /** [group][language]. */
-    groupShares: number[][];
-    dominant: string | null;
-    /** The strongest unmasked experts, top 3 per group, by group then score. */
-    top: TopExpert[];
-  }>;
 }
 
 export interface RoutedInput {

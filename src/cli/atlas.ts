@@ -2,9 +2,9 @@
 // from a corpus of source files, and its Table-3 evaluation on held-out files.
 import { relative } from "node:path";
 import { Engine } from "../engine/engine";
-import { EP_PREFERENCES } from "../engine/session";
+import { EP_PREFERENCES } from "../engine/providers";
 import { writeAtlasFile } from "../atlas/atlas-file";
-import { writeFileAtomic } from "../atlas/atomic-write";
+import { writeFileAtomic } from "../files/atomic-write";
 import { noAtlasMessage } from "../atlas/atlas-store";
 import { BUILD_DEFAULTS, buildAtlas } from "../atlas/build";
 import { DEFAULT_SPLIT } from "../atlas/corpus";

@@ -1,7 +1,7 @@
 // `monet-lens bench`: prefill latency and decode speed, measured the way
 // ../shared/reference/bench_cpu_ref.py measures the PyTorch reference (median of 3).
 import { DTYPE_CHOICES, Engine } from "../engine/engine";
-import { EP_PREFERENCES } from "../engine/session";
+import { EP_PREFERENCES } from "../engine/providers";
 import { seededRandom } from "../engine/sampler";
 import { choiceOption, intOption, parse } from "./args";
 import { progressLogger } from "./progress";

@@ -1,6 +1,6 @@
 // `monet-lens generate`: a completion from the model, streamed to stdout.
 import { DTYPE_CHOICES, Engine } from "../engine/engine";
-import { EP_PREFERENCES } from "../engine/session";
+import { EP_PREFERENCES } from "../engine/providers";
 import { loadMasksForCli } from "./mask-option";
 import { choiceOption, intOption, numberOption, parse, UsageError } from "./args";
 import { progressLogger } from "./progress";

@@ -3,7 +3,7 @@
 // experts — the data the routing heatmap draws (src/atlas/route-shares.ts).
 import { readFileSync } from "node:fs";
 import { Engine } from "../engine/engine";
-import { EP_PREFERENCES } from "../engine/session";
+import { EP_PREFERENCES } from "../engine/providers";
 import { expertOwners, routeJson } from "../atlas/route-shares";
 import { choiceOption, intOption, parse, UsageError } from "./args";
 import { atlasForCli, languageMasks } from "./mask-option";

@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { Checkpoint } from "../checkpoint/checkpoint";
-import type { MonetConfig } from "../checkpoint/config";
+import { routingGroupCount, type MonetConfig } from "../checkpoint/config";
 import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
 import { checkTokenizerFits } from "../tokenizer/vocab-check";
 import { generate, type CacheSlot, type GenerateOptions, type GenerateResult } from "./generate";
@@ -13,9 +13,8 @@ import { noMasks, type ExpertMasks } from "./masks";
 import { ensureConverted, type StoreOptions } from "./model-store";
 import { embeddedModelDir } from "./model-paths";
 import { MonetRunner, type Routing } from "./runner";
-import { openSession, plannedProvider, type EpPreference, type SessionOptions } from "./session";
-import { routingGroups } from "../model/monet-graph";
-import type { ProviderName } from "../../native/providers";
+import { openSession, plannedProvider, type SessionOptions } from "./session";
+import type { EpPreference, ProviderName } from "./providers";
 
 /** The graph's precision: auto = float32 on the CPU, float16 on GPUs. */
 export const DTYPE_CHOICES = ["auto", "float32", "float16"] as const;
@@ -116,7 +115,7 @@ export class Engine {
   }
 
   get routingGroups(): number {
-    return routingGroups(this.config);
+    return routingGroupCount(this.config);
   }
 
   noMasks(): ExpertMasks {

@@ -14,7 +14,7 @@ import {
 } from "node:fs";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
-import { describeWriteFailure } from "../atlas/atomic-write";
+import { describeWriteFailure } from "../files/atomic-write";
 import type { Checkpoint } from "../checkpoint/checkpoint";
 import {
   CONVERTER_VERSION,

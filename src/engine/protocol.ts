@@ -1,7 +1,7 @@
 // Messages between the engine client (the caller) and the engine's child process.
 import type { GenerateResult } from "./generate";
 import type { DtypeChoice, RoutedText } from "./engine";
-import type { EpPreference } from "./session";
+import type { EpPreference } from "./providers";
 import type { StructureRule } from "./structure-stop";
 
 /** Masks travel as the masked experts' flat indices per group; the worker builds the matrices. */

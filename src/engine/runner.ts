@@ -2,7 +2,8 @@
 // runs the session and returns logits, the extended cache and, on request, the routing.
 import * as ort from "onnxruntime-node";
 import type { MonetConfig } from "../checkpoint/config";
-import { io, routingGroups } from "../model/monet-graph";
+import { routingGroupCount } from "../checkpoint/config";
+import { io } from "../model/graph-io";
 import { KvCache, type CacheShape } from "./kv-cache";
 import { noMasks, type ExpertMasks } from "./masks";
 
@@ -43,7 +44,7 @@ export class MonetRunner {
     /** Element type of the converted graph (keys and values in the cache). */
     readonly dtype: "float32" | "float16" = "float32",
   ) {
-    this.groups = routingGroups(config);
+    this.groups = routingGroupCount(config);
     this.unmasked = noMasks(this.groups, config.moeExperts);
     this.paddedCache = session.inputNames.includes(io.pastLength);
   }

@@ -2,10 +2,7 @@
 // choice, else CUDA → WebGPU → CPU, falling back with the reason when one fails.
 import * as ort from "onnxruntime-node";
 import { availableParallelism } from "node:os";
-import { probeProviders, type ProviderName, type ProviderProbe } from "../../native/providers";
-
-export type EpPreference = "auto" | ProviderName;
-export const EP_PREFERENCES: readonly EpPreference[] = ["auto", "cuda", "webgpu", "cpu"];
+import { probeProviders, type EpPreference, type ProviderName, type ProviderProbe } from "./providers";
 
 export interface OpenedSession {
   session: ort.InferenceSession;

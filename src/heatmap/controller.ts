@@ -4,7 +4,6 @@
 // a time per view (a newer one cancels the older; stale results are dropped), follows the
 // selection when pinned (debounced), recomputes when the masks change, and maps a clicked
 // row back to an editor range.
-import type * as vscode from "vscode";
 import type { HeatmapDeps } from "./deps";
 import {
   parseWebviewMessage,
@@ -13,8 +12,8 @@ import {
   type Tab,
   type ToWebview,
   type ViewState,
-} from "./messages";
-import type { Continuation, RouteData } from "./route-data";
+} from "../heatmap-shared/messages";
+import type { Continuation, RouteData } from "../heatmap-shared/route-data";
 import { tokenOffsets } from "./span-range";
 
 export interface EditorTarget {
@@ -46,12 +45,6 @@ export interface SelectionEvent {
   editing?: boolean;
 }
 
-export interface CancelSource {
-  token: vscode.CancellationToken;
-  cancel(): void;
-  dispose(): void;
-}
-
 export interface ControllerHost {
   post(message: ToWebview): void;
   /** The selection of the active (or last active) editor, else the function around its cursor. */
@@ -60,7 +53,6 @@ export interface ControllerHost {
   cursorContext(): Found<CursorContext>;
   /** Selects [start, end) in the document if it is still at `version`. */
   select(uri: string, version: number, start: number, end: number): Promise<"ok" | "changed" | "closed">;
-  newCancellation(): CancelSource;
   /** Whether the panel is visible (hidden panels recompute when shown). */
   visible(): boolean;
 }
@@ -120,8 +112,8 @@ export class HeatmapController {
   private compareGen = 0;
   private route: { seq: number; target: EditorTarget; data: RouteData; key: string } | undefined;
   private compare: { message: Extract<ToWebview, { type: "compare" }>; key: string } | undefined;
-  private routeRun: CancelSource | undefined;
-  private compareRun: CancelSource | undefined;
+  private routeRun: AbortController | undefined;
+  private compareRun: AbortController | undefined;
   private readonly shown: Record<Tab, Shown> = { heatmap: {}, ab: {} };
   private timer: unknown;
   /** Hidden while the selection (pinned) or the masks changed: recompute when shown. */
@@ -246,7 +238,7 @@ export class HeatmapController {
       const found = await this.host.findTarget();
       if (gen !== this.routeGen || this.disposed) return;
       if (!found.ok) {
-        this.routeRun?.cancel();
+        this.routeRun?.abort();
         this.route = undefined;
         this.status("heatmap", "noSelection", found.reason);
         return;
@@ -268,25 +260,24 @@ export class HeatmapController {
     const masked = [...this.deps.masks.current()];
     const key = JSON.stringify([target.uri, target.version, target.base, target.text.length, masked]);
     if (!force && this.route?.key === key && !this.routeRun) return;
-    this.routeRun?.cancel();
-    const run = this.host.newCancellation();
+    this.routeRun?.abort();
+    const run = new AbortController();
     this.routeRun = run;
     const seq = ++this.seq;
     this.status("heatmap", "computing", `Routing ${describeSource(target.source)}…`);
     try {
-      const data = await this.deps.route(target.text, masked, run.token);
-      if (run !== this.routeRun || run.token.isCancellationRequested || this.disposed) return;
+      const data = await this.deps.route(target.text, masked, run.signal);
+      if (run !== this.routeRun || run.signal.aborted || this.disposed) return;
       this.route = { seq, target, data, key };
       this.host.post({ type: "route", seq, data, source: target.source });
       this.status("heatmap", "idle", "");
     } catch (e) {
-      if (run !== this.routeRun || run.token.isCancellationRequested || this.disposed) return;
+      if (run !== this.routeRun || run.signal.aborted || this.disposed) return;
       const c = classifyError(e);
       this.deps.log(`heatmap: routing failed: ${c.message}`);
       this.status("heatmap", c.state, c.message);
     } finally {
       if (this.routeRun === run) this.routeRun = undefined;
-      run.dispose();
     }
   }
 
@@ -296,7 +287,7 @@ export class HeatmapController {
     const gen = ++this.compareGen;
     const masked = [...this.deps.masks.current()];
     if (masked.length === 0) {
-      this.compareRun?.cancel();
+      this.compareRun?.abort();
       this.status(
         "ab",
         "noMasks",
@@ -317,8 +308,8 @@ export class HeatmapController {
     }
     const key = JSON.stringify([ctx.uri, ctx.version, ctx.source.startLine, ctx.prompt.length, masked]);
     if (!force && this.compare?.key === key && !this.compareRun) return;
-    this.compareRun?.cancel();
-    const run = this.host.newCancellation();
+    this.compareRun?.abort();
+    const run = new AbortController();
     this.compareRun = run;
     const seq = ++this.seq;
     this.status(
@@ -327,14 +318,8 @@ export class HeatmapController {
       `Generating both continuations at line ${ctx.source.startLine} of ${ctx.source.file}…`,
     );
     try {
-      const r = await this.deps.compare(prompt, masked, run.token);
-      if (
-        gen !== this.compareGen ||
-        run !== this.compareRun ||
-        run.token.isCancellationRequested ||
-        this.disposed
-      )
-        return;
+      const r = await this.deps.compare(prompt, masked, run.signal);
+      if (gen !== this.compareGen || run !== this.compareRun || run.signal.aborted || this.disposed) return;
       const tail = prompt.slice(Math.max(0, prompt.lastIndexOf("\n", prompt.length - 2) + 1));
       const message: Extract<ToWebview, { type: "compare" }> = {
         type: "compare",
@@ -349,13 +334,12 @@ export class HeatmapController {
       this.host.post(message);
       this.status("ab", "idle", "");
     } catch (e) {
-      if (run !== this.compareRun || run.token.isCancellationRequested || this.disposed) return;
+      if (run !== this.compareRun || run.signal.aborted || this.disposed) return;
       const c = classifyError(e);
       this.deps.log(`heatmap: A/B comparison failed: ${c.message}`);
       this.status("ab", c.state, c.message);
     } finally {
       if (this.compareRun === run) this.compareRun = undefined;
-      run.dispose();
     }
   }
 
@@ -461,8 +445,8 @@ export class HeatmapController {
   dispose(): void {
     this.disposed = true;
     if (this.timer !== undefined) this.clearTimer(this.timer);
-    this.routeRun?.cancel();
-    this.compareRun?.cancel();
+    this.routeRun?.abort();
+    this.compareRun?.abort();
   }
 }
 

@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { EngineClient } from "../../src/engine/engine-client";
 import { seededRandom } from "../../src/engine/sampler";
-import type { EpPreference } from "../../src/engine/session";
+import type { EpPreference } from "../../src/engine/providers";
 import {
   CompletionController,
   type CompletionSettings,
@@ -28,7 +28,7 @@ import {
 } from "../../src/completion/controller";
 import { promptTokenizer } from "../../src/completion/prompt";
 import { SentencePieceTokenizer } from "../../src/tokenizer/tokenizer";
-import { DEFAULTS } from "../../src/vscode/config";
+import { DEFAULTS } from "../../src/app/config";
 import { DEMO_MODEL, SHARED, TEST_CACHE } from "../helpers/fixtures";
 
 const TYPED = `

@@ -9,7 +9,7 @@ import { openSession } from "../../src/engine/session";
 import { MonetRunner } from "../../src/engine/runner";
 import { KvCache } from "../../src/engine/kv-cache";
 import { masksFromExperts, type ExpertMasks } from "../../src/engine/masks";
-import { routingGroups } from "../../src/model/monet-graph";
+import { routingGroupCount } from "../../src/checkpoint/config";
 import { FIXTURES, TEST_CACHE, f32, i64, maxAbsDiff, readFixture, shape, u8 } from "../helpers/fixtures";
 import { convertToOnnx, MODEL_FILE } from "../../src/model/convert";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -30,7 +30,7 @@ for (const name of ["random-vd", "random-hd"]) {
       runner = new MonetRunner((await openSession(converted.modelPath, { ep: "cpu" })).session, ckpt.config);
       const E = ckpt.config.moeExperts;
       masks = masksFromExperts(
-        Array.from({ length: routingGroups(ckpt.config) }, (_, g) =>
+        Array.from({ length: routingGroupCount(ckpt.config) }, (_, g) =>
           [...u8(expected, `mask.${g}`)].flatMap((v, e) => (v ? [e] : [])),
         ),
         E,
@@ -53,7 +53,7 @@ for (const name of ["random-vd", "random-hd"]) {
       for (let b = 0; b < B; b++) {
         const out = await runner.forward({ ids: rowIds(b), cache: empty(), numLogits: T, routing: true });
         assert.ok(maxAbsDiff(out.logits, logits.subarray(b * T * V(), (b + 1) * T * V())) < 1e-3);
-        for (let g = 0; g < routingGroups(runner.config); g++) {
+        for (let g = 0; g < routingGroupCount(runner.config); g++) {
           for (const side of ["g1", "g2"] as const) {
             const ref = f32(expected, `router.${g}.${side}`);
             const n = ref.length / B;

@@ -3,20 +3,18 @@
 // selection with CRLF, pinned follow with debounce, cancellation, states, the A/B view.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type * as vscode from "vscode";
 import {
   classifyError,
   HeatmapController,
   promptBefore,
-  type CancelSource,
   type ControllerHost,
   type CursorContext,
   type EditorTarget,
   type Found,
 } from "../../src/heatmap/controller";
 import type { HeatmapDeps } from "../../src/heatmap/deps";
-import type { ToWebview } from "../../src/heatmap/messages";
-import type { RouteData } from "../../src/heatmap/route-data";
+import type { ToWebview } from "../../src/heatmap-shared/messages";
+import type { RouteData } from "../../src/heatmap-shared/route-data";
 
 /** One token per UTF-16 unit of `text`, python holding 0.5 of each unless masked. */
 function routeFor(text: string, masked: readonly string[]): RouteData {
@@ -71,7 +69,8 @@ function setup(opts: { pinned?: boolean } = {}) {
   const posted: ToWebview[] = [];
   const logs: string[] = [];
   const selects: Array<[string, number, number, number]> = [];
-  const tokens: Array<{ isCancellationRequested: boolean }> = [];
+  /** The signal of each route and compare run, in order. */
+  const signals: AbortSignal[] = [];
   const timers: Array<{ f: () => void; ms: number; cleared: boolean }> = [];
   const routeCalls: Array<{ text: string; masked: readonly string[] }> = [];
   const compareCalls: Array<{ prompt: string; masked: readonly string[] }> = [];
@@ -103,20 +102,12 @@ function setup(opts: { pinned?: boolean } = {}) {
       selects.push([uri, version, start, end]);
       return state.selectResult;
     },
-    newCancellation: (): CancelSource => {
-      const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) };
-      tokens.push(token);
-      return {
-        token: token as unknown as vscode.CancellationToken,
-        cancel: () => void (token.isCancellationRequested = true),
-        dispose() {},
-      };
-    },
     visible: () => state.visible,
   };
   const deps: HeatmapDeps = {
-    route: async (text, m) => {
+    route: async (text, m, signal) => {
       routeCalls.push({ text, masked: [...m] });
+      if (signal) signals.push(signal);
       if (state.routeError !== undefined) throw state.routeError;
       if (state.pendingRoutes) {
         const d = deferred<RouteData>();
@@ -125,8 +116,9 @@ function setup(opts: { pinned?: boolean } = {}) {
       }
       return routeFor(text, m);
     },
-    compare: async (prompt, m) => {
+    compare: async (prompt, m, signal) => {
       compareCalls.push({ prompt, masked: [...m] });
+      if (signal) signals.push(signal);
       return {
         plain: { text: " 1", ids: [1], pieces: ["▁1"] },
         masked: { text: " 2", ids: [2], pieces: ["▁2"] },
@@ -174,7 +166,7 @@ function setup(opts: { pinned?: boolean } = {}) {
     posted,
     logs,
     selects,
-    tokens,
+    signals,
     timers,
     routeCalls,
     compareCalls,
@@ -317,8 +309,8 @@ describe("routing view controller", () => {
     t.state.target = target("second");
     const second = t.c.receive({ type: "refresh" });
     await tick();
-    assert.equal(t.tokens[0]!.isCancellationRequested, true);
-    assert.equal(t.tokens[1]!.isCancellationRequested, false);
+    assert.equal(t.signals[0]!.aborted, true);
+    assert.equal(t.signals[1]!.aborted, false);
     t.state.pendingRoutes[0]!.resolve(routeFor("first", []));
     t.state.pendingRoutes[1]!.resolve(routeFor("second", []));
     await Promise.all([first, second]);
@@ -397,7 +389,7 @@ describe("routing view controller", () => {
     void t.c.receive({ type: "ready" });
     await tick();
     t.c.dispose();
-    assert.equal(t.tokens[0]!.isCancellationRequested, true);
+    assert.equal(t.signals[0]!.aborted, true);
     await t.c.receive({ type: "refresh" });
     assert.equal(t.routeCalls.length, 1);
   });

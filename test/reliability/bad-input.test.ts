@@ -24,10 +24,10 @@ import { EngineClient } from "../../src/engine/engine-client";
 import type { EngineInfo } from "../../src/engine/protocol";
 import { tokenOffsets } from "../../src/heatmap/span-range";
 import { SentencePieceTokenizer } from "../../src/tokenizer/tokenizer";
-import { AtlasManager } from "../../src/vscode/atlas-manager";
-import { validateModelFolder } from "../../src/vscode/commands";
-import { DEFAULTS } from "../../src/vscode/config";
-import { FakeMemento } from "../vscode/fakes";
+import { AtlasManager } from "../../src/app/atlas-manager";
+import { validateModelFolder } from "../../src/app/commands";
+import { DEFAULTS } from "../../src/app/config";
+import { FakeMemento } from "../helpers/fakes";
 import { DEMO_MODEL, FIXTURES, TEST_CACHE } from "../helpers/fixtures";
 import { scratchDirs } from "./helpers";
 

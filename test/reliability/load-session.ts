@@ -33,7 +33,7 @@ import { EngineClient } from "../../src/engine/engine-client";
 import type { GenerateResult } from "../../src/engine/generate";
 import type { GenerateParams, WorkerStats } from "../../src/engine/protocol";
 import { SentencePieceTokenizer } from "../../src/tokenizer/tokenizer";
-import { DEFAULTS } from "../../src/vscode/config";
+import { DEFAULTS } from "../../src/app/config";
 import { DEMO_MODEL, SHARED, TEST_CACHE } from "../helpers/fixtures";
 
 export interface LoadOptions {

@@ -18,11 +18,11 @@ import { homedir } from "node:os";
 import { join, relative } from "node:path";
 import { EngineClient, type ClientOptions } from "../../src/engine/engine-client";
 import { contentSecurityPolicy, heatmapHtml } from "../../src/heatmap/html";
-import { parseWebviewMessage } from "../../src/heatmap/messages";
-import { validateModelFolder } from "../../src/vscode/commands";
-import { normaliseSettingPath, readConfig } from "../../src/vscode/config";
-import { Ctx } from "../../src/vscode/ctx";
-import { FakeMemento, FakeUi } from "../vscode/fakes";
+import { parseWebviewMessage } from "../../src/heatmap-shared/messages";
+import { validateModelFolder } from "../../src/app/commands";
+import { normaliseSettingPath, readConfig } from "../../src/app/config";
+import { Ctx } from "../../src/app/ctx";
+import { FakeMemento, FakeUi } from "../helpers/fakes";
 import { DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
 
 const scratch = mkdtempSync(join(TEST_CACHE, "..", "reliability-security-"));

@@ -6,7 +6,7 @@ import * as vscode from "vscode";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DEFAULTS, SECTION } from "../../../src/vscode/config";
+import { DEFAULTS, SECTION } from "../../../src/app/config";
 
 const EXTENSION_ID = "monet-lens.monet-lens";
 

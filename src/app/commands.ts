@@ -1,0 +1,320 @@
+// The commands, as functions over the context and the UI adapter (rust-analyzer's
+// commands.ts). Registration with VS Code happens in src/extension/activate.ts.
+import { createHash } from "node:crypto";
+import { basename, join } from "node:path";
+import { writeAtlasFile } from "../atlas/atlas-file";
+import { buildAtlas, type RoutingModel } from "../atlas/build";
+import { Checkpoint } from "../checkpoint/checkpoint";
+import { CancelledError } from "../engine/engine-client";
+import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
+import { checkTokenizerFits } from "../tokenizer/vocab-check";
+import { AtlasManager, modelIdentityOf } from "./atlas-manager";
+import type { Ctx } from "./ctx";
+import type { PickItem } from "./ui";
+
+export const COMMANDS = {
+  trigger: "monetLens.triggerCompletion",
+  maskLanguages: "monetLens.maskLanguages",
+  clearMasks: "monetLens.clearMasks",
+  selectModelFolder: "monetLens.selectModelFolder",
+  buildAtlas: "monetLens.buildAtlas",
+  toggleLanguage: "monetLens.toggleLanguage",
+  toggleEnabled: "monetLens.toggleEnabled",
+  restartEngine: "monetLens.restartEngine",
+  unloadModel: "monetLens.unloadModel",
+  showLog: "monetLens.showLog",
+  showMenu: "monetLens.showMenu",
+  inspectSelection: "monetLens.inspectSelection",
+} as const;
+
+/** Asks the editor for an inline suggestion now (no debounce; works where automatic completion is off). */
+export async function triggerCompletion(ctx: Ctx): Promise<void> {
+  await ctx.ui.executeCommand("editor.action.inlineSuggest.trigger");
+}
+
+interface LanguagePick extends PickItem {
+  language: string;
+}
+
+/** `Monet Lens: Mask Language Experts…`: a multi-select of the atlas's languages. */
+export async function maskLanguages(ctx: Ctx): Promise<void> {
+  let active;
+  try {
+    active = await ctx.activeAtlas();
+  } catch (e) {
+    await ctx.ui.error(`Monet Lens: masks need the model running, and it failed: ${(e as Error).message}`);
+    return;
+  }
+  if (!active) {
+    const build = "Build Atlas from Workspace";
+    const choice = await ctx.ui.warn(
+      `Monet Lens: there is no language atlas for the model ${ctx.modelName()}, so its experts have no languages yet.`,
+      build,
+    );
+    if (choice === build) await buildWorkspaceAtlas(ctx);
+    return;
+  }
+  const masked = new Set(ctx.masks.current());
+  const c = active.atlas.model.config;
+  const total = c.routingGroups * c.moeExperts * c.moeExperts;
+  const items: LanguagePick[] = AtlasManager.languageCounts(active.atlas).map(({ id, experts }) => ({
+    language: id,
+    label: id,
+    description: `${experts.toLocaleString("en-US")} experts (${((100 * experts) / total).toFixed(1)} %)${masked.has(id) ? " · masked now" : ""}`,
+    picked: masked.has(id),
+  }));
+  const stale = [...masked].filter((l) => !active.atlas.sets.has(l));
+  const chosen = await ctx.ui.pickMany(items, {
+    title: `Mask Language Experts (${masked.size ? `masked now: ${[...masked].join(", ")}` : "none masked"})`,
+    placeholder: `Languages whose experts completions run without${stale.length ? ` — not in this atlas, will be dropped: ${stale.join(", ")}` : ""}`,
+  });
+  if (!chosen) return;
+  await ctx.masks.set(chosen.map((p) => p.language));
+}
+
+export async function clearMasks(ctx: Ctx): Promise<void> {
+  await ctx.masks.clear();
+}
+
+/** Turns automatic completion off (or back on) for the active editor's language. */
+export async function toggleLanguage(ctx: Ctx): Promise<void> {
+  const lang = ctx.activeLanguageId;
+  if (!lang) {
+    await ctx.ui.info("Monet Lens: open a file to switch completion for its language.");
+    return;
+  }
+  const enable = !ctx.enabledFor(lang);
+  await ctx.ui.updateSetting("enable", enable, lang);
+  const list = ctx.config.enabledLanguages;
+  if (enable && (list.includes(`!${lang}`) || !(list.includes("*") || list.includes(lang)))) {
+    const next = list.filter((l) => l !== `!${lang}`);
+    if (!next.includes("*")) next.push(lang);
+    await ctx.ui.updateSetting("enabledLanguages", next);
+  }
+  await ctx.ui.info(`Monet Lens: automatic completion ${enable ? "on" : "off"} for ${lang}.`);
+}
+
+/** Turns automatic completion off (or on) everywhere. */
+export async function toggleEnabled(ctx: Ctx): Promise<void> {
+  const enable = !ctx.config.enable;
+  await ctx.ui.updateSetting("enable", enable);
+  await ctx.ui.info(
+    `Monet Lens: automatic completion ${enable ? "on" : "off"}${enable ? "" : " (Monet Lens: Suggest Completion still works)"}.`,
+  );
+}
+
+/** Checks that `dir` is a CodeMonet checkpoint with its tokenizer; returns a one-line description. */
+export async function validateModelFolder(dir: string): Promise<string> {
+  const ckpt = await Checkpoint.open(dir);
+  try {
+    const c = ckpt.config;
+    const tokenizerFile = join(dir, "tokenizer.model");
+    checkTokenizerFits(SentencePieceTokenizer.fromFile(tokenizerFile), c, tokenizerFile);
+    const params = ckpt.parameterCount();
+    return `CodeMonet-${c.moeDecompose === "vertical" ? "VD" : "HD"}, ${(params / 1e6).toFixed(0)}M parameters, ${c.numLayers} layers`;
+  } finally {
+    await ckpt.close();
+  }
+}
+
+/** `Monet Lens: Select Model Folder…`: validate, convert (progress, cancellable), switch. */
+export async function selectModelFolder(ctx: Ctx): Promise<void> {
+  const dir = await ctx.ui.pickFolder({
+    title: "Select a CodeMonet checkpoint folder (config.json, *.safetensors, tokenizer.model)",
+    defaultPath: ctx.config.modelPath || undefined,
+  });
+  if (!dir) return;
+  let description: string;
+  try {
+    description = await validateModelFolder(dir);
+  } catch (e) {
+    ctx.log.error(`model folder ${dir} rejected: ${(e as Error).message}`);
+    await ctx.ui.error(`Monet Lens: ${dir} is not a usable CodeMonet checkpoint: ${(e as Error).message}`);
+    return;
+  }
+  ctx.log.info(`model folder ${dir}: ${description}`);
+  try {
+    const info = await ctx.ui.withProgress(
+      `Monet Lens: loading ${basename(dir)} (${description})`,
+      (report, signal) => {
+        let last = 0;
+        return ctx.host.switchModel(dir, {
+          signal,
+          onProgress: (done, total, what) => {
+            const pct = Math.floor((100 * done) / Math.max(1, total));
+            report(`converting to ONNX: ${what}`, pct - last);
+            last = pct;
+          },
+        });
+      },
+    );
+    ctx.controller.reset();
+    await ctx.ui.updateSetting("modelPath", dir);
+    await ctx.ui.info(`Monet Lens: running ${basename(dir)} on ${info.ep}.`);
+  } catch (e) {
+    if (e instanceof CancelledError) {
+      await ctx.ui.info("Monet Lens: cancelled; the model was not changed.");
+      return;
+    }
+    ctx.log.error(`loading ${dir} failed: ${(e as Error).message}`);
+    await ctx.ui.error(`Monet Lens: loading ${dir} failed: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * `Monet Lens: Build Language Atlas from Workspace`: routes the workspace's source files
+ * through the running model, writes the atlas (atomically) to the extension's storage and
+ * makes it the active atlas for this workspace.
+ */
+export async function buildWorkspaceAtlas(ctx: Ctx): Promise<string | undefined> {
+  const folders = ctx.ui.workspaceFolders();
+  if (folders.length === 0) {
+    await ctx.ui.warn("Monet Lens: open a folder first; the atlas is built from its source files.");
+    return undefined;
+  }
+  let folder = folders[0]!;
+  if (folders.length > 1) {
+    const pick = await ctx.ui.pickOne(
+      folders.map((f) => ({ label: basename(f), description: f, folder: f })),
+      { title: "Build the language atlas from which folder?" },
+    );
+    if (!pick) return undefined;
+    folder = pick.folder;
+  }
+  try {
+    const info = await ctx.engineInfo();
+    const identity = modelIdentityOf(info);
+    const tokenizer = ctx.host.tokenizer(info.modelDir);
+    const routing: RoutingModel = {
+      tokenizer,
+      routingGroups: info.routingGroups,
+      config: info.config,
+      route: (text) => ctx.host.route(text),
+    };
+    const out = join(
+      ctx.storageDir,
+      "atlases",
+      `${identity.name}-${identity.fingerprint.slice(0, 12)}-${createHash("sha256").update(folder).digest("hex").slice(0, 10)}.atlas.json`,
+    );
+    ctx.log.info(`building a language atlas from ${folder} for ${identity.name}`);
+    const atlas = await ctx.ui.withProgress(
+      `Monet Lens: building the language atlas from ${basename(folder)}`,
+      (report, signal) => {
+        let last = 0;
+        return buildAtlas(routing, {
+          corpusDir: folder,
+          model: identity,
+          signal,
+          log: (l) => ctx.log.info(`atlas: ${l}`),
+          onProgress: (p) => {
+            const pct = Math.floor((100 * p.done) / Math.max(1, p.total));
+            report(
+              `${p.language}: ${p.done.toLocaleString("en-US")} of ${p.total.toLocaleString("en-US")} tokens`,
+              pct - last,
+            );
+            last = pct;
+          },
+        });
+      },
+    );
+    writeAtlasFile(out, atlas);
+    await ctx.atlases.useWorkspaceAtlas(out, identity.fingerprint);
+    const counts = AtlasManager.languageCounts(atlas).map((l) => `${l.id} ${l.experts}`);
+    const omitted = Object.keys(atlas.corpus.omitted);
+    ctx.log.info(
+      `atlas written to ${out} in ${atlas.buildSeconds ?? "?"} s: ${counts.join(", ")}${
+        omitted.length
+          ? `; left out: ${Object.entries(atlas.corpus.omitted)
+              .map(([l, why]) => `${l} (${why})`)
+              .join(", ")}`
+          : ""
+      }`,
+    );
+    await ctx.activeAtlas(); // announce the new atlas (status, heatmap)
+    await ctx.ui.info(
+      `Monet Lens: language atlas built from ${basename(folder)}: ${counts.join(", ")} experts${omitted.length ? ` (left out: ${omitted.join(", ")}, too little code)` : ""}. It is now the active atlas.`,
+    );
+    return out;
+  } catch (e) {
+    if ((e as Error).name === "AbortError" || e instanceof CancelledError) {
+      ctx.log.info("atlas build cancelled; nothing was written");
+      await ctx.ui.info("Monet Lens: atlas build cancelled; nothing was written.");
+      return undefined;
+    }
+    ctx.log.error(`atlas build failed: ${(e as Error).message}`);
+    await ctx.ui.error(`Monet Lens: building the atlas failed: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+export async function restartEngine(ctx: Ctx): Promise<void> {
+  try {
+    const info = await ctx.host.restart();
+    await ctx.ui.info(`Monet Lens: engine restarted on ${info.ep}.`);
+  } catch (e) {
+    await ctx.ui.error(`Monet Lens: the engine did not start: ${(e as Error).message}`);
+  }
+}
+
+export async function unloadModel(ctx: Ctx): Promise<void> {
+  await ctx.host.unload();
+}
+
+interface MenuPick extends PickItem {
+  command: string;
+}
+
+/** The status bar's menu: the main commands. */
+export async function showMenu(ctx: Ctx): Promise<void> {
+  const lang = ctx.activeLanguageId;
+  const masked = ctx.masks.current();
+  const items: MenuPick[] = [
+    {
+      label: "$(lightbulb) Suggest Completion",
+      description: "at the cursor, now",
+      command: COMMANDS.trigger,
+    },
+    {
+      label: "$(filter) Mask Language Experts…",
+      description: masked.length ? `masked: ${masked.join(", ")}` : "none masked",
+      command: COMMANDS.maskLanguages,
+    },
+    ...(masked.length ? [{ label: "$(clear-all) Clear Masks", command: COMMANDS.clearMasks }] : []),
+    ...(lang
+      ? [
+          {
+            label: `$(circle-slash) ${ctx.enabledFor(lang) ? "Disable" : "Enable"} Completions for ${lang}`,
+            command: COMMANDS.toggleLanguage,
+          },
+        ]
+      : []),
+    {
+      label: `$(debug-${ctx.config.enable ? "pause" : "start"}) ${ctx.config.enable ? "Disable" : "Enable"} Completions Everywhere`,
+      command: COMMANDS.toggleEnabled,
+    },
+    {
+      label: "$(symbol-color) Inspect Selection",
+      description: "routing heatmap",
+      command: COMMANDS.inspectSelection,
+    },
+    {
+      label: "$(folder-opened) Select Model Folder…",
+      description: ctx.config.modelPath || "embedded demo model",
+      command: COMMANDS.selectModelFolder,
+    },
+    { label: "$(book) Build Language Atlas from Workspace", command: COMMANDS.buildAtlas },
+    { label: "$(debug-restart) Restart Engine", command: COMMANDS.restartEngine },
+    {
+      label: "$(debug-disconnect) Unload Model",
+      description: "free its memory until the next completion",
+      command: COMMANDS.unloadModel,
+    },
+    { label: "$(output) Show Log", command: COMMANDS.showLog },
+    { label: "$(gear) Settings", command: "workbench.action.openSettings" },
+  ];
+  const pick = await ctx.ui.pickOne(items, { title: "Monet Lens" });
+  if (!pick) return;
+  if (pick.command === "workbench.action.openSettings")
+    await ctx.ui.executeCommand(pick.command, "monetLens");
+  else await ctx.ui.executeCommand(pick.command);
+}

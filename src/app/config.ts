@@ -1,0 +1,180 @@
+// The extension's settings, read and validated in one place. A value of the wrong type
+// or out of range is reported with the setting's name and replaced by the default.
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+// providers.ts, not session.ts (which loads onnxruntime): the extension host never loads the
+// native runtime (the engine process does).
+import { EP_PREFERENCES, type EpPreference } from "../engine/providers";
+
+export const SECTION = "monetLens";
+
+export interface MonetLensConfig {
+  /** Automatic completion (its default; each language may override it). */
+  enable: boolean;
+  /** Checkpoint folder; "" = the embedded demo model. */
+  modelPath: string;
+  executionProvider: EpPreference;
+  /** Intra-op threads on CPU; 0 = automatic. */
+  threads: number;
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  debounceMs: number;
+  timeLimitMs: number;
+  contextTokens: number;
+  /** Language ids with automatic completion; "*" = all, "!id" excludes one. */
+  enabledLanguages: string[];
+  /** 0 = never unload. */
+  idleUnloadMinutes: number;
+  /** Atlas file; "" = the workspace-built or shipped atlas for the model. */
+  atlasPath: string;
+}
+
+export const DEFAULTS: Readonly<MonetLensConfig> = {
+  enable: true,
+  modelPath: "",
+  executionProvider: "auto",
+  threads: 0,
+  maxTokens: 64,
+  temperature: 0,
+  topP: 0.9,
+  debounceMs: 150,
+  timeLimitMs: 3000,
+  contextTokens: 1024,
+  enabledLanguages: ["*"],
+  idleUnloadMinutes: 15,
+  atlasPath: "",
+};
+
+/** Reads one setting of the section (VS Code: WorkspaceConfiguration.get). */
+export type SettingReader = (key: keyof MonetLensConfig) => unknown;
+
+export interface ReadConfig {
+  config: MonetLensConfig;
+  /** One line per invalid setting, naming it. */
+  problems: string[];
+}
+
+export function readConfig(read: SettingReader): ReadConfig {
+  const problems: string[] = [];
+  const bad = (key: keyof MonetLensConfig, value: unknown, expected: string) => {
+    problems.push(
+      `${SECTION}.${key}: ${JSON.stringify(value)} is not ${expected}; using ${JSON.stringify(DEFAULTS[key])}`,
+    );
+  };
+  const num = (key: NumericKey, min: number, max: number, integer: boolean): number => {
+    const v = read(key);
+    if (v === undefined || v === null) return DEFAULTS[key];
+    if (
+      typeof v !== "number" ||
+      !Number.isFinite(v) ||
+      (integer && !Number.isInteger(v)) ||
+      v < min ||
+      v > max
+    ) {
+      bad(key, v, `${integer ? "an integer" : "a number"} from ${min} to ${max}`);
+      return DEFAULTS[key];
+    }
+    return v;
+  };
+  const str = (key: "modelPath" | "atlasPath"): string => {
+    const v = read(key);
+    if (v === undefined || v === null) return DEFAULTS[key];
+    if (typeof v !== "string") {
+      bad(key, v, "a path (string)");
+      return DEFAULTS[key];
+    }
+    const checked = normaliseSettingPath(v);
+    if (checked.problem !== undefined) {
+      bad(key, v.length > 200 ? `${v.slice(0, 200)}…` : v, checked.problem);
+      return DEFAULTS[key];
+    }
+    return checked.path;
+  };
+  const ep = (): EpPreference => {
+    const v = read("executionProvider");
+    if (v === undefined || v === null) return DEFAULTS.executionProvider;
+    if (typeof v !== "string" || !(EP_PREFERENCES as readonly string[]).includes(v)) {
+      bad("executionProvider", v, `one of ${EP_PREFERENCES.join(", ")}`);
+      return DEFAULTS.executionProvider;
+    }
+    return v as EpPreference;
+  };
+  const languages = (): string[] => {
+    const v = read("enabledLanguages");
+    if (v === undefined || v === null) return [...DEFAULTS.enabledLanguages];
+    if (!Array.isArray(v) || !v.every((x) => typeof x === "string" && x.trim() !== "")) {
+      bad("enabledLanguages", v, 'a list of language ids (e.g. ["*", "!markdown"])');
+      return [...DEFAULTS.enabledLanguages];
+    }
+    return v.map((x: string) => x.trim());
+  };
+  const bool = (key: "enable"): boolean => {
+    const v = read(key);
+    if (v === undefined || v === null) return DEFAULTS[key];
+    if (typeof v !== "boolean") {
+      bad(key, v, "true or false");
+      return DEFAULTS[key];
+    }
+    return v;
+  };
+  const config: MonetLensConfig = {
+    enable: bool("enable"),
+    modelPath: str("modelPath"),
+    executionProvider: ep(),
+    threads: num("threads", 0, 256, true),
+    maxTokens: num("maxTokens", 1, 1024, true),
+    temperature: num("temperature", 0, 2, false),
+    topP: num("topP", 0.01, 1, false),
+    debounceMs: num("debounceMs", 0, 5000, true),
+    timeLimitMs: num("timeLimitMs", 50, 60000, true),
+    contextTokens: num("contextTokens", 16, 32768, true),
+    enabledLanguages: languages(),
+    idleUnloadMinutes: num("idleUnloadMinutes", 0, 10080, false),
+    atlasPath: str("atlasPath"),
+  };
+  return { config, problems };
+}
+
+/**
+ * A path setting made safe to use: trimmed, `~` expanded, absolute (a relative path would
+ * depend on the extension host's working folder), without NUL characters, and normalised
+ * (`..` and repeated separators resolved). "" stays "" (the default).
+ */
+export function normaliseSettingPath(
+  value: string,
+): { path: string; problem?: undefined } | { path?: undefined; problem: string } {
+  let v = value.trim();
+  if (v === "") return { path: "" };
+  if (v.includes("\0")) return { problem: "a path (it contains a NUL character)" };
+  if (v === "~" || v.startsWith("~/") || v.startsWith("~\\")) v = join(homedir(), v.slice(1));
+  if (!isAbsolute(v))
+    return { problem: "an absolute path (e.g. /home/me/models/codemonet or ~/models/codemonet)" };
+  return { path: resolve(v) };
+}
+
+type NumericKey = {
+  [K in keyof MonetLensConfig]: MonetLensConfig[K] extends number ? K : never;
+}[keyof MonetLensConfig];
+
+/**
+ * Whether automatic completion runs for a language: `monetLens.enable` for that language
+ * (settable per language: `"[markdown]": {"monetLens.enable": false}`) and the language
+ * list (`"*"` for all, `"!id"` to leave one out).
+ */
+export function languageEnabled(
+  languageId: string,
+  enabledLanguages: readonly string[],
+  enableSetting: unknown,
+): boolean {
+  if (enableSetting === false) return false;
+  if (enabledLanguages.includes(`!${languageId}`)) return false;
+  return enabledLanguages.includes("*") || enabledLanguages.includes(languageId);
+}
+
+/** The settings whose change needs a new engine (another model or provider). */
+export function engineSettingsChanged(a: MonetLensConfig, b: MonetLensConfig): boolean {
+  return (
+    a.modelPath !== b.modelPath || a.executionProvider !== b.executionProvider || a.threads !== b.threads
+  );
+}

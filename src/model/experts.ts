@@ -1,0 +1,226 @@
+// The expert layer of monet-math.md: the vertical (VD) and horizontal (HD) decompositions,
+// with the masking (steering) equations, in two exact forms chosen in the graph: over all
+// experts (prefill), or over the union of the experts that survive the router for some
+// token and head (decoding), whose weight rows are gathered so that only they are read.
+import type { GraphBuilder } from "../onnx/graph-builder";
+import { transpose, type Casts, type WeightFn, type WeightSource } from "./graph-parts";
+import { scatterAddOverHeads, type Routing } from "./router";
+
+/** One side of the expert computation, either over all experts or over the union. */
+interface ExpertView {
+  g1: string;
+  g2: string;
+  r1: string;
+  r2: string;
+  /**
+   * Σ_h gOut[t,h,i]·Σ_j M'[i,j]·gIn[t,h,j]·a[t,j,:]: what masked experts carry into Y
+   * (side 1 → 2 uses M, side 2 → 1 uses Mᵀ). [T, U, k]
+   */
+  lost: (b: GraphBuilder, toSide: 1 | 2, a: string) => string;
+  /** The rows of an expert-major weight [E·rows, …] for this view's side-1 or side-2 experts. */
+  rows1: (b: GraphBuilder, weight: string, rows: number) => string;
+  rows2: (b: GraphBuilder, weight: string, rows: number) => string;
+}
+
+/** The expert layer runs over all experts when all survive (prefill), else over the union. */
+function expertBranches(
+  g: GraphBuilder,
+  r: Routing,
+  cast: Casts,
+  body: (b: GraphBuilder, v: ExpertView) => string,
+): string {
+  const full = (_b: GraphBuilder, weight: string) => weight;
+  // Expert-major weights stay 2-D [E·rows, cols]; the union's rows are e·rows + 0..rows-1.
+  const union = (idx: string) => (b: GraphBuilder, weight: string, rows: number) => {
+    const rowIdx =
+      rows === 1
+        ? idx
+        : b.op("Reshape", [
+            b.op("Add", [
+              b.op("Unsqueeze", [b.op("Mul", [idx, b.constI64([rows], [])]), b.constI64([1])]),
+              b.constI64(
+                Array.from({ length: rows }, (_, i) => i),
+                [1, rows],
+              ),
+            ]),
+            b.constI64([-1]),
+          ]);
+    return b.op("Gather", [weight, rowIdx], { axis: 0 });
+  };
+  // Dense view: per token, only the pairs of surviving experts can be masked.
+  // The mask corrections run in float32 (ScatterElements cannot add in float16).
+  const lostDense = (b: GraphBuilder, toSide: 1 | 2, aDt: string) => {
+    const a = cast.toF32(aDt, b);
+    const [outer, inner] = toSide === 1 ? [r.c1, r.c2] : [r.c2, r.c1];
+    const mc = toSide === 1 ? r.mc : b.op("Transpose", [r.mc], { perm: [0, 1, 3, 2] });
+    const k = b.op("Shape", [a], { start: 2 }); // [k]
+    const T = b.op("Shape", [a], { start: 0, end: 1 });
+    // a[t, idx[t,h,q], :] via one Gather on a flattened [T·E, k].
+    const E = b.op("Shape", [a], { start: 1, end: 2 });
+    const base = b.op("Reshape", [
+      b.op("Mul", [
+        b.op("Range", [b.constI64([0], []), b.op("Squeeze", [T, b.constI64([0])]), b.constI64([1], [])]),
+        b.op("Squeeze", [E, b.constI64([0])]),
+      ]),
+      b.constI64([-1, 1, 1]),
+    ]);
+    const rows = b.op(
+      "Gather",
+      [
+        b.op("Reshape", [a, b.op("Concat", [b.constI64([-1]), k], { axis: 0 })]),
+        b.op("Add", [inner.idx, base]),
+      ],
+      { axis: 0 },
+    ); // [T, H, K', k]
+    const carried = b.op("MatMul", [mc, b.op("Mul", [b.op("Unsqueeze", [inner.w, b.constI64([3])]), rows])]); // [T, H, K, k]
+    const values = b.op("Mul", [b.op("Unsqueeze", [outer.w, b.constI64([3])]), carried]);
+    return cast.toDt(scatterAddOverHeads(b, values, outer.idx, a, k), b);
+  };
+  // Union view: few experts survive, so the union's dense mask block is cheap.
+  const unionView = (b: GraphBuilder): ExpertView => {
+    const pick = (t: string, idx: string, axis: number) => b.op("Gather", [t, idx], { axis });
+    const lost = (bb: GraphBuilder, toSide: 1 | 2, aDt: string) => {
+      const a = cast.toF32(aDt, bb);
+      const g1u = pick(r.g1, r.s1, 2); // [T, H, U1] float32
+      const g2u = pick(r.g2, r.s2, 2);
+      const mu = pick(pick(r.mask, r.s1, 0), r.s2, 1); // [U1, U2]
+      const [gOut, gIn, m] =
+        toSide === 1 ? [g1u, g2u, mu] : [g2u, g1u, bb.op("Transpose", [mu], { perm: [1, 0] })];
+      const weighted = bb.op("Mul", [
+        bb.op("Unsqueeze", [gIn, bb.constI64([3])]),
+        bb.op("Unsqueeze", [a, bb.constI64([1])]),
+      ]); // [T, H, U', k]
+      const carried = bb.op("MatMul", [m, weighted]); // [T, H, U, k]
+      return cast.toDt(
+        bb.op(
+          "ReduceSum",
+          [bb.op("Mul", [bb.op("Unsqueeze", [gOut, bb.constI64([3])]), carried]), bb.constI64([1])],
+          { keepdims: 0 },
+        ),
+        bb,
+      );
+    };
+    return {
+      g1: pick(r.g1d, r.s1, 2),
+      g2: pick(r.g2d, r.s2, 2),
+      r1: pick(r.r1d, r.s1, 1),
+      r2: pick(r.r2d, r.s2, 1),
+      lost,
+      rows1: union(r.s1),
+      rows2: union(r.s2),
+    };
+  };
+  const [out] = g.ifThenElse(
+    r.useAll,
+    1,
+    (b) => [
+      body(b, { g1: r.g1d, g2: r.g2d, r1: r.r1d, r2: r.r2d, lost: lostDense, rows1: full, rows2: full }),
+    ],
+    (b) => [body(b, unionView(b))],
+  );
+  return out!;
+}
+
+/** relu(u·x + bias)²: [T, U, k]. */
+function upProjection(b: GraphBuilder, x: string, weight: string, bias: string, k: number): string {
+  const a = b.op("Relu", [b.op("Gemm", [x, weight, bias], { transB: 1 })]);
+  return b.op("Reshape", [b.op("Mul", [a, a]), b.constI64([0, -1, k])]);
+}
+
+/**
+ * Y[t,i,:] = Σ_h g[t,h,i]·(Σ_j g'[t,h,j] a'[t,j,:]) minus, under masks, what the masked
+ * experts carry (monet-math.md, masking).
+ */
+function mixThrough(g: GraphBuilder, v: ExpertView, toSide: 1 | 2, aIn: string, maskActive: string): string {
+  const [gOut, gIn] = toSide === 1 ? [v.g1, v.g2] : [v.g2, v.g1];
+  const plain = (b: GraphBuilder) =>
+    b.op("MatMul", [b.op("Transpose", [gOut], { perm: [0, 2, 1] }), b.op("MatMul", [gIn, aIn])]); // [T, U, k]
+  const [out] = g.ifThenElse(
+    maskActive,
+    1,
+    (b) => [b.op("Sub", [plain(b), v.lost(b, toSide, aIn)])],
+    (b) => [plain(b)],
+  );
+  return out!;
+}
+
+/** Σ of feature blocks times their weight rows: [T, U, k] blocks flattened to [T, U·k]. */
+function down(b: GraphBuilder, terms: Array<[features: string, weight: string]>): string {
+  const parts = terms.map(([feat, wt]) => b.op("MatMul", [b.op("Reshape", [feat, b.constI64([0, -1])]), wt]));
+  return parts.reduce((acc, t) => b.op("Add", [acc, t]));
+}
+
+export async function verticalExperts(
+  g: GraphBuilder,
+  src: WeightSource,
+  x: string,
+  r: Routing,
+  maskActive: string,
+  p: string,
+  w: WeightFn,
+  cast: Casts,
+): Promise<string> {
+  const c = src.config;
+  const E = c.moeExperts;
+  const k = c.moeDim / 2;
+  const d = c.hiddenSize;
+  const half = d / 2;
+  const u1 = await w(`${p}.moe.u1.weight`, [E * k, d]);
+  const u2 = await w(`${p}.moe.u2.weight`, [E * k, d]);
+  const bu1 = await w(`${p}.moe.u1.bias`, [E * k]);
+  const bu2 = await w(`${p}.moe.u2.bias`, [E * k]);
+  const vT = (name: string) => w(`${p}.moe.${name}.weight`, [E * k, half], (x) => transpose(x, half, E * k));
+  const v11 = await vT("v11");
+  const v12 = await vT("v12");
+  const v21 = await vT("v21");
+  const v22 = await vT("v22");
+  const b1 = await w(`${p}.moe.b1`, [E, half]);
+  const b2 = await w(`${p}.moe.b2`, [E, half]);
+  return expertBranches(g, r, cast, (b, v) => {
+    const a1 = upProjection(b, x, v.rows1(b, u1, k), v.rows1(b, bu1, k), k);
+    const a2 = upProjection(b, x, v.rows2(b, u2, k), v.rows2(b, bu2, k), k);
+    const y12 = mixThrough(b, v, 1, a2, maskActive); // [T, U1, k]
+    const y21 = mixThrough(b, v, 2, a1, maskActive); // [T, U2, k]
+    // left = v11·(r1⊙a1) + v12·Y12 + r1ᵀb1;  right = v21·Y21 + v22·(r2⊙a2) + r2ᵀb2
+    const left = down(b, [
+      [b.op("Mul", [v.r1, a1]), v.rows1(b, v11, k)],
+      [y12, v.rows1(b, v12, k)],
+      [v.r1, v.rows1(b, b1, 1)],
+    ]);
+    const right = down(b, [
+      [y21, v.rows2(b, v21, k)],
+      [b.op("Mul", [v.r2, a2]), v.rows2(b, v22, k)],
+      [v.r2, v.rows2(b, b2, 1)],
+    ]);
+    return b.op("Concat", [left, right], { axis: 1 });
+  });
+}
+
+export async function horizontalExperts(
+  g: GraphBuilder,
+  src: WeightSource,
+  x: string,
+  r: Routing,
+  maskActive: string,
+  p: string,
+  w: WeightFn,
+  cast: Casts,
+): Promise<string> {
+  const c = src.config;
+  const E = c.moeExperts;
+  const m = c.moeDim;
+  const d = c.hiddenSize;
+  const u = await w(`${p}.moe.u.weight`, [E * m, d]);
+  const bu = await w(`${p}.moe.u.bias`, [E * m]);
+  const vT = await w(`${p}.moe.v.weight`, [E * m, d], (x) => transpose(x, d, E * m));
+  const bias = await w(`${p}.moe.b`, [E, d]);
+  return expertBranches(g, r, cast, (b, v) => {
+    const a = upProjection(b, x, v.rows1(b, u, m), v.rows1(b, bu, m), m);
+    const y = mixThrough(b, v, 2, a, maskActive); // [T, U2, m]
+    // out = v·flat(Y) + r2ᵀb
+    return down(b, [
+      [y, v.rows2(b, vT, m)],
+      [v.r2, v.rows2(b, bias, 1)],
+    ]);
+  });
+}

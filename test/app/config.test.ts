@@ -1,0 +1,83 @@
+// Settings: types, ranges, defaults, messages that name the setting; the language switch.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { DEFAULTS, languageEnabled, readConfig, type MonetLensConfig } from "../../src/app/config";
+import { EP_PREFERENCES } from "../../src/engine/providers";
+
+const reader = (values: Partial<Record<keyof MonetLensConfig, unknown>>) => (key: keyof MonetLensConfig) =>
+  values[key];
+
+describe("configuration", () => {
+  it("package.json offers exactly the engine's execution providers, each described", () => {
+    const pkg = JSON.parse(readFileSync("package.json", "utf8"));
+    const setting = pkg.contributes.configuration.properties["monetLens.executionProvider"];
+    assert.deepEqual(setting.enum, [...EP_PREFERENCES]);
+    assert.equal(setting.enumDescriptions.length, EP_PREFERENCES.length);
+    assert.equal(setting.default, DEFAULTS.executionProvider);
+  });
+
+  it("defaults when nothing is set", () => {
+    const { config, problems } = readConfig(reader({}));
+    assert.deepEqual(config, DEFAULTS);
+    assert.deepEqual(problems, []);
+    assert.equal(config.temperature, 0, "greedy by default: deterministic suggestions");
+  });
+
+  it("reads valid values", () => {
+    const { config, problems } = readConfig(
+      reader({
+        maxTokens: 128,
+        temperature: 0.7,
+        executionProvider: "cpu",
+        debounceMs: 0,
+        modelPath: " /models/x ",
+        enabledLanguages: ["python", "!markdown"],
+        idleUnloadMinutes: 0,
+      }),
+    );
+    assert.deepEqual(problems, []);
+    assert.equal(config.maxTokens, 128);
+    assert.equal(config.executionProvider, "cpu");
+    assert.equal(config.modelPath, "/models/x");
+    assert.deepEqual(config.enabledLanguages, ["python", "!markdown"]);
+    assert.equal(config.idleUnloadMinutes, 0);
+  });
+
+  it("replaces invalid values by the default, naming the setting", () => {
+    const { config, problems } = readConfig(
+      reader({
+        maxTokens: 5000,
+        temperature: -1,
+        executionProvider: "tpu",
+        debounceMs: 12.5,
+        enabledLanguages: "python",
+        enable: "yes",
+      }),
+    );
+    assert.equal(config.maxTokens, DEFAULTS.maxTokens);
+    assert.equal(config.temperature, DEFAULTS.temperature);
+    assert.equal(config.executionProvider, "auto");
+    assert.equal(config.debounceMs, DEFAULTS.debounceMs);
+    assert.deepEqual(config.enabledLanguages, ["*"]);
+    assert.equal(config.enable, true);
+    assert.equal(problems.length, 6);
+    assert.match(
+      problems.join("\n"),
+      /monetLens\.maxTokens: 5000 is not an integer from 1 to 1024; using 64/,
+    );
+    assert.match(
+      problems.join("\n"),
+      /monetLens\.executionProvider: "tpu" is not one of auto, cuda, webgpu, cpu/,
+    );
+  });
+
+  it("per-language switch and language list", () => {
+    assert.ok(languageEnabled("python", ["*"], true));
+    assert.ok(languageEnabled("python", ["*"], undefined));
+    assert.ok(!languageEnabled("python", ["*"], false), "[python] monetLens.enable: false");
+    assert.ok(!languageEnabled("markdown", ["*", "!markdown"], true));
+    assert.ok(languageEnabled("go", ["go", "rust"], true));
+    assert.ok(!languageEnabled("python", ["go", "rust"], true));
+  });
+});

@@ -1,0 +1,140 @@
+// Small fakes of the VS Code objects the glue uses: a text document with positions, a
+// memento, a cancellation token, and a scripted Ui.
+import type * as vscode from "vscode";
+import type { PickItem, ProgressReport, Ui } from "../../src/app/ui";
+
+export class FakePosition {
+  constructor(
+    readonly line: number,
+    readonly character: number,
+  ) {}
+  with(line = this.line, character = this.character): FakePosition {
+    return new FakePosition(line, character);
+  }
+}
+
+export class FakeRange {
+  constructor(
+    readonly start: FakePosition,
+    readonly end: FakePosition,
+  ) {}
+}
+
+export function fakeDocument(
+  text: string,
+  languageId = "python",
+  uri = "file:///work/example.py",
+): vscode.TextDocument {
+  const lineStarts = [0];
+  for (let i = 0; i < text.length; i++) if (text[i] === "\n") lineStarts.push(i + 1);
+  const offsetAt = (p: FakePosition) =>
+    Math.min(text.length, lineStarts[Math.min(p.line, lineStarts.length - 1)]! + p.character);
+  const positionAt = (offset: number) => {
+    const o = Math.max(0, Math.min(text.length, offset));
+    let line = 0;
+    while (line + 1 < lineStarts.length && lineStarts[line + 1]! <= o) line++;
+    return new FakePosition(line, o - lineStarts[line]!);
+  };
+  const doc = {
+    uri: { toString: () => uri },
+    languageId,
+    lineCount: lineStarts.length,
+    offsetAt,
+    positionAt,
+    getText: (r?: FakeRange) => (r ? text.slice(offsetAt(r.start), offsetAt(r.end)) : text),
+  };
+  return doc as unknown as vscode.TextDocument;
+}
+
+export class FakeMemento {
+  readonly data = new Map<string, unknown>();
+  get<T>(key: string): T | undefined {
+    return this.data.get(key) as T | undefined;
+  }
+  async update(key: string, value: unknown): Promise<void> {
+    if (value === undefined) this.data.delete(key);
+    else this.data.set(key, JSON.parse(JSON.stringify(value)));
+  }
+}
+
+export function fakeToken(): { token: vscode.CancellationToken; cancel: () => void } {
+  const listeners: Array<() => void> = [];
+  const token = {
+    isCancellationRequested: false,
+    onCancellationRequested: (l: () => void) => {
+      listeners.push(l);
+      return { dispose: () => undefined };
+    },
+  };
+  return {
+    token: token as unknown as vscode.CancellationToken,
+    cancel: () => {
+      token.isCancellationRequested = true;
+      for (const l of listeners) l();
+    },
+  };
+}
+
+/** A Ui whose answers are scripted and whose calls are recorded. */
+export class FakeUi implements Ui {
+  readonly messages: Array<{ kind: "info" | "warn" | "error"; message: string }> = [];
+  readonly commands: Array<{ id: string; args: unknown[] }> = [];
+  readonly settings: Array<{ key: string; value: unknown; languageId?: string }> = [];
+  readonly progress: Array<{ title: string; reports: string[] }> = [];
+  /** Picks: given the items, return the chosen ones (labels) or undefined (dismissed). */
+  pick: (items: readonly PickItem[], title: string) => string[] | undefined = () => undefined;
+  folder: string | undefined;
+  folders: string[] = [];
+  answer: string | undefined;
+  /** Aborts progress tasks after this many reports (simulates the Cancel button). */
+  cancelAfterReports = Infinity;
+
+  async info(message: string): Promise<string | undefined> {
+    this.messages.push({ kind: "info", message });
+    return undefined;
+  }
+  async warn(message: string): Promise<string | undefined> {
+    this.messages.push({ kind: "warn", message });
+    return this.answer;
+  }
+  async error(message: string): Promise<string | undefined> {
+    this.messages.push({ kind: "error", message });
+    return undefined;
+  }
+  async pickMany<T extends PickItem>(
+    items: readonly T[],
+    o: { title: string },
+  ): Promise<readonly T[] | undefined> {
+    const chosen = this.pick(items, o.title);
+    return chosen && items.filter((i) => chosen.includes(i.label));
+  }
+  async pickOne<T extends PickItem>(items: readonly T[], o: { title: string }): Promise<T | undefined> {
+    const chosen = this.pick(items, o.title);
+    return chosen && items.find((i) => chosen.includes(i.label));
+  }
+  async pickFolder(): Promise<string | undefined> {
+    return this.folder;
+  }
+  async withProgress<R>(
+    title: string,
+    task: (report: ProgressReport, signal: AbortSignal) => Promise<R>,
+  ): Promise<R> {
+    const entry = { title, reports: [] as string[] };
+    this.progress.push(entry);
+    const abort = new AbortController();
+    return task((m) => {
+      entry.reports.push(m);
+      if (entry.reports.length >= this.cancelAfterReports) abort.abort();
+    }, abort.signal);
+  }
+  async executeCommand(id: string, ...args: unknown[]): Promise<unknown> {
+    this.commands.push({ id, args });
+    return undefined;
+  }
+  workspaceFolders(): string[] {
+    return this.folders;
+  }
+  async updateSetting(key: string, value: unknown, languageId?: string): Promise<void> {
+    this.settings.push({ key, value, languageId });
+  }
+}
