@@ -13,11 +13,13 @@ import { noMasks, type ExpertMasks } from "./masks";
 import { ensureConverted, type StoreOptions } from "./model-store";
 import { embeddedModelDir } from "./model-paths";
 import { MonetRunner, type Routing } from "./runner";
+import { activationDtype, GRAPH_DTYPES } from "../model/monet-graph";
+import { autoDtype } from "./dtype";
 import { openSession, plannedProvider, type SessionOptions } from "./session";
 import type { EpPreference, ProviderName } from "./providers";
 
-/** The graph's precision: auto = float32 on the CPU, float16 on GPUs. */
-export const DTYPE_CHOICES = ["auto", "float32", "float16"] as const;
+/** The graph's precision: auto (see autoDtype), or one of the converter's (docs/quantization.md). */
+export const DTYPE_CHOICES = ["auto", ...GRAPH_DTYPES] as const;
 export type DtypeChoice = (typeof DTYPE_CHOICES)[number];
 
 export interface EngineOptions extends Omit<StoreOptions, "dtype"> {
@@ -25,7 +27,7 @@ export interface EngineOptions extends Omit<StoreOptions, "dtype"> {
   modelDir?: string;
   ep?: EpPreference;
   threads?: number;
-  /** Weights and activations: float32 on the CPU and float16 on GPUs unless chosen here. */
+  /** Weights and activations (default auto: autoDtype). */
   dtype?: DtypeChoice;
   /** Tests: a session factory and provider probes (e.g. a GPU provider that fails). */
   sessions?: Pick<SessionOptions, "create" | "probes">;
@@ -74,9 +76,7 @@ export class Engine {
       const dtype =
         opts.dtype && opts.dtype !== "auto"
           ? opts.dtype
-          : plannedProvider(opts.ep ?? "auto", opts.sessions?.probes) === "cpu"
-            ? "float32"
-            : "float16";
+          : autoDtype(plannedProvider(opts.ep ?? "auto", opts.sessions?.probes), ckpt.parameterCount());
       const converted = await ensureConverted(ckpt, { ...opts, dtype });
       const opened = await openSession(converted.modelPath, {
         ep: opts.ep ?? "auto",
@@ -103,7 +103,7 @@ export class Engine {
         modelDir,
         ckpt.config,
         tokenizer,
-        new MonetRunner(opened.session, ckpt.config, onRunError, converted.manifest.dtype),
+        new MonetRunner(opened.session, ckpt.config, onRunError, activationDtype(converted.manifest.dtype)),
         opened.ep,
         opened.fallbacks,
         converted.dir,

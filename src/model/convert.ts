@@ -28,6 +28,7 @@ export interface ConvertedManifest {
 
 export interface ConvertOptions {
   dtype?: GraphOptions["dtype"];
+  accuracyLevel?: GraphOptions["accuracyLevel"];
   attention?: GraphOptions["attention"];
   fingerprint: string;
   onProgress?: GraphOptions["onProgress"];
@@ -49,6 +50,7 @@ export async function convertToOnnx(
     try {
       await buildMonetGraph(graph, src, {
         dtype,
+        accuracyLevel: opts.accuracyLevel,
         attention: opts.attention,
         onProgress: (done, total, what) => {
           if (opts.signal?.aborted) throw new Error("conversion cancelled");
