@@ -1,7 +1,7 @@
 // `monet-lens atlas build` and `monet-lens atlas eval`: the language-expert atlas of a model
 // from a corpus of source files, and its Table-3 evaluation on held-out files.
 import { relative } from "node:path";
-import { Engine } from "../engine/engine";
+import { DTYPE_CHOICES, Engine } from "../engine/engine";
 import { EP_PREFERENCES } from "../engine/providers";
 import { writeAtlasFile } from "../atlas/atlas-file";
 import { writeFileAtomic } from "../files/atomic-write";
@@ -38,6 +38,7 @@ async function atlasBuild(argv: string[]): Promise<void> {
     "holdout-every": { type: "string" },
     languages: { type: "string" },
     ep: { type: "string" },
+    dtype: { type: "string" },
     quiet: { type: "boolean" },
   });
   if (!values.corpus) throw new UsageError("atlas build needs --corpus DIR");
@@ -60,7 +61,8 @@ async function atlasBuild(argv: string[]): Promise<void> {
   const languages = values.languages === undefined ? undefined : parseLanguageList(values.languages);
   const ep = choiceOption(values.ep, "ep", EP_PREFERENCES, "auto");
   const show = !values.quiet;
-  const engine = await Engine.open({ modelDir: values.model, ep, ...progressLogger(show) });
+  const dtype = choiceOption(values.dtype, "dtype", DTYPE_CHOICES, "auto");
+  const engine = await Engine.open({ modelDir: values.model, ep, dtype, ...progressLogger(show) });
   const cancel = cancelOnSigint();
   try {
     const started = Date.now();
@@ -113,6 +115,7 @@ async function atlasEval(argv: string[]): Promise<void> {
     svg: { type: "string" },
     json: { type: "boolean" },
     ep: { type: "string" },
+    dtype: { type: "string" },
   });
   if (!values.corpus) throw new UsageError("atlas eval needs --corpus DIR");
   const maxTokens = intOption(
@@ -123,7 +126,8 @@ async function atlasEval(argv: string[]): Promise<void> {
   );
   const ep = choiceOption(values.ep, "ep", EP_PREFERENCES, "auto");
   const show = true;
-  const engine = await Engine.open({ modelDir: values.model, ep, ...progressLogger(show) });
+  const dtype = choiceOption(values.dtype, "dtype", DTYPE_CHOICES, "auto");
+  const engine = await Engine.open({ modelDir: values.model, ep, dtype, ...progressLogger(show) });
   const cancel = cancelOnSigint();
   try {
     const resolved = atlasForCli(engine, values.atlas);

@@ -15,22 +15,24 @@ const USAGE = `usage: monet-lens <command> [options]
   tokenize  [--model DIR] --text STR [--json]            token ids (BOS included)
   generate  [--model DIR] --prompt STR [--max-tokens N] [--temperature T] [--top-p P]
             [--seed S] [--mask LANG,... [--atlas FILE] | --mask-file FILE]
-            [--ep auto|cpu|webgpu|cuda] [--json]
-  bench     [--model DIR] [--ep ...] [--threads N] [--new-tokens N] [--prefill 128,512] [--contexts 64,...]
-            [--mask LANG,... [--atlas FILE] | --mask-file FILE] [--json]
+            [--ep auto|cpu|webgpu|cuda] [--dtype D] [--json]
+  bench     [--model DIR] [--ep ...] [--dtype D] [--threads N] [--new-tokens N] [--prefill 128,512]
+            [--contexts 64,...] [--mask LANG,... [--atlas FILE] | --mask-file FILE] [--json]
   route     [--model DIR] [--atlas FILE] [--mask LANG,...] (--text STR | --file PATH)
-            [--top N] [--json]                           per token: language shares, top experts
+            [--top N] [--dtype D] [--json]               per token: language shares, top experts
   atlas build [--model DIR] --corpus DIR --out FILE [--ratio 2] [--min-tokens N]
-            [--max-tokens-per-language N] [--languages LANG,...] [--holdout-every K]
+            [--max-tokens-per-language N] [--languages LANG,...] [--holdout-every K] [--dtype D]
                                                          label language-specialised experts
   atlas eval  [--model DIR] [--atlas FILE] --corpus DIR [--max-tokens-per-language N]
-            [--languages LANG,...] [--mask LANG,...] [--svg FILE] [--json]
+            [--languages LANG,...] [--mask LANG,...] [--svg FILE] [--dtype D] [--json]
                                                          loss per language, each language masked
   synth     --shape 1.4b --out DIR [--seed S] [--dtype BF16|F32]
 
 --model defaults to the embedded demo model (models/tiny-codemonet); --atlas defaults to
 the atlas shipped for the model being run (models/atlases/). --mask python,lua masks
-those languages' experts in every routing group.`;
+those languages' experts in every routing group. --dtype (auto|float32|float16|int8|int4) is the
+converted model's precision: auto is float16 on GPUs, and on the CPU float32 for models up to
+1 GiB of float32 weights, int8 beyond; int8/int4 quantize the large matrices (docs/quantization.md).`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   info: infoCommand,

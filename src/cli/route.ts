@@ -2,7 +2,7 @@
 // goes to each language's experts (per routing group and averaged) and its strongest
 // experts — the data the routing heatmap draws (src/atlas/route-shares.ts).
 import { readFileSync } from "node:fs";
-import { Engine } from "../engine/engine";
+import { DTYPE_CHOICES, Engine } from "../engine/engine";
 import { EP_PREFERENCES } from "../engine/providers";
 import { expertOwners, routeJson } from "../atlas/route-shares";
 import { choiceOption, intOption, parse, UsageError } from "./args";
@@ -19,13 +19,15 @@ export async function routeCommand(argv: string[]): Promise<void> {
     top: { type: "string" },
     json: { type: "boolean" },
     ep: { type: "string" },
+    dtype: { type: "string" },
   });
   if ((values.text === undefined) === (values.file === undefined))
     throw new UsageError("route needs --text STR or --file PATH");
   const text = values.text ?? readFileSync(values.file!, "utf8");
   const topK = intOption(values.top, "top", 3, 0);
   const ep = choiceOption(values.ep, "ep", EP_PREFERENCES, "auto");
-  const engine = await Engine.open({ modelDir: values.model, ep, ...progressLogger(!values.json) });
+  const dtype = choiceOption(values.dtype, "dtype", DTYPE_CHOICES, "auto");
+  const engine = await Engine.open({ modelDir: values.model, ep, dtype, ...progressLogger(!values.json) });
   try {
     const mask = values.mask === undefined ? undefined : languageMasks(engine, values.mask, values.atlas);
     const resolved = mask?.atlas ?? atlasForCli(engine, values.atlas);

@@ -188,10 +188,14 @@ describe("quantized graphs against the float32 graph of their dequantized weight
 });
 
 describe("--dtype auto", () => {
-  it("GPUs get float16; the CPU float32 for small models and int8 beyond", () => {
-    assert.equal(autoDtype("cuda", 1.4e9), "float16");
-    assert.equal(autoDtype("webgpu", 41e6), "float16");
-    assert.equal(autoDtype("cpu", 41e6), "float32");
-    assert.equal(autoDtype("cpu", CPU_FLOAT32_MAX_BYTES / 4 + 1), "int8");
+  const GB = 2 ** 30;
+  it("GPUs get float16; the CPU float32 for small models, int8 beyond, int4 where int8 takes over 1/8 of the memory", () => {
+    assert.equal(autoDtype("cuda", 1.46e9, 24 * GB), "float16");
+    assert.equal(autoDtype("webgpu", 41e6, 24 * GB), "float16");
+    assert.equal(autoDtype("cpu", 41e6, 24 * GB), "float32"); // the demo model
+    assert.equal(autoDtype("cpu", CPU_FLOAT32_MAX_BYTES / 4 + 1, 24 * GB), "int8");
+    assert.equal(autoDtype("cpu", 1.46e9, 24 * GB), "int8"); // the 1.4B: 1.6 GB in int8
+    assert.equal(autoDtype("cpu", 1.46e9, 8 * GB), "int4");
+    assert.equal(autoDtype("cpu", 41e6, 1 * GB), "int8"); // float32 over 1/8 of a small memory
   });
 });
