@@ -152,11 +152,11 @@ async function atlasEval(argv: string[]): Promise<void> {
       writeFileAtomic(values.svg, matrixSvg(table));
       process.stderr.write(`wrote ${values.svg}\n`);
     }
+    const { passed, failed } = passCount(table);
     if (values.json) {
-      console.log(JSON.stringify({ none: result.none, masked: result.masked }));
+      console.log(JSON.stringify({ none: result.none, masked: result.masked, passed, failed }));
       return;
     }
-    const { passed, failed } = passCount(table);
     console.log(
       `Cross-entropy increase (nats/token) on held-out files of ${relative(process.cwd(), values.corpus) || "."}, atlas ${resolved.path}`,
     );
