@@ -5,7 +5,13 @@
 import { float32ToFloat16Bits } from "../checkpoint/safetensors";
 import type { MonetConfig } from "../checkpoint/config";
 import type { GraphBuilder } from "../onnx/graph-builder";
-import { QUANT_BLOCK as QUANT_BLOCK_SIZE, quantizable, quantizeBlocks, type QuantBits } from "./quantize";
+import {
+  packedZeroPoints,
+  QUANT_BLOCK as QUANT_BLOCK_SIZE,
+  quantizable,
+  quantizeBlocks,
+  type QuantBits,
+} from "./quantize";
 
 /** Where the graph gets its weights: names and layouts as in the Hugging Face checkpoint. */
 export interface WeightSource {
@@ -100,30 +106,40 @@ export function weightsFor(
       },
     };
   }
-  // Codes [out, blocks, blob] and scales [out, blocks] as MatMulNBits takes them.
-  // GatherBlockQuantized wants scales of the codes' rank ([out, blocks, 1], `gatherable`).
+  // A quantized matrix as MatMulNBits takes it: codes [out, blocks, blob], scales [out, blocks]
+  // and (int4) zero points [out, ⌈blocks/2⌉], packed.
+  interface Stored {
+    codes: string;
+    scales: string;
+    zeroPoints: string;
+  }
   const quantized = async (
     name: string,
     out: number,
     inp: number,
     transform?: (x: Float32Array) => Float32Array,
-    gatherable = false,
-  ) => {
+  ): Promise<Stored> => {
     const raw = await src.readFloat32(name);
     const q = quantizeBlocks(transform ? transform(raw) : raw, out, inp, quant.bits);
     const blocks = inp / q.block;
+    const zp = packedZeroPoints(q);
     return {
       codes: g.weight(name, "uint8", [out, blocks, q.codes.length / (out * blocks)], q.codes),
-      scales: g.weight(`${name}.scales`, "float32", gatherable ? [out, blocks, 1] : [out, blocks], q.scales),
+      scales: g.weight(`${name}.scales`, "float32", [out, blocks], q.scales),
+      zeroPoints: zp ? g.weight(`${name}.zero_points`, "uint8", [out, zp.length / out], zp) : "",
     };
   };
-  const nbits = (codes: string, scales: string, out: number, inp: number): LinearWeight => ({
+  const nbits = ({ codes, scales, zeroPoints }: Stored, out: number, inp: number): LinearWeight => ({
     out,
     in: inp,
     apply: (b, x, bias) =>
       b.op(
         "MatMulNBits",
-        bias ? [x, codes, scales, "", "", bias] : [x, codes, scales],
+        bias
+          ? [x, codes, scales, zeroPoints, "", bias]
+          : zeroPoints
+            ? [x, codes, scales, zeroPoints]
+            : [x, codes, scales],
         {
           K: inp,
           N: out,
@@ -140,8 +156,7 @@ export function weightsFor(
     linear: async (name, [out, inp], transform) => {
       // Rows that are not whole blocks (no published shape has them) stay float32.
       if (!quantizable(inp)) return floatLinear(await tensor(name, [out, inp], transform), out, inp);
-      const { codes, scales } = await quantized(name, out, inp, transform);
-      return nbits(codes, scales, out, inp);
+      return nbits(await quantized(name, out, inp, transform), out, inp);
     },
     embedding: async (name, [vocab, d]) => {
       if (!quantizable(d)) {
@@ -151,26 +166,45 @@ export function weightsFor(
           head: floatLinear(table, vocab, d),
         };
       }
-      const { codes, scales } = await quantized(name, vocab, d, undefined, true);
+      const raw = await src.readFloat32(name);
+      const q = quantizeBlocks(raw, vocab, d, quant.bits);
+      const blocks = d / q.block;
+      const codes = g.weight(name, "uint8", [vocab, blocks, q.codes.length / (vocab * blocks)], q.codes);
+      // GatherBlockQuantized wants scales and zero points of the codes' rank: [vocab, blocks, 1].
+      const scales = g.weight(`${name}.scales`, "float32", [vocab, blocks, 1], q.scales);
+      const zeroPoints = q.zeroPoints
+        ? g.weight(`${name}.zero_points`, "uint8", [vocab, blocks, 1], q.zeroPoints)
+        : "";
+      let head: LinearWeight | undefined;
       return {
         gather: (b, ids) =>
           b.op("Reshape", [
             b.op(
               "GatherBlockQuantized",
-              [codes, ids, scales],
-              {
-                gather_axis: 0,
-                quantize_axis: 2,
-                block_size: QUANT_BLOCK_SIZE,
-                bits: quant.bits,
-              },
+              zeroPoints ? [codes, ids, scales, zeroPoints] : [codes, ids, scales],
+              { gather_axis: 0, quantize_axis: 2, block_size: QUANT_BLOCK_SIZE, bits: quant.bits },
               { domain: "com.microsoft" },
             ),
             b.constI64([-1, d]),
           ]),
-        // A tied head (rare) reads the same codes; its scales [vocab, blocks] are folded at load.
+        // A tied head (rare) multiplies by the same codes, with scales and zero points in
+        // MatMulNBits' layout: small copies, written only when asked for.
         get head() {
-          return nbits(codes, g.op("Squeeze", [scales, g.constI64([2])]), vocab, d);
+          if (!head) {
+            const zp = packedZeroPoints(q);
+            head = nbits(
+              {
+                codes,
+                scales: g.weight(`${name}.head_scales`, "float32", [vocab, blocks], q.scales),
+                zeroPoints: zp
+                  ? g.weight(`${name}.head_zero_points`, "uint8", [vocab, zp.length / vocab], zp)
+                  : "",
+              },
+              vocab,
+              d,
+            );
+          }
+          return head;
         },
       };
     },

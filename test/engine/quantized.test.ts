@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { Checkpoint } from "../../src/checkpoint/checkpoint";
 import { convertToOnnx, DATA_FILE, readConverted } from "../../src/model/convert";
 import type { GraphOptions, WeightSource } from "../../src/model/monet-graph";
-import { dequantizeBlocks, quantizeBlocks, QUANT_BLOCK } from "../../src/model/quantize";
+import { dequantizeBlocks, packedZeroPoints, quantizeBlocks, QUANT_BLOCK } from "../../src/model/quantize";
 import { openSession } from "../../src/engine/session";
 import { MonetRunner } from "../../src/engine/runner";
 import { KvCache } from "../../src/engine/kv-cache";
@@ -40,16 +40,32 @@ describe("block quantization", () => {
     });
   }
 
-  it("int4 codes: two per byte, the even column in the low nibble, zero point 8", () => {
+  it("int8: symmetric, one code per byte, zero point 128 not stored", () => {
     const x = new Float32Array(32);
-    x[0] = -7; // code 1
-    x[1] = 7; // code 15
-    x[31] = 1; // code 9, high nibble of byte 15
-    const q = quantizeBlocks(x, 1, 32, 4);
+    x[0] = -127;
+    x[1] = 127;
+    x[2] = 1;
+    const q = quantizeBlocks(x, 1, 32, 8);
     assert.equal(q.scales[0], 1);
-    assert.equal(q.codes[0], 1 | (15 << 4));
-    assert.equal(q.codes[15], 8 | (9 << 4));
-    assert.equal(q.codes[1], 8 | (8 << 4));
+    assert.deepEqual([...q.codes.subarray(0, 4)], [1, 255, 129, 128]);
+    assert.equal(q.zeroPoints, undefined);
+    assert.equal(packedZeroPoints(q), undefined);
+  });
+
+  it("int4: asymmetric over [min(w, 0), max(w, 0)], two codes per byte with the even column low, zero points packed the same way", () => {
+    const x = new Float32Array(64);
+    x[0] = -5; // block 0: range [−5, 10] → scale 1, zero point 5
+    x[1] = 10;
+    x[31] = 1;
+    x[32] = 3; // block 1: range [0, 3] → scale 0.2, zero point 0
+    const q = quantizeBlocks(x, 1, 64, 4);
+    assert.deepEqual([...q.scales], [1, Math.fround(0.2)]);
+    assert.deepEqual([...q.zeroPoints!], [5, 0]);
+    assert.equal(q.codes[0], 0 | (15 << 4));
+    assert.equal(q.codes[15], 5 | (6 << 4));
+    assert.equal(q.codes[16], 15);
+    assert.deepEqual([...packedZeroPoints(q)!], [5]);
+    assert.deepEqual([...dequantizeBlocks(q).subarray(0, 2)], [-5, 10]);
   });
 
   it("refuses rows that are not whole blocks", () => {
