@@ -30,7 +30,8 @@ function side(
   tokens.forEach((t, k) => {
     const span = el("span", `ab-tok${t.diverges ? ` diverge ${kind}` : ""}${k === first ? " first" : ""}`);
     span.dataset.k = String(k);
-    span.title = `token ${k + 1} · id ${t.id} · ${t.piece}${t.diverges ? " · not in the other continuation" : ""}`;
+    const note = t.diverges ? " · not in the other continuation" : "";
+    span.title = `token ${k + 1} · id ${t.id} · ${t.piece}${note}`;
     // A diverging space or line break is drawn as a visible mark (then the break itself).
     if (t.diverges && /^\s+$/.test(t.text)) {
       span.append(el("span", "ws", t.text.replace(/\n/g, "↵").replace(/\t/g, "→").replace(/ /g, "·")));

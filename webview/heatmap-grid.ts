@@ -179,7 +179,10 @@ export class HeatmapGrid {
 
   private textColor(bg: string): string {
     let c = this.textColors.get(bg);
-    if (!c) this.textColors.set(bg, (c = textOn(bg, this.theme)));
+    if (!c) {
+      c = textOn(bg, this.theme);
+      this.textColors.set(bg, c);
+    }
     return c;
   }
 
@@ -338,7 +341,10 @@ export class HeatmapGrid {
     if (cell.closest(".grid-summary")) content = summaryTooltip(v, l);
     else {
       const row = this.rowOf(cell);
-      if (!row) return this.tooltip.hide();
+      if (!row) {
+        this.tooltip.hide();
+        return;
+      }
       content = rowTooltip(data, v, row, l);
     }
     this.tooltip.show(cell.getBoundingClientRect(), content);

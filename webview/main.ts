@@ -1,5 +1,5 @@
 // The routing view's page: wires the toolkit controls, the heatmap and the A/B tab to the
-// extension's messages (src/heatmap/messages.ts). Bundled by esbuild into media/heatmap.js.
+// extension's messages (src/heatmap-shared/messages.ts). Bundled by esbuild into media/heatmap.js.
 import type { SourceInfo, Tab, ToWebview, ViewState } from "../src/heatmap-shared/messages";
 import type { RouteData } from "../src/heatmap-shared/route-data";
 import type { GroupChoice } from "../src/heatmap-shared/view-model";
@@ -142,7 +142,10 @@ function sourceLine(s: SourceInfo, data: RouteData): string {
     ? data.atlas.slice(Math.max(data.atlas.lastIndexOf("/"), data.atlas.lastIndexOf("\\")) + 1)
     : "no atlas";
   const masked = data.masked.length ? ` · masked: ${data.masked.join(", ")}` : "";
-  return `${s.file} · ${lines} · ${what} · ${data.tokens.length.toLocaleString("en")} tokens · ${atlas}${masked}`;
+  return (
+    `${s.file} · ${lines} · ${what} · ` +
+    `${data.tokens.length.toLocaleString("en")} tokens · ${atlas}${masked}`
+  );
 }
 
 function heatmapState(s: ViewState, message: string): void {
@@ -165,14 +168,16 @@ function showRoute(seq: number, data: RouteData, source: SourceInfo): void {
   setGroupOptions(data.groups);
   grid.setData(data);
   hmSource.textContent = sourceLine(source, data);
-  hmSource.title = `${sourceLine(source, data)}\nmodel: ${data.model}${data.atlas ? `\natlas: ${data.atlas}` : ""}`;
+  hmSource.title =
+    `${sourceLine(source, data)}\nmodel: ` + `${data.model}${data.atlas ? `\natlas: ${data.atlas}` : ""}`;
   hmEmpty.hidden = true;
   legendRow.hidden = data.languages.length === 0;
   if (data.languages.length === 0)
     showStatus(
       hmAtlas,
       "noModel",
-      "This model has no language atlas, so there are no language columns: each token shows its strongest expert. Build one with monet-lens atlas build.",
+      "This model has no language atlas, so there are no language columns: each token shows its " +
+        "strongest expert. Build one with monet-lens atlas build.",
       "No language atlas",
     );
   else showStatus(hmAtlas, "idle", "");

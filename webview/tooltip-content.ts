@@ -106,7 +106,8 @@ export function rowTooltip(data: RouteData, view: HeatView, row: HeatRow, l: num
       el(
         "div",
         "tt-dim",
-        `No atlas language owns ${pct(row.unowned)} (shared or unspecialised experts${view.masked.some(Boolean) ? ", or masked ones" : ""}).`,
+        `No atlas language owns ${pct(row.unowned)} (shared or unspecialised ` +
+          `experts${view.masked.some(Boolean) ? ", or masked ones" : ""}).`,
       ),
     );
   }

@@ -1,15 +1,12 @@
-// The active language atlas for the running model, and the masks it gives. Which atlas:
-// the most recent choice wins — an atlas built from this workspace (remembered in the
-// workspace state) until the `monetLens.atlasPath` setting changes, else that setting,
-// else the atlas shipped for the model. An atlas for another model is never used.
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { basename, join } from "node:path";
-import { checkAtlasModel, readAtlasFile, type Atlas, type ModelIdentity } from "../atlas/atlas-file";
+// The active language atlas for the running model, and the steering its masked languages
+// give. Which atlas: the most recent choice wins — an atlas built from this workspace
+// (remembered in the workspace state) until the `monetLens.atlasPath` setting changes, else
+// that setting, else the atlas shipped for the model. An atlas for another model is never used.
+import { checkAtlasModel, readAtlasFile, type Atlas } from "../atlas/atlas-file";
 import { findAtlas, shippedAtlasDir } from "../atlas/atlas-store";
-import type { MaskState } from "../completion/controller";
+import { maskLanguages, type ResolvedSteering, resolveSteering } from "../atlas/steering-selection";
+import type { ModelIdentity } from "../engine/model-identity";
 import type { EngineInfo } from "../engine/protocol";
-import { MANIFEST_FILE } from "../model/convert";
 import { Emitter } from "./emitter";
 import type { StateStore } from "./mask-store";
 
@@ -17,8 +14,6 @@ export interface ActiveAtlas {
   atlas: Atlas;
   path: string;
   source: "workspace" | "setting" | "shipped";
-  /** Short identity of the file's content, for mask keys. */
-  id: string;
 }
 
 const WORKSPACE_ATLAS_KEY = "monetLens.workspaceAtlas";
@@ -28,34 +23,14 @@ interface WorkspaceAtlasRecord {
   fingerprint: string;
 }
 
-/** The running model as atlases record it (the checkpoint fingerprint from the converted model's manifest). */
-export function modelIdentityOf(info: EngineInfo): ModelIdentity {
-  const manifest = join(info.convertedDir, MANIFEST_FILE);
-  let fingerprint: string;
-  try {
-    fingerprint = (JSON.parse(readFileSync(manifest, "utf8")) as { fingerprint: string }).fingerprint;
-  } catch (e) {
-    throw new Error(`cannot read the model's fingerprint from ${manifest} (${(e as Error).message})`);
-  }
-  const c = info.config;
-  return {
-    name: basename(info.modelDir),
-    fingerprint,
-    config: {
-      layers: c.numLayers,
-      hiddenSize: c.hiddenSize,
-      vocabSize: c.vocabSize,
-      routingGroups: info.routingGroups,
-      moeHeads: c.moeHeads,
-      moeExperts: c.moeExperts,
-      decompose: c.moeDecompose,
-    },
-  };
-}
-
 export class AtlasManager {
   private cached: { key: string; active: ActiveAtlas | undefined } | undefined;
-  private readonly maskCache = new Map<string, MaskState>();
+  /**
+   * The last resolution, for the same atlas and the same masked-language list (MaskStore keeps the array).
+   */
+  private lastSteering:
+    | { atlas: Atlas | undefined; languages: readonly string[]; resolved: ResolvedSteering }
+    | undefined;
   private readonly changed = new Emitter<ActiveAtlas | undefined>();
   readonly onDidChange = this.changed.event;
   private lastReported = "";
@@ -80,16 +55,16 @@ export class AtlasManager {
   /** The atlas for the model `info` describes, or undefined when there is none. */
   active(info: EngineInfo, atlasPathSetting: string): ActiveAtlas | undefined {
     const record = this.state.get<WorkspaceAtlasRecord>(WORKSPACE_ATLAS_KEY);
-    const key = `${info.convertedDir}|${record?.path ?? ""}|${atlasPathSetting}`;
+    const key = `${info.identity.fingerprint}|${record?.path ?? ""}|${atlasPathSetting}`;
     if (this.cached?.key === key) return this.cached.active;
-    const identity = modelIdentityOf(info);
+    const identity = info.identity;
     const active = this.resolve(identity, record, atlasPathSetting);
     this.cached = { key, active };
-    this.maskCache.clear();
     this.log(
       active
         ? `language atlas: ${active.path} (${active.source}; ${active.atlas.languages.join(", ")})`
-        : `no language atlas for the model ${identity.name}: masks are unavailable until one is built (Monet Lens: Build Language Atlas from Workspace)`,
+        : `no language atlas for the model ${identity.name}: masks are unavailable until one is ` +
+            `built (Monet Lens: Build Language Atlas from Workspace)`,
     );
     this.changed.fire(active);
     return active;
@@ -108,30 +83,16 @@ export class AtlasManager {
   }
 
   /**
-   * The masks for `languages` under `active`; languages the atlas does not have are left
-   * out (and named in `ignored`).
+   * The steering that masks `languages` under `active` (src/atlas/steering-selection.ts);
+   * languages the atlas does not have are left out and named in `ignored`.
    */
-  masks(
-    active: ActiveAtlas | undefined,
-    languages: readonly string[],
-  ): MaskState & { ignored: string[]; applied: string[] } {
-    if (!active || languages.length === 0)
-      return { key: "", label: "", ignored: [...languages], applied: [] };
-    const applied = languages.filter((l) => active.atlas.sets.has(l));
-    const ignored = languages.filter((l) => !active.atlas.sets.has(l));
-    if (applied.length === 0) return { key: "", label: "", ignored, applied };
-    const key = `${active.id}:${applied.join(",")}`;
-    let state = this.maskCache.get(key);
-    if (!state) {
-      const label = applied.join(", ");
-      const groups = Array.from({ length: active.atlas.model.config.routingGroups }, (_, g) =>
-        applied.flatMap((l) => Array.from(active.atlas.sets.get(l)![g]!)),
-      );
-      // The engine keeps masks by label and sizes: the atlas id keeps two atlases apart.
-      state = { key, label, spec: { label: `${label} [atlas ${active.id}]`, groups } };
-      this.maskCache.set(key, state);
-    }
-    return { ...state, ignored, applied };
+  steering(active: ActiveAtlas | undefined, languages: readonly string[]): ResolvedSteering {
+    const atlas = active?.atlas;
+    const last = this.lastSteering;
+    if (last && last.atlas === atlas && last.languages === languages) return last.resolved;
+    const resolved = resolveSteering(atlas, maskLanguages(languages), { unknown: "ignore" });
+    this.lastSteering = { atlas, languages, resolved };
+    return resolved;
   }
 
   /** Per language, the experts it owns over all routing groups. */
@@ -164,7 +125,7 @@ export class AtlasManager {
       // undefined dir would make findAtlas look in its default folder.
       const shipped =
         this.shippedDir === undefined ? undefined : findAtlas(identity, undefined, this.shippedDir);
-      return shipped ? { ...shipped, source: "shipped", id: contentId(shipped.path) } : undefined;
+      return shipped ? { ...shipped, source: "shipped" } : undefined;
     } catch (e) {
       this.report(`the shipped atlases could not be read: ${(e as Error).message}`);
       return undefined;
@@ -179,7 +140,7 @@ export class AtlasManager {
     try {
       const atlas = readAtlasFile(path);
       checkAtlasModel(atlas, identity, path);
-      return { atlas, path, source, id: contentId(path) };
+      return { atlas, path, source };
     } catch (e) {
       this.report(`${source === "setting" ? "monetLens.atlasPath: " : ""}${(e as Error).message}`, true);
       return undefined;
@@ -190,13 +151,5 @@ export class AtlasManager {
     if (line === this.lastReported) return;
     this.lastReported = line;
     (warn ? this.warn : this.log)(line);
-  }
-}
-
-function contentId(path: string): string {
-  try {
-    return createHash("sha256").update(readFileSync(path)).digest("hex").slice(0, 12);
-  } catch {
-    return createHash("sha256").update(path).digest("hex").slice(0, 12);
   }
 }

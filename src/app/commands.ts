@@ -1,31 +1,16 @@
 // The commands, as functions over the context and the UI adapter (rust-analyzer's
-// commands.ts). Registration with VS Code happens in src/extension/activate.ts.
+// commands.ts). APP_COMMANDS is their table; src/extension/commands.ts adds the two that
+// need VS Code itself and registers them all under one prefix.
 import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
 import { writeAtlasFile } from "../atlas/atlas-file";
 import { buildAtlas, type RoutingModel } from "../atlas/build";
-import { Checkpoint } from "../checkpoint/checkpoint";
-import { CancelledError } from "../engine/engine-client";
-import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
-import { checkTokenizerFits } from "../tokenizer/vocab-check";
-import { AtlasManager, modelIdentityOf } from "./atlas-manager";
+import { CancelledError } from "../engine/errors";
+import { openModelFolder } from "../engine/model-folder";
+import { AtlasManager } from "./atlas-manager";
 import type { Ctx } from "./ctx";
+import { type CommandName, commandId } from "./command-ids";
 import type { PickItem } from "./ui";
-
-export const COMMANDS = {
-  trigger: "monetLens.triggerCompletion",
-  maskLanguages: "monetLens.maskLanguages",
-  clearMasks: "monetLens.clearMasks",
-  selectModelFolder: "monetLens.selectModelFolder",
-  buildAtlas: "monetLens.buildAtlas",
-  toggleLanguage: "monetLens.toggleLanguage",
-  toggleEnabled: "monetLens.toggleEnabled",
-  restartEngine: "monetLens.restartEngine",
-  unloadModel: "monetLens.unloadModel",
-  showLog: "monetLens.showLog",
-  showMenu: "monetLens.showMenu",
-  inspectSelection: "monetLens.inspectSelection",
-} as const;
 
 /** Asks the editor for an inline suggestion now (no debounce; works where automatic completion is off). */
 export async function triggerCompletion(ctx: Ctx): Promise<void> {
@@ -38,7 +23,7 @@ interface LanguagePick extends PickItem {
 
 /** `Monet Lens: Mask Language Experts…`: a multi-select of the atlas's languages. */
 export async function maskLanguages(ctx: Ctx): Promise<void> {
-  let active;
+  let active: Awaited<ReturnType<Ctx["activeAtlas"]>>;
   try {
     active = await ctx.activeAtlas();
   } catch (e) {
@@ -48,7 +33,8 @@ export async function maskLanguages(ctx: Ctx): Promise<void> {
   if (!active) {
     const build = "Build Atlas from Workspace";
     const choice = await ctx.ui.warn(
-      `Monet Lens: there is no language atlas for the model ${ctx.modelName()}, so its experts have no languages yet.`,
+      `Monet Lens: there is no language atlas for the model ${ctx.modelName()}, so ` +
+        `its experts have no languages yet.`,
       build,
     );
     if (choice === build) await buildWorkspaceAtlas(ctx);
@@ -60,13 +46,17 @@ export async function maskLanguages(ctx: Ctx): Promise<void> {
   const items: LanguagePick[] = AtlasManager.languageCounts(active.atlas).map(({ id, experts }) => ({
     language: id,
     label: id,
-    description: `${experts.toLocaleString("en-US")} experts (${((100 * experts) / total).toFixed(1)} %)${masked.has(id) ? " · masked now" : ""}`,
+    description:
+      `${experts.toLocaleString("en-US")} experts (${((100 * experts) / total).toFixed(1)} %)` +
+      (masked.has(id) ? " · masked now" : ""),
     picked: masked.has(id),
   }));
   const stale = [...masked].filter((l) => !active.atlas.sets.has(l));
   const chosen = await ctx.ui.pickMany(items, {
     title: `Mask Language Experts (${masked.size ? `masked now: ${[...masked].join(", ")}` : "none masked"})`,
-    placeholder: `Languages whose experts completions run without${stale.length ? ` — not in this atlas, will be dropped: ${stale.join(", ")}` : ""}`,
+    placeholder:
+      "Languages whose experts completions run without" +
+      (stale.length ? ` — not in this atlas, will be dropped: ${stale.join(", ")}` : ""),
   });
   if (!chosen) return;
   await ctx.masks.set(chosen.map((p) => p.language));
@@ -99,19 +89,22 @@ export async function toggleEnabled(ctx: Ctx): Promise<void> {
   const enable = !ctx.config.enable;
   await ctx.ui.updateSetting("enable", enable);
   await ctx.ui.info(
-    `Monet Lens: automatic completion ${enable ? "on" : "off"}${enable ? "" : " (Monet Lens: Suggest Completion still works)"}.`,
+    enable
+      ? "Monet Lens: automatic completion on."
+      : "Monet Lens: automatic completion off (Monet Lens: Suggest Completion still works).",
   );
 }
 
 /** Checks that `dir` is a CodeMonet checkpoint with its tokenizer; returns a one-line description. */
 export async function validateModelFolder(dir: string): Promise<string> {
-  const ckpt = await Checkpoint.open(dir);
+  const { checkpoint: ckpt } = await openModelFolder(dir);
   try {
     const c = ckpt.config;
-    const tokenizerFile = join(dir, "tokenizer.model");
-    checkTokenizerFits(SentencePieceTokenizer.fromFile(tokenizerFile), c, tokenizerFile);
     const params = ckpt.parameterCount();
-    return `CodeMonet-${c.moeDecompose === "vertical" ? "VD" : "HD"}, ${(params / 1e6).toFixed(0)}M parameters, ${c.numLayers} layers`;
+    return (
+      `CodeMonet-${c.moeDecompose === "vertical" ? "VD" : "HD"}, ` +
+      `${(params / 1e6).toFixed(0)}M parameters, ${c.numLayers} layers`
+    );
   } finally {
     await ckpt.close();
   }
@@ -183,19 +176,17 @@ export async function buildWorkspaceAtlas(ctx: Ctx): Promise<string | undefined>
   }
   try {
     const info = await ctx.engineInfo();
-    const identity = modelIdentityOf(info);
-    const tokenizer = ctx.host.tokenizer(info.modelDir);
+    const identity = info.identity;
+    const tokenizer = await ctx.host.tokenizer(info.modelDir);
     const routing: RoutingModel = {
       tokenizer,
-      routingGroups: info.routingGroups,
+      routingGroups: identity.config.routingGroups,
       config: info.config,
       route: (text) => ctx.host.route(text),
     };
-    const out = join(
-      ctx.storageDir,
-      "atlases",
-      `${identity.name}-${identity.fingerprint.slice(0, 12)}-${createHash("sha256").update(folder).digest("hex").slice(0, 10)}.atlas.json`,
-    );
+    const folderId = createHash("sha256").update(folder).digest("hex").slice(0, 10);
+    const name = `${identity.name}-${identity.fingerprint.slice(0, 12)}-${folderId}.atlas.json`;
+    const out = join(ctx.storageDir, "atlases", name);
     ctx.log.info(`building a language atlas from ${folder} for ${identity.name}`);
     const atlas = await ctx.ui.withProgress(
       `Monet Lens: building the language atlas from ${basename(folder)}`,
@@ -231,12 +222,14 @@ export async function buildWorkspaceAtlas(ctx: Ctx): Promise<string | undefined>
       }`,
     );
     await ctx.activeAtlas(); // announce the new atlas (status, heatmap)
+    const leftOut = omitted.length ? ` (left out: ${omitted.join(", ")}, too little code)` : "";
     await ctx.ui.info(
-      `Monet Lens: language atlas built from ${basename(folder)}: ${counts.join(", ")} experts${omitted.length ? ` (left out: ${omitted.join(", ")}, too little code)` : ""}. It is now the active atlas.`,
+      `Monet Lens: language atlas built from ${basename(folder)}: ${counts.join(", ")} experts${leftOut}. ` +
+        "It is now the active atlas.",
     );
     return out;
   } catch (e) {
-    if ((e as Error).name === "AbortError" || e instanceof CancelledError) {
+    if (e instanceof CancelledError) {
       ctx.log.info("atlas build cancelled; nothing was written");
       await ctx.ui.info("Monet Lens: atlas build cancelled; nothing was written.");
       return undefined;
@@ -264,6 +257,9 @@ interface MenuPick extends PickItem {
   command: string;
 }
 
+/** A command run over the context. */
+export type AppCommand = (ctx: Ctx) => Promise<unknown>;
+
 /** The status bar's menu: the main commands. */
 export async function showMenu(ctx: Ctx): Promise<void> {
   const lang = ctx.activeLanguageId;
@@ -272,44 +268,46 @@ export async function showMenu(ctx: Ctx): Promise<void> {
     {
       label: "$(lightbulb) Suggest Completion",
       description: "at the cursor, now",
-      command: COMMANDS.trigger,
+      command: commandId("triggerCompletion"),
     },
     {
       label: "$(filter) Mask Language Experts…",
       description: masked.length ? `masked: ${masked.join(", ")}` : "none masked",
-      command: COMMANDS.maskLanguages,
+      command: commandId("maskLanguages"),
     },
-    ...(masked.length ? [{ label: "$(clear-all) Clear Masks", command: COMMANDS.clearMasks }] : []),
+    ...(masked.length ? [{ label: "$(clear-all) Clear Masks", command: commandId("clearMasks") }] : []),
     ...(lang
       ? [
           {
             label: `$(circle-slash) ${ctx.enabledFor(lang) ? "Disable" : "Enable"} Completions for ${lang}`,
-            command: COMMANDS.toggleLanguage,
+            command: commandId("toggleLanguage"),
           },
         ]
       : []),
     {
-      label: `$(debug-${ctx.config.enable ? "pause" : "start"}) ${ctx.config.enable ? "Disable" : "Enable"} Completions Everywhere`,
-      command: COMMANDS.toggleEnabled,
+      label:
+        `$(debug-${ctx.config.enable ? "pause" : "start"}) ` +
+        `${ctx.config.enable ? "Disable" : "Enable"} Completions Everywhere`,
+      command: commandId("toggleEnabled"),
     },
     {
       label: "$(symbol-color) Inspect Selection",
       description: "routing heatmap",
-      command: COMMANDS.inspectSelection,
+      command: commandId("inspectSelection"),
     },
     {
       label: "$(folder-opened) Select Model Folder…",
       description: ctx.config.modelPath || "embedded demo model",
-      command: COMMANDS.selectModelFolder,
+      command: commandId("selectModelFolder"),
     },
-    { label: "$(book) Build Language Atlas from Workspace", command: COMMANDS.buildAtlas },
-    { label: "$(debug-restart) Restart Engine", command: COMMANDS.restartEngine },
+    { label: "$(book) Build Language Atlas from Workspace", command: commandId("buildAtlas") },
+    { label: "$(debug-restart) Restart Engine", command: commandId("restartEngine") },
     {
       label: "$(debug-disconnect) Unload Model",
       description: "free its memory until the next completion",
-      command: COMMANDS.unloadModel,
+      command: commandId("unloadModel"),
     },
-    { label: "$(output) Show Log", command: COMMANDS.showLog },
+    { label: "$(output) Show Log", command: commandId("showLog") },
     { label: "$(gear) Settings", command: "workbench.action.openSettings" },
   ];
   const pick = await ctx.ui.pickOne(items, { title: "Monet Lens" });
@@ -318,3 +316,20 @@ export async function showMenu(ctx: Ctx): Promise<void> {
     await ctx.ui.executeCommand(pick.command, "monetLens");
   else await ctx.ui.executeCommand(pick.command);
 }
+
+/**
+ * The commands that need only the context, by name; the extension adds showLog (its output
+ * channel) and inspectSelection (its webview panel).
+ */
+export const APP_COMMANDS = {
+  triggerCompletion,
+  maskLanguages,
+  clearMasks,
+  selectModelFolder,
+  buildAtlas: buildWorkspaceAtlas,
+  toggleLanguage,
+  toggleEnabled,
+  restartEngine,
+  unloadModel,
+  showMenu,
+} satisfies Partial<Record<CommandName, AppCommand>>;

@@ -59,7 +59,8 @@ export function readConfig(read: SettingReader): ReadConfig {
   const problems: string[] = [];
   const bad = (key: keyof MonetLensConfig, value: unknown, expected: string) => {
     problems.push(
-      `${SECTION}.${key}: ${JSON.stringify(value)} is not ${expected}; using ${JSON.stringify(DEFAULTS[key])}`,
+      `${SECTION}.${key}: ${JSON.stringify(value)} is not ${expected}; using ` +
+        `${JSON.stringify(DEFAULTS[key])}`,
     );
   };
   const num = (key: NumericKey, min: number, max: number, integer: boolean): number => {

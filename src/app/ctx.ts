@@ -2,10 +2,13 @@
 // completion controller, the masks and the atlas, the status bar. No runtime import of
 // "vscode": src/extension/activate.ts hands in the UI, the settings and the status item.
 import { basename, join } from "node:path";
-import { CompletionController, type CompletionEvent, type MaskState } from "../completion/controller";
+import { CompletionController, type CompletionEvent } from "../completion/controller";
 import { embeddedModelDir } from "../engine/model-paths";
+import { cacheDirFor } from "../engine/model-store";
+import type { Steering } from "../engine/steering";
 import type { EngineInfo } from "../engine/protocol";
 import { AtlasManager, type ActiveAtlas } from "./atlas-manager";
+import { commandId } from "./command-ids";
 import {
   engineSettingsChanged,
   languageEnabled,
@@ -65,7 +68,7 @@ export class Ctx {
       shippedDir: opts.shippedAtlasDir,
     });
     // Converted models go to the extension's own storage (or where MONET_LENS_CACHE says).
-    const cacheDir = opts.engine?.cacheDir ?? process.env.MONET_LENS_CACHE ?? join(opts.storageDir, "cache");
+    const cacheDir = opts.engine?.cacheDir ?? cacheDirFor(join(opts.storageDir, "cache"));
     this.host = new EngineHost({
       settings: this.engineSettings(),
       log: (l) => this.log.info(l),
@@ -75,7 +78,7 @@ export class Ctx {
     this.controller = new CompletionController({
       engine: this.host,
       model: () => this.host.model(),
-      masks: () => this.maskState(),
+      steering: () => this.steering(),
       settings: () => this.config,
       onEvent: (e) => this.onCompletionEvent(e),
     });
@@ -92,7 +95,8 @@ export class Ctx {
       this.host.onDidChangeBusy((busy) => this.updateStatus({ busy })).dispose,
       this.host.onDidCrash(() =>
         this.ui.note?.(
-          "Monet Lens: the engine stopped unexpectedly; it restarts with the next suggestion (details in the log)",
+          "Monet Lens: the engine stopped unexpectedly; it restarts with the next " +
+            "suggestion (details in the log)",
         ),
       ).dispose,
       this.masks.onDidChange(() => this.masksChanged()).dispose,
@@ -147,18 +151,21 @@ export class Ctx {
     return this.host.info ?? (await this.host.start());
   }
 
-  /** The active atlas for the running model (starts the engine: the atlas is matched to the model's fingerprint). */
+  /**
+   * The active atlas for the running model (starts the engine: the atlas is matched to the model's
+   * fingerprint).
+   */
   async activeAtlas(): Promise<ActiveAtlas | undefined> {
     return this.atlases.active(await this.engineInfo(), this.config.atlasPath);
   }
 
-  /** The masks completions use now. */
-  async maskState(): Promise<MaskState> {
+  /** The steering completions use now: the masked languages through the active atlas. */
+  async steering(): Promise<Steering | undefined> {
     const languages = this.masks.current();
-    if (languages.length === 0) return { key: "", label: "" };
-    const m = this.atlases.masks(await this.activeAtlas(), languages);
-    this.updateStatus({ maskIgnored: m.ignored });
-    return m;
+    if (languages.length === 0) return undefined;
+    const r = this.atlases.steering(await this.activeAtlas(), languages);
+    this.updateStatus({ maskIgnored: r.ignored });
+    return r.steering;
   }
 
   modelName(): string {
@@ -209,7 +216,7 @@ export class Ctx {
     this.controller.cancel();
     this.updateStatus({ masked: this.masks.current(), maskIgnored: [] });
     this.log.info(`masked languages: ${this.masks.current().join(", ") || "none"}`);
-    void this.maskState().catch(() => undefined);
+    void this.steering().catch(() => undefined);
   }
 
   /** Why the last request showed nothing (for a manual trigger's message). */
@@ -234,7 +241,10 @@ export class Ctx {
         return;
       case "generated":
         this.log.info(
-          `completion: ${e.result.ids.length} tokens (${e.result.promptTokens} prompt tokens, ${e.result.reusedTokens} from the cache), prefill ${e.result.prefillMs.toFixed(0)} ms, ${e.result.decodeTokensPerS.toFixed(1)} tokens/s, stop: ${e.result.stopReason}${e.completion ? "" : ", nothing to suggest"}`,
+          `completion: ${e.result.ids.length} tokens (${e.result.promptTokens} prompt tokens, ` +
+            `${e.result.reusedTokens} from the cache), prefill ${e.result.prefillMs.toFixed(0)} ` +
+            `ms, ${e.result.decodeTokensPerS.toFixed(1)} tokens/s, stop: ` +
+            `${e.result.stopReason}${e.completion ? "" : ", nothing to suggest"}`,
         );
         return;
       case "failed": {
@@ -255,7 +265,9 @@ export class Ctx {
     const lang = this.activeLanguage;
     let disabled: string | undefined;
     if (lang !== undefined && !this.enabledFor(lang)) {
-      disabled = `Automatic completion is off for ${lang} (settings monetLens.enable, monetLens.enabledLanguages); Monet Lens: Suggest Completion still works`;
+      disabled =
+        `Automatic completion is off for ${lang} (settings monetLens.enable, ` +
+        `monetLens.enabledLanguages); Monet Lens: Suggest Completion still works`;
     }
     this.updateStatus({ disabled });
   }
@@ -265,8 +277,8 @@ export class Ctx {
     const log = "Show Log";
     const restart = "Restart Engine";
     const choice = await this.ui.error(`Monet Lens: ${message}`, log, restart);
-    if (choice === log) await this.ui.executeCommand("monetLens.showLog");
-    if (choice === restart) await this.ui.executeCommand("monetLens.restartEngine");
+    if (choice === log) await this.ui.executeCommand(commandId("showLog"));
+    if (choice === restart) await this.ui.executeCommand(commandId("restartEngine"));
   }
 
   /** Finds the model's atlas as soon as the model runs, so the status shows it. */

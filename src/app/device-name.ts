@@ -6,7 +6,10 @@ import { cpus } from "node:os";
 let cudaName: Promise<string | undefined> | undefined;
 
 export async function deviceName(ep: string): Promise<string> {
-  if (ep === "cuda") return (await (cudaName ??= queryNvidiaSmi())) ?? "CUDA GPU";
+  if (ep === "cuda") {
+    cudaName ??= queryNvidiaSmi();
+    return (await cudaName) ?? "CUDA GPU";
+  }
   if (ep === "webgpu") return "WebGPU";
   return "CPU";
 }

@@ -3,22 +3,18 @@
 // crash (at most `maxRestarts` times in a row, then a failed state that says why, until
 // the user restarts it or changes the model), unloaded after an idle time to free (GPU)
 // memory, and replaced when the model folder or the provider changes. No VS Code API here.
-import { readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import {
-  CancelledError,
-  EngineClient,
-  EngineCrashedError,
-  type ClientOptions,
-} from "../engine/engine-client";
-import type { RoutedText } from "../engine/engine";
-import type { GenerateResult } from "../engine/generate";
-import { defaultCacheDir } from "../engine/model-store";
-import type { EngineInfo, GenerateParams, MaskSpec } from "../engine/protocol";
-import type { EpPreference } from "../engine/providers";
-import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
 import type { CompletionEngine, CompletionModel } from "../completion/controller";
 import { promptTokenizer } from "../completion/prompt";
+import type { RoutedText } from "../engine/engine";
+import { EngineClient, type ClientOptions } from "../engine/engine-client";
+import { CancelledError, EngineCrashedError, EngineUnavailableError } from "../engine/errors";
+import type { GenerateResult } from "../engine/generate";
+import { loadTokenizer } from "../engine/model-folder";
+import { abandonConversions, cacheDirFor } from "../engine/model-store";
+import type { EngineInfo, GenerateParams } from "../engine/protocol";
+import type { EpPreference } from "../engine/providers";
+import { type Steering, steeringToWire } from "../engine/steering";
+import type { SentencePieceTokenizer } from "../tokenizer/tokenizer";
 import { Emitter } from "./emitter";
 
 export interface EngineSettings {
@@ -52,8 +48,6 @@ export interface EngineHostOptions {
   createClient?: (opts: ClientOptions) => EngineClientLike;
 }
 
-export class EngineUnavailableError extends Error {}
-
 export class EngineHost implements CompletionEngine {
   private client: EngineClientLike | undefined;
   private settings: EngineSettings;
@@ -68,7 +62,7 @@ export class EngineHost implements CompletionEngine {
   private active = 0;
   private crashesInARow = 0;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
-  private tokenizerFor: { modelDir: string; tokenizer: SentencePieceTokenizer } | undefined;
+  private tokenizerFor: { modelDir: string; tokenizer: Promise<SentencePieceTokenizer> } | undefined;
   private lastInfo: EngineInfo | undefined;
   private generation = 0;
 
@@ -104,7 +98,8 @@ export class EngineHost implements CompletionEngine {
   /** Starts the engine if needed (converting the model the first time). */
   async start(): Promise<EngineInfo> {
     if (this.stateValue.kind === "failed") throw new EngineUnavailableError(this.stateValue.message);
-    const client = (this.client ??= this.newClient(this.settings.modelDir));
+    this.client ??= this.newClient(this.settings.modelDir);
+    const client = this.client;
     if (this.stateValue.kind !== "ready") this.setState({ kind: "loading" });
     const generation = this.generation;
     try {
@@ -131,8 +126,8 @@ export class EngineHost implements CompletionEngine {
     return this.run(async (client) => client.generate(params, hooks));
   }
 
-  async route(text: string, masks?: MaskSpec): Promise<RoutedText> {
-    return this.run(async (client) => client.route(text, masks));
+  async route(text: string, steering?: Steering): Promise<RoutedText> {
+    return this.run(async (client) => client.route(text, steeringToWire(steering)));
   }
 
   /** What completion needs to build prompts for the running model. */
@@ -140,19 +135,25 @@ export class EngineHost implements CompletionEngine {
     const info = this.lastInfo ?? (await this.start());
     return {
       key: `${info.modelDir}|${info.convertedDir}`,
-      tokenizer: promptTokenizer(this.tokenizer(info.modelDir)),
+      tokenizer: promptTokenizer(await this.tokenizer(info.modelDir)),
       maxPositions: info.config.maxPositionEmbeddings,
     };
   }
 
-  /** The running model's tokenizer, loaded in this process (token counts, pieces). */
-  tokenizer(modelDir = this.lastInfo?.modelDir): SentencePieceTokenizer {
+  /**
+   * The running model's tokenizer, loaded in this process (token counts, pieces), read
+   * without blocking; the engine has checked it against the model.
+   */
+  async tokenizer(modelDir = this.lastInfo?.modelDir): Promise<SentencePieceTokenizer> {
     if (!modelDir) throw new Error("no model has been loaded yet");
-    if (this.tokenizerFor?.modelDir !== modelDir)
-      this.tokenizerFor = {
-        modelDir,
-        tokenizer: SentencePieceTokenizer.fromFile(join(modelDir, "tokenizer.model")),
-      };
+    if (this.tokenizerFor?.modelDir !== modelDir) {
+      const tokenizer = loadTokenizer(modelDir);
+      this.tokenizerFor = { modelDir, tokenizer };
+      // A failed load is not kept: the next call tries again.
+      tokenizer.catch(() => {
+        if (this.tokenizerFor?.tokenizer === tokenizer) this.tokenizerFor = undefined;
+      });
+    }
     return this.tokenizerFor.tokenizer;
   }
 
@@ -246,7 +247,8 @@ export class EngineHost implements CompletionEngine {
         const limit = this.opts.maxRestarts ?? 3;
         if (this.crashesInARow > limit)
           this.fail(
-            `the engine stopped ${this.crashesInARow} times in a row, so it is not restarted (last: ${message(e)}); see the Monet Lens log, then run “Monet Lens: Restart Engine”`,
+            `the engine stopped ${this.crashesInARow} times in a row, so it is not restarted ` +
+              `(last: ${message(e)}); see the Monet Lens log, then run “Monet Lens: Restart Engine”`,
           );
         else {
           this.opts.log(
@@ -322,15 +324,8 @@ export class EngineHost implements CompletionEngine {
     const pid = client.pid;
     client.kill();
     if (pid === undefined) return;
-    const root = join(this.opts.cacheDir ?? defaultCacheDir(), "converted");
-    setTimeout(() => {
-      try {
-        for (const name of readdirSync(root))
-          if (name.includes(`.tmp-${pid}-`)) rmSync(join(root, name), { recursive: true, force: true });
-      } catch {
-        // nothing converted yet
-      }
-    }, 500).unref?.();
+    const cacheDir = this.opts.cacheDir ?? cacheDirFor();
+    setTimeout(() => abandonConversions(cacheDir, pid), 500).unref?.();
   }
 
   private failedMessage(): string | undefined {

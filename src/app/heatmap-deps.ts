@@ -1,9 +1,13 @@
 // What the routing heatmap (src/heatmap) needs from the extension: routing and A/B
-// continuations through the running engine, with the atlas's masks, and the mask state.
+// continuations through the running engine under the masked languages' steering (the one
+// resolver, through AtlasManager.steering), and the mask state.
+import type { Atlas } from "../atlas/atlas-file";
 import { expertOwners, routeJson, type ExpertOwners } from "../atlas/route-shares";
-import { CancelledError } from "../engine/engine-client";
+import { throwIfCancelled } from "../engine/errors";
 import type { EngineInfo } from "../engine/protocol";
-import type { HeatmapDeps, RouteData } from "../extension/heatmap-view";
+import { steeringToWire } from "../engine/steering";
+import type { HeatmapDeps } from "../heatmap/deps";
+import type { RouteData } from "../heatmap-shared/route-data";
 import { AtlasManager, type ActiveAtlas } from "./atlas-manager";
 import type { Ctx } from "./ctx";
 
@@ -13,9 +17,11 @@ export class NoModelError extends Error {
 }
 
 export function heatmapDeps(ctx: Ctx): HeatmapDeps {
-  let owners: { id: string; owners: ExpertOwners } | undefined;
-  const ownersOf = (a: ActiveAtlas) =>
-    owners?.id === a.id ? owners.owners : (owners = { id: a.id, owners: expertOwners(a.atlas) }).owners;
+  let owners: { atlas: Atlas; owners: ExpertOwners } | undefined;
+  const ownersOf = (a: ActiveAtlas): ExpertOwners => {
+    if (owners?.atlas !== a.atlas) owners = { atlas: a.atlas, owners: expertOwners(a.atlas) };
+    return owners.owners;
+  };
   const model = async (): Promise<EngineInfo> => {
     try {
       return await ctx.engineInfo();
@@ -23,11 +29,9 @@ export function heatmapDeps(ctx: Ctx): HeatmapDeps {
       throw new NoModelError(`The model is not available: ${(e as Error).message}`);
     }
   };
-  const cancelled = (signal?: AbortSignal) => {
-    if (signal?.aborted) throw new CancelledError("cancelled");
-  };
-  const pieces = (ids: number[]) => {
-    const tok = ctx.host.tokenizer();
+  const cancelled = (signal?: AbortSignal) => throwIfCancelled(signal);
+  const pieces = async (ids: number[]) => {
+    const tok = await ctx.host.tokenizer();
     return ids.map((id) => tok.idToPiece(id));
   };
 
@@ -36,32 +40,24 @@ export function heatmapDeps(ctx: Ctx): HeatmapDeps {
       const info = await model();
       cancelled(signal);
       const active = ctx.atlases.active(info, ctx.config.atlasPath);
-      const m = ctx.atlases.masks(active, masked);
-      const routed = await ctx.host.route(text, m.spec);
+      const { steering, applied } = ctx.atlases.steering(active, masked);
+      const routed = await ctx.host.route(text, steering);
       cancelled(signal);
-      const E = info.config.moeExperts;
-      const maskedCells =
-        active && m.applied.length
-          ? Array.from({ length: info.routingGroups }, (_, g) => {
-              const cells = new Uint8Array(E * E);
-              for (const l of m.applied) for (const e of active.atlas.sets.get(l)![g]!) cells[e] = 1;
-              return cells;
-            })
-          : undefined;
       return routeJson({
         model: info.modelDir,
         atlasPath: active?.path ?? null,
         text,
         routed,
         owners: active ? ownersOf(active) : undefined,
-        masked: maskedCells ? { languages: m.applied, groups: maskedCells } : undefined,
+        steering,
+        masked: applied,
         topK: 3,
       });
     },
 
     async compare(prompt: string, masked: readonly string[], signal?: AbortSignal) {
       const info = await model();
-      const m = ctx.atlases.masks(ctx.atlases.active(info, ctx.config.atlasPath), masked);
+      const { steering } = ctx.atlases.steering(ctx.atlases.active(info, ctx.config.atlasPath), masked);
       const params = {
         prompt,
         maxTokens: ctx.config.maxTokens,
@@ -70,11 +66,14 @@ export function heatmapDeps(ctx: Ctx): HeatmapDeps {
       };
       const plain = await ctx.host.generate(params, { signal });
       cancelled(signal);
-      const withMasks = await ctx.host.generate({ ...params, masks: m.spec }, { signal });
+      const withMasks = await ctx.host.generate(
+        { ...params, steering: steeringToWire(steering) },
+        { signal },
+      );
       cancelled(signal);
       return {
-        plain: { text: plain.text, ids: plain.ids, pieces: pieces(plain.ids) },
-        masked: { text: withMasks.text, ids: withMasks.ids, pieces: pieces(withMasks.ids) },
+        plain: { text: plain.text, ids: plain.ids, pieces: await pieces(plain.ids) },
+        masked: { text: withMasks.text, ids: withMasks.ids, pieces: await pieces(withMasks.ids) },
       };
     },
 

@@ -81,12 +81,13 @@ export function renderStatus(m: StatusModel): RenderedStatus {
   const lines: string[] = ["**Monet Lens**", ""];
   switch (e.kind) {
     case "failed":
-      lines.push(`$(error) ${escape(e.message)}`);
+      lines.push(`$(error) ${escapeMarkdown(e.message)}`);
       break;
     case "loading":
       lines.push(
         e.progress
-          ? `Converting the model to ONNX: ${escape(e.progress.what)} (${e.progress.done}/${e.progress.total})`
+          ? `Converting the model to ONNX: ${escapeMarkdown(e.progress.what)} ` +
+              `(${e.progress.done}/${e.progress.total})`
           : "Loading the model…",
       );
       break;
@@ -98,12 +99,13 @@ export function renderStatus(m: StatusModel): RenderedStatus {
       break;
     case "ready":
       lines.push(
-        `Model: \`${escape(e.info.modelDir)}\``,
+        `Model: \`${escapeMarkdown(e.info.modelDir)}\``,
         "",
-        `Execution provider: ${e.info.ep}${m.device ? ` (${escape(m.device)})` : ""}${e.info.ep === "cpu" && m.cpu ? ` — ${escape(m.cpu)}` : ""}`,
+        `Execution provider: ${e.info.ep}${m.device ? ` (${escapeMarkdown(m.device)})` : ""}` +
+          (e.info.ep === "cpu" && m.cpu ? ` — ${escapeMarkdown(m.cpu)}` : ""),
       );
       if (e.info.fallbacks.length)
-        lines.push("", `Skipped providers: ${e.info.fallbacks.map(escape).join("; ")}`);
+        lines.push("", `Skipped providers: ${e.info.fallbacks.map(escapeMarkdown).join("; ")}`);
       break;
   }
   lines.push("", `Masked languages: ${m.masked.length ? m.masked.join(", ") : "none"}`);
@@ -113,7 +115,7 @@ export function renderStatus(m: StatusModel): RenderedStatus {
   lines.push(
     "",
     m.atlas
-      ? `Atlas: \`${escape(m.atlas.path)}\` (${m.atlas.source})`
+      ? `Atlas: \`${escapeMarkdown(m.atlas.path)}\` (${m.atlas.source})`
       : loaded
         ? "Atlas: none for this model (Build Language Atlas from Workspace)"
         : "Atlas: looked up when the model loads",
@@ -121,14 +123,21 @@ export function renderStatus(m: StatusModel): RenderedStatus {
   if (m.last)
     lines.push(
       "",
-      `Last suggestion: ${Math.round(m.last.latencyMs)} ms from the request${m.last.tokensPerS ? `, ${m.last.tokensPerS.toFixed(1)} tokens/s` : ""} (${m.last.source === "engine" ? "generated" : m.last.source === "cache" ? "from the suggestion cache" : "from the generation in flight"})`,
+      `Last suggestion: ${Math.round(m.last.latencyMs)} ms from the request` +
+        `${m.last.tokensPerS ? `, ${m.last.tokensPerS.toFixed(1)} tokens/s` : ""} (${SOURCES[m.last.source]})`,
     );
-  if (m.disabled) lines.push("", `$(circle-slash) ${escape(m.disabled)}`);
+  if (m.disabled) lines.push("", `$(circle-slash) ${escapeMarkdown(m.disabled)}`);
   lines.push("", "_Click for Monet Lens commands._");
   return { text: `${icon} ${parts.join(" · ")}`, tooltip: lines.join("\n"), severity };
 }
 
-function escape(s: string): string {
+const SOURCES: Record<LastCompletion["source"], string> = {
+  engine: "generated",
+  cache: "from the suggestion cache",
+  "in-flight": "from the generation in flight",
+};
+
+function escapeMarkdown(s: string): string {
   return s.replace(/[\\`*_{}[\]<>|]/g, (c) => `\\${c}`);
 }
 

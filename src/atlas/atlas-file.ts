@@ -4,34 +4,25 @@
 //
 // {
 //   "format": "monet-lens-atlas", "version": 1, "createdAt": ISO date,
-//   "model": {"name", "fingerprint", "config": {layers, hiddenSize, vocabSize, routingGroups, moeHeads, moeExperts, decompose}},
-//   "corpus": {"root", "split": SplitRule, "languages": {lang: {files, heldOutFiles, filesRead, tokens, bytes}},
+//   "model": {"name", "fingerprint",
+//             "config": {layers, hiddenSize, vocabSize, routingGroups, moeHeads, moeExperts, decompose}},
+//   "corpus": {"root", "split": SplitRule,
+//              "languages": {lang: {files, heldOutFiles, filesRead, tokens, bytes}},
 //              "omitted": {lang: reason}, "skippedFiles", "seen": [content hashes of every file read]},
 //   "params": {"ratio", "minTokens", "maxTokensPerLanguage", "segmentTokens"},
 //   "languages": [lang, ...],
 //   "groups": [{lang: {"count": n, "experts": compact set (expert-set.ts)}}, ...]   (one per routing group)
 // }
 import { readFileSync } from "node:fs";
+import type { ModelIdentity } from "../engine/model-identity";
 import { writeFileAtomic } from "../files/atomic-write";
 import type { SplitRule } from "./corpus";
 import { decodeExpertSet, encodeExpertSet } from "./expert-set";
 
+export type { ModelIdentity };
+
 export const ATLAS_FORMAT = "monet-lens-atlas";
 export const ATLAS_VERSION = 1;
-
-export interface ModelIdentity {
-  name: string;
-  fingerprint: string;
-  config: {
-    layers: number;
-    hiddenSize: number;
-    vocabSize: number;
-    routingGroups: number;
-    moeHeads: number;
-    moeExperts: number;
-    decompose: "vertical" | "horizontal";
-  };
-}
 
 export interface LanguageStats {
   /** Training files in the corpus (after the split). */
@@ -113,9 +104,9 @@ export function readAtlasFile(path: string): Atlas {
     text = readFileSync(path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new AtlasError(
-      `${path}: ${code === "ENOENT" ? "no such atlas file" : `cannot read the atlas (${code ?? (e as Error).message})`}`,
-    );
+    const why =
+      code === "ENOENT" ? "no such atlas file" : `cannot read the atlas (${code ?? (e as Error).message})`;
+    throw new AtlasError(`${path}: ${why}`);
   }
   return parseAtlas(text, path);
 }
@@ -138,7 +129,9 @@ export function parseAtlas(text: string, source: string): Atlas {
   if (json.version !== ATLAS_VERSION) {
     const newer = typeof json.version === "number" && json.version > ATLAS_VERSION;
     throw new AtlasError(
-      `${source}: atlas format version ${String(json.version)}, but this Monet Lens reads version ${ATLAS_VERSION}; ${newer ? "update Monet Lens or " : ""}rebuild the atlas with monet-lens atlas build`,
+      `${source}: atlas format version ${String(json.version)}, but this Monet Lens reads ` +
+        `version ${ATLAS_VERSION}; ${newer ? "update Monet Lens or " : ""}rebuild ` +
+        `the atlas with monet-lens atlas build`,
     );
   }
   const model = json.model as ModelIdentity | undefined;
@@ -175,9 +168,11 @@ export function parseAtlas(text: string, source: string): Atlas {
     return corrupt(`"groups" must list ${c.routingGroups} routing groups`);
   const cells = c.moeExperts * c.moeExperts;
   const sets = new Map<string, Uint32Array[]>(languages.map((l: string) => [l, []]));
-  groups.forEach((group: Record<string, { count?: unknown; experts?: unknown }>, g) => {
+  for (const [g, group] of (
+    groups as Array<Record<string, { count?: unknown; experts?: unknown }>>
+  ).entries()) {
     const owner = new Int16Array(cells).fill(-1);
-    languages.forEach((lang: string, li) => {
+    for (const [li, lang] of (languages as string[]).entries()) {
       const entry = group?.[lang];
       if (!entry || typeof entry.experts !== "string" || typeof entry.count !== "number")
         return corrupt(`group ${g} has no expert set for ${lang}`);
@@ -195,8 +190,8 @@ export function parseAtlas(text: string, source: string): Atlas {
         owner[e] = li;
       }
       sets.get(lang)!.push(set);
-    });
-  });
+    }
+  }
   return {
     createdAt: String(json.createdAt ?? ""),
     model,
@@ -213,6 +208,8 @@ export function checkAtlasModel(atlas: Atlas, running: ModelIdentity, source: st
   if (atlas.model.fingerprint === running.fingerprint) return;
   const short = (m: ModelIdentity) => `"${m.name}" (fingerprint ${m.fingerprint.slice(0, 12)}…)`;
   throw new AtlasError(
-    `${source} was built for the model ${short(atlas.model)}, not for the model being run, ${short(running)}; build an atlas for this model with monet-lens atlas build --model DIR --corpus DIR --out FILE`,
+    `${source} was built for the model ${short(atlas.model)}, not for the model being run, ` +
+      `${short(running)}; build an atlas for this model with monet-lens atlas build ` +
+      `--model DIR --corpus DIR --out FILE`,
   );
 }

@@ -52,5 +52,9 @@ export function findAtlas(
 }
 
 export function noAtlasMessage(model: ModelIdentity): string {
-  return `no language atlas for the model "${model.name}" (fingerprint ${model.fingerprint.slice(0, 12)}…): build one with \`monet-lens atlas build --model DIR --corpus DIR --out FILE\` and pass --atlas FILE`;
+  return (
+    `no language atlas for the model "${model.name}" (fingerprint ` +
+    `${model.fingerprint.slice(0, 12)}…): build one with \`monet-lens atlas build --model DIR ` +
+    `--corpus DIR --out FILE\` and pass --atlas FILE`
+  );
 }

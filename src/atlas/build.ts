@@ -8,6 +8,7 @@ import { budgetOrder, byLanguage, DEFAULT_SPLIT, scanCorpus, splitFiles, type Sp
 import { samplePieces } from "./sampling";
 import { TopTwo } from "./specialise";
 import type { RoutingArrays } from "./accumulate";
+import { throwIfCancelled } from "../engine/errors";
 import type { SentencePieceTokenizer } from "../tokenizer/tokenizer";
 
 /** What the build needs from the engine (Engine satisfies it). */
@@ -72,7 +73,8 @@ export async function buildAtlas(engine: RoutingModel, opts: BuildOptions): Prom
     const missing = opts.languages.filter((l) => !all.has(l));
     if (missing.length > 0)
       throw new Error(
-        `the corpus has no files for ${missing.join(", ")}; it has ${[...all.keys()].join(", ") || "no source files"}`,
+        `the corpus has no files for ${missing.join(", ")}; it has ` +
+          `${[...all.keys()].join(", ") || "no source files"}`,
       );
   }
   const chosen = [...all].filter(([lang]) => !opts.languages || opts.languages.includes(lang));
@@ -83,7 +85,7 @@ export async function buildAtlas(engine: RoutingModel, opts: BuildOptions): Prom
   const plans: Planned[] = [];
   const omitted: Record<string, string> = {};
   for (const [language, files] of chosen) {
-    opts.signal?.throwIfAborted();
+    throwIfCancelled(opts.signal);
     const plan = planLanguage(engine.tokenizer, language, files, split, params);
     if (plan.stats.tokens < params.minTokens) {
       omitted[language] = `${plan.stats.tokens} training tokens, fewer than --min-tokens ${params.minTokens}`;
@@ -104,7 +106,7 @@ export async function buildAtlas(engine: RoutingModel, opts: BuildOptions): Prom
   for (const plan of plans) {
     const acc = new RoutingAccumulator(groups, H, E);
     for (const piece of plan.pieces) {
-      opts.signal?.throwIfAborted();
+      throwIfCancelled(opts.signal);
       const routed = await engine.route(piece);
       acc.add(routed.routing, 1); // position 0 is BOS, the same for every language
       done += routed.ids.length - 1;

@@ -27,7 +27,7 @@ export const MAX_FILE_BYTES = 1 << 20;
 
 export function scanCorpus(root: string, opts: { maxFileBytes?: number } = {}): CorpusScan {
   const maxBytes = opts.maxFileBytes ?? MAX_FILE_BYTES;
-  let top;
+  let top: ReturnType<typeof lstatSync>;
   try {
     top = lstatSync(root);
   } catch {
@@ -113,7 +113,9 @@ export function splitFiles(
   const sorted = [...files].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   const train: CorpusFile[] = [];
   const heldOut: CorpusFile[] = [];
-  sorted.forEach((f, n) => (n % rule.every === rule.offset ? heldOut : train).push(f));
+  sorted.forEach((f, n) => {
+    (n % rule.every === rule.offset ? heldOut : train).push(f);
+  });
   return { train, heldOut };
 }
 

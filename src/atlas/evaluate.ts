@@ -2,18 +2,19 @@
 // mask and with each language's experts masked, and the matrix of increases.
 // Held-out files are those of the atlas's own split, minus any file whose content the
 // atlas read (so a file copied into both parts still counts as seen).
-import type { ExpertMasks } from "../engine/masks";
+import { throwIfCancelled } from "../engine/errors";
+import type { Steering } from "../engine/steering";
 import type { SentencePieceTokenizer } from "../tokenizer/tokenizer";
 import type { Atlas } from "./atlas-file";
 import { budgetOrder, byLanguage, scanCorpus, splitFiles } from "./corpus";
 import { samplePieces } from "./sampling";
-import { atlasMasks } from "./masks";
+import { maskLanguages, resolveSteering } from "./steering-selection";
 
 /** What evaluation needs from the engine (Engine satisfies it). */
 export interface LogitsModel {
   readonly tokenizer: SentencePieceTokenizer;
   readonly config: { vocabSize: number; maxPositionEmbeddings: number };
-  logits(ids: readonly number[], masks?: ExpertMasks): Promise<Float32Array>;
+  logits(ids: readonly number[], steering?: Steering): Promise<Float32Array>;
 }
 
 export interface EvalOptions {
@@ -59,7 +60,9 @@ export async function evaluateAtlas(model: LogitsModel, opts: EvalOptions): Prom
       `${opts.corpusDir} has no files in the atlas's languages (${atlas.languages.join(", ")})`,
     );
   const cols = opts.masks ? [...opts.masks] : [...atlas.languages];
-  const masks = new Map(cols.map((l) => [l, atlasMasks(atlas, [l])]));
+  const masks = new Map(
+    cols.map((l) => [l, resolveSteering(atlas, maskLanguages([l]), { unknown: "reject" }).steering]),
+  );
 
   // Held-out windows per language, tokenised once.
   const windows = new Map<string, number[][]>();
@@ -80,7 +83,8 @@ export async function evaluateAtlas(model: LogitsModel, opts: EvalOptions): Prom
       opts.log?.(`${lang}: ${skippedSeen} held-out files skipped because the atlas read the same content`);
     if (ws.length === 0)
       throw new Error(
-        `${lang}: no held-out files the atlas has not seen (split: every ${atlas.corpus.split.every}th file); use a corpus with more files`,
+        `${lang}: no held-out files the atlas has not seen (split: every ` +
+          `${atlas.corpus.split.every}th file); use a corpus with more files`,
       );
     windows.set(lang, ws);
   }
@@ -88,13 +92,13 @@ export async function evaluateAtlas(model: LogitsModel, opts: EvalOptions): Prom
   const passes = [...windows.values()].reduce((n, ws) => n + ws.length, 0) * (1 + cols.length);
   let done = 0;
   const tokens: Record<string, number> = {};
-  const run = async (mask: ExpertMasks | undefined, label: string): Promise<Record<string, number>> => {
+  const run = async (mask: Steering | undefined, label: string): Promise<Record<string, number>> => {
     const out: Record<string, number> = {};
     for (const lang of rows) {
       let sum = 0;
       let n = 0;
       for (const ids of windows.get(lang)!) {
-        opts.signal?.throwIfAborted();
+        throwIfCancelled(opts.signal);
         const logits = await model.logits(ids, mask);
         const r = crossEntropySum(logits, ids, model.config.vocabSize);
         sum += r.sum;

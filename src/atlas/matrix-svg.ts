@@ -35,7 +35,8 @@ export function matrixSvg(
   );
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ` +
+      `${width} ${height}" font-family="system-ui, sans-serif" font-size="11">`,
   );
   out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
   out.push(`<text x="8" y="18" font-size="13" font-weight="bold">${esc(title)}</text>`);
@@ -50,17 +51,22 @@ export function matrixSvg(
     const fill = cellColour(v, max);
     const dark = Number.isFinite(v) && Math.sqrt(Math.abs(v) / max) > 0.6;
     const text = Number.isFinite(v) ? short(Math.abs(v) < 0.005 ? 0 : v) : "—";
+    const stroke = bold ? ` stroke="#222" stroke-width="1.5"` : "";
     out.push(
-      `<rect x="${x}" y="${y}" width="${CELL - 2}" height="${CELL - 2}" fill="${fill}"${bold ? ` stroke="#222" stroke-width="1.5"` : ""}><title>${v.toFixed(4)}</title></rect>`,
+      `<rect x="${x}" y="${y}" width="${CELL - 2}" height="${CELL - 2}" fill="${fill}"${stroke}>` +
+        `<title>${v.toFixed(4)}</title></rect>`,
     );
     out.push(
-      `<text x="${x + (CELL - 2) / 2}" y="${y + CELL / 2 + 3}" text-anchor="middle" fill="${dark ? "#fff" : "#222"}"${bold ? ` font-weight="bold"` : ""}>${text}</text>`,
+      `<text x="${x + (CELL - 2) / 2}" y="${y + CELL / 2 + 3}" text-anchor="middle" ` +
+        `fill="${dark ? "#fff" : "#222"}"${bold ? ` font-weight="bold"` : ""}>${text}</text>`,
     );
   };
   t.rows.forEach((row, r) => {
     const y = TOP + r * CELL;
     out.push(`<text x="${LABEL - 6}" y="${y + CELL / 2 + 3}" text-anchor="end">${esc(row)}</text>`);
-    t.cols.forEach((col, c) => cell(LABEL + c * CELL, y, t.delta[r]![c]!, row === col));
+    t.cols.forEach((col, c) => {
+      cell(LABEL + c * CELL, y, t.delta[r]![c]!, row === col);
+    });
   });
   const extra = TOP + t.rows.length * CELL + 8;
   [
@@ -69,9 +75,12 @@ export function matrixSvg(
   ].forEach(([name, values], k) => {
     const y = extra + k * CELL;
     out.push(
-      `<text x="${LABEL - 6}" y="${y + CELL / 2 + 3}" text-anchor="end" font-weight="bold">${esc(name as string)}</text>`,
+      `<text x="${LABEL - 6}" y="${y + CELL / 2 + 3}" text-anchor="end" ` +
+        `font-weight="bold">${esc(name as string)}</text>`,
     );
-    (values as number[]).forEach((v, c) => cell(LABEL + c * CELL, y, v, false));
+    (values as number[]).forEach((v, c) => {
+      cell(LABEL + c * CELL, y, v, false);
+    });
   });
   out.push(`</svg>`);
   return `${out.join("\n")}\n`;

@@ -31,7 +31,9 @@ export function markdownTable(t: DeltaTable, r: Pick<EvalResult, "none" | "token
   const target = `| **Δ target** | | ${t.target.map((x) => `**${fmt(x)}**`).join(" | ")} |`;
   const others = `| mean Δ others | | ${t.others.map((x) => fmt(x)).join(" | ")} |`;
   const max = `| max Δ others | | ${t.maxOther.map((x) => fmt(x)).join(" | ")} |`;
-  const verdict = `| clearly own-language | | ${t.cols.map((_, c) => (passes(t, c) ? "yes" : "**no**")).join(" | ")} |`;
+  const verdict =
+    `| clearly own-language | | ` +
+    `${t.cols.map((_, c) => (passes(t, c) ? "yes" : "**no**")).join(" | ")} |`;
   return [head, rule, ...body, target, others, max, verdict].join("\n");
 }
 

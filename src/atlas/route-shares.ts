@@ -4,9 +4,10 @@
 // engine's routing arrays and an atlas, shared by `monet-lens route` and the extension.
 //
 // A token's routing mass in a group is Σ_h Σ_{i,j} g1[h,i]·g2[h,j] = H (each head's g1 and
-// g2 sum to 1). Under masks the masked experts' scores are 0 and the rest are not
-// renormalised (monet-math.md), so masked experts count for no language and the shares
+// g2 sum to 1). Under steering each expert's score is scaled by S[i, j] and nothing is
+// renormalised (monet-math.md): masked experts (S = 0) count for no language and the shares
 // then sum to less than 1.
+import { scaleMatrix, type Steering } from "../engine/steering";
 import type { RouteJson, TopExpert } from "../heatmap-shared/route-data";
 import type { Atlas } from "./atlas-file";
 
@@ -55,21 +56,22 @@ export interface RoutingData {
 
 /**
  * Shares and top experts of token `t`. `owners` may be undefined (no atlas: no shares);
- * `masked` holds per group E² values, nonzero = masked expert.
+ * `scales` holds per group the E² steering scales S (scaleMatrix; 0 = masked expert).
  */
 export function tokenShares(
   routing: RoutingData,
   shape: RoutingShape,
   t: number,
   owners?: ExpertOwners,
-  masked?: ArrayLike<number>[],
+  scales?: ArrayLike<number>[],
   topK = 3,
 ): TokenShares {
   const { heads: H, experts: E, groups: G } = shape;
   const L = owners?.languages.length ?? 0;
   if (owners && (owners.experts !== E || owners.groups.length !== G))
     throw new Error(
-      `the atlas is for ${owners.groups.length} groups of ${owners.experts}² experts, the routing has ${G} of ${E}²`,
+      `the atlas is for ${owners.groups.length} groups of ${owners.experts}² ` +
+        `experts, the routing has ${G} of ${E}²`,
     );
   const groupShares: number[][] = [];
   const top: TopExpert[] = [];
@@ -81,7 +83,7 @@ export function tokenShares(
     const g1 = routing.g1[g]!;
     const g2 = routing.g2[g]!;
     const own = owners?.groups[g];
-    const mask = masked?.[g];
+    const scale = scales?.[g];
     const mass = new Float64Array(L);
     let total = 0;
     const best: TopExpert[] = [];
@@ -94,15 +96,24 @@ export function tokenShares(
       for (let e = 0; e < E; e++) {
         const a = g1[base + e]!;
         const b = g2[base + e]!;
-        if (a !== 0) (i1[n1] = e), (v1[n1++] = a), (s1 += a);
-        if (b !== 0) (i2[n2] = e), (v2[n2++] = b), (s2 += b);
+        if (a !== 0) {
+          i1[n1] = e;
+          v1[n1++] = a;
+          s1 += a;
+        }
+        if (b !== 0) {
+          i2[n2] = e;
+          v2[n2++] = b;
+          s2 += b;
+        }
       }
       total += s1 * s2;
       for (let a = 0; a < n1; a++) {
         for (let b = 0; b < n2; b++) {
           const cell = i1[a]! * E + i2[b]!;
-          if (mask && mask[cell] !== 0) continue;
-          const s = v1[a]! * v2[b]!;
+          const k = scale ? scale[cell]! : 1;
+          if (k === 0) continue;
+          const s = v1[a]! * v2[b]! * k;
           const o = own ? own[cell]! : -1;
           if (o >= 0) mass[o]! += s;
           if (topK > 0 && (best.length < topK || s > best[best.length - 1]![4])) {
@@ -125,7 +136,10 @@ export function tokenShares(
   let dominant: string | null = null;
   let max = 0;
   shares.forEach((s, l) => {
-    if (s > max) (max = s), (dominant = owners!.languages[l]!);
+    if (s > max) {
+      max = s;
+      dominant = owners!.languages[l]!;
+    }
   });
   return { shares, groupShares, dominant, top };
 }
@@ -145,7 +159,10 @@ export function routeJson(opts: {
   text: string;
   routed: RoutedInput;
   owners?: ExpertOwners;
-  masked?: { languages: string[]; groups: ArrayLike<number>[] };
+  /** The steering the text was routed under (its masked experts count for no language). */
+  steering?: Steering;
+  /** The masked languages, for the JSON's "masked". */
+  masked?: string[];
   topK?: number;
   digits?: number;
 }): RouteJson {
@@ -153,8 +170,10 @@ export function routeJson(opts: {
   const scale = 10 ** (opts.digits ?? 6);
   const r = (x: number) => Math.round(x * scale) / scale;
   const tokens: RouteJson["tokens"] = [];
+  const steering = opts.steering?.key ? opts.steering : undefined;
+  const scales = steering && Array.from({ length: routed.shape.groups }, (_, g) => scaleMatrix(steering, g));
   for (let t = 1; t < routed.ids.length; t++) {
-    const s = tokenShares(routed.routing, routed.shape, t, opts.owners, opts.masked?.groups, opts.topK ?? 3);
+    const s = tokenShares(routed.routing, routed.shape, t, opts.owners, scales, opts.topK ?? 3);
     const span = routed.spans[t]!;
     tokens.push({
       id: routed.ids[t]!,
@@ -171,7 +190,7 @@ export function routeJson(opts: {
     model: opts.model,
     atlas: opts.atlasPath,
     languages: opts.owners?.languages ?? [],
-    masked: opts.masked?.languages ?? [],
+    masked: opts.masked ?? [],
     groups: routed.shape.groups,
     tokens,
   };

@@ -74,12 +74,12 @@ export class TopTwo {
         if (b > 0 && b > second[e]! && b >= ratio * second[e]!) lists[who[e]!]![g]!.push(e);
       }
     }
-    this.names.forEach((name, l) =>
+    this.names.forEach((name, l) => {
       out.set(
         name,
         lists[l]!.map((x) => Uint32Array.from(x)),
-      ),
-    );
+      );
+    });
     return out;
   }
 }

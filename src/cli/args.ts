@@ -1,15 +1,8 @@
-// Small helpers over node:util parseArgs: typed options with clear errors.
-import { parseArgs, type ParseArgsConfig } from "node:util";
+// Option values checked, with errors that name the option (command.ts parses the command
+// line itself).
 
+/** A mistake in how the command was called: the usage is shown with the message. */
 export class UsageError extends Error {}
-
-export function parse<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
 
 export function intOption(v: string | undefined, name: string, def: number, min = 0): number {
   if (v === undefined) return def;

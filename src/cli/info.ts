@@ -1,21 +1,23 @@
 // `monet-lens info`: describe and validate a checkpoint folder.
-import { join } from "node:path";
-import { Checkpoint } from "../checkpoint/checkpoint";
 import { expertsPerGroup, routingGroupCount } from "../checkpoint/config";
+import { openModelFolder } from "../engine/model-folder";
 import { embeddedModelDir } from "../engine/model-paths";
-import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
-import { checkTokenizerFits } from "../tokenizer/vocab-check";
-import { parse } from "./args";
+import { command } from "./command";
+import { MODEL_OPTION } from "./engine-options";
 
-export async function infoCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { model: { type: "string" }, json: { type: "boolean" } });
+export const infoCommand = command({
+  name: "info",
+  summary: "describe and validate a checkpoint",
+  options: { ...MODEL_OPTION, json: { type: "boolean", help: "print one JSON object" } },
+  run: info,
+});
+
+async function info(values: { model?: string; json?: boolean }): Promise<void> {
   const dir = values.model ?? embeddedModelDir();
-  const ckpt = await Checkpoint.open(dir); // validates config, every shard header and every shape
+  // Validates config.json, every shard header and every shape, and the tokenizer.
+  const { checkpoint: ckpt, tokenizer } = await openModelFolder(dir);
   try {
     const c = ckpt.config;
-    const tokenizerFile = join(ckpt.dir, "tokenizer.model");
-    const tokenizer = SentencePieceTokenizer.fromFile(tokenizerFile);
-    checkTokenizerFits(tokenizer, c, tokenizerFile);
     const info = {
       model: ckpt.dir,
       architecture: `Monet-${c.moeDecompose === "vertical" ? "VD" : "HD"}`,
@@ -47,11 +49,13 @@ export async function infoCommand(argv: string[]): Promise<void> {
     console.log(`${info.architecture} checkpoint at ${info.model}: valid`);
     console.log(`  parameters       ${info.parameters.toLocaleString("en-US")} (${info.dtype})`);
     console.log(
-      `  layers           ${info.layers}, d=${info.hiddenSize}, ${info.attentionHeads} attention heads (${info.kvHeads} kv)`,
+      `  layers           ${info.layers}, d=${info.hiddenSize}, ` +
+        `${info.attentionHeads} attention heads (${info.kvHeads} kv)`,
     );
     console.log(`  vocabulary       ${info.vocabSize} (tokenizer: ${info.tokenizerPieces} pieces)`);
     console.log(
-      `  experts          ${info.expertsPerGroup.toLocaleString("en-US")} per routing group = ${info.moeExperts}×${info.moeExperts} half-experts, ${info.moeHeads} heads, dim ${info.moeDim}`,
+      `  experts          ${info.expertsPerGroup.toLocaleString("en-US")} per routing group = ` +
+        `${info.moeExperts}×${info.moeExperts} half-experts, ${info.moeHeads} heads, dim ${info.moeDim}`,
     );
     console.log(
       `  routing groups   ${info.routingGroups} (a router every ${info.layersPerRoutingGroup} layers)`,

@@ -1,20 +1,24 @@
 // `monet-lens tokenize`: the model's token ids for a text (BOS included).
-import { join } from "node:path";
+import { loadTokenizer } from "../engine/model-folder";
 import { embeddedModelDir } from "../engine/model-paths";
-import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
-import { parse, UsageError } from "./args";
+import { command } from "./command";
+import { MODEL_OPTION } from "./engine-options";
 
-export async function tokenizeCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, {
-    model: { type: "string" },
-    text: { type: "string" },
-    json: { type: "boolean" },
-  });
-  if (values.text === undefined) throw new UsageError("tokenize needs --text STR");
-  const tokenizer = SentencePieceTokenizer.fromFile(
-    join(values.model ?? embeddedModelDir(), "tokenizer.model"),
-  );
-  const ids = tokenizer.encode(values.text);
+export const tokenizeCommand = command({
+  name: "tokenize",
+  summary: "token ids of a text (BOS included)",
+  options: {
+    ...MODEL_OPTION,
+    text: { type: "string", value: "STR", help: "the text", required: true },
+    json: { type: "boolean", help: 'print {"ids": [...]}' },
+  },
+  run: tokenize,
+});
+
+async function tokenize(values: { model?: string; text?: string; json?: boolean }): Promise<void> {
+  const text = values.text!;
+  const tokenizer = await loadTokenizer(values.model ?? embeddedModelDir());
+  const ids = tokenizer.encode(text);
   if (values.json) console.log(JSON.stringify({ ids }));
   else console.log(ids.map((id) => `${id}\t${JSON.stringify(tokenizer.idToPiece(id))}`).join("\n"));
 }

@@ -8,9 +8,10 @@
 // One generation runs at a time. A generation nobody waits for any more (the editor
 // cancelled and did not ask again) is cancelled shortly after, so the engine does not
 // keep working for nothing.
-import { CancelledError } from "../engine/engine-client";
+import { CancelledError } from "../engine/errors";
 import type { GenerateResult } from "../engine/generate";
-import type { GenerateParams, MaskSpec } from "../engine/protocol";
+import type { GenerateParams } from "../engine/protocol";
+import { type Steering, steeringToWire } from "../engine/steering";
 import type { StructureRule } from "../engine/structure-stop";
 import { dedupeAgainstSuffix } from "./dedupe";
 import { PromptWindows, type PromptTokenizer } from "./prompt";
@@ -34,14 +35,6 @@ export interface CompletionModel {
   maxPositions: number;
 }
 
-export interface MaskState {
-  /** "" when nothing is masked; otherwise identifies the masked experts. */
-  key: string;
-  /** For people: "python, lua". */
-  label: string;
-  spec?: MaskSpec;
-}
-
 export interface CompletionSettings {
   maxTokens: number;
   temperature: number;
@@ -55,7 +48,8 @@ export interface CompletionSettings {
 export interface ControllerDeps {
   engine: CompletionEngine;
   model(): Promise<CompletionModel>;
-  masks(): Promise<MaskState> | MaskState;
+  /** The steering completions run under now (undefined: none). */
+  steering(): Promise<Steering | undefined> | Steering | undefined;
   settings(): CompletionSettings;
   onEvent?(event: CompletionEvent): void;
   /** Milliseconds (performance.now() by default). */
@@ -77,7 +71,7 @@ export interface Suggestion {
 }
 
 export type CompletionEvent =
-  | { type: "generating"; promptChars: number; masks: string }
+  | { type: "generating"; promptChars: number; steering: string }
   | { type: "generated"; result: GenerateResult; completion: string }
   | { type: "failed"; error: Error }
   | { type: "shown"; suggestion: Suggestion }
@@ -120,9 +114,9 @@ export class CompletionController {
       return this.skip("code after the cursor on its line");
 
     let model: CompletionModel;
-    let masks: MaskState;
+    let steering: Steering | undefined;
     try {
-      [model, masks] = await Promise.all([this.deps.model(), this.deps.masks()]);
+      [model, steering] = await Promise.all([this.deps.model(), this.deps.steering()]);
     } catch (e) {
       this.emit({ type: "failed", error: asError(e) });
       return undefined;
@@ -139,7 +133,7 @@ export class CompletionController {
       model.tokenizer,
     ).text;
     // The structure rule is not part of the key: it follows from the prompt.
-    const key = `${model.key}|${masks.key}|${s.maxTokens}|${s.temperature}|${s.topP}`;
+    const key = `${model.key}|${steering?.key ?? ""}|${s.maxTokens}|${s.temperature}|${s.topP}`;
 
     const cached = this.cache.get(key, prompt);
     if (cached) return this.show(cached.text, req, line, started, "cache");
@@ -165,7 +159,7 @@ export class CompletionController {
       await sleep(s.debounceMs, signal);
       if (stale()) return undefined;
     }
-    const flight = this.launch(key, prompt, rule, masks, s);
+    const flight = this.launch(key, prompt, rule, steering, s);
     const out = await this.wait(flight, signal);
     if (!out || stale()) return undefined;
     return this.show(out.completion, req, line, started, "engine", out.result);
@@ -191,7 +185,7 @@ export class CompletionController {
     key: string,
     prompt: string,
     rule: StructureRule,
-    masks: MaskState,
+    steering: Steering | undefined,
     s: CompletionSettings,
   ): Flight {
     const abort = new AbortController();
@@ -205,7 +199,7 @@ export class CompletionController {
       done: Promise.resolve(undefined),
     };
     this.flight = flight;
-    this.emit({ type: "generating", promptChars: prompt.length, masks: masks.label });
+    this.emit({ type: "generating", promptChars: prompt.length, steering: steering?.label ?? "" });
     const params: GenerateParams = {
       prompt,
       maxTokens: s.maxTokens,
@@ -214,7 +208,7 @@ export class CompletionController {
       seed: 0,
       timeLimitMs: s.timeLimitMs,
       structure: rule,
-      masks: masks.spec,
+      steering: steeringToWire(steering),
     };
     flight.done = this.deps.engine
       .generate(params, { signal: abort.signal, onText: (t) => (flight.streamed += t) })

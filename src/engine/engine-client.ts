@@ -4,17 +4,11 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { GenerateResult } from "./generate";
 import type { RoutedText } from "./engine";
-import type {
-  EngineInfo,
-  GenerateParams,
-  MaskSpec,
-  OpenParams,
-  Request,
-  Response,
-  WorkerStats,
-} from "./protocol";
+import { CancelledError, EngineCrashedError } from "./errors";
+import type { GenerateResult } from "./generate";
+import type { EngineInfo, GenerateParams, OpenParams, Request, Response, WorkerStats } from "./protocol";
+import type { SteeringWire } from "./steering";
 
 export interface ClientOptions extends OpenParams {
   log?: (line: string) => void;
@@ -23,9 +17,6 @@ export interface ClientOptions extends OpenParams {
   onProvider?: (info: EngineInfo) => void;
   maxRestarts?: number;
 }
-
-export class EngineCrashedError extends Error {}
-export class CancelledError extends Error {}
 
 interface Pending {
   resolve: (v: never) => void;
@@ -84,12 +75,10 @@ export class EngineClient {
     child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     child.on("message", (m: Response) => this.onMessage(m));
     child.on("error", (e) => this.onExit(child, `the engine process failed: ${e.message}`));
-    child.on("exit", (code, signal) =>
-      this.onExit(
-        child,
-        `the engine process stopped (${signal ?? `exit code ${code}`})${stderr.trim() ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : ""}`,
-      ),
-    );
+    child.on("exit", (code, signal) => {
+      const said = stderr.trim() ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : "";
+      this.onExit(child, `the engine process stopped (${signal ?? `exit code ${code}`})${said}`);
+    });
     const { modelDir, ep, dtype, cacheDir, threads } = this.opts;
     let info: EngineInfo;
     try {
@@ -107,7 +96,8 @@ export class EngineClient {
     }
     this.info = info;
     this.opts.log?.(
-      `engine started: model ${info.modelDir}, execution provider ${info.ep}${info.fallbacks.length ? ` (skipped: ${info.fallbacks.join("; ")})` : ""}`,
+      `engine started: model ${info.modelDir}, execution provider ` +
+        `${info.ep}${info.fallbacks.length ? ` (skipped: ${info.fallbacks.join("; ")})` : ""}`,
     );
     return info;
   }
@@ -211,9 +201,9 @@ export class EngineClient {
     }
   }
 
-  async route(text: string, masks?: MaskSpec): Promise<RoutedText> {
+  async route(text: string, steering?: SteeringWire): Promise<RoutedText> {
     await this.ready();
-    return this.request<RoutedText>({ type: "route", id: 0, text, masks });
+    return this.request<RoutedText>({ type: "route", id: 0, text, steering });
   }
 
   /** The engine process's counters and memory (undefined when it is not running). */

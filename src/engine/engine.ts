@@ -1,22 +1,20 @@
 // The engine: a checkpoint folder in, a running model out. Opens and validates the
 // checkpoint, converts it to ONNX once (cached), opens a session on the best provider,
 // and serves generation and routing requests one at a time.
-import { join } from "node:path";
-import { existsSync } from "node:fs";
-import { Checkpoint } from "../checkpoint/checkpoint";
-import { routingGroupCount, type MonetConfig } from "../checkpoint/config";
-import { SentencePieceTokenizer } from "../tokenizer/tokenizer";
-import { checkTokenizerFits } from "../tokenizer/vocab-check";
+import type { MonetConfig } from "../checkpoint/config";
+import type { SentencePieceTokenizer } from "../tokenizer/tokenizer";
 import { generate, type CacheSlot, type GenerateOptions, type GenerateResult } from "./generate";
 import { KvCache } from "./kv-cache";
-import { noMasks, type ExpertMasks } from "./masks";
-import { ensureConverted, type StoreOptions } from "./model-store";
+import { openModelFolder } from "./model-folder";
+import { modelIdentity, type ModelIdentity } from "./model-identity";
 import { embeddedModelDir } from "./model-paths";
+import { ensureConverted, type StoreOptions } from "./model-store";
+import type { EpPreference, ProviderName } from "./providers";
 import { MonetRunner, type Routing } from "./runner";
 import { activationDtype, GRAPH_DTYPES } from "../model/monet-graph";
 import { autoDtype } from "./dtype";
 import { openSession, plannedProvider, type SessionOptions } from "./session";
-import type { EpPreference, ProviderName } from "./providers";
+import type { Steering } from "./steering";
 
 /** The graph's precision: auto (see autoDtype), or one of the converter's (docs/quantization.md). */
 export const DTYPE_CHOICES = ["auto", ...GRAPH_DTYPES] as const;
@@ -54,13 +52,15 @@ export interface EngineStats {
 }
 
 export class Engine {
-  private slot: CacheSlot = { cache: undefined, maskKey: "" };
+  private slot: CacheSlot = { cache: undefined, steeringKey: "" };
   readonly stats: EngineStats = { generations: 0, cancelled: 0, running: 0, maxRunning: 0 };
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly modelDir: string,
     readonly config: MonetConfig,
+    /** The model's name, fingerprint and configuration summary, computed once at open. */
+    readonly identity: ModelIdentity,
     readonly tokenizer: SentencePieceTokenizer,
     private readonly runner: MonetRunner,
     public ep: ProviderName,
@@ -70,9 +70,8 @@ export class Engine {
 
   static async open(opts: EngineOptions = {}): Promise<Engine> {
     const modelDir = opts.modelDir ?? embeddedModelDir();
-    const ckpt = await Checkpoint.open(modelDir);
+    const { checkpoint: ckpt, tokenizer } = await openModelFolder(modelDir);
     try {
-      const tokenizer = loadTokenizer(modelDir, ckpt.config);
       const dtype =
         opts.dtype && opts.dtype !== "auto"
           ? opts.dtype
@@ -85,10 +84,12 @@ export class Engine {
       });
       for (const f of opened.fallbacks) opts.log?.(`execution provider skipped: ${f}`);
       // A GPU provider that fails at run time: say so, reopen on the CPU, and retry there.
-      let engine: Engine | undefined = undefined;
+      let engine: Engine | undefined;
       const onRunError = async (e: unknown) => {
         if (!engine || engine.ep === "cpu") return undefined;
-        const why = `${engine.ep}: failed at run time: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
+        const why =
+          `${engine.ep}: failed at run time: ` +
+          `${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
         opts.log?.(`execution provider ${why}; falling back to cpu`);
         engine.fallbacks.push(why);
         const cpu = await openSession(converted.modelPath, {
@@ -102,6 +103,7 @@ export class Engine {
       engine = new Engine(
         modelDir,
         ckpt.config,
+        modelIdentity(modelDir, converted.manifest.fingerprint, ckpt.config),
         tokenizer,
         new MonetRunner(opened.session, ckpt.config, onRunError, activationDtype(converted.manifest.dtype)),
         opened.ep,
@@ -115,11 +117,7 @@ export class Engine {
   }
 
   get routingGroups(): number {
-    return routingGroupCount(this.config);
-  }
-
-  noMasks(): ExpertMasks {
-    return noMasks(this.routingGroups, this.config.moeExperts);
+    return this.identity.config.routingGroups;
   }
 
   /** Runs `task` after every earlier request: the engine does one thing at a time. */
@@ -149,13 +147,13 @@ export class Engine {
   }
 
   /** Logits for every position of `ids` (BOS included by the caller), [T, vocab]. */
-  logits(ids: readonly number[], masks?: ExpertMasks): Promise<Float32Array> {
+  logits(ids: readonly number[], steering?: Steering): Promise<Float32Array> {
     return this.exclusive(async () => {
       return (
         await this.runner.forward({
           ids,
           cache: KvCache.empty(this.runner.cacheShape()),
-          masks,
+          steering,
           numLogits: ids.length,
         })
       ).logits;
@@ -163,7 +161,7 @@ export class Engine {
   }
 
   /** Token-by-token routing of `text` (tokenised with BOS, which is dropped from the result). */
-  route(text: string, masks?: ExpertMasks): Promise<RoutedText> {
+  route(text: string, steering?: Steering): Promise<RoutedText> {
     return this.exclusive(async () => {
       const enc = this.tokenizer.encodeWithSpans(text);
       const limit = this.config.maxPositionEmbeddings;
@@ -172,7 +170,7 @@ export class Engine {
       const out = await this.runner.forward({
         ids: enc.ids,
         cache: KvCache.empty(this.runner.cacheShape()),
-        masks,
+        steering,
         routing: true,
       });
       return {
@@ -192,19 +190,11 @@ export class Engine {
 
   /** Drops the cached keys and values (e.g. to measure a cold prefill). */
   resetCache(): void {
-    this.slot = { cache: undefined, maskKey: "" };
+    this.slot = { cache: undefined, steeringKey: "" };
   }
 
   async close(): Promise<void> {
     await this.queue;
     await this.runner.session.release();
   }
-}
-
-function loadTokenizer(modelDir: string, config: MonetConfig): SentencePieceTokenizer {
-  const file = join(modelDir, "tokenizer.model");
-  const tokenizer = SentencePieceTokenizer.fromFile(file);
-  checkTokenizerFits(tokenizer, config, file);
-  if (!existsSync(join(modelDir, "config.json"))) throw new Error(`${modelDir}: config.json is missing`);
-  return tokenizer;
 }

@@ -2,9 +2,9 @@
 // with sampling, streaming text as soon as it is whole, until a stop rule fires.
 import type { SentencePieceTokenizer } from "../tokenizer/tokenizer";
 import { KvCache } from "./kv-cache";
-import type { ExpertMasks } from "./masks";
 import type { MonetRunner } from "./runner";
 import { Sampler } from "./sampler";
+import type { Steering } from "./steering";
 
 export type StopReason =
   | "eos"
@@ -30,9 +30,10 @@ export interface GenerateOptions {
   /** Wall-clock budget for the decode loop, in ms. */
   timeLimitMs?: number;
   signal?: AbortSignal;
-  /** Polled between tokens, like `signal` (the worker reads a shared-memory flag). */
+  /** Polled between tokens, like `signal` (the engine process: was a cancel message received?). */
   cancelled?: () => boolean;
-  masks?: ExpertMasks;
+  /** Scaled or masked experts (default: none). */
+  steering?: Steering;
   /** Receives each piece of text as soon as it is final. */
   onText?: (text: string) => void;
   /**
@@ -55,10 +56,10 @@ export interface GenerateResult {
   stopReason: StopReason;
 }
 
-/** Where the cache for the next request lives, and under which mask state it was made. */
+/** Where the cache for the next request lives, and under which steering (its key) it was made. */
 export interface CacheSlot {
   cache: KvCache | undefined;
-  maskKey: string;
+  steeringKey: string;
 }
 
 export async function generate(
@@ -70,7 +71,7 @@ export async function generate(
 ): Promise<GenerateResult> {
   const c = runner.config;
   const shape = runner.cacheShape();
-  const maskKey = opts.masks?.key ?? "";
+  const steeringKey = opts.steering?.key ?? "";
   if (promptIds.length === 0) throw new Error("the prompt has no tokens");
   if (promptIds.length >= c.maxPositionEmbeddings)
     throw new Error(
@@ -92,8 +93,8 @@ export async function generate(
     };
   }
 
-  // Reuse the cached prefix computed under the same masks; keep at least one new token.
-  let cache = slot.cache && slot.maskKey === maskKey ? slot.cache : KvCache.empty(shape);
+  // Reuse the cached prefix computed under the same steering; keep at least one new token.
+  let cache = slot.cache && slot.steeringKey === steeringKey ? slot.cache : KvCache.empty(shape);
   const reuse = Math.min(cache.commonPrefix(promptIds), promptIds.length - 1);
   cache = cache.truncate(reuse);
 
@@ -110,10 +111,10 @@ export async function generate(
   let stopReason: StopReason = "max-tokens";
 
   const t0 = performance.now();
-  let step = await runner.forward({ ids: promptIds.slice(reuse), cache, masks: opts.masks });
+  let step = await runner.forward({ ids: promptIds.slice(reuse), cache, steering: opts.steering });
   const prefillMs = performance.now() - t0;
   slot.cache = step.cache;
-  slot.maskKey = maskKey;
+  slot.steeringKey = steeringKey;
   const t1 = performance.now();
 
   // Text is held back while it could still be the start of a stop string.
@@ -164,7 +165,7 @@ export async function generate(
       stopReason = "context-full";
       break;
     }
-    step = await runner.forward({ ids: [token], cache: step.cache, masks: opts.masks });
+    step = await runner.forward({ ids: [token], cache: step.cache, steering: opts.steering });
     slot.cache = step.cache;
   }
   if (stopReason !== "stop-string" && stopReason !== "structure") {

@@ -108,8 +108,12 @@ export class KvCache {
       for (let h = 0; h < kvH; h++)
         d.set(s.subarray(h * T * hd, (h + 1) * T * hd) as never, (h * C + P) * hd);
     };
-    this.keys.forEach((k, l) => write(k, newKeys[l]!));
-    this.values.forEach((v, l) => write(v, newValues[l]!));
+    this.keys.forEach((k, l) => {
+      write(k, newKeys[l]!);
+    });
+    this.values.forEach((v, l) => {
+      write(v, newValues[l]!);
+    });
     return new KvCache(this.shape, [...this.tokens, ...ids], this.keys, this.values, true);
   }
 }

@@ -13,6 +13,7 @@ export function embeddedModelDir(): string {
     dir = dirname(dir);
   }
   throw new Error(
-    `the embedded model folder models/${EMBEDDED_MODEL_NAME} was not found above ${__dirname}; reinstall the extension or pass --model DIR`,
+    `the embedded model folder models/${EMBEDDED_MODEL_NAME} was not found above ` +
+      `${__dirname}; reinstall the extension or pass --model DIR`,
   );
 }

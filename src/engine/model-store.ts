@@ -1,7 +1,9 @@
 // Converted models on disk, keyed by the checkpoint's fingerprint, the converter version
 // and the dtype. Conversion happens once; a lock file keeps two processes (two VS Code
 // windows, a CLI run) from converting the same model at once, and a damaged entry is
-// detected by its manifest and rebuilt.
+// detected by its manifest and rebuilt. The store owns its folders' names: where the cache
+// is (cacheDirFor), the entries, and the work folders of conversions in progress
+// (`<entry>.tmp-<pid>-<time>`), which abandonConversions removes for a killed process.
 import {
   mkdirSync,
   openSync,
@@ -16,6 +18,7 @@ import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { describeWriteFailure } from "../files/atomic-write";
 import type { Checkpoint } from "../checkpoint/checkpoint";
+import { CancelledError, throwIfCancelled } from "./errors";
 import {
   CONVERTER_VERSION,
   MODEL_FILE,
@@ -33,11 +36,42 @@ export interface StoreOptions {
   log?: (line: string) => void;
 }
 
-export function defaultCacheDir(): string {
+/**
+ * The cache folder: $MONET_LENS_CACHE when set, else `appDefault` (the extension's own
+ * storage), else $XDG_CACHE_HOME/monet-lens (~/.cache/monet-lens).
+ */
+export function cacheDirFor(appDefault?: string): string {
   return (
     process.env.MONET_LENS_CACHE ??
+    appDefault ??
     join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "monet-lens")
   );
+}
+
+/** The converted models' folder in a cache folder. */
+function convertedRoot(cacheDir: string): string {
+  return join(cacheDir, "converted");
+}
+
+const TEMPORARY = ".tmp-";
+
+/** The work folder of a conversion into `dir` by this process. */
+function temporaryFolder(dir: string): string {
+  return `${dir}${TEMPORARY}${process.pid}-${Date.now()}`;
+}
+
+/**
+ * Removes the work folders of conversions that process `pid` had in progress (it was
+ * killed, e.g. by a Cancel button): they are never read, but may hold gigabytes.
+ */
+export function abandonConversions(cacheDir: string, pid: number): void {
+  const root = convertedRoot(cacheDir);
+  try {
+    for (const name of readdirSync(root))
+      if (name.includes(`${TEMPORARY}${pid}-`)) rmSync(join(root, name), { recursive: true, force: true });
+  } catch {
+    // nothing converted yet
+  }
 }
 
 export interface ConvertedModel {
@@ -53,7 +87,7 @@ export interface ConvertedModel {
  * read-only disk fails with a message naming the folder (and nothing half-written stays).
  */
 export async function ensureConverted(ckpt: Checkpoint, opts: StoreOptions = {}): Promise<ConvertedModel> {
-  const root = join(opts.cacheDir ?? defaultCacheDir(), "converted");
+  const root = convertedRoot(opts.cacheDir ?? cacheDirFor());
   try {
     return await ensureConvertedIn(root, ckpt, opts);
   } catch (e) {
@@ -61,7 +95,8 @@ export async function ensureConverted(ckpt: Checkpoint, opts: StoreOptions = {})
     if (!line) throw e;
     throw Object.assign(
       new Error(
-        `${line} while converting ${ckpt.dir} to ONNX; free some space or make the folder writable (or set MONET_LENS_CACHE to another folder)`,
+        `${line} while converting ${ckpt.dir} to ONNX; free some space or make the folder ` +
+          `writable (or set MONET_LENS_CACHE to another folder)`,
       ),
       { code: (e as NodeJS.ErrnoException).code, cause: e },
     );
@@ -90,8 +125,11 @@ async function ensureConvertedIn(
     manifest = await convertToOnnx(ckpt, dir, {
       fingerprint,
       dtype,
-      onProgress: opts.onProgress,
-      signal: opts.signal,
+      workDir: temporaryFolder(dir),
+      onProgress: (done, total, what) => {
+        throwIfCancelled(opts.signal, "conversion cancelled");
+        opts.onProgress?.(done, total, what);
+      },
     });
     return { dir, modelPath: join(dir, MODEL_FILE), manifest, converted: true };
   } finally {
@@ -117,7 +155,7 @@ async function acquireLock(path: string, opts: StoreOptions): Promise<() => void
       continue;
     }
     if (opts.signal?.aborted)
-      throw new Error("cancelled while waiting for another process to convert the model");
+      throw new CancelledError("cancelled while waiting for another process to convert the model");
     if (waited === 0) opts.log?.(`waiting for another process converting the model (lock ${path})`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -151,7 +189,7 @@ function alive(pid: number): boolean {
  * crashed, power cut): they are never read, but may hold gigabytes. Called under the lock.
  */
 function removeDeadTemporaries(dir: string, log?: (line: string) => void): void {
-  const prefix = `${basename(dir)}.tmp-`;
+  const prefix = `${basename(dir)}${TEMPORARY}`;
   const root = join(dir, "..");
   let names: string[];
   try {

@@ -1,14 +1,11 @@
 // Messages between the engine client (the caller) and the engine's child process.
-import type { GenerateResult } from "./generate";
+import type { MonetConfig } from "../checkpoint/config";
 import type { DtypeChoice, RoutedText } from "./engine";
+import type { GenerateResult } from "./generate";
+import type { ModelIdentity } from "./model-identity";
 import type { EpPreference } from "./providers";
+import type { SteeringWire } from "./steering";
 import type { StructureRule } from "./structure-stop";
-
-/** Masks travel as the masked experts' flat indices per group; the worker builds the matrices. */
-export interface MaskSpec {
-  label: string;
-  groups: number[][];
-}
 
 export interface OpenParams {
   modelDir?: string;
@@ -29,7 +26,8 @@ export interface GenerateParams {
   stopTokens?: number[];
   timeLimitMs?: number;
   ignoreEos?: boolean;
-  masks?: MaskSpec;
+  /** Scaled or masked experts; the engine process checks them and recomputes their key. */
+  steering?: SteeringWire;
   /** Code-structure stop rule (structure-stop.ts), evaluated after each token. */
   structure?: StructureRule;
 }
@@ -38,7 +36,7 @@ export type Request =
   | { type: "open"; id: number; params: OpenParams }
   | { type: "generate"; id: number; params: GenerateParams }
   | { type: "cancel"; id: number; target: number }
-  | { type: "route"; id: number; text: string; masks?: MaskSpec }
+  | { type: "route"; id: number; text: string; steering?: SteeringWire }
   | { type: "stats"; id: number }
   | { type: "close"; id: number };
 
@@ -58,9 +56,11 @@ export interface EngineInfo {
   modelDir: string;
   ep: string;
   fallbacks: string[];
+  /** The converted model's folder (for logs). */
   convertedDir: string;
-  config: import("../checkpoint/config").MonetConfig;
-  routingGroups: number;
+  config: MonetConfig;
+  /** The model's name, fingerprint and configuration summary (routingGroups among them). */
+  identity: ModelIdentity;
 }
 
 export type Response =

@@ -62,7 +62,9 @@ export function probeCuda(binDir = onnxruntimeBinaryDir()): ProviderProbe {
     return {
       name: "cuda",
       available: false,
-      reason: `${lib} is not installed next to onnxruntime-node (its install script downloads it on linux-x64 and win32-x64 when the network allows)`,
+      reason:
+        `${lib} is not installed next to onnxruntime-node (its install script downloads it on ` +
+        `linux-x64 and win32-x64 when the network allows)`,
     };
   }
   if (process.platform === "linux" && !findLibrary("libcudart.so") && !findLibrary("libcublas.so")) {
@@ -70,7 +72,8 @@ export function probeCuda(binDir = onnxruntimeBinaryDir()): ProviderProbe {
       name: "cuda",
       available: true,
       reason:
-        "CUDA provider present; libcudart/libcublas not found on the usual paths (may still load through LD_LIBRARY_PATH or rpath)",
+        "CUDA provider present; libcudart/libcublas not found on the usual paths (may " +
+        "still load through LD_LIBRARY_PATH or rpath)",
     };
   }
   return { name: "cuda", available: true, reason: "CUDA provider libraries present" };
@@ -82,7 +85,8 @@ export function probeWebGpu(): ProviderProbe {
       name: "webgpu",
       available: false,
       reason:
-        "libvulkan.so.1 not found: WebGPU on Linux runs through Vulkan (install the Vulkan loader and a GPU driver, e.g. Debian's libvulkan1)",
+        "libvulkan.so.1 not found: WebGPU on Linux runs through Vulkan (install the Vulkan " +
+        "loader and a GPU driver, e.g. Debian's libvulkan1)",
     };
   }
   return {

@@ -1,17 +1,18 @@
-// One forward pass of the converted graph: builds the feeds (tokens, KV cache, masks),
+// One forward pass of the converted graph: builds the feeds (tokens, KV cache, steering),
 // runs the session and returns logits, the extended cache and, on request, the routing.
 import * as ort from "onnxruntime-node";
 import type { MonetConfig } from "../checkpoint/config";
 import { routingGroupCount } from "../checkpoint/config";
 import { io } from "../model/graph-io";
 import { KvCache, type CacheShape } from "./kv-cache";
-import { noMasks, type ExpertMasks } from "./masks";
+import type { Steering } from "./steering";
 
 export interface ForwardRequest {
   /** New tokens, after those in `cache`. */
   ids: readonly number[];
   cache: KvCache;
-  masks?: ExpertMasks;
+  /** Scaled or masked experts (default: none). */
+  steering?: Steering;
   /** Logits for the last n positions (default 1). */
   numLogits?: number;
   routing?: boolean;
@@ -30,10 +31,22 @@ export interface ForwardResult {
   routing?: Routing;
 }
 
+/** The graph's steering inputs for one steering state. */
+interface SteeringFeeds {
+  key: string;
+  active: ort.Tensor;
+  /** Per routing group: M = 1 − S, E×E. */
+  matrices: ort.Tensor[];
+}
+
 export class MonetRunner {
-  private readonly unmasked: ExpertMasks;
   private readonly groups: number;
-  /** The graph takes padded cache buffers and returns the new positions only (fused attention; kv-cache.ts). */
+  /** The unsteered inputs (M = 0), and the last steering state's: E×E per group, so built once per key. */
+  private readonly unsteered: SteeringFeeds;
+  private steered: SteeringFeeds | undefined;
+  /**
+   * The graph takes padded cache buffers and returns the new positions only (fused attention; kv-cache.ts).
+   */
   private readonly paddedCache: boolean;
 
   constructor(
@@ -45,7 +58,15 @@ export class MonetRunner {
     readonly dtype: "float32" | "float16" = "float32",
   ) {
     this.groups = routingGroupCount(config);
-    this.unmasked = noMasks(this.groups, config.moeExperts);
+    const E = config.moeExperts;
+    this.unsteered = {
+      key: "",
+      active: new ort.Tensor("bool", Uint8Array.of(0), []),
+      matrices: Array.from(
+        { length: this.groups },
+        () => new ort.Tensor("float32", new Float32Array(E * E), [E, E]),
+      ),
+    };
     this.paddedCache = session.inputNames.includes(io.pastLength);
   }
 
@@ -69,11 +90,11 @@ export class MonetRunner {
     if (T === 0) throw new Error("forward needs at least one token");
     if (req.cache.length + T > c.maxPositionEmbeddings) {
       throw new Error(
-        `the context (${req.cache.length + T} tokens) exceeds the model's ${c.maxPositionEmbeddings} positions`,
+        `the context (${req.cache.length + T} tokens) exceeds the model's ` +
+          `${c.maxPositionEmbeddings} positions`,
       );
     }
-    const masks = req.masks ?? this.unmasked;
-    const E = c.moeExperts;
+    const steering = this.steeringFeeds(req.steering);
     const feeds: Record<string, ort.Tensor> = {
       [io.inputIds]: new ort.Tensor(
         "int64",
@@ -81,10 +102,9 @@ export class MonetRunner {
         [1, T],
       ),
       [io.numLogits]: new ort.Tensor("int64", BigInt64Array.of(BigInt(Math.min(req.numLogits ?? 1, T))), [1]),
-      [io.maskActive]: new ort.Tensor("bool", Uint8Array.of(masks.key ? 1 : 0), []),
+      [io.maskActive]: steering.active,
     };
-    for (let g = 0; g < this.groups; g++)
-      feeds[io.mask(g)] = new ort.Tensor("float32", masks.groups[g]!, [E, E]);
+    for (let g = 0; g < this.groups; g++) feeds[io.mask(g)] = steering.matrices[g]!;
     const cache = this.paddedCache
       ? req.cache.withRoom(req.cache.length + T, c.maxPositionEmbeddings)
       : req.cache;
@@ -121,5 +141,31 @@ export class MonetRunner {
       };
     }
     return result;
+  }
+  /**
+   * The graph's inputs for `steering`: M = 1 − S per routing group (monet-math.md, Steering),
+   * built here only, and kept for the last key (typing sends the same steering every time).
+   */
+  private steeringFeeds(steering: Steering | undefined): SteeringFeeds {
+    if (!steering?.key) return this.unsteered;
+    if (this.steered?.key === steering.key) return this.steered;
+    const E = this.config.moeExperts;
+    if (steering.experts !== E || steering.groups.length !== this.groups)
+      throw new Error(
+        `the steering is for ${steering.groups.length} groups of ${steering.experts}² experts; ` +
+          `the model has ${this.groups} of ${E}²`,
+      );
+    this.steered = {
+      key: steering.key,
+      active: new ort.Tensor("bool", Uint8Array.of(1), []),
+      matrices: steering.groups.map(({ indices, scales }) => {
+        const m = new Float32Array(E * E);
+        indices.forEach((e, n) => {
+          m[e] = 1 - scales[n]!;
+        });
+        return new ort.Tensor("float32", m, [E, E]);
+      }),
+    };
+    return this.steered;
   }
 }

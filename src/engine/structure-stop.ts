@@ -19,7 +19,8 @@ export function structureCut(text: string, rule: StructureRule): number | undefi
   const first = text.slice(0, firstEnd);
   if (first.trim() === "") return 0; // the model would leave the cursor's line empty
   const base = rule.indent + indentWidth(first, tabSize);
-  // Lines compare by indentation width and content (the first line's indentation is partly before the cursor).
+  // Lines compare by indentation width and content (the first line's indentation is partly before the
+  // cursor).
   const shape = (line: string, width: number) => `${width}:${line.trim()}`;
   let lastLine = shape(first, base); // the last non-blank line
   let lastEnd = firstEnd; // where it ends

@@ -3,14 +3,13 @@
 // a native crash or an out-of-memory here ends this process only. run() yields to the
 // event loop between calls, so a "cancel" message is seen between two tokens.
 import { Engine } from "./engine";
-import { masksFromExperts, type ExpertMasks } from "./masks";
-import type { MaskSpec, Request, Response } from "./protocol";
+import type { Request, Response } from "./protocol";
+import { type Steering, steeringFromWire } from "./steering";
 import { structureCut } from "./structure-stop";
 
 if (!process.send)
   throw new Error("the engine worker must be started by the engine client (child_process.fork)");
 let engine: Engine | undefined;
-const maskCache = new Map<string, ExpertMasks>();
 const cancelled = new Set<number>();
 /** Generations received and not yet finished: only their cancels are kept. */
 const live = new Set<number>();
@@ -26,16 +25,13 @@ function reportProvider(): void {
   send({ type: "provider", ep: engine.ep, fallbacks: [...engine.fallbacks] });
 }
 
-function masksOf(spec: MaskSpec | undefined): ExpertMasks | undefined {
-  if (!spec || !engine) return undefined;
-  const key = JSON.stringify(spec.groups.map((g) => g.length)) + spec.label;
-  let m = maskCache.get(key);
-  if (!m) {
-    m = masksFromExperts(spec.groups, engine.config.moeExperts, spec.label);
-    maskCache.clear(); // keep one mask state: they are E×E per group
-    maskCache.set(key, m);
-  }
-  return m;
+/**
+ * The caller's steering, checked against the model, with its key recomputed from the
+ * content (the runner builds the graph's matrices once per key).
+ */
+function steeringOf(wire: unknown): Steering | undefined {
+  if (wire === undefined || !engine) return undefined;
+  return steeringFromWire(wire, { groups: engine.routingGroups, experts: engine.config.moeExperts });
 }
 
 async function handle(req: Request): Promise<void> {
@@ -56,7 +52,7 @@ async function handle(req: Request): Promise<void> {
           fallbacks: engine.fallbacks,
           convertedDir: engine.convertedDir,
           config: engine.config,
-          routingGroups: engine.routingGroups,
+          identity: engine.identity,
         },
       });
       return;
@@ -64,11 +60,11 @@ async function handle(req: Request): Promise<void> {
     case "generate": {
       if (!engine) throw new Error("the engine is not open");
       live.add(req.id);
-      const { prompt, ids, masks, structure, ...opts } = req.params;
+      const { prompt, ids, steering, structure, ...opts } = req.params;
       const promptIds = ids ?? engine.tokenizer.encode(prompt ?? "");
       const result = await engine.generateIds(promptIds, {
         ...opts,
-        masks: masksOf(masks),
+        steering: steeringOf(steering),
         cancelled: () => cancelled.has(req.id),
         shouldStop: structure ? (text) => structureCut(text, structure) !== undefined : undefined,
         onText: (text) => send({ type: "text", id: req.id, text }),
@@ -81,7 +77,7 @@ async function handle(req: Request): Promise<void> {
     }
     case "route": {
       if (!engine) throw new Error("the engine is not open");
-      const result = await engine.route(req.text, masksOf(req.masks));
+      const result = await engine.route(req.text, steeringOf(req.steering));
       reportProvider();
       send({ type: "routed", id: req.id, result });
       return;

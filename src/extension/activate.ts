@@ -2,20 +2,9 @@
 // completion provider, the commands, the status bar, settings, the output channel and the
 // routing heatmap. Everything else lives in testable modules.
 import * as vscode from "vscode";
+import { commandTable, registerCommands } from "./commands";
 import { registerHeatmap } from "./heatmap-view";
-import {
-  COMMANDS,
-  buildWorkspaceAtlas,
-  clearMasks,
-  maskLanguages,
-  restartEngine,
-  selectModelFolder,
-  showMenu,
-  toggleEnabled,
-  toggleLanguage,
-  triggerCompletion,
-  unloadModel,
-} from "../app/commands";
+import { commandId } from "../app/command-ids";
 import { SECTION, type MonetLensConfig } from "../app/config";
 import { Ctx } from "../app/ctx";
 import { heatmapDeps } from "../app/heatmap-deps";
@@ -29,7 +18,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const channel = vscode.window.createOutputChannel("Monet Lens", { log: true });
   const item = vscode.window.createStatusBarItem("monetLens.status", vscode.StatusBarAlignment.Right, 100);
   item.name = "Monet Lens";
-  item.command = COMMANDS.showMenu;
+  item.command = commandId("showMenu");
   const background: Record<StatusSeverity, vscode.ThemeColor | undefined> = {
     normal: undefined,
     warning: new vscode.ThemeColor("statusBarItem.warningBackground"),
@@ -67,7 +56,8 @@ export function activate(context: vscode.ExtensionContext): void {
   });
   ctx = c;
   c.log.info(
-    `Monet Lens ${String(context.extension.packageJSON.version ?? "")} activated; model: ${c.config.modelPath || "embedded demo model"}, execution provider: ${c.config.executionProvider}`,
+    `Monet Lens ${String(context.extension.packageJSON.version ?? "")} activated; model: ` +
+      `${c.config.modelPath || "embedded demo model"}, execution provider: ${c.config.executionProvider}`,
   );
   c.setActiveLanguage(vscode.window.activeTextEditor?.document.languageId);
 
@@ -90,14 +80,6 @@ export function activate(context: vscode.ExtensionContext): void {
       ),
   });
 
-  const command = (id: string, run: () => Promise<unknown>) =>
-    vscode.commands.registerCommand(id, () =>
-      run().catch((e: unknown) => {
-        c.log.error(`${id} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-        void vscode.window.showErrorMessage(`Monet Lens: ${e instanceof Error ? e.message : String(e)}`);
-      }),
-    );
-
   context.subscriptions.push(
     channel,
     vscode.languages.registerInlineCompletionItemProvider(
@@ -106,24 +88,14 @@ export function activate(context: vscode.ExtensionContext): void {
       })),
       provider,
     ),
-    command(COMMANDS.trigger, () => triggerCompletion(c)),
-    command(COMMANDS.maskLanguages, () => maskLanguages(c)),
-    command(COMMANDS.clearMasks, () => clearMasks(c)),
-    command(COMMANDS.selectModelFolder, () => selectModelFolder(c)),
-    command(COMMANDS.buildAtlas, () => buildWorkspaceAtlas(c)),
-    command(COMMANDS.toggleLanguage, () => toggleLanguage(c)),
-    command(COMMANDS.toggleEnabled, () => toggleEnabled(c)),
-    command(COMMANDS.restartEngine, () => restartEngine(c)),
-    command(COMMANDS.unloadModel, () => unloadModel(c)),
-    command(COMMANDS.showLog, async () => channel.show()),
-    command(COMMANDS.showMenu, () => showMenu(c)),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(SECTION))
         void c.configChanged((key) => e.affectsConfiguration(`${SECTION}.${key}`));
     }),
     vscode.window.onDidChangeActiveTextEditor((editor) => c.setActiveLanguage(editor?.document.languageId)),
     vscode.workspace.onDidOpenTextDocument((doc) => {
-      if (doc === vscode.window.activeTextEditor?.document) c.setActiveLanguage(doc.languageId); // language mode changed
+      // language mode changed
+      if (doc === vscode.window.activeTextEditor?.document) c.setActiveLanguage(doc.languageId);
     }),
     c.masks.onDidChange(() => {
       // A suggestion shown under the old masks is gone; the next one uses the new masks.
@@ -131,7 +103,13 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
   );
 
-  registerHeatmap(context, heatmapDeps(c));
+  const heatmap = registerHeatmap(context, heatmapDeps(c));
+  context.subscriptions.push(
+    ...registerCommands(
+      commandTable(c, { showLog: () => channel.show(), inspectSelection: () => heatmap.inspectSelection() }),
+      c,
+    ),
+  );
 }
 
 export async function deactivate(): Promise<void> {

@@ -63,8 +63,14 @@ function withTimeout<T>(p: Thenable<T>, ms: number): Promise<T | undefined> {
   return new Promise((resolve) => {
     const t = setTimeout(() => resolve(undefined), ms);
     Promise.resolve(p).then(
-      (v) => (clearTimeout(t), resolve(v)),
-      () => (clearTimeout(t), resolve(undefined)),
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      () => {
+        clearTimeout(t);
+        resolve(undefined);
+      },
     );
   });
 }
@@ -104,7 +110,8 @@ export async function findTarget(editor: vscode.TextEditor | undefined): Promise
     return {
       ok: false,
       reason:
-        "Open a file and select some code (or put the cursor inside a function), then run Monet Lens: Inspect Selection.",
+        "Open a file and select some code (or put the cursor inside a function), " +
+        "then run Monet Lens: Inspect Selection.",
     };
   const doc = editor.document;
   const sel = editor.selection;
@@ -118,7 +125,9 @@ export async function findTarget(editor: vscode.TextEditor | undefined): Promise
     if (!fn)
       return {
         ok: false,
-        reason: `Nothing is selected and line ${sel.active.line + 1} of ${fileName(doc)} is not inside a function: select the code to inspect.`,
+        reason:
+          `Nothing is selected and line ${sel.active.line + 1} of ${fileName(doc)} is not ` +
+          `inside a function: select the code to inspect.`,
       };
     range = new vscode.Range(fn.startLine, 0, fn.endLine, doc.lineAt(fn.endLine).text.length);
     kind = fn.kind;

@@ -1,17 +1,16 @@
-// `Monet Lens: Inspect Selection` (monetLens.inspectSelection): opens the routing view
-// beside the editor for the selection (or the function around the cursor), or brings it
-// back and recomputes; keeps it in step with the editor's selection and the masks.
+// The routing view in VS Code: `Monet Lens: Inspect Selection` (monetLens.inspectSelection,
+// registered with the other commands) opens it beside the editor for the selection (or the
+// function around the cursor), or brings it back and recomputes; a panel restored after a
+// reload comes back through the serializer; the view follows the editor's selection and the masks.
 import * as vscode from "vscode";
 import type { HeatmapDeps } from "../heatmap/deps";
 import { EditorTracker, isCodeDocument, selectionEvent } from "./editor-target";
 import { HeatmapPanel, VIEW_TYPE } from "./heatmap-panel";
 
-export type { HeatmapDeps } from "../heatmap/deps";
-export type { RouteData } from "../heatmap-shared/route-data";
-
-export const INSPECT_COMMAND = "monetLens.inspectSelection";
-
-export function registerHeatmap(context: vscode.ExtensionContext, deps: HeatmapDeps): void {
+export function registerHeatmap(
+  context: vscode.ExtensionContext,
+  deps: HeatmapDeps,
+): { inspectSelection(): Promise<void> } {
   const tracker = new EditorTracker();
   let panel: HeatmapPanel | undefined;
   // Typing moves the cursor too: such moves are followed after a longer pause.
@@ -28,14 +27,6 @@ export function registerHeatmap(context: vscode.ExtensionContext, deps: HeatmapD
   };
   context.subscriptions.push(
     tracker,
-    vscode.commands.registerCommand(INSPECT_COMMAND, async () => {
-      if (panel) {
-        panel.reveal();
-        await panel.controller.computeRoute(true);
-        return;
-      }
-      open();
-    }),
     // After a window reload VS Code brings the panel back (activation event onWebviewPanel):
     // it shows the active editor's selection again, computed afresh (nothing is stored).
     vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
@@ -64,4 +55,14 @@ export function registerHeatmap(context: vscode.ExtensionContext, deps: HeatmapD
     }),
     { dispose: () => panel?.dispose() },
   );
+  return {
+    async inspectSelection() {
+      if (panel) {
+        panel.reveal();
+        await panel.controller.computeRoute(true);
+        return;
+      }
+      open();
+    },
+  };
 }

@@ -29,10 +29,8 @@ export function writeFileAtomic(
   write: WriteFunction = writeFileSync,
 ): void {
   const dir = dirname(path);
-  const tmp = join(
-    dir,
-    `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
-  );
+  const unique = `${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  const tmp = join(dir, `.${basename(path)}.tmp-${unique}`);
   try {
     mkdirSync(dir, { recursive: true });
     write(tmp, data);

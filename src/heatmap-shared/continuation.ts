@@ -84,8 +84,12 @@ export function diffContinuations(data: CompareData): ContinuationDiff {
   const keepA = new Array<boolean>(n).fill(false);
   const keepB = new Array<boolean>(m).fill(false);
   for (let i = 0, j = 0; i < n && j < m; ) {
-    if (a[i] === b[j]) (keepA[i] = true), (keepB[j] = true), i++, j++;
-    else if (lcs[i + 1]![j]! >= lcs[i]![j + 1]!) i++;
+    if (a[i] === b[j]) {
+      keepA[i] = true;
+      keepB[j] = true;
+      i++;
+      j++;
+    } else if (lcs[i + 1]![j]! >= lcs[i]![j + 1]!) i++;
     else j++;
   }
   let first: number | null = null;

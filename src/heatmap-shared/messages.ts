@@ -87,20 +87,21 @@ export function parseWebviewMessage(raw: unknown): Parsed {
     return { ok: false, error: "a message must be a plain object" };
   const rec = raw as Record<string, unknown>;
   const type = rec.type;
-  if (typeof type !== "string" || !Object.prototype.hasOwnProperty.call(SHAPES, type)) {
+  if (typeof type !== "string" || !Object.hasOwn(SHAPES, type)) {
     return {
       ok: false,
-      error: `unknown message type ${typeof type === "string" ? JSON.stringify(type.slice(0, 40)) : describe(type)}`,
+      error:
+        `unknown message type ` +
+        `${typeof type === "string" ? JSON.stringify(type.slice(0, 40)) : describe(type)}`,
     };
   }
   const shape = SHAPES[type as FromWebview["type"]];
   for (const key of Object.keys(rec)) {
-    if (key !== "type" && !Object.prototype.hasOwnProperty.call(shape, key))
+    if (key !== "type" && !Object.hasOwn(shape, key))
       return { ok: false, error: `${type}: unexpected field ${JSON.stringify(key.slice(0, 40))}` };
   }
   for (const [name, kind] of Object.entries(shape)) {
-    if (!Object.prototype.hasOwnProperty.call(rec, name))
-      return { ok: false, error: `${type}: missing field ${name}` };
+    if (!Object.hasOwn(rec, name)) return { ok: false, error: `${type}: missing field ${name}` };
     const why = checkField(name, kind, rec[name]);
     if (why) return { ok: false, error: `${type}: ${why}` };
   }

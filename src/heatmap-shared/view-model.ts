@@ -64,12 +64,18 @@ export function tokenValues(token: RouteToken, group: GroupChoice, languages: nu
   });
 }
 
-/** The language with the largest share; the first wins a tie; none when every share is 0 (route-shares.ts's rule). */
+/**
+ * The language with the largest share; the first wins a tie; none when every share is 0 (route-shares.ts's
+ * rule).
+ */
 export function dominantOf(values: readonly number[], languages: readonly string[]): Dominant {
   let language: string | null = null;
   let share = 0;
   values.forEach((v, l) => {
-    if (v > share) (share = v), (language = languages[l] ?? null);
+    if (v > share) {
+      share = v;
+      language = languages[l] ?? null;
+    }
   });
   return { language, share };
 }
@@ -93,7 +99,10 @@ export function mergeTop(tokens: readonly RouteToken[], group: GroupChoice, perG
   const taken = new Map<number, number>();
   for (const e of all) {
     const k = taken.get(e[0]) ?? 0;
-    if (k < perGroup) out.push(e), taken.set(e[0], k + 1);
+    if (k < perGroup) {
+      out.push(e);
+      taken.set(e[0], k + 1);
+    }
   }
   return out;
 }

@@ -249,7 +249,8 @@ export class HeatmapController {
       this.status(
         "heatmap",
         "error",
-        `The selection has ${target.text.length.toLocaleString("en")} characters; the routing view takes at most ${MAX_ROUTE_CHARS.toLocaleString("en")}. Select less.`,
+        `The selection has ${target.text.length.toLocaleString("en")} characters; the routing ` +
+          `view takes at most ${MAX_ROUTE_CHARS.toLocaleString("en")}. Select less.`,
       );
       return;
     }
@@ -291,7 +292,8 @@ export class HeatmapController {
       this.status(
         "ab",
         "noMasks",
-        "No language is masked, so both continuations would be the same. Mask a language (click its column header in the heatmap, or use the status bar) to see what the mask changes.",
+        "No language is masked, so both continuations would be the same. Mask a language (click " +
+          "its column header in the heatmap, or use the status bar) to see what the mask changes.",
       );
       return;
     }
@@ -345,7 +347,7 @@ export class HeatmapController {
 
   private async toggleMask(language: string): Promise<void> {
     const atlas = this.deps.atlasLanguages();
-    if (!atlas || !atlas.some((l) => l.id === language)) {
+    if (!atlas?.some((l) => l.id === language)) {
       this.deps.log(
         `heatmap: dropped toggleMask for ${JSON.stringify(language)}: not a language of the active atlas`,
       );

@@ -21,7 +21,10 @@ export interface LineRange {
   endLine: number;
 }
 
-/** The innermost (smallest) function-like symbol whose lines contain `line`; symbols may be a tree or a flat list. */
+/**
+ * The innermost (smallest) function-like symbol whose lines contain `line`; symbols may be a tree or a flat
+ * list.
+ */
 export function enclosingFunction(
   symbols: readonly SymbolNode[],
   line: number,
@@ -51,11 +54,17 @@ export function indentOf(line: string, tabSize = 4): number | undefined {
   return undefined;
 }
 
-/** A line that starts a function in common languages (def, function, fn, func, fun, sub, or `name(args) {`). */
+/**
+ * A line that starts a function in common languages (def, function, fn, func, fun, sub, or `name(args) {`).
+ */
 const FUNCTION_HEADER = new RegExp(
   [
-    String.raw`^\s*(export\s+)?(default\s+)?(pub(\([^)]*\))?\s+)?(async\s+)?(static\s+)?(local\s+)?(def|function\*?|fn|func|fun|sub|proc|procedure|method)\b`,
-    String.raw`^(?!\s*(if|for|foreach|while|switch|catch|return|else|do|try|with|elif|unless|until|match|when)\b)\s*[\w$<>\[\]*&:,.~\s]*\b[\w$~]+\s*\([^;]*\)\s*(const\s*)?(->\s*[^{]+)?(\{|=>|:)?\s*$`,
+    // a keyword: def, function, fn, …, after modifiers
+    String.raw`^\s*(export\s+)?(default\s+)?(pub(\([^)]*\))?\s+)?(async\s+)?(static\s+)?(local\s+)?` +
+      String.raw`(def|function\*?|fn|func|fun|sub|proc|procedure|method)\b`,
+    // name(args) and an opening brace, arrow or colon, unless a control keyword starts the line
+    String.raw`^(?!\s*(if|for|foreach|while|switch|catch|return|else|do|try|with|elif|unless|until|match|when)\b)` +
+      String.raw`\s*[\w$<>\[\]*&:,.~\s]*\b[\w$~]+\s*\([^;]*\)\s*(const\s*)?(->\s*[^{]+)?(\{|=>|:)?\s*$`,
   ].join("|"),
 );
 

@@ -73,8 +73,10 @@ export function heatmapHtml(o: HtmlOptions): string {
           <vscode-dropdown id="hm-group" aria-label="Routing group">
             <vscode-option value="all">All groups (mean)</vscode-option>
           </vscode-dropdown>
-          <vscode-checkbox id="hm-follow" checked title="Pinned: recompute when the editor's selection changes">Follow selection</vscode-checkbox>
-          <vscode-button id="hm-refresh" appearance="secondary" title="Route the editor's selection (or the function around the cursor) now">Refresh</vscode-button>
+          <vscode-checkbox id="hm-follow" checked
+            title="Pinned: recompute when the editor's selection changes">Follow selection</vscode-checkbox>
+          <vscode-button id="hm-refresh" appearance="secondary"
+            title="Route the editor's selection (or the function around the cursor) now">Refresh</vscode-button>
         </div>
       </div>
       <div class="status" id="hm-status" role="status" aria-live="polite" hidden></div>
@@ -83,7 +85,8 @@ export function heatmapHtml(o: HtmlOptions): string {
         <svg id="hm-legend" class="legend" role="img" aria-label="Colour scale"></svg>
         <div class="legend-notes" id="hm-legend-notes"></div>
       </div>
-      <div class="grid" id="hm-grid" tabindex="0" role="grid" aria-label="Routing share per token and language">
+      <div class="grid" id="hm-grid" tabindex="0" role="grid"
+        aria-label="Routing share per token and language">
         <div class="grid-head" id="hm-head" role="row"></div>
         <div class="grid-summary" id="hm-summary" role="row"></div>
         <div class="grid-body" id="hm-body" role="rowgroup"></div>
@@ -96,14 +99,19 @@ export function heatmapHtml(o: HtmlOptions): string {
       <div class="toolbar">
         <div class="source" id="ab-source">Cursor position</div>
         <div class="controls">
-          <vscode-button id="ab-run" appearance="secondary" title="Compute both continuations at the cursor">Run at cursor</vscode-button>
+          <vscode-button id="ab-run" appearance="secondary"
+            title="Compute both continuations at the cursor">Run at cursor</vscode-button>
         </div>
       </div>
       <div class="status" id="ab-status" role="status" aria-live="polite" hidden></div>
       <div class="ab-summary" id="ab-summary"></div>
       <div class="ab-columns" id="ab-columns">
-        <div class="ab-col" id="ab-plain"><h3 class="ab-title">Without masks</h3><pre class="ab-text" tabindex="0"></pre></div>
-        <div class="ab-col" id="ab-masked"><h3 class="ab-title">With masks</h3><pre class="ab-text" tabindex="0"></pre></div>
+        <div class="ab-col" id="ab-plain">
+          <h3 class="ab-title">Without masks</h3><pre class="ab-text" tabindex="0"></pre>
+        </div>
+        <div class="ab-col" id="ab-masked">
+          <h3 class="ab-title">With masks</h3><pre class="ab-text" tabindex="0"></pre>
+        </div>
       </div>
     </section>
   </vscode-panel-view>

@@ -51,7 +51,7 @@ export function attention(
   const cos = new Float32Array(maxPos * hd);
   const sin = new Float32Array(maxPos * hd);
   for (let i = 0; i < hd / 2; i++) {
-    const inv = Math.fround(1 / Math.fround(Math.pow(c.ropeTheta, Math.fround((2 * i) / hd))));
+    const inv = Math.fround(1 / Math.fround(c.ropeTheta ** Math.fround((2 * i) / hd)));
     for (let p = 0; p < maxPos; p++) {
       const a = Math.fround(p * inv);
       cos[p * hd + i] = cos[p * hd + i + hd / 2] = Math.cos(a);
@@ -89,7 +89,8 @@ export function attention(
     return g.op("Add", [g.op("Mul", [x, cosT]), g.op("Mul", [rot, sinT])]);
   };
   const heads = (x: string, n: number) =>
-    g.op("Transpose", [g.op("Reshape", [x, g.constI64([1, -1, n, hd])])], { perm: [0, 2, 1, 3] }); // [1, n, T, hd]
+    // [1, n, T, hd]
+    g.op("Transpose", [g.op("Reshape", [x, g.constI64([1, -1, n, hd])])], { perm: [0, 2, 1, 3] });
 
   return {
     async layer(l, x) {
@@ -152,10 +153,12 @@ export function attention(
           g.op("Reshape", [rotate(q), g.constI64([1, c.numKvHeads, rep, -1, hd])]),
           cast.scalar(1 / Math.sqrt(hd)),
         ]);
-        const kT = g.op("Unsqueeze", [g.op("Transpose", [kAll], { perm: [0, 1, 3, 2] }), g.constI64([2])]); // [1, kvH, 1, hd, S]
+        // [1, kvH, 1, hd, S]
+        const kT = g.op("Unsqueeze", [g.op("Transpose", [kAll], { perm: [0, 1, 3, 2] }), g.constI64([2])]);
         const scores = g.op("Add", [g.op("MatMul", [qs, kT]), causal()]);
         const probs = g.op("Softmax", [scores], { axis: -1 });
-        const attn = g.op("MatMul", [probs, g.op("Unsqueeze", [vAll, g.constI64([2])])]); // [1, kvH, rep, T, hd]
+        // [1, kvH, rep, T, hd]
+        const attn = g.op("MatMul", [probs, g.op("Unsqueeze", [vAll, g.constI64([2])])]);
         ctx = g.op("Reshape", [
           g.op("Transpose", [g.op("Reshape", [attn, g.constI64([1, c.numHeads, -1, hd])])], {
             perm: [0, 2, 1, 3],

@@ -1,6 +1,7 @@
 // Checkpoint → ONNX model folder (model.onnx + model.onnx.data + manifest.json).
-// Written into a temporary folder and renamed into place, so a crash or a full disk
-// never leaves a half-written model that looks complete.
+// Written into a work folder beside it and renamed into place, so a crash or a full disk
+// never leaves a half-written model that looks complete. The conversion cache
+// (src/engine/model-store.ts) names the work folders and cleans up after dead processes.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ExternalDataWriter } from "../onnx/external-data";
@@ -31,8 +32,10 @@ export interface ConvertOptions {
   accuracyLevel?: GraphOptions["accuracyLevel"];
   attention?: GraphOptions["attention"];
   fingerprint: string;
+  /** Called after each part of the graph; throwing stops the conversion (and removes the work folder). */
   onProgress?: GraphOptions["onProgress"];
-  signal?: AbortSignal;
+  /** Where the files are written before the rename into `outDir` (default: `${outDir}.partial`). */
+  workDir?: string;
 }
 
 /** Builds the ONNX model for `src` into `outDir` (which must not exist yet). */
@@ -42,7 +45,7 @@ export async function convertToOnnx(
   opts: ConvertOptions,
 ): Promise<ConvertedManifest> {
   const dtype = opts.dtype ?? "float32";
-  const tmp = `${outDir}.tmp-${process.pid}-${Date.now()}`;
+  const tmp = opts.workDir ?? `${outDir}.partial`;
   mkdirSync(tmp, { recursive: true });
   try {
     const data = new ExternalDataWriter(join(tmp, DATA_FILE), DATA_FILE);
@@ -52,10 +55,7 @@ export async function convertToOnnx(
         dtype,
         accuracyLevel: opts.accuracyLevel,
         attention: opts.attention,
-        onProgress: (done, total, what) => {
-          if (opts.signal?.aborted) throw new Error("conversion cancelled");
-          opts.onProgress?.(done, total, what);
-        },
+        onProgress: opts.onProgress,
       });
     } finally {
       data.close();

@@ -108,7 +108,8 @@ function expertBranches(
       ],
       { axis: 0 },
     ); // [T, H, K', k]
-    const carried = b.op("MatMul", [mc, b.op("Mul", [b.op("Unsqueeze", [inner.w, b.constI64([3])]), rows])]); // [T, H, K, k]
+    // [T, H, K, k]
+    const carried = b.op("MatMul", [mc, b.op("Mul", [b.op("Unsqueeze", [inner.w, b.constI64([3])]), rows])]);
     const values = b.op("Mul", [b.op("Unsqueeze", [outer.w, b.constI64([3])]), carried]);
     return cast.toDt(scatterAddOverHeads(b, values, outer.idx, a, k), b);
   };
@@ -206,16 +207,27 @@ function down(b: GraphBuilder, terms: Array<[features: string, weight: string | 
   return parts.reduce((acc, t) => b.op("Add", [acc, t]));
 }
 
-export async function verticalExperts(
-  g: GraphBuilder,
-  src: WeightSource,
-  x: string,
-  r: Routing,
-  maskActive: string,
-  p: string,
-  w: Weights,
-  cast: Casts,
-): Promise<string> {
+/** What one layer's expert computation reads: its input, its routing and its weights' prefix. */
+export interface ExpertLayer {
+  g: GraphBuilder;
+  src: WeightSource;
+  /** The normalised input [T, d]. */
+  x: string;
+  routing: Routing;
+  maskActive: string;
+  /** "model.layers.{l}". */
+  prefix: string;
+  w: Weights;
+  cast: Casts;
+}
+
+/** The expert layer of the checkpoint's decomposition (moe_decompose). */
+export function experts(layer: ExpertLayer): Promise<string> {
+  return layer.src.config.moeDecompose === "vertical" ? verticalExperts(layer) : horizontalExperts(layer);
+}
+
+async function verticalExperts(layer: ExpertLayer): Promise<string> {
+  const { g, src, x, routing: r, maskActive, prefix: p, w, cast } = layer;
   const c = src.config;
   const E = c.moeExperts;
   const k = c.moeDim / 2;
@@ -252,16 +264,8 @@ export async function verticalExperts(
   });
 }
 
-export async function horizontalExperts(
-  g: GraphBuilder,
-  src: WeightSource,
-  x: string,
-  r: Routing,
-  maskActive: string,
-  p: string,
-  w: Weights,
-  cast: Casts,
-): Promise<string> {
+async function horizontalExperts(layer: ExpertLayer): Promise<string> {
+  const { g, src, x, routing: r, maskActive, prefix: p, w, cast } = layer;
   const c = src.config;
   const E = c.moeExperts;
   const m = c.moeDim;

@@ -16,7 +16,7 @@
 import { routingGroupCount } from "../checkpoint/config";
 import { f, type ElemType, type GraphBuilder } from "../onnx/graph-builder";
 import { attention } from "./attention";
-import { horizontalExperts, verticalExperts } from "./experts";
+import { experts } from "./experts";
 import { io } from "./graph-io";
 import { castsFor, weightsFor, type Quantization, type WeightSource } from "./graph-parts";
 import { router, type Routing } from "./router";
@@ -120,10 +120,7 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
         // quantized rows costs more on the CPU than reading every expert's codes).
         !quant,
       );
-    const moe =
-      c.moeDecompose === "vertical"
-        ? await verticalExperts(g, src, x, routing!, maskActive, p, weights, cast)
-        : await horizontalExperts(g, src, x, routing!, maskActive, p, weights, cast);
+    const moe = await experts({ g, src, x, routing: routing!, maskActive, prefix: p, w: weights, cast });
     h = g.op("Add", [h, moe]);
     progress(`layer ${l}`);
   }

@@ -269,7 +269,7 @@ export class GraphBuilder {
         produced.delete(v);
         return v;
       });
-      named.forEach((v) => g.outputs.push(create(ValueInfoProtoSchema, { name: v })));
+      for (const v of named) g.outputs.push(create(ValueInfoProtoSchema, { name: v }));
       return g.build();
     };
     return this.opN("If", [cond], n, {

@@ -15,18 +15,19 @@ import {
   selectModelFolder,
   showMenu,
   toggleLanguage,
-  COMMANDS,
 } from "../../src/app/commands";
+import { commandId } from "../../src/app/command-ids";
 import { heatmapDeps } from "../../src/app/heatmap-deps";
-import { StatusBar, type StatusItemLike } from "../../src/app/status";
+import { StatusBar } from "../../src/app/status";
 import type { MonetLensConfig } from "../../src/app/config";
 import type { CompletionRequest } from "../../src/completion/request";
 import { DEMO_MODEL, SHARED, TEST_CACHE } from "../helpers/fixtures";
-import { FakeMemento, FakeUi } from "../helpers/fakes";
+import { FakeMemento, FakeUi, fakeStatusItem } from "../helpers/fakes";
 
 const LANGS: Record<string, string> = { python: "py", c: "c", lua: "lua" };
 const PY =
-  'import os\n\n\ndef read_lines(path):\n    """Return the lines of the file at path."""\n    with open(path) as f:\n        ';
+  'import os\n\n\ndef read_lines(path):\n    """Return the lines of the file at ' +
+  'path."""\n    with open(path) as f:\n        ';
 
 /** A small workspace: about 10 kB of source per language from the shared corpus. */
 function makeWorkspace(root: string): void {
@@ -60,13 +61,7 @@ describe("context and commands (real engine, demo model)", () => {
     idleUnloadMinutes: 0,
   };
   const languageEnable = new Map<string, unknown>();
-  const item: StatusItemLike = {
-    text: "",
-    tooltip: undefined,
-    command: undefined,
-    show: () => undefined,
-    dispose: () => undefined,
-  };
+  const item = fakeStatusItem();
   const status = new StatusBar(
     item,
     (it, r) => {
@@ -136,7 +131,7 @@ describe("context and commands (real engine, demo model)", () => {
   it("builds the atlas from the workspace into the extension's storage, and it becomes the active atlas", async () => {
     const path = await buildWorkspaceAtlas(ctx);
     assert.ok(
-      path && path.startsWith(join(storage, "atlases")) && existsSync(path),
+      path?.startsWith(join(storage, "atlases")) && existsSync(path),
       `written under the global storage: ${path}`,
     );
     assert.deepEqual(
@@ -255,7 +250,7 @@ describe("context and commands (real engine, demo model)", () => {
   it("the status bar menu runs the chosen command", async () => {
     ui.pick = () => ["$(book) Build Language Atlas from Workspace"];
     await showMenu(ctx);
-    assert.deepEqual(ui.commands.at(-1), { id: COMMANDS.buildAtlas, args: [] });
+    assert.deepEqual(ui.commands.at(-1), { id: commandId("buildAtlas"), args: [] });
   });
 });
 
@@ -264,13 +259,7 @@ describe("a model that cannot load (real engine process)", () => {
     const empty = mkdtempSync(join(TEST_CACHE, "..", "lens-empty-model-"));
     const ui = new FakeUi();
     const logs: string[] = [];
-    const item: StatusItemLike = {
-      text: "",
-      tooltip: undefined,
-      command: undefined,
-      show: () => undefined,
-      dispose: () => undefined,
-    };
+    const item = fakeStatusItem();
     let severity = "";
     const status = new StatusBar(
       item,

@@ -5,13 +5,9 @@ import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import {
-  CancelledError,
-  EngineClient,
-  EngineCrashedError,
-  type ClientOptions,
-} from "../../src/engine/engine-client";
-import { EngineHost, EngineUnavailableError, type EngineState } from "../../src/app/engine-host";
+import { EngineClient, type ClientOptions } from "../../src/engine/engine-client";
+import { CancelledError, EngineCrashedError, EngineUnavailableError } from "../../src/engine/errors";
+import { EngineHost, type EngineState } from "../../src/app/engine-host";
 import { DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
 import { gone, until } from "../helpers/processes";
 

@@ -1,8 +1,9 @@
 // The status bar: what it says in each state.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { renderStatus, StatusBar, type StatusItemLike, type StatusModel } from "../../src/app/status";
+import { renderStatus, StatusBar, type StatusModel } from "../../src/app/status";
 import type { EngineInfo } from "../../src/engine/protocol";
+import { fakeStatusItem } from "../helpers/fakes";
 
 const info = {
   modelDir: "/m/tiny-codemonet",
@@ -10,7 +11,7 @@ const info = {
   fallbacks: ["cuda: not installed"],
   convertedDir: "/c",
   config: {} as EngineInfo["config"],
-  routingGroups: 2,
+  identity: {} as EngineInfo["identity"],
 } satisfies EngineInfo;
 const base: StatusModel = {
   engine: { kind: "ready", info },
@@ -65,13 +66,7 @@ describe("status bar", () => {
 
   it("applies renders to the item only when something changed", () => {
     let applied = 0;
-    const item: StatusItemLike = {
-      text: "",
-      tooltip: undefined,
-      command: undefined,
-      show: () => undefined,
-      dispose: () => undefined,
-    };
+    const item = fakeStatusItem();
     const bar = new StatusBar(
       item,
       (it, r) => {

@@ -5,7 +5,10 @@ import { RoutingAccumulator } from "../../src/atlas/accumulate";
 /** A random sparse routing [T, H, E] per group: a few kept experts per head, softmax-like weights. */
 function randomRouting(T: number, H: number, E: number, groups: number, seed: number) {
   let s = seed;
-  const rnd = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const rnd = () => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return s / 2 ** 31;
+  };
   const side = () => {
     const a = new Float32Array(T * H * E);
     for (let t = 0; t < T; t++)

@@ -11,9 +11,9 @@ import { readAtlasFile, writeAtlasFile, type Atlas } from "../../src/atlas/atlas
 import { buildAtlas } from "../../src/atlas/build";
 import { budgetOrder, byLanguage, readSource, scanCorpus, splitFiles } from "../../src/atlas/corpus";
 import { deltaTable, evaluateAtlas } from "../../src/atlas/evaluate";
-import { atlasMasks } from "../../src/atlas/masks";
-import { modelIdentity } from "../../src/atlas/model-identity";
 import { expertOwners, routeJson } from "../../src/atlas/route-shares";
+import { maskLanguages, resolveSteering } from "../../src/atlas/steering-selection";
+import { CancelledError } from "../../src/engine/errors";
 import { DEMO_MODEL, SHARED, TEST_CACHE } from "../helpers/fixtures";
 
 const CORPUS = join(SHARED, "corpus");
@@ -26,7 +26,7 @@ describe("atlas on the demo model", () => {
     engine = await Engine.open({ modelDir: DEMO_MODEL, ep: "cpu", cacheDir: TEST_CACHE });
     atlas = await buildAtlas(engine, {
       corpusDir: CORPUS,
-      model: modelIdentity(engine),
+      model: engine.identity,
       languages: LANGS,
       maxTokensPerLanguage: 1024,
       minTokens: 256,
@@ -56,7 +56,7 @@ describe("atlas on the demo model", () => {
       assert.ok(st.tokens >= 1000 && st.tokens <= 1100, `${lang}: ${st.tokens} tokens`);
       assert.ok(st.filesRead >= 1 && st.heldOutFiles >= 1);
     }
-    assert.equal(atlas.model.fingerprint, modelIdentity(engine).fingerprint);
+    assert.equal(atlas.model.fingerprint, engine.identity.fingerprint);
   });
 
   it("never reads a held-out file, and round-trips through its file", () => {
@@ -121,14 +121,15 @@ describe("atlas on the demo model", () => {
       assert.equal(text.slice(t.span[0], t.span[1]), t.text);
       assert.ok(t.shares.reduce((a, b) => a + b, 0) <= 1 + 1e-6);
     }
-    const masks = atlasMasks(atlas, ["lua"]);
+    const { steering } = resolveSteering(atlas, maskLanguages(["lua"]), { unknown: "reject" });
     const masked = routeJson({
       model: engine.modelDir,
       atlasPath: null,
       text,
-      routed: await engine.route(text, masks),
+      routed: await engine.route(text, steering),
       owners,
-      masked: { languages: ["lua"], groups: masks.groups },
+      steering,
+      masked: ["lua"],
     });
     assert.ok(masked.tokens.every((t) => t.shares[LANGS.indexOf("lua")] === 0));
     assert.deepEqual(masked.masked, ["lua"]);
@@ -138,7 +139,7 @@ describe("atlas on the demo model", () => {
     await assert.rejects(
       buildAtlas(engine, {
         corpusDir: CORPUS,
-        model: modelIdentity(engine),
+        model: engine.identity,
         languages: ["lua"],
         maxTokensPerLanguage: 100,
         minTokens: 500,
@@ -150,7 +151,7 @@ describe("atlas on the demo model", () => {
     await assert.rejects(
       buildAtlas(engine, {
         corpusDir: CORPUS,
-        model: modelIdentity(engine),
+        model: engine.identity,
         languages: ["lua", "php"],
         maxTokensPerLanguage: 2048,
         signal: controller.signal,
@@ -159,7 +160,7 @@ describe("atlas on the demo model", () => {
           controller.abort();
         },
       }),
-      (e: Error) => e.name === "AbortError",
+      CancelledError,
     );
     assert.equal(passes, 1, "no forward pass after the abort");
   });

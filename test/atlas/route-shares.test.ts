@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { expertOwners, routeJson, tokenShares } from "../../src/atlas/route-shares";
-import { atlasMasks } from "../../src/atlas/masks";
+import { maskLanguages, resolveSteering } from "../../src/atlas/steering-selection";
+import { scaleMatrix, steeringFromScaledExperts } from "../../src/engine/steering";
 import { smallAtlas } from "./helpers";
 
 // E = 4, H = 2, 2 groups, T = 2 tokens. Each head's g1 and g2 sum to 1.
@@ -12,13 +13,15 @@ function routing() {
   const g1 = [new Float32Array(2 * H * E), new Float32Array(2 * H * E)];
   const g2 = [new Float32Array(2 * H * E), new Float32Array(2 * H * E)];
   const set = (a: Float32Array, t: number, h: number, vals: number[]) => a.set(vals, (t * H + h) * E);
-  // token 1, group 0: head 0 → g1 = [1,0,0,0], g2 = [0.5,0.5,0,0]: experts (0,0)=0.5 lua, (0,1)=0.5 python
-  //                   head 1 → g1 = [0,0.5,0.5,0], g2 = [0,1,0,0]: (1,1)=0.5 (e=5, lua), (2,1)=0.5 (e=9, none)
+  // token 1, group 0:
+  //   head 0 → g1 = [1,0,0,0], g2 = [0.5,0.5,0,0]: experts (0,0)=0.5 lua, (0,1)=0.5 python
+  //   head 1 → g1 = [0,0.5,0.5,0], g2 = [0,1,0,0]: (1,1)=0.5 (e=5, lua), (2,1)=0.5 (e=9, none)
   set(g1[0]!, 1, 0, [1, 0, 0, 0]);
   set(g2[0]!, 1, 0, [0.5, 0.5, 0, 0]);
   set(g1[0]!, 1, 1, [0, 0.5, 0.5, 0]);
   set(g2[0]!, 1, 1, [0, 1, 0, 0]);
-  // token 1, group 1: both heads → g1 = [0,0,0,1], g2 = [0,0,0.25,0.75]: (3,3)=0.75 (e=15, lua), (3,2)=0.25 (none)
+  // token 1, group 1: both heads → g1 = [0,0,0,1], g2 = [0,0,0.25,0.75]:
+  //   (3,3)=0.75 (e=15, lua), (3,2)=0.25 (none)
   for (const h of [0, 1]) {
     set(g1[1]!, 1, h, [0, 0, 0, 1]);
     set(g2[1]!, 1, h, [0, 0, 0.25, 0.75]);
@@ -77,8 +80,8 @@ test("shares per group and language, their mean, the dominant language and sorte
 test("masked experts count for no language and leave the top list", () => {
   const atlas = smallAtlas();
   const owners = expertOwners(atlas);
-  const masks = atlasMasks(atlas, ["lua"]);
-  const s = tokenShares(routing(), shape, 1, owners, masks.groups);
+  const { steering } = resolveSteering(atlas, maskLanguages(["lua"]), { unknown: "reject" });
+  const s = tokenShares(routing(), shape, 1, owners, [scaleMatrix(steering, 0), scaleMatrix(steering, 1)]);
   assert.deepEqual(
     s.groupShares.map((g) => g.map((x) => +x.toFixed(6))),
     [
@@ -88,6 +91,17 @@ test("masked experts count for no language and leave the top list", () => {
   );
   assert.equal(s.dominant, "python");
   assert.ok(s.top.every((e) => e[5] !== "lua"));
+});
+
+test("a scaled expert's score is scaled in the shares and the top list", () => {
+  const atlas = smallAtlas();
+  const owners = expertOwners(atlas);
+  const plain = tokenShares(routing(), shape, 1, owners);
+  // Expert 0 of group 0 is Lua's: twice its weight.
+  const steering = steeringFromScaledExperts([[[0, 2]], []], 4, "expert 0×2");
+  const s = tokenShares(routing(), shape, 1, owners, [scaleMatrix(steering, 0), scaleMatrix(steering, 1)]);
+  assert.ok(s.groupShares[0]![0]! > plain.groupShares[0]![0]!);
+  assert.deepEqual(s.groupShares[1], plain.groupShares[1]);
 });
 
 test("without an atlas: no shares, no dominant language, top experts still there", () => {
@@ -132,7 +146,8 @@ test("routeJson: the heatmap contract, BOS left out, text from spans", () => {
       shape,
     },
     owners: expertOwners(atlas),
-    masked: { languages: ["python"], groups: atlasMasks(atlas, ["python"]).groups },
+    steering: resolveSteering(atlas, maskLanguages(["python"]), { unknown: "reject" }).steering,
+    masked: ["python"],
   });
   assert.deepEqual(Object.keys(json), ["model", "atlas", "languages", "masked", "groups", "tokens"]);
   assert.deepEqual(json.languages, ["lua", "python"]);

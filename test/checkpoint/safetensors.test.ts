@@ -98,9 +98,9 @@ test("F32 → F16 bits round to nearest, ties to even", () => {
     [-2.5, 0xc100],
   ];
   const bits = float32ToFloat16Bits(Float32Array.from(cases.map(([x]) => x)));
-  cases.forEach(([x, h], i) =>
-    assert.equal(bits[i], h, `${x} → 0x${bits[i]!.toString(16)}, expected 0x${h.toString(16)}`),
-  );
+  cases.forEach(([x, h], i) => {
+    assert.equal(bits[i], h, `${x} → 0x${bits[i]!.toString(16)}, expected 0x${h.toString(16)}`);
+  });
   // Just above 2^-25 rounds up to the smallest subnormal.
   assert.equal(f32BitsToF16Bits(f32Bits(2 ** -25) + 1), 0x0001);
   const nan = f32BitsToF16Bits(0x7fc00000);

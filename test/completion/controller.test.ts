@@ -7,13 +7,13 @@ import { join } from "node:path";
 import { EngineClient } from "../../src/engine/engine-client";
 import type { GenerateResult } from "../../src/engine/generate";
 import type { GenerateParams } from "../../src/engine/protocol";
+import { type Steering, steeringFromIndexLists } from "../../src/engine/steering";
 import { structureCut } from "../../src/engine/structure-stop";
 import {
   CompletionController,
   type CompletionEngine,
   type CompletionEvent,
   type CompletionSettings,
-  type MaskState,
 } from "../../src/completion/controller";
 import { promptTokenizer } from "../../src/completion/prompt";
 import type { CompletionRequest } from "../../src/completion/request";
@@ -21,7 +21,8 @@ import { SentencePieceTokenizer } from "../../src/tokenizer/tokenizer";
 import { DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
 
 const PY =
-  'import os\n\n\ndef read_lines(path):\n    """Return the lines of the file at path."""\n    with open(path) as f:\n        ';
+  'import os\n\n\ndef read_lines(path):\n    """Return the lines of the file at ' +
+  'path."""\n    with open(path) as f:\n        ';
 const MID = "import os\n\n\ndef read_lines(path):\n    with open(";
 
 /** The engine with a record of every generate call and its result. */
@@ -67,7 +68,7 @@ describe("completion controller (real engine, demo model)", () => {
   let engine: RecordingEngine;
   let events: CompletionEvent[];
   let settings: CompletionSettings;
-  let masks: MaskState;
+  let steering: Steering | undefined;
   let controller: CompletionController;
 
   before(async () => {
@@ -85,11 +86,11 @@ describe("completion controller (real engine, demo model)", () => {
       debounceMs: 30,
       contextTokens: 512,
     };
-    masks = { key: "", label: "" };
+    steering = undefined;
     controller = new CompletionController({
       engine,
       model: async () => ({ key: "demo", tokenizer, maxPositions: 2048 }),
-      masks: () => masks,
+      steering: () => steering,
       settings: () => settings,
       onEvent: (e) => events.push(e),
       orphanMs: 100,
@@ -260,17 +261,13 @@ describe("completion controller (real engine, demo model)", () => {
     engine.rewrite = (p) => ({ ...p, structure: undefined, ignoreEos: true });
     const plain = await controller.provide(prompt);
     // A heavy mask (every third expert of each group): the model's output must change.
-    const groups = Array.from({ length: client.info!.routingGroups }, () =>
+    const groups = Array.from({ length: client.info!.identity.config.routingGroups }, () =>
       Array.from({ length: (512 * 512) / 3 }, (_, i) => i * 3),
     );
-    masks = {
-      key: "every-third",
-      label: "every third expert",
-      spec: { label: "every third expert", groups },
-    };
+    steering = steeringFromIndexLists(groups, 512, "every third expert");
     const masked = await controller.provide(prompt);
     assert.equal(engine.calls.length, 2, "the masked request was not answered from the unmasked cache");
-    assert.deepEqual(engine.calls[1]!.params.masks?.label, "every third expert");
+    assert.deepEqual(engine.calls[1]!.params.steering?.label, "every third expert");
     assert.notDeepEqual(
       engine.calls[1]!.result!.ids,
       engine.calls[0]!.result!.ids,
@@ -278,7 +275,7 @@ describe("completion controller (real engine, demo model)", () => {
     );
     assert.ok(plain !== undefined || masked !== undefined);
     // Back to no masks: the first suggestion comes from the cache again.
-    masks = { key: "", label: "" };
+    steering = undefined;
     const back = await controller.provide(prompt);
     assert.equal(back?.source, "cache");
     assert.equal(back?.text, plain?.text);

@@ -44,7 +44,13 @@ describe("prompt window", () => {
     const budget = 256;
     const first = windows.window("doc", base, 0, budget, tok);
     let counted = 0;
-    const counting = { count: (t: string) => (counted++, tok.count(t)), tokenStarts: tok.tokenStarts };
+    const counting = {
+      count: (t: string) => {
+        counted++;
+        return tok.count(t);
+      },
+      tokenStarts: tok.tokenStarts,
+    };
     let text = base;
     let last = first;
     const typed = "\n    result = compute_everything(alpha, beta)\n";
@@ -68,7 +74,7 @@ describe("prompt window", () => {
     const windows = new PromptWindows();
     const base = source.slice(0, 3000);
     const w = windows.window("doc", base, 0, 128, tok);
-    const edited = "#" + base; // every offset shifts by one
+    const edited = `#${base}`; // every offset shifts by one
     const w2 = windows.window("doc", edited, 0, 128, tok);
     assert.equal(edited.slice(w2.start), w2.text);
     assert.ok(w2.start === 0 || edited[w2.start - 1] === "\n");

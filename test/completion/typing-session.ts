@@ -136,7 +136,7 @@ async function main(): Promise<void> {
   const controller = new CompletionController({
     engine: client,
     model: async () => ({ key: "demo", tokenizer, maxPositions: info.config.maxPositionEmbeddings }),
-    masks: () => ({ key: "", label: "" }),
+    steering: () => undefined,
     settings: () => settings,
     onEvent: (e) => {
       if (e.type === "generated") {
@@ -176,7 +176,8 @@ async function main(): Promise<void> {
       if (k.pause && mode === "cold") {
         controller.reset();
         await waitIdle();
-        await client.generate({ prompt: "#", maxTokens: 1 }); // the engine's prefix cache now holds nothing of this file
+        // the engine's prefix cache now holds nothing of this file
+        await client.generate({ prompt: "#", maxTokens: 1 });
       }
       const { started, done } = press(k.text);
       if (!k.pause) {
@@ -205,9 +206,13 @@ async function main(): Promise<void> {
   await client.close();
 
   const row = (name: string, xs: number[], extra = "") =>
-    `${name.padEnd(7)} n=${String(xs.length).padStart(3)}  p50 ${percentile(xs, 50).toFixed(0).padStart(5)} ms  p95 ${percentile(xs, 95).toFixed(0).padStart(5)} ms${extra}`;
+    `${name.padEnd(7)} n=${String(xs.length).padStart(3)}  p50 ` +
+    `${percentile(xs, 50).toFixed(0).padStart(5)} ms  p95 ` +
+    `${percentile(xs, 95).toFixed(0).padStart(5)} ms${extra}`;
   console.log(
-    `typing session: ${keys.length} keystrokes, ${keys.filter((k) => k.pause).length} pauses; debounce ${settings.debounceMs} ms, max ${settings.maxTokens} tokens, prompt budget ${settings.contextTokens} tokens, temperature ${settings.temperature}`,
+    `typing session: ${keys.length} keystrokes, ${keys.filter((k) => k.pause).length} pauses; ` +
+      `debounce ${settings.debounceMs} ms, max ${settings.maxTokens} tokens, prompt budget ` +
+      `${settings.contextTokens} tokens, temperature ${settings.temperature}`,
   );
   console.log(
     `engine: ${info.ep}, ${cpus()[0]?.model.trim()} × ${cpus().length}; load average at the end ${loadavg()
@@ -215,7 +220,8 @@ async function main(): Promise<void> {
       .join(" ")}`,
   );
   console.log(
-    `prompts: ${percentile(promptTokens, 50)} tokens median (max ${Math.max(...promptTokens)}); decode ${percentile(speeds, 50).toFixed(0)} tokens/s median`,
+    `prompts: ${percentile(promptTokens, 50)} tokens median (max ${Math.max(...promptTokens)}); ` +
+      `decode ${percentile(speeds, 50).toFixed(0)} tokens/s median`,
   );
   console.log(row("warm", results.warm, `  (${empty.warm} pauses with nothing to suggest)`));
   console.log(row("cold", results.cold, `  (${empty.cold} pauses with nothing to suggest)`));

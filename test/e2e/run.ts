@@ -62,7 +62,8 @@ async function until<T>(
     }
     if (Date.now() > end)
       throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`,
+        `timed out after ${timeoutMs} ms waiting for ` +
+          `${what}${last ? ` (last error: ${(last as Error).message})` : ""}`,
       );
     await sleep(everyMs);
   }
@@ -110,7 +111,9 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-/** Stops code-server by its PID: SIGTERM to its process group (extension hosts, engines), SIGKILL after 5 s. */
+/**
+ * Stops code-server by its PID: SIGTERM to its process group (extension hosts, engines), SIGKILL after 5 s.
+ */
 async function stopServer(): Promise<void> {
   const s = server;
   server = undefined;
@@ -394,7 +397,8 @@ async function main(): Promise<number> {
   if (pack.status !== 0) throw new Error(`npm run package failed:\n${pack.stdout}\n${pack.stderr}`);
   const vsixBytes = statSync(VSIX).size;
   log(
-    `monet-lens.vsix: ${(vsixBytes / 2 ** 20).toFixed(1)} MiB (${vsixBytes} bytes), packed in ${seconds(tSetup)} s`,
+    `monet-lens.vsix: ${(vsixBytes / 2 ** 20).toFixed(1)} MiB (${vsixBytes} ` +
+      `bytes), packed in ${seconds(tSetup)} s`,
   );
 
   const dirs = freshDirs();
@@ -477,7 +481,8 @@ async function main(): Promise<number> {
     ).text;
     if (!expected.startsWith(unmasked))
       throw new Error(
-        `the ghost text ${JSON.stringify(unmasked)} is not the demo model's greedy continuation ${JSON.stringify(expected)}`,
+        `the ghost text ${JSON.stringify(unmasked)} is not the demo model's greedy ` +
+          `continuation ${JSON.stringify(expected)}`,
       );
     await page.keyboard.press("Tab");
     await until("the ghost text to go", async () => (await ghostText(page)) === "", 10_000);
@@ -527,7 +532,8 @@ async function main(): Promise<number> {
     ).text;
     if (!expected.startsWith(masked))
       throw new Error(
-        `the masked ghost text ${JSON.stringify(masked)} is not the demo model's greedy continuation with Python masked ${JSON.stringify(expected)}`,
+        `the masked ghost text ${JSON.stringify(masked)} is not the demo model's greedy ` +
+          `continuation with Python masked ${JSON.stringify(expected)}`,
       );
     await page.keyboard.press("Escape");
   });
@@ -558,7 +564,8 @@ async function main(): Promise<number> {
     if (totalRows !== routed.tokens.length)
       throw new Error(`the heatmap has ${totalRows} rows; the selection has ${routed.tokens.length} tokens`);
     const drawn = await frame.locator("#hm-body .row").count();
-    // Only the rows in view are in the DOM (virtual scrolling): at least a screenful, never more than there are.
+    // Only the rows in view are in the DOM (virtual scrolling): at least a screenful, never more than there
+    // are.
     if (drawn > totalRows || drawn < Math.min(totalRows, 20))
       throw new Error(`${drawn} rows drawn of ${totalRows}`);
     const columns = await frame
@@ -580,7 +587,8 @@ async function main(): Promise<number> {
     const best = summary.indexOf(Math.max(...summary));
     const dominant = (await frame.locator("#hm-summary .dom-lang").textContent())?.trim();
     log(
-      `summary of ${totalRows} tokens: ${atlasLanguages.map((l, i) => `${l} ${summary[i]}`).join(", ")}; dominant ${dominant}`,
+      `summary of ${totalRows} tokens: ` +
+        `${atlasLanguages.map((l, i) => `${l} ${summary[i]}`).join(", ")}; dominant ${dominant}`,
     );
     if (best !== cpp || dominant !== "cpp")
       throw new Error(`the summary's dominant column is ${atlasLanguages[best]} (${dominant}), not cpp`);

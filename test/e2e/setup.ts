@@ -33,7 +33,8 @@ export function ensureDebianPackages(needCodeServerBuild: boolean): void {
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0)
     throw new Error(
-      `the end-to-end suite needs the Debian packages ${missing.join(", ")}: apt-get install ${missing.join(" ")}`,
+      `the end-to-end suite needs the Debian packages ${missing.join(", ")}: ` +
+        `apt-get install ${missing.join(" ")}`,
     );
   log(`installing ${missing.join(", ")} with apt-get`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };

@@ -134,7 +134,13 @@ describe("demo model (tiny-codemonet)", () => {
     const order: string[] = [];
     await Promise.all(
       ["a", "b", "c"].map((tag) =>
-        engine.generate(`# ${tag}\n`, { maxTokens: 3, shouldStop: () => (order.push(tag), false) }),
+        engine.generate(`# ${tag}\n`, {
+          maxTokens: 3,
+          shouldStop: () => {
+            order.push(tag);
+            return false;
+          },
+        }),
       ),
     );
     assert.equal(order.join(""), "aaabbbccc");

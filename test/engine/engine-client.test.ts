@@ -2,7 +2,8 @@
 // keeps the caller responsive, and is restarted after a crash.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { EngineClient, EngineCrashedError } from "../../src/engine/engine-client";
+import { EngineClient } from "../../src/engine/engine-client";
+import { EngineCrashedError } from "../../src/engine/errors";
 import { DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
 import { gone } from "../helpers/processes";
 

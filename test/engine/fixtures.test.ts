@@ -1,5 +1,6 @@
 // Exactness of the converter and the runner against ../shared/fixtures (float32 PyTorch
-// reference): logits, routing, masked logits, and cached decoding against a full pass.
+// reference): logits, routing, masked logits, steered logits (graded scales, through the
+// engine's Steering type and its protocol form), and cached decoding against a full pass.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -8,12 +9,43 @@ import { ensureConverted } from "../../src/engine/model-store";
 import { openSession } from "../../src/engine/session";
 import { MonetRunner } from "../../src/engine/runner";
 import { KvCache } from "../../src/engine/kv-cache";
-import { masksFromExperts, type ExpertMasks } from "../../src/engine/masks";
+import {
+  type Steering,
+  steeringFromIndexLists,
+  steeringFromScaledExperts,
+  steeringFromWire,
+  steeringToWire,
+} from "../../src/engine/steering";
 import { routingGroupCount } from "../../src/checkpoint/config";
 import { FIXTURES, TEST_CACHE, f32, i64, maxAbsDiff, readFixture, shape, u8 } from "../helpers/fixtures";
 import { convertToOnnx, MODEL_FILE } from "../../src/model/convert";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+
+/**
+ * Logits of every position of `ids` computed as decoding does: a prefill of 3 tokens, then one
+ * token at a time with the cache (those steps run the union-of-experts path).
+ */
+async function decodeTokenByToken(
+  runner: MonetRunner,
+  cache: KvCache,
+  ids: readonly number[],
+  steering?: Steering,
+): Promise<Float32Array> {
+  let step = await runner.forward({ ids: ids.slice(0, 3), cache, numLogits: 3, steering });
+  const rows = [step.logits];
+  for (let t = 3; t < ids.length; t++) {
+    step = await runner.forward({ ids: [ids[t]!], cache: step.cache, steering });
+    rows.push(step.logits);
+  }
+  const all = new Float32Array(rows.reduce((n, r) => n + r.length, 0));
+  let o = 0;
+  for (const r of rows) {
+    all.set(r, o);
+    o += r.length;
+  }
+  return all;
+}
 
 for (const name of ["random-vd", "random-hd"]) {
   describe(`fixture ${name}`, () => {
@@ -21,7 +53,7 @@ for (const name of ["random-vd", "random-hd"]) {
     const expected = readFixture(join(FIXTURES, name, "expected.safetensors"));
     const [B, T] = shape(expected, "input_ids") as [number, number];
     const allIds = i64(expected, "input_ids");
-    let masks: ExpertMasks;
+    let masks: Steering;
 
     before(async () => {
       const ckpt = await Checkpoint.open(join(FIXTURES, name));
@@ -29,7 +61,7 @@ for (const name of ["random-vd", "random-hd"]) {
       await ckpt.close();
       runner = new MonetRunner((await openSession(converted.modelPath, { ep: "cpu" })).session, ckpt.config);
       const E = ckpt.config.moeExperts;
-      masks = masksFromExperts(
+      masks = steeringFromIndexLists(
         Array.from({ length: routingGroupCount(ckpt.config) }, (_, g) =>
           [...u8(expected, `mask.${g}`)].flatMap((v, e) => (v ? [e] : [])),
         ),
@@ -68,7 +100,7 @@ for (const name of ["random-vd", "random-hd"]) {
       const masked = f32(expected, "masked_logits");
       const plain = f32(expected, "logits");
       for (let b = 0; b < B; b++) {
-        const out = await runner.forward({ ids: rowIds(b), cache: empty(), numLogits: T, masks });
+        const out = await runner.forward({ ids: rowIds(b), cache: empty(), numLogits: T, steering: masks });
         const ref = masked.subarray(b * T * V(), (b + 1) * T * V());
         assert.ok(maxAbsDiff(out.logits, ref) < 1e-3);
         assert.ok(
@@ -83,18 +115,51 @@ for (const name of ["random-vd", "random-hd"]) {
         const ref = f32(expected, withMasks ? "masked_logits" : "logits");
         const m = withMasks ? masks : undefined;
         for (let b = 0; b < B; b++) {
-          const ids = rowIds(b);
-          // Prefill 3 tokens, then one at a time: the decode steps run the union-of-experts path.
-          let step = await runner.forward({ ids: ids.slice(0, 3), cache: empty(), numLogits: 3, masks: m });
-          const rows = [step.logits];
-          for (let t = 3; t < T; t++) {
-            step = await runner.forward({ ids: [ids[t]!], cache: step.cache, masks: m });
-            rows.push(step.logits);
-          }
-          const all = new Float32Array(rows.reduce((n, r) => n + r.length, 0));
-          let o = 0;
-          for (const r of rows) all.set(r, (o += r.length) - r.length);
+          const all = await decodeTokenByToken(runner, empty(), rowIds(b), m);
           assert.ok(maxAbsDiff(all, ref.subarray(b * T * V(), (b + 1) * T * V())) < 1e-3);
+        }
+      });
+    }
+
+    // Graded scales (monet-math.md, Steering): the scale matrices as the engine's sparse type,
+    // through the protocol's form and the engine process's check, against the reference.
+    const steered = readFixture(join(FIXTURES, name, "expected-steer.safetensors"));
+    for (const setting of ["steer", "boost"] as const) {
+      it(`${setting}ed logits match the reference (1e-3), in one pass and decoding token by token`, async () => {
+        const c = runner.config;
+        const E = c.moeExperts;
+        const G = routingGroupCount(c);
+        const built = steeringFromScaledExperts(
+          Array.from({ length: G }, (_, g) =>
+            [...f32(steered, `${setting}.${g}`)].map((scale, e) => [e, scale] as const),
+          ),
+          E,
+          `fixture ${setting}`,
+        );
+        const steering = steeringFromWire(JSON.parse(JSON.stringify(steeringToWire(built))), {
+          groups: G,
+          experts: E,
+        });
+        assert.equal(steering.key, built.key);
+        assert.ok(
+          steering.groups.every((g) => g.scales.some((x) => x !== 0)),
+          "graded, not only masks",
+        );
+        const [Bs, Ts] = shape(steered, "input_ids") as [number, number];
+        const ids = i64(steered, "input_ids");
+        const ref = f32(steered, `${setting}_logits`);
+        for (let b = 0; b < Bs; b++) {
+          const row = ids.slice(b * Ts, (b + 1) * Ts);
+          const want = ref.subarray(b * Ts * V(), (b + 1) * Ts * V());
+          const out = await runner.forward({ ids: row, cache: empty(), numLogits: Ts, steering });
+          assert.ok(
+            maxAbsDiff(out.logits, want) < 1e-3,
+            `${setting} row ${b}: ${maxAbsDiff(out.logits, want)}`,
+          );
+          const plain = await runner.forward({ ids: row, cache: empty(), numLogits: Ts });
+          assert.ok(maxAbsDiff(want, plain.logits) > 1e-2, "the scales change the logits");
+          const all = await decodeTokenByToken(runner, empty(), row, steering);
+          assert.ok(maxAbsDiff(all, want) < 1e-3, `${setting} row ${b}, decoding`);
         }
       });
     }

@@ -10,7 +10,7 @@ import { ensureConverted } from "../../src/engine/model-store";
 import { openSession } from "../../src/engine/session";
 import { MonetRunner } from "../../src/engine/runner";
 import { KvCache } from "../../src/engine/kv-cache";
-import { masksFromExperts } from "../../src/engine/masks";
+import { steeringFromIndexLists } from "../../src/engine/steering";
 import { Engine } from "../../src/engine/engine";
 import {
   DEMO_MODEL,
@@ -44,7 +44,7 @@ describe("float16 graph", () => {
       const ex = readFixture(join(FIXTURES, name, "expected.safetensors"));
       const [B, T] = shape(ex, "input_ids") as [number, number];
       const V = runner.config.vocabSize;
-      const masks = masksFromExperts(
+      const masks = steeringFromIndexLists(
         [0, 1].map((g) => [...u8(ex, `mask.${g}`)].flatMap((v, e) => (v ? [e] : []))),
         runner.config.moeExperts,
         "fixture",
@@ -58,8 +58,10 @@ describe("float16 graph", () => {
         );
         const mref = f32(ex, "masked_logits").subarray(b * T * V, (b + 1) * T * V);
         assert.ok(
-          maxAbsDiff((await runner.forward({ ids, cache: empty(), numLogits: T, masks })).logits, mref) <
-            1e-2,
+          maxAbsDiff(
+            (await runner.forward({ ids, cache: empty(), numLogits: T, steering: masks })).logits,
+            mref,
+          ) < 1e-2,
         );
         let step = await runner.forward({ ids: ids.slice(0, 2), cache: empty() });
         for (let t = 2; t < T; t++) step = await runner.forward({ ids: [ids[t]!], cache: step.cache });

@@ -17,7 +17,7 @@ import { dequantizeBlocks, packedZeroPoints, quantizeBlocks, QUANT_BLOCK } from 
 import { openSession } from "../../src/engine/session";
 import { MonetRunner } from "../../src/engine/runner";
 import { KvCache } from "../../src/engine/kv-cache";
-import { masksFromExperts, type ExpertMasks } from "../../src/engine/masks";
+import { steeringFromIndexLists, steeringFromScaledExperts, type Steering } from "../../src/engine/steering";
 import { autoDtype, CPU_FLOAT32_MAX_BYTES } from "../../src/engine/dtype";
 import { dequantizedSource } from "../helpers/dequantized";
 import { DEMO_MODEL, FIXTURES, f32, i64, maxAbsDiff, readFixture, shape, u8 } from "../helpers/fixtures";
@@ -82,9 +82,13 @@ async function runner(src: WeightSource, dir: string, opts: Partial<GraphOptions
 
 const empty = (r: MonetRunner) => KvCache.empty(r.cacheShape());
 
-/** Masks as the graph takes them, from per-group scale matrices S (steering: M = 1 − S). */
-function steering(scales: Float32Array[], experts: number): ExpertMasks {
-  return { groups: scales.map((s) => s.map((v) => 1 - v)), experts, key: "steer", label: "steer" };
+/** Steering from per-group dense scale matrices S (the fixtures' steer.g / boost.g). */
+function steering(scales: Float32Array[], experts: number, label: string): Steering {
+  return steeringFromScaledExperts(
+    scales.map((s) => [...s].map((scale, e) => [e, scale] as const)),
+    experts,
+    label,
+  );
 }
 
 describe("quantized graphs against the float32 graph of their dequantized weights", () => {
@@ -106,14 +110,14 @@ describe("quantized graphs against the float32 graph of their dequantized weight
         const [B, T] = shape(ex, "input_ids") as [number, number];
         const V = ckpt.config.vocabSize;
         const E = ckpt.config.moeExperts;
-        const maskSets: Array<[string, ExpertMasks | undefined]> = [
-          ["no masks", undefined],
+        const settings: Array<[string, Steering | undefined]> = [
+          ["no steering", undefined],
           [
             "masks",
-            masksFromExperts(
+            steeringFromIndexLists(
               [0, 1].map((g) => [...u8(ex, `mask.${g}`)].flatMap((v, e) => (v ? [e] : []))),
               E,
-              "fixture",
+              "fixture masks",
             ),
           ],
           [
@@ -121,6 +125,7 @@ describe("quantized graphs against the float32 graph of their dequantized weight
             steering(
               [0, 1].map((g) => f32(steer, `steer.${g}`)),
               E,
+              "steer",
             ),
           ],
           [
@@ -128,19 +133,21 @@ describe("quantized graphs against the float32 graph of their dequantized weight
             steering(
               [0, 1].map((g) => f32(steer, `boost.${g}`)),
               E,
+              "boost",
             ),
           ],
         ];
         for (let b = 0; b < B; b++) {
           const ids = i64(ex, "input_ids").slice(b * T, (b + 1) * T);
-          for (const [what, masks] of maskSets) {
-            const r = (await ref.forward({ ids, cache: empty(ref), numLogits: T, masks })).logits;
-            const ours = (await q.forward({ ids, cache: empty(q), numLogits: T, masks })).logits;
+          for (const [what, steering] of settings) {
+            const r = (await ref.forward({ ids, cache: empty(ref), numLogits: T, steering })).logits;
+            const ours = (await q.forward({ ids, cache: empty(q), numLogits: T, steering })).logits;
             assert.ok(maxAbsDiff(ours, r) < 1e-4, `${what}, batch ${b}: ${maxAbsDiff(ours, r)}`);
             // Token by token: the quantized graph's all-experts form against the float graph's
             // union of survivors (decoding), both with the cache.
-            let step = await q.forward({ ids: ids.slice(0, 2), cache: empty(q), masks });
-            for (let t = 2; t < T; t++) step = await q.forward({ ids: [ids[t]!], cache: step.cache, masks });
+            let step = await q.forward({ ids: ids.slice(0, 2), cache: empty(q), steering });
+            for (let t = 2; t < T; t++)
+              step = await q.forward({ ids: [ids[t]!], cache: step.cache, steering });
             assert.ok(maxAbsDiff(step.logits, r.subarray((T - 1) * V)) < 1e-4, `${what}, cached, batch ${b}`);
           }
         }

@@ -184,7 +184,8 @@ describe("bundled extension (stubbed VS Code API)", {
         Object.keys(pkg.contributes.configuration.properties).every((k) => k.startsWith("monetLens.")),
       );
       assert.equal(stub.providers.length, 1);
-      // The heatmap panel comes back after a reload: its serializer, and the activation event VS Code needs for it.
+      // The heatmap panel comes back after a reload: its serializer, and the activation event VS Code needs
+      // for it.
       assert.deepEqual(stub.serializers, ["monetLens.heatmap"]);
       assert.ok(
         (pkg as unknown as { activationEvents: string[] }).activationEvents.includes(

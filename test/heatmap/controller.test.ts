@@ -46,7 +46,10 @@ interface Deferred<T> {
 function deferred<T>(): Deferred<T> {
   let resolve!: (v: T) => void;
   let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((a, b) => ((resolve = a), (reject = b)));
+  const promise = new Promise<T>((a, b) => {
+    resolve = a;
+    reject = b;
+  });
   return { promise, resolve, reject };
 }
 
@@ -149,7 +152,9 @@ function setup(opts: { pinned?: boolean } = {}) {
       timers.push(t);
       return t;
     },
-    clearTimer: (h) => void ((h as { cleared: boolean }).cleared = true),
+    clearTimer: (h) => {
+      (h as { cleared: boolean }).cleared = true;
+    },
   });
   // As registerHeatmap wires it.
   deps.masks.onDidChange(() => c.masksChanged());

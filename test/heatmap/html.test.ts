@@ -14,7 +14,9 @@ describe("heatmap page HTML", () => {
   it("has a strict CSP: scripts by nonce, styles from the extension or by nonce, nothing else", () => {
     assert.equal(
       contentSecurityPolicy(opts.nonce, opts.cspSource),
-      "default-src 'none'; script-src 'nonce-AbCdEfGhIjKlMnOpQrStUv12'; style-src https://*.vscode-cdn.net 'nonce-AbCdEfGhIjKlMnOpQrStUv12'; img-src https://*.vscode-cdn.net data:; font-src https://*.vscode-cdn.net",
+      "default-src 'none'; script-src 'nonce-AbCdEfGhIjKlMnOpQrStUv12'; style-src " +
+        "https://*.vscode-cdn.net 'nonce-AbCdEfGhIjKlMnOpQrStUv12'; img-src " +
+        "https://*.vscode-cdn.net data:; font-src https://*.vscode-cdn.net",
     );
     const html = heatmapHtml(opts);
     assert.ok(html.includes(`content="${escapeHtml(contentSecurityPolicy(opts.nonce, opts.cspSource))}"`));
@@ -26,7 +28,9 @@ describe("heatmap page HTML", () => {
     const web = "'self' https://*.vscode-cdn.net";
     assert.equal(
       contentSecurityPolicy(opts.nonce, web),
-      "default-src 'none'; script-src 'nonce-AbCdEfGhIjKlMnOpQrStUv12'; style-src 'self' https://*.vscode-cdn.net 'nonce-AbCdEfGhIjKlMnOpQrStUv12'; img-src 'self' https://*.vscode-cdn.net data:; font-src 'self' https://*.vscode-cdn.net",
+      "default-src 'none'; script-src 'nonce-AbCdEfGhIjKlMnOpQrStUv12'; style-src 'self' " +
+        "https://*.vscode-cdn.net 'nonce-AbCdEfGhIjKlMnOpQrStUv12'; img-src 'self' " +
+        "https://*.vscode-cdn.net data:; font-src 'self' https://*.vscode-cdn.net",
     );
     assert.ok(
       heatmapHtml({ ...opts, cspSource: web }).includes("style-src &#39;self&#39; https://*.vscode-cdn.net"),

@@ -14,7 +14,10 @@ interface Pos {
   character: number;
 }
 
-/** A text document with VS Code's offset rules: "\r\n" or "\n" end a line; no position lies inside a line ending. */
+/**
+ * A text document with VS Code's offset rules: "\r\n" or "\n" end a line; no position lies inside a line
+ * ending.
+ */
 class Doc {
   private readonly starts: number[] = [0];
   private readonly lengths: number[] = [];
@@ -91,7 +94,8 @@ describe("token spans to editor ranges", () => {
       const selected = doc.getText(from, to);
       const own = text.slice(s, e);
       if (selected === own) continue;
-      // Snapped outwards: the selection holds the token's text and at most a line break or half an emoji more.
+      // Snapped outwards: the selection holds the token's text and at most a line break or half an emoji
+      // more.
       assert.ok(
         selected.includes(own),
         `token ${k} ${JSON.stringify(own)} within ${JSON.stringify(selected)}`,

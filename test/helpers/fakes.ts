@@ -1,6 +1,7 @@
 // Small fakes of the VS Code objects the glue uses: a text document with positions, a
-// memento, a cancellation token, and a scripted Ui.
+// memento, a cancellation token, a status bar item, and a scripted Ui.
 import type * as vscode from "vscode";
+import type { StatusItemLike } from "../../src/app/status";
 import type { PickItem, ProgressReport, Ui } from "../../src/app/ui";
 
 export class FakePosition {
@@ -72,6 +73,17 @@ export function fakeToken(): { token: vscode.CancellationToken; cancel: () => vo
       token.isCancellationRequested = true;
       for (const l of listeners) l();
     },
+  };
+}
+
+/** A status bar item that only keeps what is set on it. */
+export function fakeStatusItem(): StatusItemLike {
+  return {
+    text: "",
+    tooltip: undefined,
+    command: undefined,
+    show: () => undefined,
+    dispose: () => undefined,
   };
 }
 

@@ -209,7 +209,7 @@ describe("text that is huge, binary, mostly unknown characters, or has CRLF, tab
       x = (x * 1103515245 + 12345) >>> 0;
       s += String.fromCharCode(x >>> 24); // NULs, control characters, Latin-1
     }
-    return s + "\ud800" + "x" + "\udc00"; // and lone surrogates, as a broken file decodes
+    return `${s}\ud800x\udc00`; // and lone surrogates, as a broken file decodes
   };
   const unknown = (chars: number) =>
     Array.from({ length: chars }, (_, i) =>
@@ -224,7 +224,7 @@ describe("text that is huge, binary, mostly unknown characters, or has CRLF, tab
         tokenizer: promptTokenizer(tokenizer),
         maxPositions: info.config.maxPositionEmbeddings,
       }),
-      masks: () => ({ key: "", label: "" }),
+      steering: () => undefined,
       settings: () => ({ ...DEFAULTS, maxTokens: 8, debounceMs: 0 }),
       onEvent: (e) => {
         if (e.type === "generated") prompts.push(e.result.promptTokens);
@@ -235,7 +235,7 @@ describe("text that is huge, binary, mostly unknown characters, or has CRLF, tab
     const failures: string[] = [];
     const code = "def f(x):\n    return x * 2\n\n";
     const huge = code.repeat(Math.ceil(3e6 / code.length)); // 3 MB
-    for (const textBefore of [huge, binary(200_000), unknown(50_000), binary(3000) + "\ndef g():\n    "]) {
+    for (const textBefore of [huge, binary(200_000), unknown(50_000), `${binary(3000)}\ndef g():\n    `]) {
       await controller.provide({
         docKey: `file:///x/${textBefore.length}`,
         languageId: "python",

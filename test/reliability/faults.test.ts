@@ -4,7 +4,7 @@
 // converted model or an atlas is written (a clear error, nothing half-written taken for
 // good, temporary files removed), a conversion killed half-way, and two windows sharing
 // one cache folder.
-import { describe, it, after } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fork } from "node:child_process";
 import fs from "node:fs";
@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { Checkpoint } from "../../src/checkpoint/checkpoint";
-import { EngineClient, EngineCrashedError, type ClientOptions } from "../../src/engine/engine-client";
+import { EngineClient, type ClientOptions } from "../../src/engine/engine-client";
+import { EngineCrashedError } from "../../src/engine/errors";
 import { Engine } from "../../src/engine/engine";
 import { ensureConverted } from "../../src/engine/model-store";
 import type { SessionFactory } from "../../src/engine/session";
@@ -25,7 +26,7 @@ import { DEMO_MODEL, FIXTURES, TEST_CACHE } from "../helpers/fixtures";
 import { alive, children, deadPid, hasProc, until } from "../helpers/processes";
 import { mountTmpfs, remountReadOnly, scratchDirs, unmount } from "./helpers";
 
-const { root: scratch, fresh } = scratchDirs("reliability-faults-");
+const { fresh } = scratchDirs("reliability-faults-");
 const leftovers = (cacheDir: string) =>
   existsSync(join(cacheDir, "converted"))
     ? readdirSync(join(cacheDir, "converted")).filter((x) => x.includes(".tmp-") || x.endsWith(".lock"))

@@ -72,7 +72,9 @@ export interface LoadReport {
   generations: number;
   /** Generations the engine ended as "cancelled". */
   cancelled: number;
-  /** Generations superseded while running whose abort was not signalled before the next started (must be 0). */
+  /**
+   * Generations superseded while running whose abort was not signalled before the next started (must be 0).
+   */
   supersededNotCancelled: number;
   /** Most generations running at once in the engine (must be 1). */
   maxConcurrentEngine: number;
@@ -105,7 +107,7 @@ function script(chars: number): { context: string; typed: string } {
   const dir = join(SHARED, "corpus", "python");
   let all = "";
   for (const f of readdirSync(dir).sort()) {
-    all += readFileSync(join(dir, f), "utf8").replace(/\r\n/g, "\n") + "\n\n";
+    all += `${readFileSync(join(dir, f), "utf8").replace(/\r\n/g, "\n")}\n\n`;
     if (all.length > chars + 4000) break;
   }
   const cut = all.indexOf("\n", 1500) + 1;
@@ -126,7 +128,8 @@ class RecordingEngine implements CompletionEngine {
   ): Promise<GenerateResult> {
     const g: Generation = { launchedAt: performance.now() };
     this.generations.push(g);
-    // Un-cancelled generations in flight: an aborted one no longer counts (the engine stops it between two tokens).
+    // Un-cancelled generations in flight: an aborted one no longer counts (the engine stops it between two
+    // tokens).
     const live = () =>
       this.generations.filter((x) => x.finishedAt === undefined && x.abortedAt === undefined).length;
     this.maxInFlight = Math.max(this.maxInFlight, live());
@@ -181,7 +184,7 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
       new CompletionController({
         engine: e,
         model: async () => ({ key: "demo", tokenizer, maxPositions: info.config.maxPositionEmbeddings }),
-        masks: () => ({ key: "", label: "" }),
+        steering: () => undefined,
         settings: () => settings,
       });
     const controller = makeController(engine);
@@ -193,7 +196,8 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
     const callerStart = process.memoryUsage().rss;
     const warmGenerations = engine.generations.length;
     log(
-      `start: engine RSS ${mb(statsStart.rss)} MB, caller RSS ${mb(callerStart)} MB; typing ${o.keystrokes} keystrokes at ${o.rate}/s (debounce ${settings.debounceMs} ms)`,
+      `start: engine RSS ${mb(statsStart.rss)} MB, caller RSS ${mb(callerStart)} MB; typing ` +
+        `${o.keystrokes} keystrokes at ${o.rate}/s (debounce ${settings.debounceMs} ms)`,
     );
 
     const latencies: number[] = [];
@@ -219,7 +223,8 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
       });
       if (i > 0 && i % Math.max(1, Math.round(o.keystrokes / 10)) === 0)
         log(
-          `${i} keystrokes, ${engine.generations.length - warmGenerations} generations, ${suggestions} suggestions shown`,
+          `${i} keystrokes, ${engine.generations.length - warmGenerations} ` +
+            `generations, ${suggestions} suggestions shown`,
         );
     }
     const typingSeconds = (performance.now() - t0) / 1000;
@@ -276,7 +281,8 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
     if (gens.length - warmGenerations > 1 && cancelled === 0) failures.push("no generation was cancelled");
     if (cancelled + lateFinishers < gens.filter((g) => g.abortedAt !== undefined).length)
       failures.push("aborted generations neither cancelled nor finished");
-    // Flat memory: at most 20% + 48 MB above the warm start (a leak of one buffer per request would exceed it).
+    // Flat memory: at most 20% + 48 MB above the warm start (a leak of one buffer per request would exceed
+    // it).
     const flat = (start: number, end: number) => end <= start * 1.2 + 48 * 2 ** 20;
     if (!flat(statsStart.rss, statsEnd.rss))
       failures.push(`engine RSS grew from ${mb(statsStart.rss)} to ${mb(statsEnd.rss)} MB`);
@@ -285,7 +291,8 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
     if (lastGen.result.stopReason === "cancelled") failures.push("the last generation was cancelled");
     if (lastGen.result.text !== freshResult.text)
       failures.push(
-        `the last generation ${JSON.stringify(lastGen.result.text)} differs from a fresh engine's ${JSON.stringify(freshResult.text)} for the same request`,
+        `the last generation ${JSON.stringify(lastGen.result.text)} differs from a fresh ` +
+          `engine's ${JSON.stringify(freshResult.text)} for the same request`,
       );
 
     return {
@@ -347,28 +354,35 @@ async function main(): Promise<void> {
   if (values.json) console.log(JSON.stringify(r, null, 1));
   else {
     console.log(
-      `typing load: ${r.keystrokes} keystrokes at ${r.rate}/s (debounce ${r.debounceMs} ms), typed in ${r.typingSeconds} s, ${r.wallSeconds} s with the last answer; ${r.machine}`,
+      `typing load: ${r.keystrokes} keystrokes at ${r.rate}/s (debounce ${r.debounceMs} ms), ` +
+        `typed in ${r.typingSeconds} s, ${r.wallSeconds} s with the last answer; ${r.machine}`,
     );
     console.log(
       `caller event-loop delay while typing: p99 ${r.callerLagMs.p99} ms, max ${r.callerLagMs.max} ms`,
     );
     console.log(
-      `generations started ${r.generations}, cancelled ${r.cancelled}, superseded but not cancelled ${r.supersededNotCancelled}`,
+      `generations started ${r.generations}, cancelled ${r.cancelled}, superseded but ` +
+        `not cancelled ${r.supersededNotCancelled}`,
     );
     console.log(
-      `most generations at once: engine ${r.maxConcurrentEngine}, caller ${r.maxConcurrentCaller}; cancels pending at the end ${r.pendingCancelsAtEnd}`,
+      `most generations at once: engine ${r.maxConcurrentEngine}, caller ` +
+        `${r.maxConcurrentCaller}; cancels pending at the end ${r.pendingCancelsAtEnd}`,
     );
     console.log(
-      `suggestions shown ${r.suggestions}; keystroke → suggestion p50 ${r.latencyMs.p50} ms, p95 ${r.latencyMs.p95} ms, max ${r.latencyMs.max} ms`,
+      `suggestions shown ${r.suggestions}; keystroke → suggestion p50 ${r.latencyMs.p50} ms, ` +
+        `p95 ${r.latencyMs.p95} ms, max ${r.latencyMs.max} ms`,
     );
     console.log(
-      `RSS engine ${r.rss.engineStartMB} → ${r.rss.engineEndMB} MB, caller ${r.rss.callerStartMB} → ${r.rss.callerEndMB} MB`,
+      `RSS engine ${r.rss.engineStartMB} → ${r.rss.engineEndMB} MB, caller ` +
+        `${r.rss.callerStartMB} → ${r.rss.callerEndMB} MB`,
     );
     console.log(
-      `last generation ${JSON.stringify(r.lastGeneration)}; a fresh engine, same request: ${JSON.stringify(r.freshGeneration)}`,
+      `last generation ${JSON.stringify(r.lastGeneration)}; a fresh engine, same ` +
+        `request: ${JSON.stringify(r.freshGeneration)}`,
     );
     console.log(
-      `last suggestion shown ${JSON.stringify(r.lastSuggestion)}; a fresh controller's: ${JSON.stringify(r.freshControllerSuggestion)}`,
+      `last suggestion shown ${JSON.stringify(r.lastSuggestion)}; a fresh controller's: ` +
+        `${JSON.stringify(r.freshControllerSuggestion)}`,
     );
     console.log(r.failures.length ? `FAILED:\n  ${r.failures.join("\n  ")}` : "all invariants hold");
   }

@@ -3,7 +3,8 @@
 // And the fix it led to: a generation cancelled while it waits for the engine does no work.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CancelledError, EngineClient } from "../../src/engine/engine-client";
+import { EngineClient } from "../../src/engine/engine-client";
+import { CancelledError } from "../../src/engine/errors";
 import { DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
 import { runTypingLoad } from "./load-session";
 

@@ -132,7 +132,10 @@ describe("the webview", () => {
 
   it("messages: random and hostile input is never accepted unless it is exactly one of the shapes, and no message can carry a path", () => {
     let x = 7;
-    const rnd = () => (x = (x * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    const rnd = () => {
+      x = (x * 1103515245 + 12345) >>> 0;
+      return x / 2 ** 32;
+    };
     const values: unknown[] = [
       null,
       undefined,

@@ -7,10 +7,9 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { findAtlas } from "../../src/atlas/atlas-store";
-import { modelIdentity } from "../../src/atlas/model-identity";
 import { expertOwners, routeJson, type ExpertOwners } from "../../src/atlas/route-shares";
 import { Engine } from "../../src/engine/engine";
-import { masksFromExperts, type ExpertMasks } from "../../src/engine/masks";
+import { type Steering, steeringFromIndexLists } from "../../src/engine/steering";
 import type { CompareData, Continuation, RouteData } from "../../src/heatmap-shared/route-data";
 import { buildHeatView } from "../../src/heatmap-shared/view-model";
 import { DEMO_MODEL, SHARED, TEST_CACHE } from "../helpers/fixtures";
@@ -73,7 +72,11 @@ async function constructOwners(engine: Engine): Promise<ExpertOwners> {
           for (let h = 0; h < H; h++) {
             const base = (t * H + h) * E;
             let n2 = 0;
-            for (let j = 0; j < E; j++) if (g2[base + j] !== 0) (js[n2] = j), (vs[n2++] = g2[base + j]!);
+            for (let j = 0; j < E; j++)
+              if (g2[base + j] !== 0) {
+                js[n2] = j;
+                vs[n2++] = g2[base + j]!;
+              }
             for (let i = 0; i < E; i++) {
               const a = g1[base + i]!;
               if (a === 0) continue;
@@ -95,7 +98,10 @@ async function constructOwners(engine: Engine): Promise<ExpertOwners> {
       for (let l = 0; l < L; l++) {
         const v = m[e * L + l]!;
         sum += v;
-        if (v > bestV) (bestV = v), (best = l);
+        if (v > bestV) {
+          bestV = v;
+          best = l;
+        }
       }
       if (best >= 0 && bestV >= (3 * sum) / L) candidates[best]!.push([e, bestV]);
     }
@@ -108,7 +114,7 @@ async function constructOwners(engine: Engine): Promise<ExpertOwners> {
   return { languages: [...CONSTRUCTED_LANGUAGES], experts: E, groups };
 }
 
-function masksFor(owners: ExpertOwners, languages: readonly string[]): ExpertMasks {
+function masksFor(owners: ExpertOwners, languages: readonly string[]): Steering {
   const ids = languages.map((l) => owners.languages.indexOf(l));
   const perGroup = owners.groups.map((own) => {
     const out: number[] = [];
@@ -117,7 +123,7 @@ function masksFor(owners: ExpertOwners, languages: readonly string[]): ExpertMas
     });
     return out;
   });
-  return masksFromExperts(perGroup, owners.experts, languages.join(", "));
+  return steeringFromIndexLists(perGroup, owners.experts, languages.join(", "));
 }
 
 function continuation(engine: Engine, text: string, ids: number[]): Continuation {
@@ -128,9 +134,7 @@ function continuation(engine: Engine, text: string, ids: number[]): Continuation
 export async function demoData(shippedDir = join(process.cwd(), "models", "atlases")): Promise<DemoData> {
   const engine = await Engine.open({ modelDir: DEMO_MODEL, ep: "cpu", cacheDir: TEST_CACHE });
   try {
-    const shipped = existsSync(shippedDir)
-      ? findAtlas(modelIdentity(engine), undefined, shippedDir)
-      : undefined;
+    const shipped = existsSync(shippedDir) ? findAtlas(engine.identity, undefined, shippedDir) : undefined;
     const owners = shipped ? expertOwners(shipped.atlas) : await constructOwners(engine);
     const atlasPath = shipped?.path ?? "test-constructed.atlas.json";
     const routed = await engine.route(DEMO_TEXT);
@@ -145,12 +149,13 @@ export async function demoData(shippedDir = join(process.cwd(), "models", "atlas
       text: DEMO_TEXT,
       routed: routedMasked,
       owners,
-      masked: { languages: maskedLanguages, groups: masks.groups },
+      steering: masks,
+      masked: maskedLanguages,
     });
     engine.resetCache();
     const plain = await engine.generate(AB_PROMPT, { maxTokens: 32 });
     engine.resetCache();
-    const withMask = await engine.generate(AB_PROMPT, { maxTokens: 32, masks });
+    const withMask = await engine.generate(AB_PROMPT, { maxTokens: 32, steering: masks });
     return {
       route,
       noAtlas: routeJson({ model: engine.modelDir, atlasPath: null, text: DEMO_TEXT, routed }),

@@ -40,7 +40,8 @@ const SOURCE: SourceInfo = {
 };
 const skip = chromiumAvailable()
   ? false
-  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run the webview page tests`;
+  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install ` +
+    `chromium) to run the webview page tests`;
 
 /** `n` tokens made from the demo route's, repeated with shifted spans. */
 function manyTokens(data: RouteData, n: number): RouteData {

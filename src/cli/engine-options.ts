@@ -1,0 +1,64 @@
+// The options of every command that runs the model (--model --ep --dtype --threads), and the
+// one place that opens an Engine from them and closes it.
+import { DTYPE_CHOICES, Engine, type EngineOptions } from "../engine/engine";
+import { EP_PREFERENCES } from "../engine/providers";
+import { choiceOption, intOption } from "./args";
+import type { OptionSpecs, OptionValues } from "./command";
+import { progressLogger } from "./progress";
+
+export const MODEL_OPTION = {
+  model: {
+    type: "string",
+    value: "DIR",
+    help: "the checkpoint folder (default: the embedded demo model, models/tiny-codemonet)",
+  },
+} as const satisfies OptionSpecs;
+
+export const ENGINE_OPTIONS = {
+  ...MODEL_OPTION,
+  ep: {
+    type: "string",
+    value: EP_PREFERENCES.join("|"),
+    help: "where the model runs (default auto: the first of cuda, webgpu, cpu that works here)",
+  },
+  dtype: {
+    type: "string",
+    value: DTYPE_CHOICES.join("|"),
+    help:
+      "the converted model's precision: int8/int4 quantize the large matrices (docs/quantization.md); " +
+      "default auto: float16 on GPUs; on the CPU float32 up to 1 GiB of float32 weights, then int8, " +
+      "or int4 where int8 would take over 1/8 of the memory",
+  },
+  threads: { type: "string", value: "N", help: "CPU threads (default: all cores, at most 8)" },
+} as const satisfies OptionSpecs;
+
+export type EngineValues = OptionValues<typeof ENGINE_OPTIONS>;
+
+/** The engine's settings from the options (checked: a bad value is a usage error). */
+export function engineSettings(
+  values: EngineValues,
+): Pick<EngineOptions, "modelDir" | "ep" | "dtype" | "threads"> {
+  return {
+    modelDir: values.model,
+    ep: choiceOption(values.ep, "ep", EP_PREFERENCES, "auto"),
+    dtype: choiceOption(values.dtype, "dtype", DTYPE_CHOICES, "auto"),
+    threads: values.threads === undefined ? undefined : intOption(values.threads, "threads", 1, 1),
+  };
+}
+
+/**
+ * Opens the engine the options describe (conversion progress on stderr unless `quiet`),
+ * runs `use` with it and closes it, whatever happens.
+ */
+export async function withEngine<T>(
+  values: EngineValues,
+  opts: { quiet?: boolean },
+  use: (engine: Engine) => Promise<T>,
+): Promise<T> {
+  const engine = await Engine.open({ ...engineSettings(values), ...progressLogger(!opts.quiet) });
+  try {
+    return await use(engine);
+  } finally {
+    await engine.close();
+  }
+}

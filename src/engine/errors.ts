@@ -1,0 +1,22 @@
+// The engine's errors, for its callers (the CLI, the extension, the features on top): which
+// failures are cancellations, which mean that the engine process died, and which that the
+// engine cannot run.
+
+/**
+ * Work stopped because its caller asked (an AbortSignal: a newer keystroke, a Cancel
+ * button, Ctrl-C). The one cancellation type: whoever stops on a signal throws this.
+ */
+export class CancelledError extends Error {
+  override name = "CancelledError";
+}
+
+/** Throws CancelledError when `signal` has been aborted. */
+export function throwIfCancelled(signal: AbortSignal | undefined, message = "cancelled"): void {
+  if (signal?.aborted) throw new CancelledError(message);
+}
+
+/** The engine process stopped (a crash, a kill, an unload) while a request was waiting on it. */
+export class EngineCrashedError extends Error {}
+
+/** The engine cannot run until the user does something (it failed to load, or was stopped). */
+export class EngineUnavailableError extends Error {}
