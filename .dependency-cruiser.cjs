@@ -8,12 +8,12 @@
 /** Folders from the bottom layer up; a folder may import its own layer and those below. */
 const LAYERS = [
   ["files", "checkpoint", "tokenizer", "onnx", "heatmap-shared"],
-  ["model"],
+  ["model", "hub"],
   ["engine"],
   ["atlas", "completion"],
   ["heatmap"],
   ["app"],
-  ["extension", "cli"],
+  ["extension", "cli", "bench"],
 ];
 
 const folders = (names) => `^src/(${names.join("|")})/`;

@@ -32,6 +32,15 @@ const targets = [
     external: ["onnxruntime-node"],
   },
   {
+    // The GPU check (scripts/gpu-check.sh): run on GPU machines from a bare checkout, never shipped.
+    ...common,
+    platform: "node",
+    format: "cjs",
+    entryPoints: ["src/bench/gpu-check/main.ts"],
+    outfile: "dist/gpu-check.js",
+    external: ["onnxruntime-node"],
+  },
+  {
     ...common,
     platform: "browser",
     format: "iife",

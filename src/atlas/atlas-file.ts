@@ -13,8 +13,9 @@
 //   "languages": [lang, ...],
 //   "groups": [{lang: {"count": n, "experts": compact set (expert-set.ts)}}, ...]   (one per routing group)
 // }
-import { readFileSync } from "node:fs";
 import type { ModelIdentity } from "../engine/model-identity";
+import { FileAccessError, readRegularText, readRegularTextAsync } from "../files/regular-file";
+import { CONFIG_LIMITS } from "../checkpoint/config";
 import { writeFileAtomic } from "../files/atomic-write";
 import type { SplitRule } from "./corpus";
 import { decodeExpertSet, encodeExpertSet } from "./expert-set";
@@ -66,6 +67,11 @@ export interface Atlas {
 
 export class AtlasError extends Error {}
 
+/** The shapes an atlas may describe: those of the models config.json may describe (CONFIG_LIMITS). */
+const MAX_EXPERTS = CONFIG_LIMITS.moe_experts!;
+const MAX_HEADS = CONFIG_LIMITS.moe_heads!;
+const MAX_GROUPS = CONFIG_LIMITS.num_hidden_layers!;
+
 export function serializeAtlas(atlas: Atlas): string {
   const groups = Array.from({ length: atlas.model.config.routingGroups }, (_, g) =>
     Object.fromEntries(
@@ -98,17 +104,34 @@ export function writeAtlasFile(
   writeFileAtomic(path, serializeAtlas(atlas), write);
 }
 
+/** Most bytes an atlas file may have (the demo model's: 234 kB). */
+export const ATLAS_MAX_BYTES = 64 << 20;
+const ATLAS_READ = { maxBytes: ATLAS_MAX_BYTES, what: "atlas file" };
+
 export function readAtlasFile(path: string): Atlas {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readRegularText(path, ATLAS_READ);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT" ? "no such atlas file" : `cannot read the atlas (${code ?? (e as Error).message})`;
-    throw new AtlasError(`${path}: ${why}`);
+    throw atlasReadError(path, e);
   }
   return parseAtlas(text, path);
+}
+
+/** readAtlasFile without blocking the thread (the extension host). */
+export async function readAtlasFileAsync(path: string): Promise<Atlas> {
+  let text: string;
+  try {
+    text = await readRegularTextAsync(path, ATLAS_READ);
+  } catch (e) {
+    throw atlasReadError(path, e);
+  }
+  return parseAtlas(text, path);
+}
+
+function atlasReadError(path: string, e: unknown): AtlasError {
+  if (!(e instanceof FileAccessError)) throw e;
+  return new AtlasError(`${path}: ${e.problem === "missing" ? "no such atlas file" : e.reason}`);
 }
 
 export function parseAtlas(text: string, source: string): Atlas {
@@ -166,13 +189,16 @@ export function parseAtlas(text: string, source: string): Atlas {
   const groups = json.groups;
   if (!Array.isArray(groups) || groups.length !== c.routingGroups)
     return corrupt(`"groups" must list ${c.routingGroups} routing groups`);
+  if (c.moeExperts > MAX_EXPERTS || c.moeHeads > MAX_HEADS || c.routingGroups > MAX_GROUPS)
+    return corrupt(
+      `"model" claims ${c.routingGroups} routing groups of ${c.moeExperts}×${c.moeExperts} experts and ${c.moeHeads} heads, beyond any model Monet Lens runs`,
+    );
   const cells = c.moeExperts * c.moeExperts;
   const sets = new Map<string, Uint32Array[]>(languages.map((l: string) => [l, []]));
   for (const [g, group] of (
     groups as Array<Record<string, { count?: unknown; experts?: unknown }>>
   ).entries()) {
-    const owner = new Int16Array(cells).fill(-1);
-    for (const [li, lang] of (languages as string[]).entries()) {
+    for (const lang of languages as string[]) {
       const entry = group?.[lang];
       if (!entry || typeof entry.experts !== "string" || typeof entry.count !== "number")
         return corrupt(`group ${g} has no expert set for ${lang}`);
@@ -184,12 +210,12 @@ export function parseAtlas(text: string, source: string): Atlas {
       }
       if (set.length !== entry.count)
         return corrupt(`group ${g}, ${lang}: ${set.length} experts, but the count says ${entry.count}`);
-      for (const e of set) {
-        if (owner[e] !== -1)
-          return corrupt(`group ${g}: expert ${e} is in both ${languages[owner[e]!]} and ${lang}`);
-        owner[e] = li;
-      }
       sets.get(lang)!.push(set);
+    }
+    const shared = sharedExpert(languages.map((l: string) => sets.get(l)![g]!));
+    if (shared) {
+      const [e, a, b] = shared;
+      return corrupt(`group ${g}: expert ${e} is in both ${languages[a]} and ${languages[b]}`);
     }
   }
   return {
@@ -203,9 +229,42 @@ export function parseAtlas(text: string, source: string): Atlas {
   };
 }
 
+/**
+ * An expert in two of the (sorted) sets, with the indices of both sets, or undefined. Sorting
+ * the union costs the sets' size, not the E² cells of a dense owner table.
+ */
+function sharedExpert(sets: readonly Uint32Array[]): [number, number, number] | undefined {
+  const all = new Uint32Array(sets.reduce((n, s) => n + s.length, 0));
+  let at = 0;
+  for (const s of sets) {
+    all.set(s, at);
+    at += s.length;
+  }
+  all.sort();
+  for (let i = 1; i < all.length; i++) {
+    if (all[i] !== all[i - 1]) continue;
+    const e = all[i]!;
+    const owners = sets.flatMap((s, k) => (s.includes(e) ? [k] : []));
+    return [e, owners[0]!, owners[1]!];
+  }
+  return undefined;
+}
+
 /** Throws unless `atlas` was built for the model `running`. */
 export function checkAtlasModel(atlas: Atlas, running: ModelIdentity, source: string): void {
-  if (atlas.model.fingerprint === running.fingerprint) return;
+  if (atlas.model.fingerprint === running.fingerprint) {
+    // Same model, so the same shape, unless the file was edited or damaged: masks of another
+    // shape would reach onnxruntime (wrong-sized tensors, groups silently ignored).
+    const a = atlas.model.config;
+    const r = running.config;
+    const shape = (c: ModelIdentity["config"]) =>
+      `${c.routingGroups} routing groups of ${c.moeExperts}×${c.moeExperts} experts, ${c.moeHeads} heads`;
+    if (a.routingGroups !== r.routingGroups || a.moeExperts !== r.moeExperts || a.moeHeads !== r.moeHeads)
+      throw new AtlasError(
+        `${source} has the fingerprint of the model being run but describes ${shape(a)}, while the model has ${shape(r)}: the atlas file was edited or damaged; rebuild it with monet-lens atlas build --model DIR --corpus DIR --out FILE`,
+      );
+    return;
+  }
   const short = (m: ModelIdentity) => `"${m.name}" (fingerprint ${m.fingerprint.slice(0, 12)}…)`;
   throw new AtlasError(
     `${source} was built for the model ${short(atlas.model)}, not for the model being run, ` +

@@ -3,7 +3,8 @@
 // files into a training part and a held-out part by a rule the atlas records, and orders
 // files so that a token budget samples a whole language rather than its first package.
 import { createHash } from "node:crypto";
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
+import { lstatSync, readdirSync, statSync } from "node:fs";
+import { readRegularFile, readRegularPrefix } from "../files/regular-file";
 import { join } from "node:path";
 import { languageOfPath, whyNoLanguage } from "./languages";
 
@@ -29,7 +30,7 @@ export function scanCorpus(root: string, opts: { maxFileBytes?: number } = {}): 
   const maxBytes = opts.maxFileBytes ?? MAX_FILE_BYTES;
   let top: ReturnType<typeof lstatSync>;
   try {
-    top = lstatSync(root);
+    top = statSync(root); // the root the user gave may be a symbolic link; links inside are skipped
   } catch {
     throw new Error(`${root}: the corpus folder does not exist`);
   }
@@ -61,14 +62,7 @@ export function scanCorpus(root: string, opts: { maxFileBytes?: number } = {}): 
 }
 
 function looksBinary(path: string): boolean {
-  const fd = openSync(path, "r");
-  try {
-    const buf = Buffer.alloc(8192);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    return buf.subarray(0, n).includes(0);
-  } finally {
-    closeSync(fd);
-  }
+  return readRegularPrefix(path, 8192, "source file").includes(0);
 }
 
 /** The languages of a scan with their files (each list sorted by path). */
@@ -133,7 +127,10 @@ export function budgetOrder(files: readonly CorpusFile[]): CorpusFile[] {
 
 /** A file's text, or null when it is not valid UTF-8; `hash` identifies its content. */
 export function readSource(file: CorpusFile): { text: string; hash: string } | null {
-  const bytes = readFileSync(file.path);
+  const bytes = readRegularFile(file.path, {
+    maxBytes: Math.max(file.bytes, MAX_FILE_BYTES),
+    what: "source file",
+  });
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);

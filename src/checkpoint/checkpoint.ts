@@ -2,9 +2,12 @@
 // `model.safetensors.index.json`. Opening reads only config.json and the shard headers; tensor
 // data is read on demand. Validation checks every tensor the config implies (and no more).
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep, win32 } from "node:path";
-import { loadConfig, type MonetConfig } from "./config";
+import { loadConfigAsync, type MonetConfig } from "./config";
+import { FileAccessError, readRegularFileAsync, readRegularTextAsync } from "../files/regular-file";
+import { contentSha256, type ContentHashOptions, type HashSource } from "./content-hash";
+import { loadTokenizerConfig, type TokenizerConfig } from "./tokenizer-config";
 import { CheckpointError } from "./errors";
 import {
   SafetensorsFile,
@@ -36,6 +39,12 @@ const isBatchCounter = (name: string): boolean => name.endsWith(".num_batches_tr
 /** BatchNorm running statistics: float buffers, not learnable parameters. */
 const isRunningStat = (name: string): boolean =>
   name.endsWith(".running_mean") || name.endsWith(".running_var");
+/**
+ * RoPE's inverse frequencies, which older transformers versions saved with the weights
+ * (per layer, or once at model level): a buffer the model recomputes from rope_theta.
+ */
+const isStoredInvFreq = (name: string): boolean =>
+  /^model\.(layers\.\d+\.self_attn\.)?rotary_emb\.inv_freq$/.test(name);
 
 interface Located {
   shard: SafetensorsFile;
@@ -51,13 +60,15 @@ export class Checkpoint {
     private readonly shards: readonly SafetensorsFile[],
     private readonly tensors: ReadonlyMap<string, Located>,
     private readonly indexPath: string | undefined,
+    /** tokenizer_config.json's add_bos_token / add_eos_token (LlamaTokenizer defaults when absent). */
+    readonly tokenizerConfig: TokenizerConfig,
   ) {}
 
   static async open(dir: string, opts: OpenOptions = {}): Promise<Checkpoint> {
     const root = resolve(dir);
     checkFolder(root);
-    const config = loadConfig(root);
-    const layout = findWeights(root);
+    const config = await loadConfigAsync(root);
+    const layout = await findWeights(root);
     const shards = await openShards(layout.shardFiles, layout.indexPath);
     try {
       const tensors = locateTensors(shards, layout.weightMap, layout.indexPath);
@@ -70,7 +81,8 @@ export class Checkpoint {
           layout.indexPath ?? join(root, SINGLE_FILE),
           root,
         );
-      return new Checkpoint(root, config, shards, tensors, layout.indexPath);
+      if (opts.validate ?? true) await checkStoredInvFreq(config, tensors, root);
+      return new Checkpoint(root, config, shards, tensors, layout.indexPath, await loadTokenizerConfig(root));
     } catch (e) {
       await Promise.all(shards.map((s) => s.close()));
       throw e;
@@ -109,7 +121,7 @@ export class Checkpoint {
   parameterCount(): number {
     let n = 0;
     for (const [name, { entry }] of this.tensors) {
-      if (entry.dtype !== "I64" && !isRunningStat(name)) n += numel(entry.shape);
+      if (entry.dtype !== "I64" && !isRunningStat(name) && !isStoredInvFreq(name)) n += numel(entry.shape);
     }
     return n;
   }
@@ -122,14 +134,14 @@ export class Checkpoint {
   }
 
   /**
-   * Content key for caches of derived files (converted ONNX models). sha256 over config.json,
-   * the index, and per shard its name, size, header bytes and 16 sampled 64 KiB blocks of its
-   * data (the whole data when smaller). No mtimes or paths, so a copied or moved checkpoint
-   * hits the cache. Headers and sizes alone would not tell two fine-tunes of one architecture
-   * apart; the samples do, at ~1 MiB of reads per shard instead of hashing gigabytes.
+   * Content key for caches of derived files (converted ONNX models, atlases): sha256 over
+   * config.json, the index, and per shard its name, size and the sha256 of its full content
+   * (content-hash.ts: free for Hugging Face cache blobs, else computed once and remembered by
+   * path, size and mtime). No paths or mtimes in the key itself, so a copied or moved
+   * checkpoint hits the cache; any changed byte of any shard gives another key.
    */
-  fingerprint(): Promise<string> {
-    this.fingerprintCache ??= this.computeFingerprint();
+  fingerprint(opts: FingerprintOptions = {}): Promise<string> {
+    this.fingerprintCache ??= this.computeFingerprint(opts);
     return this.fingerprintCache;
   }
 
@@ -137,7 +149,7 @@ export class Checkpoint {
     await Promise.all(this.shards.map((s) => s.close()));
   }
 
-  private async computeFingerprint(): Promise<string> {
+  private async computeFingerprint(opts: FingerprintOptions): Promise<string> {
     const h = createHash("sha256");
     const part = (bytes: Uint8Array): void => {
       const len = Buffer.alloc(8);
@@ -145,15 +157,18 @@ export class Checkpoint {
       h.update(len);
       h.update(bytes);
     };
-    part(Buffer.from("monet-lens checkpoint fingerprint v1"));
-    part(readFileSync(join(this.dir, "config.json")));
-    part(this.indexPath ? readFileSync(this.indexPath) : new Uint8Array(0));
+    part(Buffer.from("monet-lens checkpoint fingerprint v2"));
+    // Both were read and checked at open; the bound only keeps a file swapped since then small.
+    const small = { maxBytes: 64 << 20, what: "checkpoint metadata" };
+    part(await readRegularFileAsync(join(this.dir, "config.json"), small));
+    part(this.indexPath ? await readRegularFileAsync(this.indexPath, small) : new Uint8Array(0));
     const shards = [...this.shards].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     for (const s of shards) {
+      const { sha256, source } = await contentSha256(s.path, opts);
+      opts.onShardHash?.(s.path, source);
       part(Buffer.from(relative(this.dir, s.path).split(sep).join("/")));
       part(Buffer.from(String(s.size)));
-      part(s.headerBytes);
-      for (const [pos, len] of sampleBlocks(s.dataStart, s.size)) part(await s.readRange(pos, len));
+      part(Buffer.from(sha256, "hex"));
     }
     return h.digest("hex");
   }
@@ -172,18 +187,38 @@ export class Checkpoint {
   }
 }
 
-const SAMPLE_BLOCKS = 16;
-const SAMPLE_BYTES = 64 * 1024;
+export interface FingerprintOptions extends ContentHashOptions {
+  /** Told how each shard's content hash was had (for tests and logs). */
+  onShardHash?: (file: string, source: HashSource) => void;
+}
 
-/** [position, length] of evenly spaced blocks over a data section, covering both ends. */
-function sampleBlocks(dataStart: number, size: number): Array<[number, number]> {
-  const data = size - dataStart;
-  if (data <= SAMPLE_BLOCKS * SAMPLE_BYTES) return data > 0 ? [[dataStart, data]] : [];
-  const step = (data - SAMPLE_BYTES) / (SAMPLE_BLOCKS - 1);
-  return Array.from({ length: SAMPLE_BLOCKS }, (_, k): [number, number] => [
-    dataStart + Math.floor(k * step),
-    SAMPLE_BYTES,
-  ]);
+/**
+ * Stored `rotary_emb.inv_freq` buffers must have RoPE's shape and the values rope_theta gives
+ * (θ^(-2i/hd), to bf16 precision); then they are ignored, as the model recomputes them.
+ */
+async function checkStoredInvFreq(
+  c: MonetConfig,
+  tensors: ReadonlyMap<string, Located>,
+  root: string,
+): Promise<void> {
+  const half = c.headDim / 2;
+  for (const [name, { shard, entry }] of tensors) {
+    if (!isStoredInvFreq(name)) continue;
+    if (entry.dtype === "I64" || !sameShape(entry.shape, [half]))
+      throw new CheckpointError(
+        shard.path,
+        `tensor "${name}" has ${entry.dtype} shape ${fmt(entry.shape)} but RoPE's inverse frequencies for head size ${c.headDim} are [${half}] floats: ${join(root, "config.json")} most likely does not belong to these weights`,
+      );
+    const stored = toFloat32(await shard.readTensorBytes(name), entry.dtype);
+    for (let i = 0; i < half; i++) {
+      const want = c.ropeTheta ** (-(2 * i) / c.headDim);
+      if (!(Math.abs(stored[i]! - want) <= 1e-2 * want))
+        throw new CheckpointError(
+          shard.path,
+          `tensor "${name}" holds RoPE frequencies for another rope_theta (element ${i} is ${stored[i]}, rope_theta ${c.ropeTheta} gives ${want}): set "rope_theta" in config.json to the value the model was trained with`,
+        );
+    }
+  }
 }
 
 /** Every tensor a checkpoint with this config must hold → its shape, in Hugging Face order. */
@@ -257,7 +292,7 @@ interface WeightsLayout {
   indexPath: string | undefined;
 }
 
-function findWeights(root: string): WeightsLayout {
+async function findWeights(root: string): Promise<WeightsLayout> {
   // Same precedence as transformers: a single model.safetensors wins over an index.
   const single = join(root, SINGLE_FILE);
   if (existsSync(single)) return { shardFiles: [single], weightMap: undefined, indexPath: undefined };
@@ -275,13 +310,22 @@ function findWeights(root: string): WeightsLayout {
   );
 }
 
-function readIndex(root: string, indexPath: string): WeightsLayout {
+/** Most bytes a model.safetensors.index.json may have (real ones: tens of kB). */
+export const INDEX_MAX_BYTES = 64 << 20;
+
+async function readIndex(root: string, indexPath: string): Promise<WeightsLayout> {
   const fail = (message: string): never => {
     throw new CheckpointError(indexPath, message);
   };
   let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(indexPath, "utf8"));
+    text = await readRegularTextAsync(indexPath, { maxBytes: INDEX_MAX_BYTES, what: INDEX_FILE });
+  } catch (e) {
+    return fail(e instanceof FileAccessError ? e.reason : String(e));
+  }
+  try {
+    json = JSON.parse(text);
   } catch (e) {
     fail(`${INDEX_FILE} is not valid JSON (${(e as Error).message}): re-download it`);
   }
@@ -437,7 +481,9 @@ function validateTensors(
     );
   }
 
-  const extra = [...tensors.keys()].filter((n) => !expected.has(n) && !isBatchCounter(n));
+  const extra = [...tensors.keys()].filter(
+    (n) => !expected.has(n) && !isBatchCounter(n) && !isStoredInvFreq(n),
+  );
   if (extra.length > 0) {
     const tieHint = extra.includes("lm_head.weight")
       ? ` (config.json says "tie_word_embeddings": true, yet the weights hold a separate lm_head; set it to false if the model is untied)`

@@ -1,7 +1,7 @@
 // Reads and validates a CodeMonet `config.json` (Hugging Face `MonetConfig`, snake_case keys)
 // into the typed, camelCase configuration the rest of the project uses.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { FileAccessError, readRegularText, readRegularTextAsync } from "../files/regular-file";
 import { CheckpointError } from "./errors";
 
 export interface MonetConfig {
@@ -16,7 +16,10 @@ export interface MonetConfig {
   maxPositionEmbeddings: number;
   tieWordEmbeddings: boolean;
   bosTokenId: number;
+  /** The first end-of-sequence id (config.json may give a list: see eosTokenIds). */
   eosTokenId: number;
+  /** Every end-of-sequence id: `eos_token_id` may be an int or a list of ints. */
+  eosTokenIds: number[];
   moeDim: number;
   moeHeads: number;
   moeExperts: number;
@@ -49,24 +52,63 @@ export const HF_CONFIG_DEFAULTS = {
 
 const FIX = "check config.json against the checkpoint's model card, or re-download it";
 
+/**
+ * The sizes Monet Lens supports, far beyond any real checkpoint. Each sizes something built
+ * from config.json alone, before any weight is read: the tensor list (layers), the RoPE
+ * tables (positions × head size), the masks (groups × experts²), the KV cache.
+ */
+export const CONFIG_LIMITS: Partial<Record<keyof typeof HF_CONFIG_DEFAULTS, number>> = {
+  vocab_size: 1 << 22,
+  hidden_size: 1 << 16,
+  num_hidden_layers: 1024,
+  num_attention_heads: 1024,
+  max_position_embeddings: 1 << 17,
+  moe_dim: 1 << 16,
+  moe_heads: 1024,
+  moe_experts: 4096,
+  moe_groups: 1024,
+};
+/** Fewer positions than this leave no room for a prompt and a completion. */
+export const MIN_POSITIONS = 16;
+
+/** Most bytes a config.json may have (real ones have about 1 kB). */
+export const CONFIG_MAX_BYTES = 4 << 20;
+const CONFIG_READ = { maxBytes: CONFIG_MAX_BYTES, what: "config.json" };
+
 export function loadConfig(dir: string): MonetConfig {
   const file = join(dir, "config.json");
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readRegularText(file, CONFIG_READ);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") {
-      throw new CheckpointError(
-        file,
-        "config.json is missing: a Hugging Face CodeMonet folder needs config.json next to its .safetensors weights (download the whole model folder)",
-      );
-    }
-    throw new CheckpointError(
+    throw configReadError(file, e);
+  }
+  return parseConfigText(text, file);
+}
+
+/** loadConfig without blocking the thread (the extension host). */
+export async function loadConfigAsync(dir: string): Promise<MonetConfig> {
+  const file = join(dir, "config.json");
+  let text: string;
+  try {
+    text = await readRegularTextAsync(file, CONFIG_READ);
+  } catch (e) {
+    throw configReadError(file, e);
+  }
+  return parseConfigText(text, file);
+}
+
+function configReadError(file: string, e: unknown): CheckpointError {
+  if (e instanceof FileAccessError && e.problem === "missing") {
+    return new CheckpointError(
       file,
-      `cannot read config.json (${code ?? String(e)}): check the file's permissions`,
+      "config.json is missing: a Hugging Face CodeMonet folder needs config.json next to its .safetensors weights (download the whole model folder)",
     );
   }
+  return new CheckpointError(file, e instanceof FileAccessError ? e.reason : String(e));
+}
+
+function parseConfigText(text: string, file: string): MonetConfig {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -92,10 +134,15 @@ export function parseConfig(json: unknown, file: string): MonetConfig {
   };
   checkArchitecture(raw, fail);
 
-  const int = (key: keyof typeof HF_CONFIG_DEFAULTS, min: number): number => {
+  const int = (
+    key: keyof typeof HF_CONFIG_DEFAULTS,
+    min: number,
+    max = CONFIG_LIMITS[key] ?? Infinity,
+  ): number => {
     const v = valueOr(raw, key);
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-      fail(`"${key}" must be an integer ≥ ${min}, found ${describe(v)}: ${FIX}`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+      const range = max === Infinity ? `≥ ${min}` : `from ${min} to ${max} (what Monet Lens supports)`;
+      fail(`"${key}" must be an integer ${range}, found ${describe(v)}: ${FIX}`);
     }
     return v as number;
   };
@@ -113,12 +160,20 @@ export function parseConfig(json: unknown, file: string): MonetConfig {
   const numHeads = int("num_attention_heads", 1);
   const kvRaw = raw["num_key_value_heads"];
   const numKvHeads = kvRaw === undefined || kvRaw === null ? numHeads : (kvRaw as number);
-  if (typeof numKvHeads !== "number" || !Number.isInteger(numKvHeads) || numKvHeads < 1) {
-    fail(`"num_key_value_heads" must be an integer ≥ 1, found ${describe(kvRaw)}: ${FIX}`);
+  if (
+    typeof numKvHeads !== "number" ||
+    !Number.isInteger(numKvHeads) ||
+    numKvHeads < 1 ||
+    numKvHeads > numHeads
+  ) {
+    fail(
+      `"num_key_value_heads" must be an integer from 1 to "num_attention_heads" (${numHeads}), found ${describe(kvRaw)}: ${FIX}`,
+    );
   }
-  const maxPositionEmbeddings = int("max_position_embeddings", 1);
-  const bosTokenId = int("bos_token_id", 0);
-  const eosTokenId = int("eos_token_id", 0);
+  const maxPositionEmbeddings = int("max_position_embeddings", MIN_POSITIONS);
+  const bosTokenId = int("bos_token_id", 0, vocabSize - 1);
+  const eosTokenIds = eosIds(valueOr(raw, "eos_token_id"), vocabSize, fail);
+  const eosTokenId = eosTokenIds[0]!;
   const moeDim = int("moe_dim", 1);
   const moeHeads = int("moe_heads", 1);
   const moeExperts = int("moe_experts", 1);
@@ -172,13 +227,13 @@ export function parseConfig(json: unknown, file: string): MonetConfig {
         `"hidden_size" ${hiddenSize} is odd, but the vertical decomposition splits the output in two halves: ${FIX}`,
       );
   }
+  if (headDim % 2 !== 0) {
+    fail(
+      `"hidden_size" / "num_attention_heads" = ${headDim} is odd, but rotary position embeddings rotate pairs of dimensions: ${FIX}`,
+    );
+  }
   if (moeTopk > moeExperts) {
     fail(`"moe_topk" ${moeTopk} is larger than "moe_experts" ${moeExperts}: ${FIX}`);
-  }
-  if (bosTokenId >= vocabSize || eosTokenId >= vocabSize) {
-    fail(
-      `"bos_token_id" ${bosTokenId} / "eos_token_id" ${eosTokenId} must be below "vocab_size" ${vocabSize}: ${FIX}`,
-    );
   }
 
   return {
@@ -194,6 +249,7 @@ export function parseConfig(json: unknown, file: string): MonetConfig {
     tieWordEmbeddings: tie as boolean,
     bosTokenId,
     eosTokenId,
+    eosTokenIds,
     moeDim,
     moeHeads,
     moeExperts,
@@ -202,6 +258,19 @@ export function parseConfig(json: unknown, file: string): MonetConfig {
     moeDecompose: decompose as "vertical" | "horizontal",
     hiddenAct: hiddenAct as string,
   };
+}
+
+/** `eos_token_id`: an id, or (as newer transformers write it) a non-empty list of ids. */
+/** eos_token_id: one id or (as some published configs write it) a non-empty list of ids. */
+function eosIds(v: unknown, vocabSize: number, fail: (m: string) => never): number[] {
+  const list = Array.isArray(v) ? v : [v];
+  const bad = list.find((x) => typeof x !== "number" || !Number.isInteger(x) || x < 0 || x >= vocabSize);
+  if (list.length === 0 || bad !== undefined)
+    fail(
+      `"eos_token_id" must be an integer from 0 to ${vocabSize - 1} or a non-empty list of them, ` +
+        `found ${describe(bad ?? v)}: ${FIX}`,
+    );
+  return list as number[];
 }
 
 /** Number of routers (routing groups): layers l with l % moeGroups == 0. */

@@ -1,7 +1,8 @@
 // Reads safetensors files (https://github.com/huggingface/safetensors) without loading them:
 // the header is parsed and validated at open, tensor bytes are fetched with positioned reads
 // on demand. Also the dtype conversions the converter needs (bf16/f16/f32 → f32 or f16 bits).
-import { open, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { FileAccessError, openRegularFile } from "../files/regular-file";
 import { CheckpointError } from "./errors";
 
 export type Dtype = "BF16" | "F16" | "F32" | "I64";
@@ -165,15 +166,17 @@ export class SafetensorsFile {
 
   static async open(path: string): Promise<SafetensorsFile> {
     let fh: FileHandle;
+    let size: number;
     try {
-      fh = await open(path, "r");
+      ({ fh, size } = await openRegularFile(path, "safetensors file"));
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const what = code === "ENOENT" ? "the file is missing" : `cannot open it (${code ?? String(e)})`;
-      throw new CheckpointError(path, `${what}: ${REDOWNLOAD}`);
+      if (!(e instanceof FileAccessError)) throw e;
+      throw new CheckpointError(
+        path,
+        e.problem === "missing" ? `the file is missing: ${REDOWNLOAD}` : e.reason,
+      );
     }
     try {
-      const size = (await fh.stat()).size;
       if (size < 8)
         throw new CheckpointError(
           path,
@@ -190,7 +193,7 @@ export class SafetensorsFile {
       if (headerLen > BigInt(MAX_HEADER_BYTES)) {
         throw new CheckpointError(
           path,
-          `header claims ${headerLen} bytes, more than any safetensors file has: the file is corrupt or not a safetensors file; ${REDOWNLOAD}`,
+          `header claims ${headerLen} bytes, more than any safetensors file has (Monet Lens reads headers of at most ${MAX_HEADER_BYTES / 1e6} MB): the file is corrupt or not a safetensors file; ${REDOWNLOAD}`,
         );
       }
       const n = Number(headerLen);

@@ -3,8 +3,8 @@
 // generated while they are written, one chunk at a time, so memory stays small at any size.
 //
 // The folder holds config.json, generation_config.json and the weights (model.safetensors, or
-// shards + model.safetensors.index.json), but no tokenizer.model: callers that need to
-// tokenize copy one in (the demo model's 8,192-piece tokenizer works with any vocab_size ≥ 8192).
+// shards + model.safetensors.index.json), but no tokenizer.model: `monet-lens synth` writes
+// one whose vocabulary matches vocab_size (src/tokenizer/synth-tokenizer.ts).
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { HF_CONFIG_DEFAULTS, parseConfig, type MonetConfig } from "./config";
@@ -13,49 +13,11 @@ import { DTYPE_BYTES, float32ToBFloat16Bits, numel, type Dtype } from "./safeten
 import { writeSafetensors, type TensorToWrite } from "./safetensors-writer";
 
 /** A Hugging Face `config.json` for Monet, snake_case; keys left out take upstream defaults. */
-export interface HfMonetConfigJson {
-  vocab_size?: number;
-  hidden_size?: number;
-  num_hidden_layers?: number;
-  num_attention_heads?: number;
-  num_key_value_heads?: number;
-  hidden_act?: string;
-  max_position_embeddings?: number;
-  rms_norm_eps?: number;
-  rope_theta?: number;
-  tie_word_embeddings?: boolean;
-  bos_token_id?: number;
-  eos_token_id?: number;
-  moe_dim?: number;
-  moe_heads?: number;
-  moe_experts?: number;
-  moe_topk?: number;
-  moe_groups?: number;
-  moe_decompose?: "vertical" | "horizontal";
-  [key: string]: unknown;
-}
+import type { HfMonetConfigJson } from "./published-configs";
+export type { HfMonetConfigJson };
 
-/** The shape of the published CodeMonet-VD 1.4B (dmis-lab/codemonet-vd-1.4b-100bt). */
-export const CODEMONET_VD_1_4B: Readonly<HfMonetConfigJson> = Object.freeze({
-  vocab_size: 32000,
-  hidden_size: 2048,
-  num_hidden_layers: 24,
-  num_attention_heads: 16,
-  num_key_value_heads: 16,
-  hidden_act: "relu2",
-  max_position_embeddings: 2048,
-  rms_norm_eps: 1e-6,
-  rope_theta: 10000,
-  tie_word_embeddings: false,
-  bos_token_id: 1,
-  eos_token_id: 2,
-  moe_dim: 16,
-  moe_heads: 8,
-  moe_experts: 512,
-  moe_topk: 32,
-  moe_groups: 4,
-  moe_decompose: "vertical",
-});
+/** The shape of the published CodeMonet-VD 1.4B (values and sources: published-configs.ts). */
+export { CODEMONET_VD_1_4B_CONFIG as CODEMONET_VD_1_4B } from "./published-configs";
 
 export interface SynthOptions {
   seed: number;
@@ -105,10 +67,10 @@ export async function writeSyntheticCheckpoint(
 
   await mkdir(dir, { recursive: true });
   await removeOldWeights(dir);
-  await writeFile(join(dir, "config.json"), JSON.stringify(hfConfig, null, 2) + "\n");
+  await writeFile(join(dir, "config.json"), `${JSON.stringify(hfConfig, null, 2)}\n`);
   await writeFile(
     join(dir, "generation_config.json"),
-    JSON.stringify({ bos_token_id: c.bosTokenId, eos_token_id: c.eosTokenId }, null, 2) + "\n",
+    `${JSON.stringify({ bos_token_id: c.bosTokenId, eos_token_id: c.eosTokenId }, null, 2)}\n`,
   );
 
   let done = 0;
@@ -133,7 +95,7 @@ export async function writeSyntheticCheckpoint(
   }
   if (shards.length > 1) {
     const index = { metadata: { total_size: total }, weight_map: weightMap };
-    await writeFile(join(dir, "model.safetensors.index.json"), JSON.stringify(index, null, 2) + "\n");
+    await writeFile(join(dir, "model.safetensors.index.json"), `${JSON.stringify(index, null, 2)}\n`);
   }
 }
 

@@ -11,6 +11,7 @@ import { matrixSvg } from "../atlas/matrix-svg";
 import { markdownTable, passCount } from "../atlas/report";
 import { CancelledError } from "../engine/errors";
 import { writeFileAtomic } from "../files/atomic-write";
+import { writeTarget } from "../files/folders";
 import { intOption, numberOption } from "./args";
 import { command } from "./command";
 import { ENGINE_OPTIONS, withEngine } from "./engine-options";
@@ -56,6 +57,7 @@ export const atlasBuildCommand = command({
   async run(values) {
     const corpus = values.corpus!;
     const outFile = values.out!;
+    writeTarget(outFile); // a device, FIFO or folder is refused before the build, not after
     const ratio = numberOption(values.ratio, "ratio", BUILD_DEFAULTS.ratio, 1, 1e6);
     const minTokens = intOption(values["min-tokens"], "min-tokens", BUILD_DEFAULTS.minTokens, 1);
     const maxTokens = intOption(

@@ -27,7 +27,9 @@ export interface CommandSpec<O extends OptionSpecs = OptionSpecs> {
   options: O;
   /** Said after the options in --help (which options go together, defaults worth knowing). */
   notes?: string;
-  run(values: OptionValues<O>): Promise<void>;
+  /** One optional word after the command (`pull [REPO]`), passed to `run` as its second argument. */
+  positional?: { name: string; help: string };
+  run(values: OptionValues<O>, positional?: string): Promise<void>;
 }
 
 /** Declares a command (keeps its option names in the types of `run`'s values). */
@@ -42,22 +44,34 @@ export const HELP_FLAGS = ["--help", "-h"] as const;
  * errors.
  */
 export function parseOptions<O extends OptionSpecs>(spec: CommandSpec<O>, argv: string[]): OptionValues<O> {
+  return parseCommandLine(spec, argv).values;
+}
+
+/** parseOptions, with the command's one positional word when it declares one. */
+export function parseCommandLine<O extends OptionSpecs>(
+  spec: CommandSpec<O>,
+  argv: string[],
+): { values: OptionValues<O>; positional?: string } {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
       args: argv,
       options: Object.fromEntries(Object.entries(spec.options).map(([name, o]) => [name, { type: o.type }])),
-      allowPositionals: false,
+      allowPositionals: spec.positional !== undefined,
       strict: true,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  if (parsed.positionals.length > 1)
+    throw new UsageError(
+      `${spec.name} takes one ${spec.positional!.name}, got ${parsed.positionals.join(" ")}`,
+    );
   const values = parsed.values as OptionValues<O>;
   for (const [name, o] of Object.entries(spec.options))
     if (o.required && values[name] === undefined)
       throw new UsageError(`${spec.name} needs ${optionSynopsis(name, o)}`);
-  return values;
+  return { values, positional: parsed.positionals[0] };
 }
 
 function optionSynopsis(name: string, o: OptionSpec): string {
@@ -69,6 +83,7 @@ export function usageLine(spec: CommandSpec, width = 100): string {
   const words = Object.entries(spec.options).map(([name, o]) =>
     o.required ? optionSynopsis(name, o) : `[${optionSynopsis(name, o)}]`,
   );
+  if (spec.positional) words.unshift(`[${spec.positional.name}]`);
   const lines: string[] = [];
   let line = `monet-lens ${spec.name}`;
   for (const w of words) {
@@ -84,6 +99,7 @@ export function usageLine(spec: CommandSpec, width = 100): string {
 /** `monet-lens <command> --help`: usage, what it does, and every option with its help. */
 export function commandHelp(spec: CommandSpec, width = 100): string {
   const rows = Object.entries(spec.options).map(([name, o]) => [optionSynopsis(name, o), o.help] as const);
+  if (spec.positional) rows.unshift([spec.positional.name, spec.positional.help]);
   rows.push(["-h, --help", "this help"]);
   const col = Math.min(32, Math.max(...rows.map(([s]) => s.length)) + 4);
   const options = rows.map(([s, help]) => {

@@ -4,6 +4,7 @@ import { benchCommand } from "./bench";
 import type { CommandSpec } from "./command";
 import { generateCommand } from "./generate";
 import { infoCommand } from "./info";
+import { pullCommand } from "./pull";
 import { routeCommand } from "./route";
 import { synthCommand } from "./synth";
 import { tokenizeCommand } from "./tokenize";
@@ -16,6 +17,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   routeCommand,
   atlasBuildCommand,
   atlasEvalCommand,
+  pullCommand,
   synthCommand,
 ];
 

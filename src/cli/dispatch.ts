@@ -2,7 +2,7 @@
 // errors on stderr with exit code 1 as one clear message, never a stack trace (set
 // MONET_LENS_DEBUG=1 for one).
 import { UsageError } from "./args";
-import { type CommandSpec, commandHelp, HELP_FLAGS, parseOptions, usage, usageLine } from "./command";
+import { type CommandSpec, commandHelp, HELP_FLAGS, parseCommandLine, usage, usageLine } from "./command";
 import { COMMANDS, USAGE_FOOTER } from "./commands";
 
 const isHelp = (arg: string | undefined) => (HELP_FLAGS as readonly string[]).includes(arg ?? "");
@@ -49,7 +49,8 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    await spec.run(parseOptions(spec, rest));
+    const { values, positional } = parseCommandLine(spec, rest);
+    await spec.run(values, positional);
     return 0;
   } catch (e) {
     if (process.env.MONET_LENS_DEBUG) console.error(e);

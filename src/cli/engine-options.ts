@@ -2,6 +2,7 @@
 // one place that opens an Engine from them and closes it.
 import { DTYPE_CHOICES, Engine, type EngineOptions } from "../engine/engine";
 import { EP_PREFERENCES } from "../engine/providers";
+import { checkThreads } from "../engine/session";
 import { choiceOption, intOption } from "./args";
 import type { OptionSpecs, OptionValues } from "./command";
 import { progressLogger } from "./progress";
@@ -42,7 +43,10 @@ export function engineSettings(
     modelDir: values.model,
     ep: choiceOption(values.ep, "ep", EP_PREFERENCES, "auto"),
     dtype: choiceOption(values.dtype, "dtype", DTYPE_CHOICES, "auto"),
-    threads: values.threads === undefined ? undefined : intOption(values.threads, "threads", 1, 1),
+    threads:
+      values.threads === undefined
+        ? undefined
+        : checkThreads(intOption(values.threads, "threads", 1, 1), "--threads"),
   };
 }
 

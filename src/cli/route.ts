@@ -1,7 +1,7 @@
 // `monet-lens route`: per token, its text and span, the share of its routing mass that
 // goes to each language's experts (per routing group and averaged) and its strongest
 // experts — the data the routing heatmap draws (src/atlas/route-shares.ts).
-import { readFileSync } from "node:fs";
+import { readRegularText, TEXT_FILE_READ } from "../files/regular-file";
 import { expertOwners, routeJson } from "../atlas/route-shares";
 import { intOption, UsageError } from "./args";
 import { command } from "./command";
@@ -23,7 +23,7 @@ export const routeCommand = command({
   async run(values) {
     if ((values.text === undefined) === (values.file === undefined))
       throw new UsageError("route needs --text STR or --file PATH");
-    const text = values.text ?? readFileSync(values.file!, "utf8");
+    const text = values.text ?? readRegularText(values.file!, TEXT_FILE_READ);
     const topK = intOption(values.top, "top", 3, 0);
     await withEngine(values, { quiet: values.json }, async (engine) => {
       const selection = selectionFromOptions(engine, values);

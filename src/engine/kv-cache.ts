@@ -9,7 +9,7 @@
 //     written into the buffers here (fused attention). onnxruntime-node copies every output
 //     into a new JavaScript array, so returning the whole cache each decoding step cost time
 //     in proportion to the context (about 11 ms per token at 768 tokens for the demo model).
-import * as ort from "onnxruntime-node";
+import * as ort from "./ort";
 
 export interface CacheShape {
   numLayers: number;

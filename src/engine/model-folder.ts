@@ -2,7 +2,6 @@
 // every tensor shape checked) and its tokenizer, checked to belong to it. One async function
 // for the engine, `monet-lens info` and the extension's folder check, so that model files
 // are read without blocking (the extension host must never wait on them).
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Checkpoint } from "../checkpoint/checkpoint";
 import type { MonetConfig } from "../checkpoint/config";
@@ -31,18 +30,12 @@ export async function openModelFolder(dir: string): Promise<ModelFolder> {
 /** The folder's tokenizer, checked against the config's vocabulary when one is given. */
 export async function loadTokenizer(
   dir: string,
-  config?: Pick<MonetConfig, "vocabSize">,
+  config?: Pick<MonetConfig, "vocabSize"> & Partial<Pick<MonetConfig, "bosTokenId" | "eosTokenId">>,
 ): Promise<SentencePieceTokenizer> {
   const file = join(dir, TOKENIZER_FILE);
-  let tokenizer: SentencePieceTokenizer;
-  try {
-    tokenizer = SentencePieceTokenizer.fromBuffer(await readFile(file), file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === undefined) throw e; // read, but not a tokenizer
-    // Not readable: fromFile's checks say why (missing, a tokenizer.json instead, permissions)
-    // and what to do, with the file's name.
-    tokenizer = SentencePieceTokenizer.fromFile(file);
-  }
+  // Refuses what is not a regular file (a FIFO would block forever) and says why a file
+  // cannot be read (missing, a tokenizer.json instead, permissions), naming it.
+  const tokenizer = await SentencePieceTokenizer.fromFileAsync(file);
   if (config) checkTokenizerFits(tokenizer, config, file);
   return tokenizer;
 }

@@ -4,21 +4,15 @@
 // detected by its manifest and rebuilt. The store owns its folders' names: where the cache
 // is (cacheDirFor), the entries, and the work folders of conversions in progress
 // (`<entry>.tmp-<pid>-<time>`), which abandonConversions removes for a killed process.
-import {
-  mkdirSync,
-  openSync,
-  closeSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from "node:fs";
-import { homedir } from "node:os";
+import { readdirSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describeWriteFailure } from "../files/atomic-write";
+import { defaultCacheRoot } from "../files/cache-root";
+import { hashCacheFileIn } from "../checkpoint/content-hash";
+import { makeFolder } from "../files/folders";
+import { acquireLock } from "../files/lock-file";
 import type { Checkpoint } from "../checkpoint/checkpoint";
-import { CancelledError, throwIfCancelled } from "./errors";
+import { throwIfCancelled } from "./errors";
 import {
   CONVERTER_VERSION,
   MODEL_FILE,
@@ -41,11 +35,7 @@ export interface StoreOptions {
  * storage), else $XDG_CACHE_HOME/monet-lens (~/.cache/monet-lens).
  */
 export function cacheDirFor(appDefault?: string): string {
-  return (
-    process.env.MONET_LENS_CACHE ??
-    appDefault ??
-    join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "monet-lens")
-  );
+  return process.env.MONET_LENS_CACHE ?? appDefault ?? defaultCacheRoot();
 }
 
 /** The converted models' folder in a cache folder. */
@@ -87,9 +77,10 @@ export interface ConvertedModel {
  * read-only disk fails with a message naming the folder (and nothing half-written stays).
  */
 export async function ensureConverted(ckpt: Checkpoint, opts: StoreOptions = {}): Promise<ConvertedModel> {
-  const root = convertedRoot(opts.cacheDir ?? cacheDirFor());
+  const cacheDir = opts.cacheDir ?? cacheDirFor();
+  const root = convertedRoot(cacheDir);
   try {
-    return await ensureConvertedIn(root, ckpt, opts);
+    return await ensureConvertedIn(root, ckpt, opts, hashCacheFileIn(cacheDir));
   } catch (e) {
     const line = describeWriteFailure(root, e);
     if (!line) throw e;
@@ -107,16 +98,17 @@ async function ensureConvertedIn(
   root: string,
   ckpt: Checkpoint,
   opts: StoreOptions,
+  hashCacheFile: string,
 ): Promise<ConvertedModel> {
   const dtype = opts.dtype ?? "float32";
-  const fingerprint = await ckpt.fingerprint();
-  mkdirSync(root, { recursive: true });
+  const fingerprint = await ckpt.fingerprint({ cacheFile: hashCacheFile });
+  makeFolder(root, "remove it, or set MONET_LENS_CACHE to another folder");
   const dir = join(root, `${fingerprint.slice(0, 24)}-v${CONVERTER_VERSION}-${dtype}`);
   const ready = () => readConverted(dir, { fingerprint, dtype });
   let manifest = ready();
   if (manifest) return { dir, modelPath: join(dir, MODEL_FILE), manifest, converted: false };
 
-  const release = await acquireLock(`${dir}.lock`, opts);
+  const release = await acquireLock(`${dir}.lock`, { ...opts, doing: "converting this model" });
   try {
     manifest = ready(); // another process may have finished while we waited
     if (manifest) return { dir, modelPath: join(dir, MODEL_FILE), manifest, converted: false };
@@ -134,43 +126,6 @@ async function ensureConvertedIn(
     return { dir, modelPath: join(dir, MODEL_FILE), manifest, converted: true };
   } finally {
     release();
-  }
-}
-
-/** Locks older than this with a dead owner, or much older, are taken over. */
-const STALE_MS = 30 * 60 * 1000;
-
-async function acquireLock(path: string, opts: StoreOptions): Promise<() => void> {
-  for (let waited = 0; ; waited += 200) {
-    try {
-      const fd = openSync(path, "wx");
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(path, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-    }
-    if (isStale(path)) {
-      rmSync(path, { force: true });
-      continue;
-    }
-    if (opts.signal?.aborted)
-      throw new CancelledError("cancelled while waiting for another process to convert the model");
-    if (waited === 0) opts.log?.(`waiting for another process converting the model (lock ${path})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function isStale(path: string): boolean {
-  try {
-    const pid = Number(readFileSync(path, "utf8"));
-    const age = Date.now() - statSync(path).mtimeMs;
-    if (age > STALE_MS) return true;
-    if (!Number.isInteger(pid) || pid <= 0) return age > 5000;
-    process.kill(pid, 0); // throws if the owner is gone
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "ESRCH" || (e as NodeJS.ErrnoException).code === "ENOENT";
   }
 }
 

@@ -1,11 +1,12 @@
 // One forward pass of the converted graph: builds the feeds (tokens, KV cache, steering),
 // runs the session and returns logits, the extended cache and, on request, the routing.
-import * as ort from "onnxruntime-node";
+import * as ort from "./ort";
 import type { MonetConfig } from "../checkpoint/config";
 import { routingGroupCount } from "../checkpoint/config";
 import { io } from "../model/graph-io";
 import { KvCache, type CacheShape } from "./kv-cache";
 import type { Steering } from "./steering";
+import { isOutOfMemory, outOfMemoryAtRun } from "./out-of-memory";
 
 export interface ForwardRequest {
   /** New tokens, after those in `cache`. */
@@ -122,7 +123,7 @@ export class MonetRunner {
       out = await this.session.run(feeds, fetches);
     } catch (e) {
       const replacement = await this.onRunError?.(e);
-      if (!replacement) throw e;
+      if (!replacement) throw isOutOfMemory(e) ? outOfMemoryAtRun(c, this.dtype, cache.length + T, e) : e;
       this.session = replacement;
       out = await this.session.run(feeds, fetches);
     }

@@ -1,7 +1,8 @@
 // Opens an onnxruntime session on the best execution provider available: the user's
 // choice, else CUDA → WebGPU → CPU, falling back with the reason when one fails.
-import * as ort from "onnxruntime-node";
+import * as ort from "./ort";
 import { availableParallelism } from "node:os";
+import { isOutOfMemory, outOfMemoryAtLoad } from "./out-of-memory";
 import { probeProviders, type EpPreference, type ProviderName, type ProviderProbe } from "./providers";
 
 export interface OpenedSession {
@@ -36,7 +37,20 @@ export function plannedProvider(
   return first?.name ?? "cpu";
 }
 
+/** Most CPU threads a session may ask for (as the monetLens.threads setting allows). */
+export const MAX_THREADS = 256;
+
+/** `threads` unless it is more than MAX_THREADS (`source` names the flag or setting). */
+export function checkThreads(threads: number, source: string): number {
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)
+    throw new RangeError(
+      `${source}: ${threads} threads; use 1 to ${MAX_THREADS} (this machine has ${availableParallelism()} cores)`,
+    );
+  return threads;
+}
+
 export async function openSession(modelPath: string, opts: SessionOptions): Promise<OpenedSession> {
+  if (opts.threads !== undefined) checkThreads(opts.threads, "threads");
   const probes = opts.probes ?? probeProviders();
   const create: SessionFactory =
     opts.create ?? ((path, options) => ort.InferenceSession.create(path, options));
@@ -48,6 +62,7 @@ export async function openSession(modelPath: string, opts: SessionOptions): Prom
           ...probes.filter((p) => p.name === "cpu" && opts.ep !== "cpu"),
         ];
   const fallbacks: string[] = [];
+  let lastError: unknown;
   for (const probe of order) {
     if (!probe.available) {
       fallbacks.push(`${probe.name}: ${probe.reason}`);
@@ -66,9 +81,11 @@ export async function openSession(modelPath: string, opts: SessionOptions): Prom
       });
       return { session, ep: probe.name, fallbacks };
     } catch (e) {
+      lastError = e;
       fallbacks.push(`${probe.name}: session creation failed: ${firstLine(e)}`);
     }
   }
+  if (isOutOfMemory(lastError)) throw outOfMemoryAtLoad(modelPath, lastError);
   throw new Error(`no execution provider could open ${modelPath}:\n  ${fallbacks.join("\n  ")}`);
 }
 

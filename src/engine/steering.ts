@@ -7,7 +7,10 @@
 // inputs, the extension). The graph takes M = 1 − S as a dense E×E matrix per group; the
 // runner builds it from this sparse form (src/engine/runner.ts).
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { FileAccessError, readRegularText } from "../files/regular-file";
+
+/** Most bytes a mask file may have (every expert of 6 groups of 512×512: about 12 MB). */
+export const MASK_FILE_MAX_BYTES = 64 << 20;
 
 /** One routing group: the steered experts' flat indices (sorted, unique) and their scales (≥ 0, ≠ 1). */
 export interface GroupSteering {
@@ -146,10 +149,10 @@ export function scaleMatrix(s: Steering, g: number): Float32Array {
 export function readSteeringFile(path: string, groupCount: number, experts: number): Steering {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, "utf8"));
+    json = JSON.parse(readRegularText(path, { maxBytes: MASK_FILE_MAX_BYTES, what: "mask file" }));
   } catch (e) {
     throw new Error(
-      `${path}: cannot read the mask file (${(e as Error).message}); ` +
+      `${path}: cannot read the mask file (${e instanceof FileAccessError ? e.reason : (e as Error).message}); ` +
         'it must be JSON {"experts": E, "groups": [[flat indices], ...]}',
     );
   }

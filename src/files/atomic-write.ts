@@ -2,7 +2,8 @@
 // goes to a temporary file in the same folder, which is then renamed over the target.
 // A failure (disk full, read-only folder) removes the temporary file, keeps the old
 // content, and is reported with the target's path and what to do.
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { makeFolder, writeTarget } from "./folders";
 import { basename, dirname, join } from "node:path";
 
 export type WriteFunction = (path: string, data: string | Uint8Array) => void;
@@ -28,15 +29,20 @@ export function writeFileAtomic(
   data: string | Uint8Array,
   write: WriteFunction = writeFileSync,
 ): void {
+  path = writeTarget(path); // through a symbolic link to the real file; never over a device
   const dir = dirname(path);
   const unique = `${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
   const tmp = join(dir, `.${basename(path)}.tmp-${unique}`);
   try {
-    mkdirSync(dir, { recursive: true });
+    makeFolder(dir, "choose another path"); // names a file in the way (not a bare ENOTDIR)
     write(tmp, data);
     renameSync(tmp, path);
   } catch (e) {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // ENOTDIR: a file is in the way of the folder (makeFolder said so), so there is no temporary file
+    }
     const line = describeWriteFailure(path, e);
     if (line)
       throw Object.assign(

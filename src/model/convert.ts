@@ -51,7 +51,7 @@ export async function convertToOnnx(
     const data = new ExternalDataWriter(join(tmp, DATA_FILE), DATA_FILE);
     const graph = new GraphBuilder("codemonet", data);
     try {
-      await buildMonetGraph(graph, src, {
+      await buildMonetGraph(graph, finiteWeights(src), {
         dtype,
         accuracyLevel: opts.accuracyLevel,
         attention: opts.attention,
@@ -104,4 +104,42 @@ export function readConverted(
   } catch {
     return null;
   }
+}
+
+/**
+ * `src` with every tensor checked as it is read: a NaN or an infinity in the weights gives
+ * garbage completions on every run, so the conversion stops and names the tensor (and its
+ * file, when the source is a checkpoint). One comparison per value: 105–180 ms per 100M values
+ * on the 2-core development machine (a loop over a Float32Array, load average 3.3), so a few
+ * seconds at most for a 1.4B model, next to minutes of conversion.
+ */
+export function finiteWeights(src: WeightSource): WeightSource {
+  const fileOf = (name: string): string => {
+    const info = (src as { info?: (n: string) => { file: string } }).info;
+    try {
+      return info ? `${info.call(src, name).file}: ` : "";
+    } catch {
+      return "";
+    }
+  };
+  return {
+    config: src.config,
+    readFloat32: async (name) => {
+      const w = await src.readFloat32(name);
+      let bad = 0;
+      let first = -1;
+      for (let i = 0; i < w.length; i++) {
+        const x = w[i]!;
+        if (x - x !== 0) {
+          bad++;
+          if (first < 0) first = i;
+        }
+      }
+      if (bad > 0)
+        throw new Error(
+          `${fileOf(name)}tensor "${name}" holds ${bad} non-finite value${bad === 1 ? "" : "s"} (the first, at index ${first}, is ${w[first]}): the checkpoint is damaged or was saved after training diverged; re-download it or use another checkpoint`,
+        );
+      return w;
+    },
+  };
 }

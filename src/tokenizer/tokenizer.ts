@@ -1,8 +1,9 @@
 // An exact, dependency-free port of sentencepiece's encoder and decoder for BPE models
 // (LLaMA-style `tokenizer.model`), matching sentencepiece 0.1.97 id for id, with the
 // original-text span of every token for mapping tokens back to editor ranges.
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { FileAccessError, readRegularFile, readRegularFileAsync } from "../files/regular-file";
 import { BpeEncoder, BpeVocabulary } from "./bpe";
 import {
   createStreamDecoder,
@@ -182,28 +183,24 @@ export class SentencePieceTokenizer {
    * naming the file, with what to do, when it is missing, unreadable or not a BPE model.
    */
   static fromFile(path: string): SentencePieceTokenizer {
-    let file = path;
-    if (existsSync(path) && statSync(path).isDirectory()) file = join(path, TOKENIZER_MODEL);
-    const folder = dirname(file);
-    if (
-      basename(file) === "tokenizer.json" ||
-      (!existsSync(file) && existsSync(join(folder, "tokenizer.json")))
-    ) {
-      throw new TokenizerError(
-        file,
-        `the model comes with tokenizer.json (a Hugging Face fast tokenizer), which is not supported yet; put the model's SentencePiece ${TOKENIZER_MODEL} in ${folder}`,
-      );
-    }
+    const file = tokenizerFile(path);
     let bytes: Uint8Array;
     try {
-      bytes = readFileSync(file);
+      bytes = readRegularFile(file, TOKENIZER_READ);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const message =
-        code === "ENOENT"
-          ? `file not found; the model folder needs its SentencePiece ${TOKENIZER_MODEL}`
-          : `cannot be read (${code ?? (err as Error).message}); check that the file is readable`;
-      throw new TokenizerError(file, message);
+      throw tokenizerReadError(file, err);
+    }
+    return SentencePieceTokenizer.fromBuffer(bytes, file);
+  }
+
+  /** fromFile without blocking the thread (the extension host). */
+  static async fromFileAsync(path: string): Promise<SentencePieceTokenizer> {
+    const file = tokenizerFile(path);
+    let bytes: Uint8Array;
+    try {
+      bytes = await readRegularFileAsync(file, TOKENIZER_READ);
+    } catch (err) {
+      throw tokenizerReadError(file, err);
     }
     return SentencePieceTokenizer.fromBuffer(bytes, file);
   }
@@ -346,4 +343,35 @@ function utf8Bytes(cp: number): number[] {
   if (cp < 0x800) return [0xc0 | (cp >> 6), 0x80 | (cp & 0x3f)];
   if (cp < 0x10000) return [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)];
   return [0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)];
+}
+
+/** Most bytes a tokenizer.model may have (LLaMA's: 500 kB; 256k-piece models: about 4 MB). */
+export const TOKENIZER_MAX_BYTES = 64 << 20;
+const TOKENIZER_READ = { maxBytes: TOKENIZER_MAX_BYTES, what: "tokenizer.model" };
+
+/** The tokenizer.model `path` names (the file, or the folder holding it); refuses tokenizer.json. */
+function tokenizerFile(path: string): string {
+  let file = path;
+  if (existsSync(path) && statSync(path).isDirectory()) file = join(path, TOKENIZER_MODEL);
+  const folder = dirname(file);
+  if (
+    basename(file) === "tokenizer.json" ||
+    (!existsSync(file) && existsSync(join(folder, "tokenizer.json")))
+  ) {
+    throw new TokenizerError(
+      file,
+      `the model comes with tokenizer.json (a Hugging Face fast tokenizer), which is not supported yet; put the model's SentencePiece ${TOKENIZER_MODEL} in ${folder}`,
+    );
+  }
+  return file;
+}
+
+function tokenizerReadError(file: string, err: unknown): TokenizerError {
+  if (!(err instanceof FileAccessError)) throw err;
+  return new TokenizerError(
+    file,
+    err.problem === "missing"
+      ? `file not found; the model folder needs its SentencePiece ${TOKENIZER_MODEL}`
+      : err.reason,
+  );
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,9 +107,10 @@ test("opens the demo model (6 bf16 shards) reading only the headers", async (t) 
   await probe.close();
   const original = proto.read;
   let bytesRead = 0;
-  proto.read = function (this: unknown, ...args: unknown[]) {
-    bytesRead += typeof args[2] === "number" ? args[2] : 0;
-    return original.apply(this, args);
+  proto.read = async function (this: unknown, ...args: unknown[]) {
+    const r = (await original.apply(this, args)) as { bytesRead: number };
+    bytesRead += r.bytesRead;
+    return r;
   };
   const t0 = performance.now();
   let ck: Checkpoint;
@@ -127,7 +128,15 @@ test("opens the demo model (6 bf16 shards) reading only the headers", async (t) 
     assert.equal(shards.length, 6);
     let headers = 0;
     for (const f of shards) headers += 8 + Number(readFileSync(f).readBigUInt64LE(0));
-    assert.equal(bytesRead, headers, "opening must read the 8-byte lengths and headers, no tensor data");
+    const small = ["config.json", "model.safetensors.index.json", "tokenizer_config.json"].map(
+      (f) => statSync(join(DEMO, f)).size,
+    );
+    assert.equal(
+      bytesRead,
+      headers + small[0]! + small[1]! + small[2]!,
+      "opening must read config.json, the index, tokenizer_config.json, the 8-byte lengths and headers, " +
+        "no tensor data",
+    );
     assert.ok(ms < 2000, `opening took ${ms} ms`);
 
     assert.equal(ck.parameterCount(), 40_933_760);

@@ -50,6 +50,7 @@ test("missing keys take the upstream defaults", () => {
     tieWordEmbeddings: false,
     bosTokenId: 1,
     eosTokenId: 2,
+    eosTokenIds: [2],
     moeDim: 8,
     moeHeads: 8,
     moeExperts: 512,
@@ -124,11 +125,23 @@ const INVALID: Array<[string, Record<string, unknown>, RegExp]> = [
     /"hidden_size" 63 is odd/,
   ],
   ["hidden_act not relu2", { hidden_act: "silu" }, /"hidden_act" is "silu".*relu2/],
-  ["zero layers", { num_hidden_layers: 0 }, /"num_hidden_layers" must be an integer ≥ 1, found 0/],
-  ["negative experts", { moe_experts: -16 }, /"moe_experts" must be an integer ≥ 1/],
+  [
+    "zero layers",
+    { num_hidden_layers: 0 },
+    /"num_hidden_layers" must be an integer from 1 to 1024 \(what Monet Lens supports\), found 0/,
+  ],
+  ["negative experts", { moe_experts: -16 }, /"moe_experts" must be an integer from 1 to 4096/],
   ["fractional hidden size", { hidden_size: 64.5 }, /"hidden_size" must be an integer/],
-  ["string vocab size", { vocab_size: "512" }, /"vocab_size" must be an integer ≥ 1, found "512"/],
-  ["zero kv heads", { num_key_value_heads: 0 }, /"num_key_value_heads" must be an integer ≥ 1/],
+  [
+    "string vocab size",
+    { vocab_size: "512" },
+    /"vocab_size" must be an integer from 1 to 4194304 .*, found "512"/,
+  ],
+  [
+    "zero kv heads",
+    { num_key_value_heads: 0 },
+    /"num_key_value_heads" must be an integer from 1 to "num_attention_heads"/,
+  ],
   ["moe_topk > moe_experts", { moe_topk: 17 }, /"moe_topk" 17 is larger than "moe_experts" 16/],
   [
     "rope_scaling set",
@@ -141,7 +154,11 @@ const INVALID: Array<[string, Record<string, unknown>, RegExp]> = [
     { tie_word_embeddings: "yes" },
     /"tie_word_embeddings" must be true or false/,
   ],
-  ["eos outside the vocabulary", { eos_token_id: 512 }, /"eos_token_id" 512 must be below "vocab_size" 512/],
+  [
+    "eos outside the vocabulary",
+    { eos_token_id: 512 },
+    /"eos_token_id" must be an integer from 0 to 511 .*, found 512/,
+  ],
   ["head_dim contradicting hidden/heads", { head_dim: 32 }, /"head_dim" 32 differs/],
 ];
 

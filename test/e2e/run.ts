@@ -6,16 +6,18 @@
 //
 // Steps: ghost text from the demo model accepted with Tab; a Python mask from the QuickPick
 // changes the completion; the routing heatmap of a C++ selection (rows, columns, the C++
-// column dominant, a tooltip, a header click masking Lua); the A/B tab; the engine's start line in the
-// output channel; the heatmap panel restored by a window reload; masks restored after a
-// reload, cleared, restored cleared; and the
-// in-host integration tests (test/e2e/host/index.ts) through the `extensionTestsPath` payload.
+// column dominant, a tooltip, a header click masking Lua); the A/B tab; the remote layout (the
+// engine a child of code-server's extension host, the webview in the browser); the engine's
+// start line in the output channel; the heatmap panel restored by a window reload; masks
+// restored after a reload, cleared, restored cleared; and the in-host integration tests
+// (test/e2e/host/index.ts) through the `extensionTestsPath` payload.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import {
   cpSync,
   existsSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -25,6 +27,7 @@ import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import { chromium, type BrowserContext, type FrameLocator, type Page } from "playwright-core";
+import { ancestors, processesWith } from "../helpers/processes";
 import { CODE_SERVER_VERSION, ensureCodeServer, ensureDebianPackages } from "./setup";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -412,10 +415,9 @@ async function main(): Promise<number> {
     },
   );
   if (inst.status !== 0) throw new Error(`installing the .vsix failed:\n${inst.stdout}\n${inst.stderr}`);
-  const extDir = join(
-    dirs.ext,
-    `${EXTENSION_ID}-${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version}`,
-  );
+  // A platform-specific package installs as <id>-<version>-<target> (linux-x64 here).
+  const extName = `${EXTENSION_ID}-${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version}`;
+  const extDir = join(dirs.ext, readdirSync(dirs.ext).find((d) => d.startsWith(extName)) ?? extName);
   if (!existsSync(join(extDir, "dist", "extension.js")))
     throw new Error(`the .vsix did not install into ${extDir}: ${inst.stdout}`);
   log(`extension installed from the .vsix in ${seconds(tInstall)} s`);
@@ -652,6 +654,44 @@ async function main(): Promise<number> {
         throw new Error(`the verdict "${verdict}" does not fit the two texts`);
       await shot(page, "ab-view");
       await frame.locator("#tab-heatmap").click();
+    },
+  );
+
+  await step(
+    "3c remote layout: the engine on the server side, the webview in the browser",
+    page,
+    async () => {
+      // code-server is a remote setup: the workbench in the browser, extensions in the server's
+      // extension host. package.json's extensionKind ["workspace"] puts the engine there.
+      const kind = JSON.parse(readFileSync(join(extDir, "package.json"), "utf8")).extensionKind;
+      if (JSON.stringify(kind) !== '["workspace"]')
+        throw new Error(`extensionKind is ${JSON.stringify(kind)}`);
+      const engines = processesWith(join(extDir, "dist", "engine-worker.js"));
+      if (engines.length === 0) throw new Error("no engine process of the installed extension");
+      for (const pid of engines) {
+        const chain = ancestors(pid);
+        log(`engine pid ${pid} ← ${chain.map((p) => `${p.pid} ${p.cmdline.slice(0, 90)}`).join(" ← ")}`);
+        if (!/--type=extensionHost/.test(chain[0]?.cmdline ?? ""))
+          throw new Error(`the engine's parent is not code-server's extension host: ${chain[0]?.cmdline}`);
+        if (!chain.some((p) => p.pid === s.proc.pid))
+          throw new Error(`the engine does not descend from code-server (pid ${s.proc.pid})`);
+      }
+      // The heatmap's page runs in the browser: its document says so, and no browser process
+      // descends from code-server (they descend from this driver, which launched Chromium).
+      const agent = await heatmapFrame(page)
+        .locator("#hm-body")
+        .evaluate(() => navigator.userAgent);
+      if (!agent.includes("HeadlessChrome")) throw new Error(`the heatmap renders in ${agent}`);
+      const browsers = processesWith("/usr/lib/chromium/chromium").map((pid) =>
+        ancestors(pid).map((p) => p.pid),
+      );
+      // (Other Chromiums on this machine descend from neither.)
+      const ours = browsers.filter((up) => up.includes(process.pid));
+      if (ours.length === 0 || browsers.some((up) => up.includes(s.proc.pid!)))
+        throw new Error("the browser does not run apart from code-server, under this driver");
+      log(
+        `heatmap rendered by ${agent.replace(/^.*(HeadlessChrome\/\S+).*$/, "$1")} (${ours.length} browser processes)`,
+      );
     },
   );
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, rmSync, truncateSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type * as ort from "onnxruntime-node";
+import type * as ort from "../../src/engine/ort";
 import { Checkpoint } from "../../src/checkpoint/checkpoint";
 import { ensureConverted } from "../../src/engine/model-store";
 import { openSession } from "../../src/engine/session";

@@ -1,66 +1,23 @@
-// Reads ../shared/fixtures/*/expected.safetensors (F32, I64 and U8 tensors) for the tests.
-import { readFileSync } from "node:fs";
+// Paths of ../shared/fixtures and the demo model for the tests; the fixture reader itself
+// lives in src/bench/fixture-file.ts (the GPU check reads the same files).
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+
+export {
+  f32,
+  i64,
+  maxAbsDiff,
+  readFixture,
+  shape,
+  u8,
+  type FixtureTensor,
+} from "../../src/bench/fixture-file";
 
 export const SHARED = join(process.cwd(), "..", "shared");
 export const FIXTURES = join(SHARED, "fixtures");
 export const DEMO_MODEL = join(process.cwd(), "models", "tiny-codemonet");
 
-export interface FixtureTensor {
-  dtype: string;
-  shape: number[];
-  bytes: Uint8Array;
-}
-
-export function readFixture(path: string): Map<string, FixtureTensor> {
-  const buf = readFileSync(path);
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<
-    string,
-    { dtype: string; shape: number[]; data_offsets: [number, number] }
-  >;
-  const out = new Map<string, FixtureTensor>();
-  for (const [name, e] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    const bytes = new Uint8Array(buf.subarray(8 + n + e.data_offsets[0], 8 + n + e.data_offsets[1]));
-    out.set(name, { dtype: e.dtype, shape: e.shape, bytes });
-  }
-  return out;
-}
-
-function get(m: Map<string, FixtureTensor>, name: string, dtype: string): FixtureTensor {
-  const t = m.get(name);
-  if (!t) throw new Error(`fixture has no tensor ${name}`);
-  if (t.dtype !== dtype) throw new Error(`fixture tensor ${name} is ${t.dtype}, expected ${dtype}`);
-  return t;
-}
-
-export function f32(m: Map<string, FixtureTensor>, name: string): Float32Array {
-  const t = get(m, name, "F32");
-  return new Float32Array(t.bytes.slice().buffer);
-}
-
-export function i64(m: Map<string, FixtureTensor>, name: string): number[] {
-  const t = get(m, name, "I64");
-  return Array.from(new BigInt64Array(t.bytes.slice().buffer), Number);
-}
-
-export function u8(m: Map<string, FixtureTensor>, name: string): Uint8Array {
-  return get(m, name, "U8").bytes;
-}
-
-export function shape(m: Map<string, FixtureTensor>, name: string): number[] {
-  const t = m.get(name);
-  if (!t) throw new Error(`fixture has no tensor ${name}`);
-  return t.shape;
-}
-
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
-
 /** A conversion cache shared by the test files of one run (conversions are keyed by content). */
 export const TEST_CACHE = join(process.cwd(), "test-output", "cache");
+// A clean clone has no test-output/ yet; test files make temp folders beside the cache.
+mkdirSync(TEST_CACHE, { recursive: true });

@@ -64,3 +64,27 @@ export async function until(what: string, ok: () => boolean, ms = 10_000): Promi
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** A process's command line, its arguments joined by spaces ("" when it has ended). Linux only. */
+export function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+  } catch {
+    return "";
+  }
+}
+
+/** A process's parent, grandparent… up to init, each with its command line. Linux only. */
+export function ancestors(pid: number): Array<{ pid: number; cmdline: string }> {
+  const chain: Array<{ pid: number; cmdline: string }> = [];
+  for (let p = procStat(String(pid))?.ppid; p && p > 0; p = procStat(String(p))?.ppid)
+    chain.push({ pid: p, cmdline: commandLine(p) });
+  return chain;
+}
+
+/** Processes whose command line includes `text`. Linux only. */
+export function processesWith(text: string): number[] {
+  return readdirSync("/proc")
+    .filter((n) => /^\d+$/.test(n) && commandLine(Number(n)).includes(text))
+    .map(Number);
+}

@@ -1,0 +1,51 @@
+// onnxruntime reports running out of memory as "std::bad_alloc" or "Failed to allocate
+// memory", which says nothing to a user. These helpers recognise it and say instead how big
+// the model is and what to do.
+import { statSync } from "node:fs";
+import { expectedTensors } from "../checkpoint/checkpoint";
+import type { MonetConfig } from "../checkpoint/config";
+import { numel } from "../checkpoint/safetensors";
+import { formatBytes } from "../files/regular-file";
+
+export class OutOfMemoryError extends Error {
+  override readonly name = "OutOfMemoryError";
+}
+
+const OOM = /bad_alloc|out of memory|failed to allocate|cannot allocate memory|\bENOMEM\b|OrtMemoryError/i;
+
+export function isOutOfMemory(e: unknown): boolean {
+  return OOM.test(e instanceof Error ? e.message : String(e));
+}
+
+const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!.slice(0, 200);
+
+/** Session creation ran out of memory: the size of the converted model on disk is what had to fit. */
+export function outOfMemoryAtLoad(modelPath: string, e: unknown): OutOfMemoryError {
+  let bytes = 0;
+  for (const f of [modelPath, `${modelPath}.data`]) {
+    try {
+      bytes += statSync(f).size;
+    } catch {
+      // a missing data file: the size stays what could be measured
+    }
+  }
+  return new OutOfMemoryError(
+    `not enough memory to load the model (${formatBytes(bytes)} of weights in ${modelPath}; onnxruntime said: ${firstLine(e)}): close other programs, use float16 weights (half the memory: --dtype float16), or use a smaller model`,
+  );
+}
+
+/** A run ran out of memory: the weights plus the keys and values of `tokens` positions had to fit. */
+export function outOfMemoryAtRun(
+  config: MonetConfig,
+  dtype: "float32" | "float16",
+  tokens: number,
+  e: unknown,
+): OutOfMemoryError {
+  const bytesPer = dtype === "float16" ? 2 : 4;
+  let weights = 0;
+  for (const shape of expectedTensors(config).values()) weights += numel(shape) * bytesPer;
+  const cache = 2 * config.numLayers * config.numKvHeads * config.headDim * tokens * bytesPer;
+  return new OutOfMemoryError(
+    `not enough memory to run the model on ${tokens} tokens (${formatBytes(weights)} of ${dtype} weights and ${formatBytes(cache)} of cached keys and values; onnxruntime said: ${firstLine(e)}): use fewer context tokens (monetLens.contextTokens), float16 weights (--dtype float16), or close other programs`,
+  );
+}
