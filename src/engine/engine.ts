@@ -105,7 +105,7 @@ export class Engine {
         ckpt.config,
         modelIdentity(modelDir, converted.manifest.fingerprint, ckpt.config),
         tokenizer,
-        new MonetRunner(opened.session, ckpt.config, onRunError, activationDtype(converted.manifest.dtype)),
+        new MonetRunner(opened.session, ckpt.config, onRunError, converted.manifest.dtype),
         opened.ep,
         opened.fallbacks,
         converted.dir,

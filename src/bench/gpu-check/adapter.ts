@@ -14,7 +14,6 @@ import { ensureConverted } from "../../engine/model-store";
 import { MonetRunner } from "../../engine/runner";
 import { openSession, type SessionFactory } from "../../engine/session";
 import { io } from "../../model/graph-io";
-import { activationDtype } from "../../model/monet-graph";
 import { probeProviders, type ProviderName, type ProviderProbe } from "../../engine/providers";
 import { denseDecodePath } from "./dense-decode";
 
@@ -177,12 +176,7 @@ export async function openGraph(opts: OpenOptions): Promise<OpenedGraph> {
   });
   const config = ckpt.config;
   // No onRunError: a provider failing at run time makes the check fail, it does not move to the CPU.
-  const runner = new MonetRunner(
-    opened.session,
-    config,
-    undefined,
-    activationDtype(converted.manifest.dtype),
-  );
+  const runner = new MonetRunner(opened.session, config, undefined, converted.manifest.dtype);
   const V = config.vocabSize;
   const empty = () => KvCache.empty(runner.cacheShape());
   return {
