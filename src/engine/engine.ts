@@ -11,7 +11,7 @@ import { embeddedModelDir } from "./model-paths";
 import { ensureConverted, type StoreOptions } from "./model-store";
 import type { EpPreference, ProviderName } from "./providers";
 import { MonetRunner, type Routing } from "./runner";
-import { activationDtype, GRAPH_DTYPES } from "../model/monet-graph";
+import { GRAPH_DTYPES } from "../model/monet-graph";
 import { autoDtype } from "./dtype";
 import { openSession, plannedProvider, type SessionOptions } from "./session";
 import type { Steering } from "./steering";
