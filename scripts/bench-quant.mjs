@@ -3,7 +3,8 @@
 // peak memory of that process, and with --quality the demo model's greedy agreement with float32
 // and `atlas eval` (cross-entropy per language and the masking matrix's pass count).
 //   node scripts/bench-quant.mjs [--model DIR] [--dtypes float32,int8,int4] [--quality]
-//        [--prefill 128,512] [--new-tokens 32] [--threads N] [--corpus DIR]
+//        [--prefill 128,512] [--new-tokens 32] [--threads N] [--corpus DIR] [--eval-tokens N]
+// --eval-tokens: held-out tokens per language for atlas eval (its --max-tokens-per-language, default 2048).
 // Conversions go to a fresh cache folder (removed at the end), so each is timed from scratch.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -20,6 +21,7 @@ const dtypes = opt("dtypes", "float32,int8,int4").split(",");
 const quality = args.includes("--quality");
 const corpus = opt("corpus", join("..", "shared", "corpus"));
 const threads = opt("threads", undefined);
+const evalTokens = opt("eval-tokens", undefined);
 const TIME = "/usr/bin/time";
 if (!existsSync(TIME))
   throw new Error(`${TIME} not found (Debian: apt-get install time); it measures peak memory`);
@@ -103,7 +105,17 @@ try {
           ).ids,
       );
       const ev = JSON.parse(
-        run(["atlas", "eval", ...common, "--dtype", dtype, "--corpus", corpus, "--json"]).stdout,
+        run([
+          "atlas",
+          "eval",
+          ...common,
+          "--dtype",
+          dtype,
+          "--corpus",
+          corpus,
+          "--json",
+          ...(evalTokens ? ["--max-tokens-per-language", evalTokens] : []),
+        ]).stdout,
       );
       r.ce = ev.none;
       r.masking_passed = ev.passed.length;
@@ -128,7 +140,9 @@ const agree = (a, b) => {
 console.log(
   `${model}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, load average ${loadavg()
     .map((x) => x.toFixed(2))
-    .join(" ")} at the end, ${new Date().toISOString().slice(0, 10)}\n`,
+    .join(
+      " ",
+    )} at the end, ${new Date().toISOString().slice(0, 10)}${quality ? `, atlas eval over ${evalTokens ?? 2048} held-out tokens per language` : ""}\n`,
 );
 const prefills = Object.keys(base.prefill_ms);
 console.log(
