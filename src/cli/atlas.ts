@@ -176,7 +176,10 @@ export const atlasEvalCommand = command({
       help: "masked languages, the columns (default: the atlas's)",
     },
     svg: { type: "string", value: "FILE", help: "also draw the matrix into an SVG file" },
-    json: { type: "boolean", help: 'print {"none": ..., "masked": ...} instead of the table' },
+    json: {
+      type: "boolean",
+      help: 'print {"none": ..., "masked": ..., "passed": [...], "failed": [...]} instead of the table',
+    },
     ...ENGINE_OPTIONS,
   },
   async run(values) {
@@ -213,11 +216,11 @@ export const atlasEvalCommand = command({
           writeFileAtomic(values.svg, matrixSvg(table));
           process.stderr.write(`wrote ${values.svg}\n`);
         }
+        const { passed, failed } = passCount(table);
         if (values.json) {
-          console.log(JSON.stringify({ none: result.none, masked: result.masked }));
+          console.log(JSON.stringify({ none: result.none, masked: result.masked, passed, failed }));
           return;
         }
-        const { passed, failed } = passCount(table);
         const where = relative(process.cwd(), corpus) || ".";
         console.log(
           `Cross-entropy increase (nats/token) on held-out files of ${where}, atlas ${resolved.path}`,

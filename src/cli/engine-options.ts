@@ -25,7 +25,10 @@ export const ENGINE_OPTIONS = {
   dtype: {
     type: "string",
     value: DTYPE_CHOICES.join("|"),
-    help: "the graph's precision (default auto: float32 on the CPU, float16 on GPUs)",
+    help:
+      "the converted model's precision: int8/int4 quantize the large matrices (docs/quantization.md); " +
+      "default auto: float16 on GPUs; on the CPU float32 up to 1 GiB of float32 weights, then int8, " +
+      "or int4 where int8 would take over 1/8 of the memory",
   },
   threads: { type: "string", value: "N", help: "CPU threads (default: all cores, at most 8)" },
 } as const satisfies OptionSpecs;

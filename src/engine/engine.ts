@@ -12,11 +12,13 @@ import { ensureConverted, type StoreOptions } from "./model-store";
 import type { EpPreference, ProviderName } from "./providers";
 import { OutOfMemoryError } from "./out-of-memory";
 import { MonetRunner, type Routing } from "./runner";
+import { GRAPH_DTYPES } from "../model/monet-graph";
+import { autoDtype } from "./dtype";
 import { openSession, plannedProvider, type SessionOptions } from "./session";
 import type { Steering } from "./steering";
 
-/** The graph's precision: auto = float32 on the CPU, float16 on GPUs. */
-export const DTYPE_CHOICES = ["auto", "float32", "float16"] as const;
+/** The graph's precision: auto (see autoDtype), or one of the converter's (docs/quantization.md). */
+export const DTYPE_CHOICES = ["auto", ...GRAPH_DTYPES] as const;
 export type DtypeChoice = (typeof DTYPE_CHOICES)[number];
 
 export interface EngineOptions extends Omit<StoreOptions, "dtype"> {
@@ -24,7 +26,7 @@ export interface EngineOptions extends Omit<StoreOptions, "dtype"> {
   modelDir?: string;
   ep?: EpPreference;
   threads?: number;
-  /** Weights and activations: float32 on the CPU and float16 on GPUs unless chosen here. */
+  /** Weights and activations (default auto: autoDtype). */
   dtype?: DtypeChoice;
   /** Tests: a session factory and provider probes (e.g. a GPU provider that fails). */
   sessions?: Pick<SessionOptions, "create" | "probes">;
@@ -74,9 +76,7 @@ export class Engine {
       const dtype =
         opts.dtype && opts.dtype !== "auto"
           ? opts.dtype
-          : plannedProvider(opts.ep ?? "auto", opts.sessions?.probes) === "cpu"
-            ? "float32"
-            : "float16";
+          : autoDtype(plannedProvider(opts.ep ?? "auto", opts.sessions?.probes), ckpt.parameterCount());
       let converted = await ensureConverted(ckpt, { ...opts, dtype });
       const open = () =>
         openSession(converted.modelPath, { ep: opts.ep ?? "auto", threads: opts.threads, ...opts.sessions });

@@ -23,10 +23,11 @@ import {
   readConverted,
   type ConvertedManifest,
 } from "../model/convert";
+import type { GraphDtype } from "../model/monet-graph";
 
 export interface StoreOptions {
   cacheDir?: string;
-  dtype?: "float32" | "float16";
+  dtype?: GraphDtype;
   onProgress?: (done: number, total: number, what: string) => void;
   signal?: AbortSignal;
   log?: (line: string) => void;

@@ -6,6 +6,12 @@ import { expectedTensors } from "../checkpoint/checkpoint";
 import type { MonetConfig } from "../checkpoint/config";
 import { numel } from "../checkpoint/safetensors";
 import { formatBytes } from "../files/regular-file";
+import type { GraphDtype } from "../model/monet-graph";
+import { BYTES_PER_WEIGHT } from "./dtype";
+
+/** What to convert to instead: quantized weights take a third (int8) or a sixth (int4) of float32's. */
+const SMALLER_WEIGHTS =
+  "quantized weights (--dtype int8: about a third of the float32 memory, int4: about a sixth; docs/quantization.md)";
 
 export class OutOfMemoryError extends Error {
   override readonly name = "OutOfMemoryError";
@@ -30,22 +36,23 @@ export function outOfMemoryAtLoad(modelPath: string, e: unknown): OutOfMemoryErr
     }
   }
   return new OutOfMemoryError(
-    `not enough memory to load the model (${formatBytes(bytes)} of weights in ${modelPath}; onnxruntime said: ${firstLine(e)}): close other programs, use float16 weights (half the memory: --dtype float16), or use a smaller model`,
+    `not enough memory to load the model (${formatBytes(bytes)} of weights in ${modelPath}; onnxruntime said: ${firstLine(e)}): close other programs, use ${SMALLER_WEIGHTS}, or use a smaller model`,
   );
 }
 
 /** A run ran out of memory: the weights plus the keys and values of `tokens` positions had to fit. */
 export function outOfMemoryAtRun(
   config: MonetConfig,
-  dtype: "float32" | "float16",
+  dtype: GraphDtype,
   tokens: number,
   e: unknown,
 ): OutOfMemoryError {
-  const bytesPer = dtype === "float16" ? 2 : 4;
+  // The router and the norms stay float32 in quantized graphs: this slightly undercounts them.
   let weights = 0;
-  for (const shape of expectedTensors(config).values()) weights += numel(shape) * bytesPer;
-  const cache = 2 * config.numLayers * config.numKvHeads * config.headDim * tokens * bytesPer;
+  for (const shape of expectedTensors(config).values()) weights += numel(shape) * BYTES_PER_WEIGHT[dtype];
+  const cacheBytesPer = dtype === "float16" ? 2 : 4;
+  const cache = 2 * config.numLayers * config.numKvHeads * config.headDim * tokens * cacheBytesPer;
   return new OutOfMemoryError(
-    `not enough memory to run the model on ${tokens} tokens (${formatBytes(weights)} of ${dtype} weights and ${formatBytes(cache)} of cached keys and values; onnxruntime said: ${firstLine(e)}): use fewer context tokens (monetLens.contextTokens), float16 weights (--dtype float16), or close other programs`,
+    `not enough memory to run the model on ${tokens} tokens (${formatBytes(weights)} of ${dtype} weights and ${formatBytes(cache)} of cached keys and values; onnxruntime said: ${firstLine(e)}): use fewer context tokens (monetLens.contextTokens), ${SMALLER_WEIGHTS}, or close other programs`,
   );
 }

@@ -15,7 +15,13 @@ import type { Heartbeat, Request, Response } from "./protocol";
 import { EP_PREFERENCES } from "./providers";
 
 /** engine.ts DTYPE_CHOICES. */
-export const PROTOCOL_DTYPES = ["auto", "float32", "float16"] as const satisfies readonly DtypeChoice[];
+export const PROTOCOL_DTYPES = [
+  "auto",
+  "float32",
+  "float16",
+  "int8",
+  "int4",
+] as const satisfies readonly DtypeChoice[];
 // A dtype added to DtypeChoice and not here fails the type check (and would be refused on the wire).
 const everyDtype: Exclude<DtypeChoice, (typeof PROTOCOL_DTYPES)[number]> extends never ? true : false = true;
 void everyDtype;

@@ -4,6 +4,7 @@ import * as ort from "./ort";
 import type { MonetConfig } from "../checkpoint/config";
 import { routingGroupCount } from "../checkpoint/config";
 import { io } from "../model/graph-io";
+import { activationDtype, type GraphDtype } from "../model/monet-graph";
 import { KvCache, type CacheShape } from "./kv-cache";
 import type { Steering } from "./steering";
 import { isOutOfMemory, outOfMemoryAtRun } from "./out-of-memory";
@@ -55,8 +56,8 @@ export class MonetRunner {
     readonly config: MonetConfig,
     /** Called when a run fails; may return a replacement session (another provider) to retry on. */
     private readonly onRunError?: (e: unknown) => Promise<ort.InferenceSession | undefined>,
-    /** Element type of the converted graph (keys and values in the cache). */
-    readonly dtype: "float32" | "float16" = "float32",
+    /** The converted graph's precision (its activations', so the cache's, element type follows). */
+    readonly dtype: GraphDtype = "float32",
   ) {
     this.groups = routingGroupCount(config);
     const E = config.moeExperts;
@@ -77,7 +78,7 @@ export class MonetRunner {
       numLayers: this.config.numLayers,
       numKvHeads: this.config.numKvHeads,
       headDim: this.config.headDim,
-      dtype: this.dtype,
+      dtype: activationDtype(this.dtype),
     };
   }
 

@@ -6,7 +6,7 @@ import type { MonetConfig } from "../checkpoint/config";
 import { float32ToFloat16Bits } from "../checkpoint/safetensors";
 import { f, type GraphBuilder } from "../onnx/graph-builder";
 import { io } from "./graph-io";
-import { linear, type Casts, type WeightFn } from "./graph-parts";
+import type { Casts, Weights } from "./graph-parts";
 
 export interface AttentionInputs {
   /** input_ids [1, T]. */
@@ -31,7 +31,7 @@ export function attention(
   cast: Casts,
   fused: boolean,
   inputs: AttentionInputs,
-  w: WeightFn,
+  weights: Weights,
 ): Attention {
   const d = c.hiddenSize;
   const hd = c.headDim;
@@ -95,9 +95,11 @@ export function attention(
   return {
     async layer(l, x) {
       const p = `model.layers.${l}`;
-      const qProj = linear(g, x, await w(`${p}.self_attn.q_proj.weight`, [c.numHeads * hd, d]));
-      const kProj = linear(g, x, await w(`${p}.self_attn.k_proj.weight`, [c.numKvHeads * hd, d]));
-      const vProj = linear(g, x, await w(`${p}.self_attn.v_proj.weight`, [c.numKvHeads * hd, d]));
+      const proj = async (name: string, out: number) =>
+        (await weights.linear(`${p}.self_attn.${name}.weight`, [out, d])).apply(g, x);
+      const qProj = await proj("q_proj", c.numHeads * hd);
+      const kProj = await proj("k_proj", c.numKvHeads * hd);
+      const vProj = await proj("v_proj", c.numKvHeads * hd);
       let ctx: string;
       if (fused) {
         // onnxruntime's GroupQueryAttention: RoPE (half rotation), causal mask, GQA and the
@@ -164,7 +166,7 @@ export function attention(
           g.constI64([-1, c.numHeads * hd]),
         ]);
       }
-      return linear(g, ctx, await w(`${p}.self_attn.o_proj.weight`, [d, c.numHeads * hd]));
+      return (await weights.linear(`${p}.self_attn.o_proj.weight`, [d, c.numHeads * hd])).apply(g, ctx);
     },
   };
 }

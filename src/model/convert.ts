@@ -29,6 +29,7 @@ export interface ConvertedManifest {
 
 export interface ConvertOptions {
   dtype?: GraphOptions["dtype"];
+  accuracyLevel?: GraphOptions["accuracyLevel"];
   attention?: GraphOptions["attention"];
   fingerprint: string;
   /** Called after each part of the graph; throwing stops the conversion (and removes the work folder). */
@@ -52,6 +53,7 @@ export async function convertToOnnx(
     try {
       await buildMonetGraph(graph, finiteWeights(src), {
         dtype,
+        accuracyLevel: opts.accuracyLevel,
         attention: opts.attention,
         onProgress: opts.onProgress,
       });

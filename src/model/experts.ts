@@ -2,9 +2,45 @@
 // with the masking (steering) equations, in two exact forms chosen in the graph: over all
 // experts (prefill), or over the union of the experts that survive the router for some
 // token and head (decoding), whose weight rows are gathered so that only they are read.
+// Quantized graphs always run over all experts, with MatMulNBits over each whole matrix
+// (docs/quantization.md: on the CPU that reads fewer bytes than gathering dequantized rows).
 import type { GraphBuilder } from "../onnx/graph-builder";
-import { transpose, type Casts, type WeightFn, type WeightSource } from "./graph-parts";
+import { transpose, type Casts, type LinearWeight, type Weights, type WeightSource } from "./graph-parts";
 import { scatterAddOverHeads, type Routing } from "./router";
+
+/** The view's rows of an expert-major tensor [E·rows, …] (all of it, or the union's). */
+type Rows = (b: GraphBuilder, weight: string, rows: number) => string;
+
+/**
+ * An expert matrix: float, kept expert-major so that the union's rows can be gathered (up
+ * projections [E·rows, d] as in the checkpoint, down projections transposed to [E·rows, out]),
+ * or quantized, a MatMulNBits matrix over all experts in the checkpoint's [out, in] layout.
+ */
+type ExpertMatrix = { tensor: string } | { linear: LinearWeight };
+
+/** An up projection u [E·rows, d]. */
+async function upMatrix(w: Weights, name: string, n: number, d: number): Promise<ExpertMatrix> {
+  return w.quant ? { linear: await w.linear(name, [n, d]) } : { tensor: await w.tensor(name, [n, d]) };
+}
+
+/** A down projection v [out, E·rows] (PyTorch's [out, in]). */
+async function downMatrix(w: Weights, name: string, out: number, n: number): Promise<ExpertMatrix> {
+  return w.quant
+    ? { linear: await w.linear(name, [out, n]) }
+    : { tensor: await w.tensor(name, [n, out], (x) => transpose(x, out, n)) };
+}
+
+/** Per-expert output biases b [E, out], weighed by r: as rows, or quantized transposed to [out, E]. */
+async function biasMatrix(w: Weights, name: string, E: number, out: number): Promise<ExpertMatrix> {
+  return w.quant
+    ? { linear: await w.linear(name, [out, E], (x) => transpose(x, E, out)) }
+    : { tensor: await w.tensor(name, [E, out]) };
+}
+
+/** The view's part of an expert matrix: gathered rows (float) or the whole quantized matrix. */
+function part(b: GraphBuilder, rowsOf: Rows, m: ExpertMatrix, rows: number): string | LinearWeight {
+  return "tensor" in m ? rowsOf(b, m.tensor, rows) : m.linear;
+}
 
 /** One side of the expert computation, either over all experts or over the union. */
 interface ExpertView {
@@ -77,14 +113,25 @@ function expertBranches(
     const values = b.op("Mul", [b.op("Unsqueeze", [outer.w, b.constI64([3])]), carried]);
     return cast.toDt(scatterAddOverHeads(b, values, outer.idx, a, k), b);
   };
+  const fullView: ExpertView = {
+    g1: r.g1d,
+    g2: r.g2d,
+    r1: r.r1d,
+    r2: r.r2d,
+    lost: lostDense,
+    rows1: full,
+    rows2: full,
+  };
+  const un = r.union;
+  if (!un) return body(g, fullView);
   // Union view: few experts survive, so the union's dense mask block is cheap.
   const unionView = (b: GraphBuilder): ExpertView => {
     const pick = (t: string, idx: string, axis: number) => b.op("Gather", [t, idx], { axis });
     const lost = (bb: GraphBuilder, toSide: 1 | 2, aDt: string) => {
       const a = cast.toF32(aDt, bb);
-      const g1u = pick(r.g1, r.s1, 2); // [T, H, U1] float32
-      const g2u = pick(r.g2, r.s2, 2);
-      const mu = pick(pick(r.mask, r.s1, 0), r.s2, 1); // [U1, U2]
+      const g1u = pick(r.g1, un.s1, 2); // [T, H, U1] float32
+      const g2u = pick(r.g2, un.s2, 2);
+      const mu = pick(pick(r.mask, un.s1, 0), un.s2, 1); // [U1, U2]
       const [gOut, gIn, m] =
         toSide === 1 ? [g1u, g2u, mu] : [g2u, g1u, bb.op("Transpose", [mu], { perm: [1, 0] })];
       const weighted = bb.op("Mul", [
@@ -102,29 +149,35 @@ function expertBranches(
       );
     };
     return {
-      g1: pick(r.g1d, r.s1, 2),
-      g2: pick(r.g2d, r.s2, 2),
-      r1: pick(r.r1d, r.s1, 1),
-      r2: pick(r.r2d, r.s2, 1),
+      g1: pick(r.g1d, un.s1, 2),
+      g2: pick(r.g2d, un.s2, 2),
+      r1: pick(r.r1d, un.s1, 1),
+      r2: pick(r.r2d, un.s2, 1),
       lost,
-      rows1: union(r.s1),
-      rows2: union(r.s2),
+      rows1: union(un.s1),
+      rows2: union(un.s2),
     };
   };
   const [out] = g.ifThenElse(
-    r.useAll,
+    un.useAll,
     1,
-    (b) => [
-      body(b, { g1: r.g1d, g2: r.g2d, r1: r.r1d, r2: r.r2d, lost: lostDense, rows1: full, rows2: full }),
-    ],
+    (b) => [body(b, fullView)],
     (b) => [body(b, unionView(b))],
   );
   return out!;
 }
 
 /** relu(u·x + bias)²: [T, U, k]. */
-function upProjection(b: GraphBuilder, x: string, weight: string, bias: string, k: number): string {
-  const a = b.op("Relu", [b.op("Gemm", [x, weight, bias], { transB: 1 })]);
+function upProjection(
+  b: GraphBuilder,
+  x: string,
+  weight: string | LinearWeight,
+  bias: string,
+  k: number,
+): string {
+  const z =
+    typeof weight === "string" ? b.op("Gemm", [x, weight, bias], { transB: 1 }) : weight.apply(b, x, bias);
+  const a = b.op("Relu", [z]);
   return b.op("Reshape", [b.op("Mul", [a, a]), b.constI64([0, -1, k])]);
 }
 
@@ -146,8 +199,11 @@ function mixThrough(g: GraphBuilder, v: ExpertView, toSide: 1 | 2, aIn: string, 
 }
 
 /** Σ of feature blocks times their weight rows: [T, U, k] blocks flattened to [T, U·k]. */
-function down(b: GraphBuilder, terms: Array<[features: string, weight: string]>): string {
-  const parts = terms.map(([feat, wt]) => b.op("MatMul", [b.op("Reshape", [feat, b.constI64([0, -1])]), wt]));
+function down(b: GraphBuilder, terms: Array<[features: string, weight: string | LinearWeight]>): string {
+  const parts = terms.map(([feat, wt]) => {
+    const flat = b.op("Reshape", [feat, b.constI64([0, -1])]);
+    return typeof wt === "string" ? b.op("MatMul", [flat, wt]) : wt.apply(b, flat);
+  });
   return parts.reduce((acc, t) => b.op("Add", [acc, t]));
 }
 
@@ -161,7 +217,7 @@ export interface ExpertLayer {
   maskActive: string;
   /** "model.layers.{l}". */
   prefix: string;
-  w: WeightFn;
+  w: Weights;
   cast: Casts;
 }
 
@@ -177,32 +233,32 @@ async function verticalExperts(layer: ExpertLayer): Promise<string> {
   const k = c.moeDim / 2;
   const d = c.hiddenSize;
   const half = d / 2;
-  const u1 = await w(`${p}.moe.u1.weight`, [E * k, d]);
-  const u2 = await w(`${p}.moe.u2.weight`, [E * k, d]);
-  const bu1 = await w(`${p}.moe.u1.bias`, [E * k]);
-  const bu2 = await w(`${p}.moe.u2.bias`, [E * k]);
-  const vT = (name: string) => w(`${p}.moe.${name}.weight`, [E * k, half], (x) => transpose(x, half, E * k));
+  const u1 = await upMatrix(w, `${p}.moe.u1.weight`, E * k, d);
+  const u2 = await upMatrix(w, `${p}.moe.u2.weight`, E * k, d);
+  const bu1 = await w.tensor(`${p}.moe.u1.bias`, [E * k]);
+  const bu2 = await w.tensor(`${p}.moe.u2.bias`, [E * k]);
+  const vT = (name: string) => downMatrix(w, `${p}.moe.${name}.weight`, half, E * k);
   const v11 = await vT("v11");
   const v12 = await vT("v12");
   const v21 = await vT("v21");
   const v22 = await vT("v22");
-  const b1 = await w(`${p}.moe.b1`, [E, half]);
-  const b2 = await w(`${p}.moe.b2`, [E, half]);
+  const b1 = await biasMatrix(w, `${p}.moe.b1`, E, half);
+  const b2 = await biasMatrix(w, `${p}.moe.b2`, E, half);
   return expertBranches(g, r, cast, (b, v) => {
-    const a1 = upProjection(b, x, v.rows1(b, u1, k), v.rows1(b, bu1, k), k);
-    const a2 = upProjection(b, x, v.rows2(b, u2, k), v.rows2(b, bu2, k), k);
+    const a1 = upProjection(b, x, part(b, v.rows1, u1, k), v.rows1(b, bu1, k), k);
+    const a2 = upProjection(b, x, part(b, v.rows2, u2, k), v.rows2(b, bu2, k), k);
     const y12 = mixThrough(b, v, 1, a2, maskActive); // [T, U1, k]
     const y21 = mixThrough(b, v, 2, a1, maskActive); // [T, U2, k]
     // left = v11·(r1⊙a1) + v12·Y12 + r1ᵀb1;  right = v21·Y21 + v22·(r2⊙a2) + r2ᵀb2
     const left = down(b, [
-      [b.op("Mul", [v.r1, a1]), v.rows1(b, v11, k)],
-      [y12, v.rows1(b, v12, k)],
-      [v.r1, v.rows1(b, b1, 1)],
+      [b.op("Mul", [v.r1, a1]), part(b, v.rows1, v11, k)],
+      [y12, part(b, v.rows1, v12, k)],
+      [v.r1, part(b, v.rows1, b1, 1)],
     ]);
     const right = down(b, [
-      [y21, v.rows2(b, v21, k)],
-      [b.op("Mul", [v.r2, a2]), v.rows2(b, v22, k)],
-      [v.r2, v.rows2(b, b2, 1)],
+      [y21, part(b, v.rows2, v21, k)],
+      [b.op("Mul", [v.r2, a2]), part(b, v.rows2, v22, k)],
+      [v.r2, part(b, v.rows2, b2, 1)],
     ]);
     return b.op("Concat", [left, right], { axis: 1 });
   });
@@ -214,17 +270,17 @@ async function horizontalExperts(layer: ExpertLayer): Promise<string> {
   const E = c.moeExperts;
   const m = c.moeDim;
   const d = c.hiddenSize;
-  const u = await w(`${p}.moe.u.weight`, [E * m, d]);
-  const bu = await w(`${p}.moe.u.bias`, [E * m]);
-  const vT = await w(`${p}.moe.v.weight`, [E * m, d], (x) => transpose(x, d, E * m));
-  const bias = await w(`${p}.moe.b`, [E, d]);
+  const u = await upMatrix(w, `${p}.moe.u.weight`, E * m, d);
+  const bu = await w.tensor(`${p}.moe.u.bias`, [E * m]);
+  const vT = await downMatrix(w, `${p}.moe.v.weight`, d, E * m);
+  const bias = await biasMatrix(w, `${p}.moe.b`, E, d);
   return expertBranches(g, r, cast, (b, v) => {
-    const a = upProjection(b, x, v.rows1(b, u, m), v.rows1(b, bu, m), m);
+    const a = upProjection(b, x, part(b, v.rows1, u, m), v.rows1(b, bu, m), m);
     const y = mixThrough(b, v, 2, a, maskActive); // [T, U2, m]
     // out = v·flat(Y) + r2ᵀb
     return down(b, [
-      [y, v.rows2(b, vT, m)],
-      [v.r2, v.rows2(b, bias, 1)],
+      [y, part(b, v.rows2, vT, m)],
+      [v.r2, part(b, v.rows2, bias, 1)],
     ]);
   });
 }

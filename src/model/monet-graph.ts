@@ -18,18 +18,30 @@ import { f, type ElemType, type GraphBuilder } from "../onnx/graph-builder";
 import { attention } from "./attention";
 import { experts } from "./experts";
 import { io } from "./graph-io";
-import { castsFor, linear, weightReader, type WeightSource } from "./graph-parts";
+import { castsFor, weightsFor, type Quantization, type WeightSource } from "./graph-parts";
 import { router, type Routing } from "./router";
 
 export type { WeightSource } from "./graph-parts";
 
+/** The converted graph's precision (docs/quantization.md). */
+export const GRAPH_DTYPES = ["float32", "float16", "int8", "int4"] as const;
+export type GraphDtype = (typeof GRAPH_DTYPES)[number];
+
+/** The element type of a graph's activations (and KV cache): quantized graphs compute in float32. */
+export function activationDtype(dtype: GraphDtype): "float32" | "float16" {
+  return dtype === "float16" ? "float16" : "float32";
+}
+
 export interface GraphOptions {
   /**
-   * Element type of the weights and activations. The router, the routing weights and the
-   * mask corrections always work in float32 (expert selection is a threshold), and so do
-   * the logits.
+   * Element type of the weights and activations: float32 or float16; or int8/int4, weight-only
+   * quantization of the large matrices (attention, experts, embeddings and head) with float32
+   * activations. The router, the routing weights and the mask corrections always work in
+   * float32 (expert selection is a threshold), and so do the logits.
    */
-  dtype: "float32" | "float16";
+  dtype: GraphDtype;
+  /** Quantized graphs: MatMulNBits' accuracy_level (default 4, int8 activations; 0: float32). */
+  accuracyLevel?: Quantization["accuracyLevel"];
   /** "fused": onnxruntime's GroupQueryAttention (default); "portable": standard ONNX ops. */
   attention?: "fused" | "portable";
   onProgress?: (done: number, total: number, what: string) => void;
@@ -37,7 +49,12 @@ export interface GraphOptions {
 
 export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: GraphOptions): Promise<void> {
   const c = src.config;
-  const dt: ElemType = opts.dtype;
+  const act = activationDtype(opts.dtype);
+  const dt: ElemType = act;
+  const quant: Quantization | undefined =
+    opts.dtype === "int8" || opts.dtype === "int4"
+      ? { bits: opts.dtype === "int8" ? 8 : 4, accuracyLevel: opts.accuracyLevel ?? 4 }
+      : undefined;
   const d = c.hiddenSize;
   const hd = c.headDim;
   const E = c.moeExperts;
@@ -45,8 +62,9 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
   let step = 0;
   const total = c.numLayers + 2;
   const progress = (what: string) => opts.onProgress?.(++step, total, what);
-  const w = weightReader(g, src, opts.dtype);
-  const cast = castsFor(g, opts.dtype);
+  const weights = weightsFor(g, src, act, quant);
+  const w = weights.tensor;
+  const cast = castsFor(g, act);
 
   // ---- inputs
   const ids = g.input(io.inputIds, "int64", [1, "T"]);
@@ -64,11 +82,11 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
     pastK.push(g.input(io.pastKey(l), dt, [1, c.numKvHeads, fused ? "C" : "P", hd]));
     pastV.push(g.input(io.pastValue(l), dt, [1, c.numKvHeads, fused ? "C" : "P", hd]));
   }
-  const attn = attention(g, c, opts.dtype, cast, fused, { ids, pastK, pastV, pastLength }, w);
+  const attn = attention(g, c, act, cast, fused, { ids, pastK, pastV, pastLength }, weights);
 
   // ---- embedding
-  const embed = await w("model.embed_tokens.weight", [c.vocabSize, d]);
-  let h = g.op("Gather", [embed, g.op("Squeeze", [ids, g.constI64([0])])], { axis: 0 }); // [T, d]
+  const embed = await weights.embedding("model.embed_tokens.weight", [c.vocabSize, d]);
+  let h = embed.gather(g, g.op("Squeeze", [ids, g.constI64([0])])); // [T, d]
   progress("embeddings");
 
   const rmsNorm = async (x: string, name: string) =>
@@ -98,8 +116,11 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
         maskActive,
         w,
         cast,
+        // Quantized experts always run over all experts (docs/quantization.md: gathering
+        // quantized rows costs more on the CPU than reading every expert's codes).
+        !quant,
       );
-    const moe = await experts({ g, src, x, routing: routing!, maskActive, prefix: p, w, cast });
+    const moe = await experts({ g, src, x, routing: routing!, maskActive, prefix: p, w: weights, cast });
     h = g.op("Add", [h, moe]);
     progress(`layer ${l}`);
   }
@@ -108,8 +129,8 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
   const start = g.op("Neg", [numLogits]);
   const last = g.op("Slice", [h, start, g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([0])]);
   const hn = await rmsNorm(last, "model.norm.weight");
-  const head = c.tieWordEmbeddings ? embed : await w("lm_head.weight", [c.vocabSize, d]);
-  g.output(cast.toF32(g.op("Unsqueeze", [linear(g, hn, head), g.constI64([0])])), io.logits, "float32", [
+  const head = c.tieWordEmbeddings ? embed.head : await weights.linear("lm_head.weight", [c.vocabSize, d]);
+  g.output(cast.toF32(g.op("Unsqueeze", [head.apply(g, hn), g.constI64([0])])), io.logits, "float32", [
     1,
     "N",
     c.vocabSize,

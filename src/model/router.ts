@@ -32,9 +32,12 @@ export interface Routing {
   c2: Compact;
   /** M[idx1, idx2] per token and head [T, H, K1, K2] (only computed under masks). */
   mc: string;
-  useAll: string; // bool: run over all experts (else over the union of survivors)
-  s1: string; // int64 [U1]: experts that survive for some token and head
-  s2: string; // int64 [U2]
+  /** The union of surviving experts (absent when the expert layers always run over all). */
+  union?: {
+    useAll: string; // bool: run over all experts (else over the union of survivors)
+    s1: string; // int64 [U1]: experts that survive for some token and head
+    s2: string; // int64 [U2]
+  };
 }
 
 export interface Compact {
@@ -53,6 +56,8 @@ export async function router(
   maskActive: string,
   w: WeightFn,
   cast: Casts,
+  /** Whether the expert layers may run over the union of survivors (decoding). */
+  union: boolean,
 ): Promise<Routing> {
   const c = src.config;
   const H = c.moeHeads;
@@ -80,6 +85,7 @@ export async function router(
       H,
       E,
     ]);
+    if (!union) return { g: gk, sIdx: "", all: "" };
     // The union of surviving experts over tokens and heads (g = 0 exactly for the others).
     const alive = g.op("Greater", [
       g.op("ReduceSum", [gk, g.constI64([0, 1])], { keepdims: 0 }),
@@ -144,14 +150,18 @@ export async function router(
     c1: { idx: idx1!, w: w1! },
     c2: { idx: idx2!, w: w2! },
     mc: mc!,
-    // All experts, when all survive or more than a few tokens run (prefill): then the
-    // compact per-token mask correction beats the union's dense mask block.
-    useAll: g.op("Or", [
-      g.op("Squeeze", [g.op("And", [one.all, two.all]), g.constI64([0])]),
-      g.op("Greater", [g.op("Shape", [x], { start: 0, end: 1 }), g.constI64([UNION_MAX_TOKENS])]),
-    ]),
-    s1: one.sIdx,
-    s2: two.sIdx,
+    union: union
+      ? {
+          // All experts, when all survive or more than a few tokens run (prefill): then the
+          // compact per-token mask correction beats the union's dense mask block.
+          useAll: g.op("Or", [
+            g.op("Squeeze", [g.op("And", [one.all, two.all]), g.constI64([0])]),
+            g.op("Greater", [g.op("Shape", [x], { start: 0, end: 1 }), g.constI64([UNION_MAX_TOKENS])]),
+          ]),
+          s1: one.sIdx,
+          s2: two.sIdx,
+        }
+      : undefined,
   };
 }
 

@@ -233,7 +233,10 @@ describe("GPU check pieces", () => {
       big.map((s) => s.length),
       [0, 1, 2, 3, 4, 5].map((g) => python[g % 2]! + lua[g % 2]!),
     );
-    assert.equal(twoLanguageMaskSets(1, 16)[0]!.length, Math.round(python[0]! / 1024) + Math.round(lua[0]! / 1024));
+    assert.equal(
+      twoLanguageMaskSets(1, 16)[0]!.length,
+      Math.round(python[0]! / 1024) + Math.round(lua[0]! / 1024),
+    );
   });
 
   it("the 1.4B's config gets the published moe_topk", () => {

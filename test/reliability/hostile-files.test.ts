@@ -604,7 +604,7 @@ describe("out of memory", () => {
           probes: [{ name: "cpu", available: true, reason: "" }],
         },
       }),
-      /^OutOfMemoryError: not enough memory to load the model \(\d+(\.\d+)? MB of weights in .*model\.onnx; onnxruntime said: std::bad_alloc\): close other programs, use float16 weights \(half the memory: --dtype float16\), or use a smaller model$/,
+      /^OutOfMemoryError: not enough memory to load the model \(\d+(\.\d+)? MB of weights in .*model\.onnx; onnxruntime said: std::bad_alloc\): close other programs, use quantized weights \(--dtype int8: about a third of the float32 memory, int4: about a sixth; docs\/quantization\.md\), or use a smaller model$/,
     );
   });
 
@@ -620,10 +620,23 @@ describe("out of memory", () => {
         );
       },
     } as unknown as ort.InferenceSession;
-    const runner = new MonetRunner(session, config);
-    await assert.rejects(
-      runner.forward({ ids: [1, 2, 3], cache: KvCache.empty(runner.cacheShape()) }),
-      /not enough memory to run the model on 3 tokens \(\d+ MB of float32 weights and \d+(\.\d+)? kB of cached keys and values; onnxruntime said: .*\): use fewer context tokens \(monetLens\.contextTokens\), float16 weights \(--dtype float16\), or close other programs/,
+    const weightsMB = async (dtype: "float32" | "int4") => {
+      const runner = new MonetRunner(session, config, undefined, dtype);
+      const e = await runner.forward({ ids: [1, 2, 3], cache: KvCache.empty(runner.cacheShape()) }).then(
+        () => assert.fail("the run should fail"),
+        (e: unknown) => e as Error,
+      );
+      assert.match(
+        e.message,
+        /not enough memory to run the model on 3 tokens \(\d+ MB of (float32|int4) weights and \d+(\.\d+)? kB of cached keys and values; onnxruntime said: .*\): use fewer context tokens \(monetLens\.contextTokens\), quantized weights \(--dtype int8: .*\), or close other programs/,
+      );
+      return Number(/\((\d+) MB of/.exec(e.message)![1]);
+    };
+    // A quantized model's weights are counted at its own bytes per weight: 0.625 for int4.
+    const [float32, int4] = [await weightsMB("float32"), await weightsMB("int4")];
+    assert.ok(
+      Math.abs(int4 - (float32 * 0.625) / 4) <= 1,
+      `${int4} MB of int4 against ${float32} MB of float32`,
     );
   });
 });
