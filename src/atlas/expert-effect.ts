@@ -115,7 +115,9 @@ export async function expertEffect(
 /** The engine's Steering for one expert scaled (flat index i·E + j in its group; 0 masks it). */
 export function oneExpertSteering(s: OneExpertScale, shape: { groups: number; experts: number }): Steering {
   if (s.group >= shape.groups || s.i >= shape.experts || s.j >= shape.experts)
-    throw new RangeError(`no expert ${formatExpertId(s)} in a model of ${shape.groups} groups × ${shape.experts}²`);
+    throw new RangeError(
+      `no expert ${formatExpertId(s)} in a model of ${shape.groups} groups × ${shape.experts}²`,
+    );
   const perGroup = Array.from({ length: shape.groups }, (_, g) =>
     g === s.group ? [[s.i * shape.experts + s.j, s.scale] as const] : [],
   );

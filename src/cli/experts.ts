@@ -232,7 +232,8 @@ export function engineEffectModel(engine: Engine): EffectModel {
 }
 
 const prob = (p: number) => `${(100 * p).toFixed(p < 0.001 ? 4 : 2)} %`;
-const signed = (d: number) => `${d >= 0 ? "+" : "−"}${(100 * Math.abs(d)).toFixed(Math.abs(d) < 0.001 ? 4 : 2)} pts`;
+const signed = (d: number) =>
+  `${d >= 0 ? "+" : "−"}${(100 * Math.abs(d)).toFixed(Math.abs(d) < 0.001 ? 4 : 2)} pts`;
 
 /** The "effect here" section of the card, as lines. */
 export function formatEffect(e: ExpertEffect): string[] {
