@@ -6,6 +6,7 @@ import type { GroupChoice } from "../src/heatmap-shared/view-model";
 import { AbView } from "./ab-view";
 import { loadState, post, saveState } from "./api";
 import { byId } from "./dom";
+import { CARD_MESSAGES, type CardMessage, ExpertCards } from "./expert-card";
 import { HeatmapGrid } from "./heatmap-grid";
 import { showStatus } from "./status";
 import { Tooltip } from "./tooltip";
@@ -43,11 +44,27 @@ const grid = new HeatmapGrid(
   {
     rowClick: (row) => {
       if (route) post({ type: "selectTokens", seq: routeSeq, from: row.from, to: row.to });
+      cards.showTokenExperts(route, row);
+      fitHeight();
     },
     headerClick: (language) => post({ type: "toggleMask", language }),
   },
 );
 grid.setGroup(state.group);
+
+const cards = new ExpertCards(
+  {
+    strip: byId("hm-token-experts"),
+    source: byId("ex-source"),
+    status: byId("ex-status"),
+    form: byId<HTMLFormElement>("ex-search"),
+    query: byId<HTMLInputElement>("ex-query"),
+    body: byId("ex-body"),
+  },
+  post,
+  () => setTab("expert"),
+);
+byId("ex-find").addEventListener("click", () => byId<HTMLFormElement>("ex-search").requestSubmit());
 
 const ab = new AbView({
   source: byId("ab-source"),
@@ -106,7 +123,7 @@ function setTab(tab: Tab): void {
 }
 
 tabs.addEventListener("change", () => {
-  const tab: Tab = tabs.activeid === "tab-ab" ? "ab" : "heatmap";
+  const tab: Tab = tabs.activeid === "tab-ab" ? "ab" : tabs.activeid === "tab-expert" ? "expert" : "heatmap";
   tooltip.hide();
   requestAnimationFrame(() => {
     fitHeight();
@@ -154,6 +171,7 @@ function heatmapState(s: ViewState, message: string): void {
   if (s === "noSelection" || s === "noModel") {
     route = null;
     grid.setData(null);
+    cards.showTokenExperts(null, null);
     hmSource.textContent = "";
     hmAtlas.hidden = true;
   }
@@ -165,6 +183,7 @@ function heatmapState(s: ViewState, message: string): void {
 function showRoute(seq: number, data: RouteData, source: SourceInfo): void {
   routeSeq = seq;
   route = data;
+  cards.showTokenExperts(null, null);
   setGroupOptions(data.groups);
   grid.setData(data);
   hmSource.textContent = sourceLine(source, data);
@@ -192,10 +211,14 @@ function fitHeight(): void {
   if (g.style.height !== h) g.style.height = h;
 }
 
-const TYPES = new Set(["init", "masks", "status", "route", "compare", "notice"]);
+const TYPES = new Set(["init", "masks", "status", "route", "compare", "notice", ...CARD_MESSAGES]);
 
 function handle(m: unknown): void {
   if (typeof m !== "object" || m === null || !TYPES.has(String((m as { type?: unknown }).type))) return;
+  if (CARD_MESSAGES.has(String((m as { type: unknown }).type))) {
+    cards.handle(m as CardMessage);
+    return;
+  }
   const msg = m as ToWebview;
   switch (msg.type) {
     case "init":
@@ -209,6 +232,7 @@ function handle(m: unknown): void {
       return;
     case "status":
       if (msg.view === "heatmap") heatmapState(msg.state, msg.message);
+      else if (msg.view === "expert") cards.status(msg.state, msg.message);
       else {
         showStatus(abStatus, msg.state, msg.message);
         byId("ab-columns").classList.toggle("stale", msg.state === "computing");
@@ -223,6 +247,8 @@ function handle(m: unknown): void {
       return;
     case "notice":
       notice(msg.message);
+      return;
+    default:
       return;
   }
 }

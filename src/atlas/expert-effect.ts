@@ -4,6 +4,7 @@
 // extension wires it to its steering of one expert (effectAt: the same seam over any
 // engine that gives next-token logits and greedy continuations under a Steering).
 import { type Steering, steeringFromScaledExperts } from "../engine/steering";
+import type { ExpertEffect, TokenChange } from "../heatmap-shared/expert-card-data";
 import { type ExpertId, formatExpertId } from "./expert-id";
 
 /** One expert's scale, for the engine's steering: its routing score is multiplied by `scale` (0 switches it off). */
@@ -17,28 +18,7 @@ export interface OneExpertScale extends ExpertId {
  */
 export type LogitsWith = (scale: OneExpertScale | null) => Promise<Float32Array>;
 
-export interface TokenChange {
-  id: number;
-  piece: string;
-  /** Probabilities without and with the change, and after − before. */
-  before: number;
-  after: number;
-  delta: number;
-}
-
-export interface ExpertEffect {
-  expert: string;
-  scale: number;
-  /** KL(before ‖ after) of the next-token distribution, in nats. */
-  kl: number;
-  /** The most likely next token without and with the change. */
-  top1: { before: TokenChange; after: TokenChange };
-  /** The tokens whose probability rises most, and falls most. */
-  up: TokenChange[];
-  down: TokenChange[];
-  /** Greedy continuations without and with the change, when `continueWith` was given. */
-  continuation?: { before: string; after: string };
-}
+export type { ExpertEffect, TokenChange };
 
 function softmax(logits: Float32Array): Float64Array {
   let max = -Infinity;

@@ -15,6 +15,23 @@ export function newNonce(): string {
   return randomBytes(24).toString("base64url");
 }
 
+/** Where an expert card ranks the expert's tokens on demand: the open file, or the workspace's folders. */
+function expertSources(
+  tracker: EditorTracker,
+  from: "file" | "workspace",
+): { ok: true; value: string[] } | { ok: false; reason: string } {
+  if (from === "file") {
+    const doc = tracker.editor()?.document;
+    if (!doc) return { ok: false, reason: "No file is open: open one, or rank the workspace's files." };
+    if (doc.uri.scheme !== "file")
+      return { ok: false, reason: "The open document is not a file on disk: save it first." };
+    return { ok: true, value: [doc.uri.fsPath] };
+  }
+  const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === "file");
+  if (folders.length === 0) return { ok: false, reason: "No workspace folder is open." };
+  return { ok: true, value: folders.map((f) => f.uri.fsPath) };
+}
+
 export class HeatmapPanel implements vscode.Disposable {
   readonly controller: HeatmapController;
   private readonly panel: vscode.WebviewPanel;
@@ -47,6 +64,7 @@ export class HeatmapPanel implements vscode.Disposable {
       cursorContext: () => cursorContext(tracker.editor()),
       select: (uri, version, start, end) => selectInEditor(tracker, uri, version, start, end),
       visible: () => this.panel.visible,
+      expertSources: (from) => expertSources(tracker, from),
     };
     this.controller = new HeatmapController(host, deps, {
       pinned: context.globalState.get<boolean>(PINNED_KEY, true),

@@ -14,6 +14,8 @@ import {
   type ViewState,
 } from "../heatmap-shared/messages";
 import type { Continuation, RouteData } from "../heatmap-shared/route-data";
+import type { ContextSource } from "../heatmap-shared/expert-card-data";
+import { EXPERT_MESSAGES, ExpertCards, type ExpertMessage } from "./expert-cards";
 import { tokenOffsets } from "./span-range";
 
 export interface EditorTarget {
@@ -55,6 +57,8 @@ export interface ControllerHost {
   select(uri: string, version: number, start: number, end: number): Promise<"ok" | "changed" | "closed">;
   /** Whether the panel is visible (hidden panels recompute when shown). */
   visible(): boolean;
+  /** Expert cards' on-demand contexts: the open file's path, or the workspace's folders. */
+  expertSources?(from: ContextSource): Found<string[]>;
 }
 
 export interface ControllerOptions {
@@ -114,7 +118,8 @@ export class HeatmapController {
   private compare: { message: Extract<ToWebview, { type: "compare" }>; key: string } | undefined;
   private routeRun: AbortController | undefined;
   private compareRun: AbortController | undefined;
-  private readonly shown: Record<Tab, Shown> = { heatmap: {}, ab: {} };
+  private readonly shown: Record<Tab, Shown> = { heatmap: {}, ab: {}, expert: {} };
+  private readonly cards: ExpertCards;
   private timer: unknown;
   /** Hidden while the selection (pinned) or the masks changed: recompute when shown. */
   private dirty = { selection: false, masks: false };
@@ -135,6 +140,22 @@ export class HeatmapController {
     this.typingDebounceMs = opts.typingDebounceMs ?? 1500;
     this.setTimer = opts.setTimer ?? ((f, ms) => setTimeout(f, ms));
     this.clearTimer = opts.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
+    this.cards = new ExpertCards(
+      {
+        post: (m) => host.post(m),
+        status: (state, message) => this.status("expert", state, message),
+        cursor: () => {
+          const found = host.cursorContext();
+          return found.ok
+            ? { ok: true, value: { prompt: promptBefore(found.value.prompt), source: found.value.source } }
+            : found;
+        },
+        sources: (from) =>
+          host.expertSources?.(from) ?? { ok: false, reason: "There are no files to read here." },
+        log: (line) => deps.log(line),
+      },
+      deps.experts,
+    );
   }
 
   get isPinned(): boolean {
@@ -153,6 +174,7 @@ export class HeatmapController {
   }
 
   private async act(m: FromWebview): Promise<void> {
+    if (EXPERT_MESSAGES.has(m.type)) return this.cards.handle(m as ExpertMessage);
     switch (m.type) {
       case "ready":
         return this.ready();
@@ -177,6 +199,8 @@ export class HeatmapController {
         return;
       case "runCompare":
         return this.computeCompare(true);
+      default:
+        return;
     }
   }
 
@@ -192,7 +216,8 @@ export class HeatmapController {
         source: this.route.target.source,
       });
     if (this.compare) this.host.post(this.compare.message);
-    for (const view of ["heatmap", "ab"] as const) {
+    this.cards.ready();
+    for (const view of ["heatmap", "ab", "expert"] as const) {
       const s = this.shown[view].status;
       if (s) this.host.post({ type: "status", view, ...s });
     }
@@ -449,6 +474,7 @@ export class HeatmapController {
     if (this.timer !== undefined) this.clearTimer(this.timer);
     this.routeRun?.abort();
     this.compareRun?.abort();
+    this.cards.dispose();
   }
 }
 
