@@ -221,7 +221,7 @@ export class ExpertCards {
         `routing group ${c.group} · half-experts i ${c.i}, j ${c.j} · mean score over all tokens ${num(c.pooledMean)} (${(100 * c.pooledShare).toFixed(4)}% of a token's mass)`,
       ),
     );
-    const profile = section("Routing profile: mean score per class, against its mean over all tokens");
+    const profile = section("Routing profile: mean score per class ÷ its mean over all tokens");
     profile.append(this.profileChart(c));
     const contexts = section("Top contexts in the atlas corpus");
     const corpus = el("div", "ex-contexts");
@@ -254,10 +254,13 @@ export class ExpertCards {
     this.e.body.scrollTop = 0;
   }
 
-  /** Horizontal bars of the mean score per class; a dashed line at the expert's mean over all tokens. */
+  /**
+   * Horizontal bars per class of the expert's mean score there ÷ its mean over all the
+   * atlas corpus's tokens (the baseline, the dashed line at ×1).
+   */
   private profileChart(c: ExpertCardData): SVGSVGElement {
     const rowH = 18;
-    const m = { top: 6, right: 92, bottom: 26, left: 96 };
+    const m = { top: 6, right: 64, bottom: 30, left: 96 };
     const w = 420;
     const h = c.classes.length * rowH;
     const svgEl = document.createElementNS("http://www.w3.org/2000/svg", "svg");
@@ -268,9 +271,9 @@ export class ExpertCards {
       .attr("role", "img")
       .attr(
         "aria-label",
-        `Mean score of ${c.expert} per class: ${c.classes.map((k) => `${k.id} ${num(k.mean)}`).join(", ")}`,
+        `Mean score of ${c.expert} per class, as a multiple of its mean over all tokens: ${c.classes.map((k) => `${k.id} ${k.lift.toFixed(2)}`).join(", ")}`,
       );
-    const top = Math.max(c.pooledMean, ...c.classes.map((k) => k.mean), 1e-12);
+    const top = Math.max(1, ...c.classes.map((k) => k.lift));
     const x = scaleLinear().domain([0, top]).nice().range([0, w]);
     const y = scaleBand<string>()
       .domain(c.classes.map((k) => k.id))
@@ -289,7 +292,7 @@ export class ExpertCards {
       .attr("transform", (k) => `translate(0,${y(k.id)})`);
     rows
       .append("rect")
-      .attr("width", (k) => Math.max(1, x(k.mean)))
+      .attr("width", (k) => Math.max(1, x(k.lift)))
       .attr("height", y.bandwidth());
     rows
       .append("text")
@@ -302,7 +305,7 @@ export class ExpertCards {
     rows
       .append("text")
       .attr("class", "ex-value")
-      .attr("x", (k) => x(k.mean) + 4)
+      .attr("x", (k) => Math.max(x(k.lift), x(1)) + 5)
       .attr("y", y.bandwidth() / 2)
       .attr("dy", "0.35em")
       .text((k) => `×${k.lift.toFixed(2)}`);
@@ -312,17 +315,24 @@ export class ExpertCards {
     const base = g
       .append("g")
       .attr("class", "ex-baseline")
-      .attr("transform", `translate(${x(c.pooledMean)},0)`);
+      .attr("transform", `translate(${x(1)},0)`);
     base.append("line").attr("y1", -4).attr("y2", h);
-    base
-      .append("text")
-      .attr("y", h + 22)
-      .attr("text-anchor", "middle")
-      .text("all tokens");
     g.append("g")
       .attr("class", "ex-axis")
       .attr("transform", `translate(0,${h})`)
-      .call(axisBottom(x).ticks(4).tickFormat(format(".1e")).tickSizeOuter(0));
+      .call(
+        axisBottom(x)
+          .ticks(5)
+          .tickFormat((v) => `×${format("~g")(v as number)}`)
+          .tickSizeOuter(0),
+      );
+    g.append("text")
+      .attr("class", "ex-axis-note")
+      .attr("x", 0)
+      .attr("y", h + 28)
+      .text(
+        `×1 (dashed): its mean over all tokens, ${num(c.pooledMean)}${c.classes.some((k) => k.kind === "control") ? " · * control class" : ""}`,
+      );
     return svgEl;
   }
 
@@ -337,10 +347,11 @@ export class ExpertCards {
         el("span", "num tt-dim", ` score ${s.score.toFixed(3)}`),
       );
       const pre = el("pre", "ex-snippet");
+      // Blank lines around the context say nothing: they are left out.
       pre.append(
-        document.createTextNode(s.before),
+        document.createTextNode(s.before.replace(/^(?:[ \t]*\r?\n)+/, "")),
         el("mark", "ex-token", s.token),
-        document.createTextNode(s.after),
+        document.createTextNode(s.after.replace(/(?:\r?\n[ \t]*)+$/, "")),
       );
       item.append(where, pre);
       parts.push(item);
@@ -397,7 +408,10 @@ export class ExpertCards {
       parts.push(el("div", "tt-dim", "No token's probability moves: the expert takes no part here."));
     else {
       const cols = el("div", "ex-updown");
-      cols.append(this.changeTable("Up", e.up, "up"), this.changeTable("Down", e.down, "down"));
+      cols.append(
+        this.changeTable("Up (probability before → after, change in points)", e.up, "up"),
+        this.changeTable("Down", e.down, "down"),
+      );
       parts.push(cols);
     }
     if (e.continuation) {

@@ -62,7 +62,14 @@ const cards = new ExpertCards(
     body: byId("ex-body"),
   },
   post,
-  () => setTab("expert"),
+  () => {
+    // Setting the toolkit's activeid programmatically fires no change event: say it here.
+    setTab("expert");
+    if (state.tab === "expert") return;
+    state.tab = "expert";
+    saveState(state);
+    post({ type: "setTab", tab: "expert" });
+  },
 );
 byId("ex-find").addEventListener("click", () => byId<HTMLFormElement>("ex-search").requestSubmit());
 
