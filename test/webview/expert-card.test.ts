@@ -29,6 +29,7 @@ import { parseWebviewMessage, type SourceInfo } from "../../src/heatmap-shared/m
 import type { RouteData } from "../../src/heatmap-shared/route-data";
 import { DEMO_MODEL, SHARED, TEST_CACHE } from "../helpers/fixtures";
 import {
+  applyTheme,
   bundleWebview,
   CHROMIUM,
   chromiumAvailable,
@@ -195,6 +196,11 @@ describe("expert cards in the routing view (headless Chromium, demo model data)"
     assert.equal(await marks.count(), data.card.contexts.length);
     assert.equal(await marks.first().textContent(), data.card.contexts[0]!.token);
     await page.screenshot({ path: join(OUT, "card.png") });
+    for (const theme of ["light", "hc"] as const) {
+      await applyTheme(page, THEMES[theme]);
+      await page.screenshot({ path: join(OUT, `card-${theme}.png`) });
+    }
+    await applyTheme(page, THEMES.dark);
   });
 
   it("its buttons post validated requests; contexts from the open file and the effect at the cursor are drawn", async () => {
