@@ -32,7 +32,7 @@ export function loadState(): PageState {
     (Number.isInteger(rec.group) && (rec.group as number) >= 0 && (rec.group as number) < 64)
       ? (rec.group as GroupChoice)
       : "all";
-  const tab = rec.tab === "ab" ? "ab" : "heatmap";
+  const tab = rec.tab === "ab" || rec.tab === "expert" ? rec.tab : "heatmap";
   const metric = rec.metric === "share" ? "share" : "lift";
   return { group, tab, metric };
 }

@@ -16,6 +16,7 @@ import { AbView } from "./ab-view";
 import { loadState, post, saveState } from "./api";
 import { byId } from "./dom";
 import { svgToPng, viewSvg } from "./export-view";
+import { CARD_MESSAGES, type CardMessage, ExpertCards } from "./expert-card";
 import { HeatmapGrid } from "./heatmap-grid";
 import { showStatus } from "./status";
 import { Tooltip } from "./tooltip";
@@ -54,6 +55,8 @@ const grid = new HeatmapGrid(
   {
     rowClick: (row) => {
       if (route) post({ type: "selectTokens", seq: routeSeq, from: row.from, to: row.to });
+      cards.showTokenExperts(route, row);
+      fitHeight();
     },
     headerClick: (language) => post({ type: "toggleMask", language }),
   },
@@ -61,6 +64,27 @@ const grid = new HeatmapGrid(
 grid.setGroup(state.group);
 grid.setMetric(state.metric);
 metricSelect.value = state.metric;
+
+const cards = new ExpertCards(
+  {
+    strip: byId("hm-token-experts"),
+    source: byId("ex-source"),
+    status: byId("ex-status"),
+    form: byId<HTMLFormElement>("ex-search"),
+    query: byId<HTMLInputElement>("ex-query"),
+    body: byId("ex-body"),
+  },
+  post,
+  () => {
+    // Setting the toolkit's activeid programmatically fires no change event: say it here.
+    setTab("expert");
+    if (state.tab === "expert") return;
+    state.tab = "expert";
+    saveState(state);
+    post({ type: "setTab", tab: "expert" });
+  },
+);
+byId("ex-find").addEventListener("click", () => byId<HTMLFormElement>("ex-search").requestSubmit());
 
 const ab = new AbView({
   source: byId("ab-source"),
@@ -162,7 +186,7 @@ function setTab(tab: Tab): void {
 }
 
 tabs.addEventListener("change", () => {
-  const tab: Tab = tabs.activeid === "tab-ab" ? "ab" : "heatmap";
+  const tab: Tab = tabs.activeid === "tab-ab" ? "ab" : tabs.activeid === "tab-expert" ? "expert" : "heatmap";
   tooltip.hide();
   requestAnimationFrame(() => {
     fitHeight();
@@ -213,6 +237,7 @@ function heatmapState(s: ViewState, message: string, actions?: StatusButton[]): 
   if (s === "noModel") {
     route = null;
     grid.setData(null);
+    cards.showTokenExperts(null, null);
     hmSource.textContent = "";
     hmAtlas.hidden = true;
   }
@@ -224,6 +249,7 @@ function heatmapState(s: ViewState, message: string, actions?: StatusButton[]): 
 function showRoute(seq: number, data: RouteData, source: SourceInfo): void {
   routeSeq = seq;
   route = data;
+  cards.showTokenExperts(null, null);
   setGroupOptions(data.groups);
   grid.setData(data);
   hmSource.textContent = sourceLine(source, data);
@@ -255,10 +281,14 @@ function fitHeight(): void {
   if (g.style.height !== h) g.style.height = h;
 }
 
-const TYPES = new Set(["init", "masks", "status", "route", "compare", "notice"]);
+const TYPES = new Set(["init", "masks", "status", "route", "compare", "notice", ...CARD_MESSAGES]);
 
 function handle(m: unknown): void {
   if (typeof m !== "object" || m === null || !TYPES.has(String((m as { type?: unknown }).type))) return;
+  if (CARD_MESSAGES.has(String((m as { type: unknown }).type))) {
+    cards.handle(m as CardMessage);
+    return;
+  }
   const msg = m as ToWebview;
   switch (msg.type) {
     case "init":
@@ -272,6 +302,7 @@ function handle(m: unknown): void {
       return;
     case "status":
       if (msg.view === "heatmap") heatmapState(msg.state, msg.message, msg.actions);
+      else if (msg.view === "expert") cards.status(msg.state, msg.message);
       else {
         showStatus(abStatus, msg.state, msg.message, undefined, msg.actions);
         byId("ab-columns").classList.toggle("stale", msg.state === "computing");
@@ -286,6 +317,8 @@ function handle(m: unknown): void {
       return;
     case "notice":
       notice(msg.message);
+      return;
+    default:
       return;
   }
 }

@@ -18,6 +18,7 @@ import {
 } from "./config";
 import { cpuDescription, deviceName } from "./device-name";
 import { EngineHost, type EngineHostOptions, type EngineSettings } from "./engine-host";
+import { ExpertSwitches, withExpertScales } from "./expert-switches";
 import { MaskStore, type StateStore } from "./mask-store";
 import type { StatusBar } from "./status";
 import type { Logger, Ui } from "./ui";
@@ -42,6 +43,8 @@ export class Ctx {
   config: MonetLensConfig;
   readonly host: EngineHost;
   readonly masks: MaskStore;
+  /** Single experts switched from expert cards, and the named expert sets. */
+  readonly experts: ExpertSwitches;
   readonly atlases: AtlasManager;
   readonly controller: CompletionController;
   readonly ui: Ui;
@@ -58,6 +61,7 @@ export class Ctx {
     this.storageDir = opts.storageDir;
     this.config = this.readConfig();
     this.masks = new MaskStore(opts.workspaceState);
+    this.experts = new ExpertSwitches(opts.workspaceState);
     this.atlases = new AtlasManager({
       state: opts.workspaceState,
       log: (l) => this.log.info(l),
@@ -100,6 +104,10 @@ export class Ctx {
         ),
       ).dispose,
       this.masks.onDidChange(() => this.masksChanged()).dispose,
+      this.experts.onDidChange((x) => {
+        this.controller.cancel();
+        this.log.info(`switched experts: ${x.scales.map(([e, s]) => `${e}×${s}`).join(", ") || "none"}`);
+      }).dispose,
       this.atlases.onDidChange((a) =>
         this.updateStatus({ atlas: a ? { path: a.path, source: a.source } : undefined }),
       ).dispose,
@@ -162,10 +170,18 @@ export class Ctx {
   /** The steering completions use now: the masked languages through the active atlas. */
   async steering(): Promise<Steering | undefined> {
     const languages = this.masks.current();
-    if (languages.length === 0) return undefined;
-    const r = this.atlases.steering(await this.activeAtlas(), languages);
-    this.updateStatus({ maskIgnored: r.ignored });
-    return r.steering;
+    const switched = this.experts.scaled();
+    if (languages.length === 0 && switched.length === 0) return undefined;
+    let base: Steering | undefined;
+    if (languages.length > 0) {
+      const r = this.atlases.steering(await this.activeAtlas(), languages);
+      this.updateStatus({ maskIgnored: r.ignored });
+      base = r.steering;
+    }
+    if (switched.length === 0) return base;
+    // Experts switched on expert cards join the languages' steering (one pipeline).
+    const c = (await this.engineInfo()).identity.config;
+    return withExpertScales(base, switched, { groups: c.routingGroups, experts: c.moeExperts }).steering;
   }
 
   modelName(): string {
@@ -187,6 +203,7 @@ export class Ctx {
     for (const d of this.disposers) d();
     this.controller.reset();
     this.masks.dispose();
+    this.experts.dispose();
     this.atlases.dispose();
     this.opts.status?.dispose();
     await this.host.dispose();

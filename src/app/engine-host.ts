@@ -38,7 +38,8 @@ export type EngineState =
 export type EngineClientLike = Pick<
   EngineClient,
   "start" | "generate" | "route" | "unload" | "close" | "kill" | "pid" | "info"
->;
+> &
+  Partial<Pick<EngineClient, "nextLogits">>;
 
 export interface EngineHostOptions {
   settings: EngineSettings;
@@ -128,6 +129,14 @@ export class EngineHost implements CompletionEngine {
 
   async route(text: string, steering?: Steering): Promise<RoutedText> {
     return this.run(async (client) => client.route(text, steeringToWire(steering)));
+  }
+
+  /** The next-token logits after `prompt` under `steering` (an expert card's "effect here"). */
+  async nextLogits(prompt: string, steering?: Steering): Promise<Float32Array> {
+    return this.run(async (client) => {
+      if (!client.nextLogits) throw new Error("this engine cannot give next-token logits");
+      return client.nextLogits(prompt, steeringToWire(steering));
+    });
   }
 
   /** What completion needs to build prompts for the running model. */

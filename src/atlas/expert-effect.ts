@@ -1,7 +1,10 @@
 // An expert card's "effect here": the exact change of the next-token distribution at a
 // prompt when one expert alone is switched off or scaled. The engine's steering is a
 // callback (LogitsWith), so this module needs no engine and is tested with a fake; the
-// extension wires it to its steering of one expert.
+// extension wires it to its steering of one expert (effectAt: the same seam over any
+// engine that gives next-token logits and greedy continuations under a Steering).
+import { type Steering, steeringFromScaledExperts } from "../engine/steering";
+import type { ExpertEffect, TokenChange } from "../heatmap-shared/expert-card-data";
 import { type ExpertId, formatExpertId } from "./expert-id";
 
 /** One expert's scale, for the engine's steering: its routing score is multiplied by `scale` (0 switches it off). */
@@ -11,33 +14,11 @@ export interface OneExpertScale extends ExpertId {
 
 /**
  * The next-token logits at the cursor (vocabulary-sized) with one expert scaled, or with
- * nothing changed (null). The engine's steering supplies it (see the report: to be wired
- * to the Steering type).
+ * nothing changed (null). The engine's steering supplies it (effectAt, oneExpertSteering).
  */
 export type LogitsWith = (scale: OneExpertScale | null) => Promise<Float32Array>;
 
-export interface TokenChange {
-  id: number;
-  piece: string;
-  /** Probabilities without and with the change, and after − before. */
-  before: number;
-  after: number;
-  delta: number;
-}
-
-export interface ExpertEffect {
-  expert: string;
-  scale: number;
-  /** KL(before ‖ after) of the next-token distribution, in nats. */
-  kl: number;
-  /** The most likely next token without and with the change. */
-  top1: { before: TokenChange; after: TokenChange };
-  /** The tokens whose probability rises most, and falls most. */
-  up: TokenChange[];
-  down: TokenChange[];
-  /** Greedy continuations without and with the change, when `continueWith` was given. */
-  continuation?: { before: string; after: string };
-}
+export type { ExpertEffect, TokenChange };
 
 function softmax(logits: Float32Array): Float64Array {
   let max = -Infinity;
@@ -109,4 +90,48 @@ export async function expertEffect(
   if (opts.continueWith)
     effect.continuation = { before: await opts.continueWith(null), after: await opts.continueWith(change) };
   return effect;
+}
+
+/** The engine's Steering for one expert scaled (flat index i·E + j in its group; 0 masks it). */
+export function oneExpertSteering(s: OneExpertScale, shape: { groups: number; experts: number }): Steering {
+  if (s.group >= shape.groups || s.i >= shape.experts || s.j >= shape.experts)
+    throw new RangeError(
+      `no expert ${formatExpertId(s)} in a model of ${shape.groups} groups × ${shape.experts}²`,
+    );
+  const perGroup = Array.from({ length: shape.groups }, (_, g) =>
+    g === s.group ? [[s.i * shape.experts + s.j, s.scale] as const] : [],
+  );
+  return steeringFromScaledExperts(perGroup, shape.experts, `${formatExpertId(s)}×${s.scale}`);
+}
+
+/** What the effect needs from an engine (the CLI's Engine and the extension's engine host adapt to it). */
+export interface EffectModel {
+  readonly shape: { groups: number; experts: number };
+  /** Next-token logits after the prompt under the steering (none: the model as it is). */
+  nextLogits(prompt: string, steering: Steering | undefined): Promise<Float32Array>;
+  /** The greedy continuation of the prompt, `maxTokens` tokens at most, under the steering. */
+  greedy(prompt: string, steering: Steering | undefined, maxTokens: number): Promise<string>;
+  /** A token's piece, for people. */
+  piece(id: number): string;
+}
+
+/**
+ * The effect of scaling expert `x` (default: switching it off) at the end of `prompt`: the
+ * next-token distribution without and with it (one forward pass each, exact), and the greedy
+ * continuations of `continuationTokens` tokens (default 16; 0: none).
+ */
+export function effectAt(
+  model: EffectModel,
+  prompt: string,
+  x: ExpertId,
+  opts: { scale?: number; top?: number; continuationTokens?: number } = {},
+): Promise<ExpertEffect> {
+  const steer = (s: OneExpertScale | null) => (s ? oneExpertSteering(s, model.shape) : undefined);
+  const n = opts.continuationTokens ?? 16;
+  return expertEffect((s) => model.nextLogits(prompt, steer(s)), x, {
+    scale: opts.scale,
+    top: opts.top,
+    piece: (id) => model.piece(id),
+    continueWith: n > 0 ? (s) => model.greedy(prompt, steer(s), n) : undefined,
+  });
 }

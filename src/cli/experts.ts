@@ -8,6 +8,7 @@ import {
   contextsFromFiles,
   corpusContexts,
 } from "../atlas/expert-contexts";
+import { type EffectModel, type ExpertEffect, effectAt } from "../atlas/expert-effect";
 import { parseExpertId } from "../atlas/expert-id";
 import {
   type ExpertProfile,
@@ -15,8 +16,10 @@ import {
   openExpertStats,
   strongestExperts,
 } from "../atlas/expert-profile";
+import type { Engine } from "../engine/engine";
 import { checkpointIdentity } from "../engine/model-identity";
-import { choiceOption, intOption } from "./args";
+import { readRegularText, TEXT_FILE_READ } from "../files/regular-file";
+import { choiceOption, intOption, numberOption, UsageError } from "./args";
 import { command } from "./command";
 import { ENGINE_OPTIONS, MODEL_OPTION, withEngine } from "./engine-options";
 import { ATLAS_OPTION } from "./selection-options";
@@ -112,6 +115,22 @@ export const expertCommand = command({
       multiple: true,
     },
     top: { type: "string", value: "N", help: "contexts from --from files (default 5)" },
+    prompt: {
+      type: "string",
+      value: "STR",
+      help: "the expert's effect here: the next-token distribution after STR with and without it (runs the model)",
+    },
+    "prompt-file": { type: "string", value: "FILE", help: "the same with the text of FILE as the prompt" },
+    scale: {
+      type: "string",
+      value: "S",
+      help: "for the effect: the expert's routing score is multiplied by S (default 0: switched off; 1 changes nothing)",
+    },
+    "effect-tokens": {
+      type: "string",
+      value: "N",
+      help: "tokens of greedy continuation with and without the change (default 16; 0: none)",
+    },
     "max-tokens": { type: "string", value: "N", help: "tokens read from --from files (default 20000)" },
     color: { type: "boolean", help: "highlight the token in reverse video (default: on a terminal)" },
     "no-color": { type: "boolean", help: "bracket the token instead" },
@@ -136,17 +155,42 @@ async function expertRun(values: Parameters<typeof expertCommand.run>[0], id: st
   } finally {
     stats.close();
   }
+  if (values.prompt !== undefined && values["prompt-file"] !== undefined)
+    throw new UsageError("give --prompt STR or --prompt-file FILE, not both");
+  const prompt =
+    values["prompt-file"] !== undefined
+      ? readRegularText(values["prompt-file"], TEXT_FILE_READ)
+      : values.prompt;
+  if (prompt !== undefined && prompt === "") throw new UsageError("the prompt is empty");
+  const scale = numberOption(values.scale, "scale", 0, 0, 1000);
+  if (values.scale !== undefined && prompt === undefined)
+    throw new UsageError("--scale applies to the effect: give --prompt STR or --prompt-file FILE");
+  const effectTokens = intOption(values["effect-tokens"], "effect-tokens", 16, 0);
   let own: Awaited<ReturnType<typeof contextsFromFiles>> | undefined;
-  if (values.from?.length) {
+  let effect: ExpertEffect | undefined;
+  if (values.from?.length || prompt !== undefined) {
     const top = intOption(values.top, "top", 5, 1);
     const maxTokens = intOption(values["max-tokens"], "max-tokens", 20_000, 16);
     const from = values.from;
-    own = await withEngine(values, { quiet: values.json }, (engine) =>
-      contextsFromFiles(engine, from, x, { top, maxTokens }),
-    );
+    await withEngine(values, { quiet: values.json }, async (engine) => {
+      if (from?.length) own = await contextsFromFiles(engine, from, x, { top, maxTokens });
+      if (prompt !== undefined)
+        effect = await effectAt(engineEffectModel(engine), prompt, x, {
+          scale,
+          continuationTokens: effectTokens,
+        });
+    });
   }
   if (values.json) {
-    console.log(JSON.stringify({ atlas: path, ...profile, corpus, ...(own ? { fromFiles: own } : {}) }));
+    console.log(
+      JSON.stringify({
+        atlas: path,
+        ...profile,
+        corpus,
+        ...(own ? { fromFiles: own } : {}),
+        ...(effect ? { effect } : {}),
+      }),
+    );
     return;
   }
   const ansi =
@@ -173,6 +217,50 @@ async function expertRun(values: Parameters<typeof expertCommand.run>[0], id: st
     if (own.contexts.length === 0) console.log("  (the expert does not fire there)");
   } else if (corpus.contexts.length === 0)
     console.log("  rank the expert's tokens in your own files with --from FILE|DIR");
+  if (effect) for (const line of formatEffect(effect)) console.log(line);
+}
+
+/** The engine as the effect's model: exact next-token logits and greedy continuations under a Steering. */
+export function engineEffectModel(engine: Engine): EffectModel {
+  return {
+    shape: { groups: engine.routingGroups, experts: engine.config.moeExperts },
+    nextLogits: (prompt, steering) => engine.nextLogits(prompt, steering),
+    greedy: async (prompt, steering, maxTokens) =>
+      (await engine.generate(prompt, { maxTokens, temperature: 0, steering })).text,
+    piece: (id) => engine.tokenizer.idToPiece(id),
+  };
+}
+
+const prob = (p: number) => `${(100 * p).toFixed(p < 0.001 ? 4 : 2)} %`;
+const signed = (d: number) =>
+  `${d >= 0 ? "+" : "−"}${(100 * Math.abs(d)).toFixed(Math.abs(d) < 0.001 ? 4 : 2)} pts`;
+
+/** The "effect here" section of the card, as lines. */
+export function formatEffect(e: ExpertEffect): string[] {
+  const what = e.scale === 0 ? "switched off" : `scaled by ${e.scale}`;
+  const lines = [
+    `\neffect at the end of the prompt, with ${e.expert} alone ${what} (exact: two forward passes):`,
+    `  KL(before ‖ after) = ${e.kl.toExponential(3)} nats; most likely next token ${JSON.stringify(e.top1.before.piece)} ${prob(e.top1.before.before)} → ${JSON.stringify(e.top1.after.piece)} ${prob(e.top1.after.after)}`,
+  ];
+  if (e.up.length === 0 && e.down.length === 0)
+    lines.push("  no token's probability moves: the expert does not take part here");
+  for (const [title, list] of [
+    ["up", e.up],
+    ["down", e.down],
+  ] as const) {
+    if (list.length === 0) continue;
+    lines.push(`  ${title}:`);
+    for (const t of list)
+      lines.push(
+        `    ${JSON.stringify(t.piece).padEnd(16)} ${prob(t.before).padStart(10)} → ${prob(t.after).padStart(10)}  ${signed(t.delta)}`,
+      );
+  }
+  if (e.continuation) {
+    const flat = (t: string) => JSON.stringify(t);
+    lines.push(`  greedy continuation without: ${flat(e.continuation.before)}`);
+    lines.push(`  greedy continuation with:    ${flat(e.continuation.after)}`);
+  }
+  return lines;
 }
 
 /** One context on one line: path:line, score, and the text with the token [bracketed] (or in reverse video on a TTY). */

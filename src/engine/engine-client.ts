@@ -228,7 +228,9 @@ export class EngineClient {
             ? undefined
             : m.type === "stats"
               ? m.stats
-              : m.result) as never,
+              : m.type === "logits"
+                ? m.logits
+                : m.result) as never,
       );
     }
   }
@@ -278,6 +280,16 @@ export class EngineClient {
   async route(text: string, steering?: SteeringWire): Promise<RoutedText> {
     await this.ready();
     return this.request<RoutedText>({ type: "route", id: 0, text, steering });
+  }
+
+  /** The next-token logits after `prompt` (text, or ids with BOS) under `steering` (vocabulary-sized). */
+  async nextLogits(prompt: string | readonly number[], steering?: SteeringWire): Promise<Float32Array> {
+    await this.ready();
+    return this.request<Float32Array>(
+      typeof prompt === "string"
+        ? { type: "nextLogits", id: 0, prompt, steering }
+        : { type: "nextLogits", id: 0, ids: [...prompt], steering },
+    );
   }
 
   /** The engine process's counters and memory (undefined when it is not running). */

@@ -172,6 +172,30 @@ export class Engine {
     });
   }
 
+  /**
+   * The next-token logits after `prompt` (text, encoded as generate() encodes it, or ids),
+   * vocabulary-sized: one forward pass from an empty cache, so that it is exact whatever ran
+   * before (the expert card's "effect here" compares two of these).
+   */
+  nextLogits(prompt: string | readonly number[], steering?: Steering): Promise<Float32Array> {
+    return this.exclusive(async () => {
+      const ids = typeof prompt === "string" ? this.tokenizer.encode(prompt) : prompt;
+      if (ids.length === 0) throw new Error("the prompt has no tokens");
+      if (ids.length >= this.config.maxPositionEmbeddings)
+        throw new Error(
+          `the prompt has ${ids.length} tokens; the model takes at most ${this.config.maxPositionEmbeddings - 1}`,
+        );
+      return (
+        await this.runner.forward({
+          ids,
+          cache: KvCache.empty(this.runner.cacheShape()),
+          steering,
+          numLogits: 1,
+        })
+      ).logits;
+    });
+  }
+
   /** Token-by-token routing of `text` (tokenised with BOS, which is dropped from the result). */
   route(text: string, steering?: Steering): Promise<RoutedText> {
     return this.exclusive(async () => {

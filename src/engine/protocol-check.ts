@@ -198,6 +198,11 @@ const REQUESTS: Readonly<Record<Request["type"], Readonly<Record<string, Check>>
   },
   cancel: { target: requestId },
   route: { text: str(L.textChars), steering: optional(steeringWire) },
+  nextLogits: {
+    prompt: optional(str(L.textChars)),
+    ids: optional(arr(tokenId, L.tokens)),
+    steering: optional(steeringWire),
+  },
   stats: {},
   close: {},
 };
@@ -330,6 +335,7 @@ const RESPONSES: Readonly<Record<Response["type"], Readonly<Record<string, Check
   opened: { id: requestId, info: engineInfo },
   generated: { id: requestId, result: generateResult },
   routed: { id: requestId, result: routedText },
+  logits: { id: requestId, logits: float32s },
   closed: { id: requestId },
   stats: {
     id: requestId,

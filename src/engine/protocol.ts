@@ -38,6 +38,8 @@ export type Request =
   | { type: "generate"; id: number; params: GenerateParams }
   | { type: "cancel"; id: number; target: number }
   | { type: "route"; id: number; text: string; steering?: SteeringWire }
+  /** The next-token logits after a prompt (text or ids), under a steering (expert cards' effect). */
+  | { type: "nextLogits"; id: number; prompt?: string; ids?: number[]; steering?: SteeringWire }
   | { type: "stats"; id: number }
   | { type: "close"; id: number };
 
@@ -83,6 +85,7 @@ export type Response =
   | { type: "opened"; id: number; info: EngineInfo }
   | { type: "generated"; id: number; result: GenerateResult }
   | { type: "routed"; id: number; result: RoutedText }
+  | { type: "logits"; id: number; logits: Float32Array }
   | { type: "closed"; id: number }
   | { type: "stats"; id: number; stats: WorkerStats }
   | { type: "error"; id: number; message: string };

@@ -93,6 +93,13 @@ async function handle(req: Request): Promise<void> {
       send({ type: "routed", id: req.id, result });
       return;
     }
+    case "nextLogits": {
+      if (!engine) throw new Error("the engine is not open");
+      const logits = await engine.nextLogits(req.ids ?? req.prompt ?? "", steeringOf(req.steering));
+      reportProvider();
+      send({ type: "logits", id: req.id, logits });
+      return;
+    }
     case "cancel":
       // A cancel that arrives after its generation finished is dropped, not kept forever.
       if (live.has(req.target)) cancelled.add(req.target);

@@ -7,6 +7,7 @@ import { registerHeatmap } from "./heatmap-view";
 import { commandId } from "../app/command-ids";
 import { SECTION, type MonetLensConfig } from "../app/config";
 import { Ctx } from "../app/ctx";
+import { expertCardDeps } from "../app/expert-cards";
 import { heatmapDeps } from "../app/heatmap-deps";
 import { MonetInlineProvider } from "./inline-provider";
 import { StatusBar, type StatusSeverity } from "../app/status";
@@ -103,7 +104,9 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
   );
 
-  const heatmap = registerHeatmap(context, heatmapDeps(c));
+  const experts = expertCardDeps(c);
+  context.subscriptions.push({ dispose: () => experts.dispose() });
+  const heatmap = registerHeatmap(context, { ...heatmapDeps(c), experts });
   context.subscriptions.push(
     ...registerCommands(
       commandTable(c, { showLog: () => channel.show(), inspectSelection: () => heatmap.inspectSelection() }),

@@ -41,6 +41,23 @@ export async function saveExport(name: string, data: string | Uint8Array): Promi
   return uri.scheme === "file" ? uri.fsPath : uri.toString();
 }
 
+/** Where an expert card ranks the expert's tokens on demand: the open file, or the workspace's folders. */
+function expertSources(
+  tracker: EditorTracker,
+  from: "file" | "workspace",
+): { ok: true; value: string[] } | { ok: false; reason: string } {
+  if (from === "file") {
+    const doc = tracker.editor()?.document;
+    if (!doc) return { ok: false, reason: "No file is open: open one, or rank the workspace's files." };
+    if (doc.uri.scheme !== "file")
+      return { ok: false, reason: "The open document is not a file on disk: save it first." };
+    return { ok: true, value: [doc.uri.fsPath] };
+  }
+  const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === "file");
+  if (folders.length === 0) return { ok: false, reason: "No workspace folder is open." };
+  return { ok: true, value: folders.map((f) => f.uri.fsPath) };
+}
+
 export class HeatmapPanel implements vscode.Disposable {
   readonly controller: HeatmapController;
   private readonly panel: vscode.WebviewPanel;
@@ -77,6 +94,7 @@ export class HeatmapPanel implements vscode.Disposable {
       runCommand: async (action) => {
         await vscode.commands.executeCommand(commandId(action));
       },
+      expertSources: (from) => expertSources(tracker, from),
     };
     this.controller = new HeatmapController(host, deps, {
       pinned: context.globalState.get<boolean>(PINNED_KEY, true),

@@ -2,12 +2,21 @@
 // every message from the webview: the webview draws text from the user's files and is
 // treated as untrusted. A message that is not exactly one of these shapes (type, fields,
 // field types, ranges, string lengths, no extra fields) is logged and dropped.
+import {
+  checkExpertField,
+  type ContextSource,
+  type CardContext,
+  type ExpertCardData,
+  type ExpertEffect,
+  type ExpertListData,
+  type ExpertSwitchesData,
+} from "./expert-card-data";
 import type { Continuation, RouteData } from "./route-data";
 
 // ---- webview → extension ----
 
-export type Tab = "heatmap" | "ab";
-export const TABS: readonly Tab[] = ["heatmap", "ab"];
+export type Tab = "heatmap" | "ab" | "expert";
+export const TABS: readonly Tab[] = ["heatmap", "ab", "expert"];
 
 export type FromWebview =
   /** The page has loaded (also after it is shown again): send the state. */
@@ -29,7 +38,22 @@ export type FromWebview =
   /** Save the view as drawn: an SVG document, or a PNG as base64. */
   | { type: "exportImage"; format: "svg" | "png"; data: string }
   /** Save the routing data shown (the extension has it) as JSON or CSV. */
-  | { type: "exportData"; format: "json" | "csv" };
+  | { type: "exportData"; format: "json" | "csv" }
+  // ---- expert cards (src/heatmap/expert-cards.ts) ----
+  /** Open an expert's card (clicked in a token's expert list, a ranking, or searched). */
+  | { type: "openExpert"; expert: string }
+  /** The search box: an expert id, or "top experts of LANG". */
+  | { type: "findExperts"; query: string }
+  /** Rank the expert's tokens in the open file or the workspace (runs the model). */
+  | { type: "expertContexts"; expert: string; from: ContextSource }
+  /** The expert's effect at the cursor with its routing score scaled by `scale` (0: off). */
+  | { type: "expertEffect"; expert: string; scale: number }
+  /** Scale the expert in completions (0 masks it, 1 removes the switch). */
+  | { type: "setExpertScale"; expert: string; scale: number }
+  /** Add the expert to a named expert set of this workspace (made if new). */
+  | { type: "addToExpertSet"; expert: string; set: string }
+  /** Scale every expert of a named set in completions (0 masks them, 1 removes their switches). */
+  | { type: "applyExpertSet"; set: string; scale: number };
 
 /**
  * The buttons a status banner may offer: commands that fix the state (select a model or an
@@ -67,7 +91,12 @@ type Field =
   | "action"
   | "image"
   | "payload"
-  | "dataFormat";
+  | "dataFormat"
+  | "expert"
+  | "query"
+  | "scale"
+  | "setName"
+  | "contextSource";
 
 const SHAPES: Readonly<Record<FromWebview["type"], Readonly<Record<string, Field>>>> = {
   ready: {},
@@ -80,6 +109,13 @@ const SHAPES: Readonly<Record<FromWebview["type"], Readonly<Record<string, Field
   action: { action: "action" },
   exportImage: { format: "image", data: "payload" },
   exportData: { format: "dataFormat" },
+  openExpert: { expert: "expert" },
+  findExperts: { query: "query" },
+  expertContexts: { expert: "expert", from: "contextSource" },
+  expertEffect: { expert: "expert", scale: "scale" },
+  setExpertScale: { expert: "expert", scale: "scale" },
+  addToExpertSet: { expert: "expert", set: "setName" },
+  applyExpertSet: { set: "setName", scale: "scale" },
 };
 
 function describe(v: unknown): string {
@@ -127,6 +163,8 @@ function checkField(name: string, kind: Field, v: unknown): string | undefined {
       return Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_TOKEN_INDEX
         ? undefined
         : `${name} must be an integer in [1, ${MAX_TOKEN_INDEX}]`;
+    default:
+      return checkExpertField(kind, name, v);
   }
 }
 
@@ -222,4 +260,18 @@ export type ToWebview =
       maskedResult: Continuation;
     }
   /** A short message shown for a few seconds (e.g. a mask could not be toggled). */
-  | { type: "notice"; message: string };
+  | { type: "notice"; message: string }
+  // ---- expert cards ----
+  | { type: "expertCard"; seq: number; card: ExpertCardData }
+  | { type: "expertList"; seq: number; list: ExpertListData }
+  /** On-demand contexts of the card's expert from the open file or the workspace. */
+  | {
+      type: "expertContexts";
+      expert: string;
+      from: ContextSource;
+      contexts: CardContext[];
+      tokens: number;
+      files: number;
+    }
+  | { type: "expertEffect"; expert: string; effect: ExpertEffect; source: SourceInfo }
+  | { type: "expertSwitches"; switches: ExpertSwitchesData };

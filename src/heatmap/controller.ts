@@ -17,6 +17,8 @@ import {
   type ViewState,
 } from "../heatmap-shared/messages";
 import type { Continuation, RouteData } from "../heatmap-shared/route-data";
+import type { ContextSource } from "../heatmap-shared/expert-card-data";
+import { EXPERT_MESSAGES, ExpertCards, type ExpertMessage } from "./expert-cards";
 import { tokenOffsets } from "./span-range";
 
 export interface EditorTarget {
@@ -67,6 +69,8 @@ export interface ControllerHost {
   saveFile?(suggestedName: string, data: string | Uint8Array): Promise<string | undefined>;
   /** Runs the command a status banner's button stands for (Select Model Folder…, …). */
   runCommand?(action: Exclude<StatusAction, "refresh" | "routeStart" | "routeCursor">): Promise<void>;
+  /** Expert cards' on-demand contexts: the open file's path, or the workspace's folders. */
+  expertSources?(from: ContextSource): Found<string[]>;
 }
 
 export interface ControllerOptions {
@@ -178,7 +182,8 @@ export class HeatmapController {
   private compare: { message: Extract<ToWebview, { type: "compare" }>; key: string } | undefined;
   private routeRun: AbortController | undefined;
   private compareRun: AbortController | undefined;
-  private readonly shown: Record<Tab, Shown> = { heatmap: {}, ab: {} };
+  private readonly shown: Record<Tab, Shown> = { heatmap: {}, ab: {}, expert: {} };
+  private readonly cards: ExpertCards;
   private timer: unknown;
   /** Hidden while the selection (pinned) or the masks changed: recompute when shown. */
   private dirty = { selection: false, masks: false };
@@ -203,6 +208,22 @@ export class HeatmapController {
     this.typingDebounceMs = opts.typingDebounceMs ?? 1500;
     this.setTimer = opts.setTimer ?? ((f, ms) => setTimeout(f, ms));
     this.clearTimer = opts.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
+    this.cards = new ExpertCards(
+      {
+        post: (m) => host.post(m),
+        status: (state, message) => this.status("expert", state, message),
+        cursor: () => {
+          const found = host.cursorContext();
+          return found.ok
+            ? { ok: true, value: { prompt: promptBefore(found.value.prompt), source: found.value.source } }
+            : found;
+        },
+        sources: (from) =>
+          host.expertSources?.(from) ?? { ok: false, reason: "There are no files to read here." },
+        log: (line) => deps.log(line),
+      },
+      deps.experts,
+    );
   }
 
   get isPinned(): boolean {
@@ -221,6 +242,7 @@ export class HeatmapController {
   }
 
   private async act(m: FromWebview): Promise<void> {
+    if (EXPERT_MESSAGES.has(m.type)) return this.cards.handle(m as ExpertMessage);
     switch (m.type) {
       case "ready":
         return this.ready();
@@ -258,6 +280,8 @@ export class HeatmapController {
           m.format,
           m.format === "csv" ? routeCsv(this.route.data) : routeJsonText(this.route.data),
         );
+      default:
+        return;
     }
   }
 
@@ -324,7 +348,8 @@ export class HeatmapController {
         source: this.route.target.source,
       });
     if (this.compare) this.host.post(this.compare.message);
-    for (const view of ["heatmap", "ab"] as const) {
+    this.cards.ready();
+    for (const view of ["heatmap", "ab", "expert"] as const) {
       const s = this.shown[view].status;
       if (s) this.host.post({ type: "status", view, ...s });
     }
@@ -620,6 +645,7 @@ export class HeatmapController {
     if (this.timer !== undefined) this.clearTimer(this.timer);
     this.routeRun?.abort();
     this.compareRun?.abort();
+    this.cards.dispose();
   }
 }
 

@@ -46,6 +46,23 @@ export function contentSecurityPolicy(nonce: string, cspSource: string): string 
   ].join("; ");
 }
 
+/** The expert card's tab (webview/expert-card.ts fills it). */
+const EXPERT_VIEW = `  <vscode-panel-view id="view-expert">
+    <section class="view" aria-label="Expert card">
+      <div class="toolbar">
+        <div class="source" id="ex-source">No expert open</div>
+        <form class="controls" id="ex-search" role="search">
+          <input class="ex-input ex-query" id="ex-query" type="search" maxlength="80" autocomplete="off"
+            spellcheck="false" placeholder="g0:359:356 or top experts of rust" aria-label="Find an expert">
+          <vscode-button id="ex-find" appearance="secondary" title="Open the expert's card, or list the language's strongest experts">Find</vscode-button>
+        </form>
+      </div>
+      <div class="status" id="ex-status" role="status" aria-live="polite" hidden></div>
+      <div class="ex-body" id="ex-body" tabindex="0"></div>
+    </section>
+  </vscode-panel-view>
+`;
+
 export function heatmapHtml(o: HtmlOptions): string {
   if (!NONCE.test(o.nonce)) throw new Error("the nonce must be 16 to 128 base64 characters");
   const csp = contentSecurityPolicy(o.nonce, o.cspSource);
@@ -64,6 +81,7 @@ export function heatmapHtml(o: HtmlOptions): string {
 <vscode-panels id="tabs" activeid="tab-heatmap" aria-label="Routing views">
   <vscode-panel-tab id="tab-heatmap">HEATMAP</vscode-panel-tab>
   <vscode-panel-tab id="tab-ab">A/B: MASKS</vscode-panel-tab>
+  <vscode-panel-tab id="tab-expert">EXPERT</vscode-panel-tab>
   <vscode-panel-view id="view-heatmap">
     <section class="view" aria-label="Routing heatmap">
       <div class="toolbar">
@@ -101,6 +119,7 @@ export function heatmapHtml(o: HtmlOptions): string {
         <svg id="hm-legend" class="legend" role="img" aria-label="Colour scale"></svg>
         <div class="legend-notes" id="hm-legend-notes"></div>
       </div>
+      <div class="ex-strip" id="hm-token-experts" role="group" aria-label="The clicked token's experts" hidden></div>
       <div class="grid" id="hm-grid" tabindex="0" role="grid"
         aria-label="Routing heatmap: lift or share per token and class; arrow keys move across rows and cells, Enter selects the token in the editor">
         <div class="grid-head" id="hm-head" role="row"></div>
@@ -131,7 +150,7 @@ export function heatmapHtml(o: HtmlOptions): string {
       </div>
     </section>
   </vscode-panel-view>
-</vscode-panels>
+${EXPERT_VIEW}</vscode-panels>
 <div class="tooltip" id="tooltip" role="tooltip" hidden></div>
 <div class="notice" id="notice" role="alert" hidden></div>
 <script nonce="${n}" src="${escapeHtml(o.scriptUri)}"></script>

@@ -712,6 +712,34 @@ async function main(): Promise<number> {
   );
 
   await step(
+    "3d expert card: a token's expert opens its card (profile, contexts); its effect at the cursor",
+    page,
+    async () => {
+      const frame = heatmapFrame(page);
+      await frame.locator('#hm-body .row[data-i="0"]').click();
+      const chip = frame.locator("#hm-token-experts button.ex-chip").first();
+      await chip.waitFor({ timeout: 15_000 });
+      const expert = await chip.getAttribute("data-expert");
+      await chip.click();
+      await frame.locator(".ex-chart g.ex-bar").first().waitFor({ timeout: 60_000 });
+      const source = (await frame.locator("#ex-source").textContent()) ?? "";
+      if (!expert || !source.includes(expert)) throw new Error(`the card shows "${source}", not ${expert}`);
+      const bars = await frame.locator(".ex-chart g.ex-bar").count();
+      if (bars !== atlasLanguages.length + 1)
+        throw new Error(
+          `the profile has ${bars} bars, not the atlas's ${atlasLanguages.length} languages and prose`,
+        );
+      await frame.locator(".ex-run-effect").click();
+      await frame.locator(".ex-effect-summary").waitFor({ timeout: 90_000 });
+      log(
+        `expert card ${expert}: ${((await frame.locator(".ex-effect-summary").textContent()) ?? "").trim()}`,
+      );
+      await shot(page, "expert-card");
+      await frame.locator("#tab-heatmap").click();
+    },
+  );
+
+  await step(
     "3c remote layout: the engine on the server side, the webview in the browser",
     page,
     async () => {
