@@ -3,6 +3,7 @@
 // configuration. The engine computes it once, when it opens the model.
 import { basename } from "node:path";
 import { routingGroupCount, type MonetConfig } from "../checkpoint/config";
+import { snapshotOf } from "../hub/cache-layout";
 
 export interface ModelIdentity {
   name: string;
@@ -20,7 +21,8 @@ export interface ModelIdentity {
 
 export function modelIdentity(modelDir: string, fingerprint: string, c: MonetConfig): ModelIdentity {
   return {
-    name: basename(modelDir),
+    // A Hugging Face cache snapshot is named by its repo, not by its commit hash.
+    name: snapshotOf(modelDir)?.repo.split("/")[1] ?? basename(modelDir),
     fingerprint,
     config: {
       layers: c.numLayers,
