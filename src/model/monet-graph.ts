@@ -27,7 +27,9 @@ export interface GraphOptions {
   /**
    * Element type of the weights and activations. The router, the routing weights and the
    * mask corrections always work in float32 (expert selection is a threshold), and so do
-   * the logits.
+   * the logits and the residual stream with its RMSNorms: a model trained in bf16 may carry
+   * residual values past float16's 65,504 (the engine checks the logits for what overflows
+   * elsewhere, and switches to the float32 graph then).
    */
   dtype: "float32" | "float16";
   /** "fused": onnxruntime's GroupQueryAttention (default); "portable": standard ONNX ops. */
@@ -68,11 +70,12 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
 
   // ---- embedding
   const embed = await w("model.embed_tokens.weight", [c.vocabSize, d]);
-  let h = g.op("Gather", [embed, g.op("Squeeze", [ids, g.constI64([0])])], { axis: 0 }); // [T, d]
+  // The residual stream h is float32 in every graph ([T, d]: cheap); sublayers get cast.toDt of its norm.
+  let h = cast.toF32(g.op("Gather", [embed, g.op("Squeeze", [ids, g.constI64([0])])], { axis: 0 })); // [T, d]
   progress("embeddings");
 
   const rmsNorm = async (x: string, name: string) =>
-    g.op("SimplifiedLayerNormalization", [x, await w(name, [d])], {
+    g.op("SimplifiedLayerNormalization", [x, await w(name, [d], undefined, "float32")], {
       axis: -1,
       epsilon: f(c.rmsNormEps),
       stash_type: 1,
@@ -82,32 +85,23 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
   for (let l = 0; l < c.numLayers; l++) {
     const p = `model.layers.${l}`;
     // ---- attention
-    const xa = await rmsNorm(h, `${p}.input_layernorm.weight`);
-    h = g.op("Add", [h, await attn.layer(l, xa)]);
+    const xa = cast.toDt(await rmsNorm(h, `${p}.input_layernorm.weight`));
+    h = g.op("Add", [h, cast.toF32(await attn.layer(l, xa))]);
 
     // ---- router (every moeGroups layers) and experts
-    const x = await rmsNorm(h, `${p}.post_attention_layernorm.weight`);
+    const x32 = await rmsNorm(h, `${p}.post_attention_layernorm.weight`);
+    const x = cast.toDt(x32);
     if (l % c.moeGroups === 0)
-      routing = await router(
-        g,
-        src,
-        cast.toF32(x),
-        l,
-        l / c.moeGroups,
-        masks[l / c.moeGroups]!,
-        maskActive,
-        w,
-        cast,
-      );
+      routing = await router(g, src, x32, l, l / c.moeGroups, masks[l / c.moeGroups]!, maskActive, w, cast);
     const moe = await experts({ g, src, x, routing: routing!, maskActive, prefix: p, w, cast });
-    h = g.op("Add", [h, moe]);
+    h = g.op("Add", [h, cast.toF32(moe)]);
     progress(`layer ${l}`);
   }
 
   // ---- logits for the last num_logits positions only (the others are rarely needed)
   const start = g.op("Neg", [numLogits]);
   const last = g.op("Slice", [h, start, g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([0])]);
-  const hn = await rmsNorm(last, "model.norm.weight");
+  const hn = cast.toDt(await rmsNorm(last, "model.norm.weight"));
   const head = c.tieWordEmbeddings ? embed : await w("lm_head.weight", [c.vocabSize, d]);
   g.output(cast.toF32(g.op("Unsqueeze", [linear(g, hn, head), g.constI64([0])])), io.logits, "float32", [
     1,
