@@ -838,7 +838,10 @@ async function main(): Promise<number> {
       await page.locator(".quick-input-widget .quick-input-box input").fill("Another Model");
       await rows.filter({ hasText: "Another Model on the Hub" }).first().click();
       const input = page.locator(".quick-input-widget .quick-input-box input");
-      await until("the repo id box", async () => (await input.inputValue()) === "", 10_000);
+      await page
+        .locator(".quick-input-widget .quick-input-title")
+        .filter({ hasText: "Download a model from the Hugging Face Hub" })
+        .waitFor({ timeout: 10_000 });
       await input.fill(HUB_REPO);
       await page.keyboard.press("Enter");
       const toasts = page.locator(".notifications-toasts");
