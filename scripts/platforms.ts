@@ -78,6 +78,11 @@ export const COMMON_FILES = [
   "media/heatmap.js",
   "media/heatmap.css",
   "media/icon.png",
+  // the getting-started walkthrough's pages (package.json contributes.walkthroughs)
+  "media/walkthrough/real-model.md",
+  "media/walkthrough/completion.md",
+  "media/walkthrough/inspect.md",
+  "media/walkthrough/mask.md",
   "node_modules/onnxruntime-node/package.json",
   "node_modules/onnxruntime-node/dist/index.js",
   "node_modules/onnxruntime-node/dist/binding.js",

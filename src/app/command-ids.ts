@@ -7,6 +7,7 @@ export const COMMAND_NAMES = [
   "maskLanguages",
   "clearMasks",
   "selectModelFolder",
+  "downloadModel",
   "buildAtlas",
   "selectAtlas",
   "toggleLanguage",

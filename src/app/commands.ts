@@ -8,8 +8,9 @@ import { basename, join } from "node:path";
 import { writeAtlasFile } from "../atlas/atlas-file";
 import { buildAtlas, type RoutingModel } from "../atlas/build";
 import { CancelledError } from "../engine/errors";
-import { openModelFolder } from "../engine/model-folder";
 import { AtlasManager } from "./atlas-manager";
+import { downloadModel } from "./download-model";
+import { switchToModel, validateModelFolder } from "./model-switch";
 import type { Ctx } from "./ctx";
 import { type CommandName, commandId } from "./command-ids";
 import type { PickItem } from "./ui";
@@ -97,20 +98,7 @@ export async function toggleEnabled(ctx: Ctx): Promise<void> {
   );
 }
 
-/** Checks that `dir` is a CodeMonet checkpoint with its tokenizer; returns a one-line description. */
-export async function validateModelFolder(dir: string): Promise<string> {
-  const { checkpoint: ckpt } = await openModelFolder(dir);
-  try {
-    const c = ckpt.config;
-    const params = ckpt.parameterCount();
-    return (
-      `CodeMonet-${c.moeDecompose === "vertical" ? "VD" : "HD"}, ` +
-      `${(params / 1e6).toFixed(0)}M parameters, ${c.numLayers} layers`
-    );
-  } finally {
-    await ckpt.close();
-  }
-}
+export { validateModelFolder };
 
 /** `Monet Lens: Select Model Folder…`: validate, convert (progress, cancellable), switch. */
 export async function selectModelFolder(ctx: Ctx): Promise<void> {
@@ -131,35 +119,7 @@ export async function selectModelFolder(ctx: Ctx): Promise<void> {
     return;
   }
   ctx.log.info(`model folder ${dir}: ${description}`);
-  try {
-    const info = await ctx.ui.withProgress(
-      `Monet Lens: loading ${basename(dir)} (${description})`,
-      (report, signal) => {
-        let last = 0;
-        return ctx.host.switchModel(dir, {
-          signal,
-          onProgress: (done, total, what) => {
-            const pct = Math.floor((100 * done) / Math.max(1, total));
-            report(`converting to ONNX: ${what}`, pct - last);
-            last = pct;
-          },
-        });
-      },
-    );
-    ctx.controller.reset();
-    await ctx.ui.updateSetting("modelPath", dir);
-    await ctx.ui.info(`Monet Lens: running ${basename(dir)} on ${info.ep}.`);
-  } catch (e) {
-    if (e instanceof CancelledError) {
-      await ctx.ui.info("Monet Lens: cancelled; the model was not changed.");
-      return;
-    }
-    ctx.log.error(`loading ${dir} failed: ${(e as Error).message}`);
-    await modelFolderFailed(
-      ctx,
-      `Monet Lens: the model could not be loaded: ${(e as Error).message} (${dir})`,
-    );
-  }
+  await switchToModel(ctx, dir, description, { failed: (m) => modelFolderFailed(ctx, m) });
 }
 
 /** A failed model choice: the reason first, then Choose Again and Show Log. */
@@ -276,8 +236,8 @@ interface MenuPick extends PickItem {
   command: string;
 }
 
-/** A command run over the context. */
-export type AppCommand = (ctx: Ctx) => Promise<unknown>;
+/** A command run over the context, with the arguments it was invoked with (unchecked: validate them). */
+export type AppCommand = (ctx: Ctx, ...args: unknown[]) => Promise<unknown>;
 
 /** The status bar's menu: the main commands. */
 export async function showMenu(ctx: Ctx): Promise<void> {
@@ -315,6 +275,11 @@ export async function showMenu(ctx: Ctx): Promise<void> {
       command: commandId("inspectSelection"),
     },
     {
+      label: "$(cloud-download) Download Model…",
+      description: "CodeMonet 1.4B and the Monet family from the Hugging Face Hub",
+      command: commandId("downloadModel"),
+    },
+    {
       label: "$(folder-opened) Select Model Folder…",
       description: ctx.config.modelPath || "embedded demo model",
       command: commandId("selectModelFolder"),
@@ -346,6 +311,7 @@ export const APP_COMMANDS = {
   maskLanguages,
   clearMasks,
   selectModelFolder,
+  downloadModel,
   buildAtlas: buildWorkspaceAtlas,
   selectAtlas,
   toggleLanguage,

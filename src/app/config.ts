@@ -5,13 +5,14 @@ import { isAbsolute, join, resolve } from "node:path";
 // providers.ts, not session.ts (which loads onnxruntime): the extension host never loads the
 // native runtime (the engine process does).
 import { EP_PREFERENCES, type EpPreference } from "../engine/providers";
+import { isRepoRef } from "../hub/repo-ref";
 
 export const SECTION = "monetLens";
 
 export interface MonetLensConfig {
   /** Automatic completion (its default; each language may override it). */
   enable: boolean;
-  /** Checkpoint folder; "" = the embedded demo model. */
+  /** Checkpoint folder or Hugging Face repo id (`org/name[@revision]`); "" = the embedded demo model. */
   modelPath: string;
   executionProvider: EpPreference;
   /** Intra-op threads on CPU; 0 = automatic. */
@@ -85,7 +86,7 @@ export function readConfig(read: SettingReader): ReadConfig {
       bad(key, v, "a path (string)");
       return DEFAULTS[key];
     }
-    const checked = normaliseSettingPath(v);
+    const checked = key === "modelPath" ? normaliseModelSetting(v) : normaliseSettingPath(v);
     if (checked.problem !== undefined) {
       bad(key, v.length > 200 ? `${v.slice(0, 200)}…` : v, checked.problem);
       return DEFAULTS[key];
@@ -153,6 +154,27 @@ export function normaliseSettingPath(
     return { problem: "an absolute path (e.g. /home/me/models/codemonet or ~/models/codemonet)" };
   return { path: resolve(v) };
 }
+
+/**
+ * monetLens.modelPath: a Hugging Face repo id (`org/name` or `org/name@revision`, kept as
+ * written and resolved from the local cache when the engine starts), else a folder as
+ * normaliseSettingPath makes it.
+ */
+export function normaliseModelSetting(
+  value: string,
+): { path: string; problem?: undefined } | { path?: undefined; problem: string } {
+  const v = value.trim();
+  if (isRepoId(v)) return { path: v };
+  const checked = normaliseSettingPath(v);
+  return checked.problem === undefined
+    ? checked
+    : {
+        problem: `${checked.problem.replace(/^an absolute path/, "an absolute folder path")} or a Hugging Face model id (e.g. MonetLLM/codemonet-vd-1.4B-100BT-hf)`,
+      };
+}
+
+const isRepoId = (v: string): boolean =>
+  !(v.startsWith("~") || v.startsWith(".") || isAbsolute(v) || v.includes("\\")) && isRepoRef(v);
 
 type NumericKey = {
   [K in keyof MonetLensConfig]: MonetLensConfig[K] extends number ? K : never;

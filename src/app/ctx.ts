@@ -93,7 +93,7 @@ export class Ctx {
           this.lookUpAtlas(s.info);
         }
         if (s.kind === "loading" && s.progress) this.showConversion();
-        if (s.kind === "failed") void this.explainFailure(s.message);
+        if (s.kind === "failed") void this.explainFailure(s.message, s.missingModel);
         this.updateStatus({ engine: s });
       }).dispose,
       this.host.onDidChangeBusy((busy) => this.updateStatus({ busy })).dispose,
@@ -289,13 +289,21 @@ export class Ctx {
     this.updateStatus({ disabled });
   }
 
-  /** A failed engine is said once, with the way out (suggestions must not just stop appearing). */
-  private async explainFailure(message: string): Promise<void> {
+  /**
+   * A failed engine is said once, with the way out (suggestions must not just stop appearing):
+   * a model that is not downloaded yet offers its download.
+   */
+  private async explainFailure(message: string, missingModel?: string): Promise<void> {
     const log = "Show Log";
     const restart = "Restart Engine";
-    const choice = await this.ui.error(`Monet Lens: ${message}`, log, restart);
+    const download = "Download Model";
+    const choice = await this.ui.error(
+      `Monet Lens: ${message}`,
+      ...(missingModel ? [download, log] : [log, restart]),
+    );
     if (choice === log) await this.ui.executeCommand(commandId("showLog"));
     if (choice === restart) await this.ui.executeCommand(commandId("restartEngine"));
+    if (choice === download) await this.ui.executeCommand(commandId("downloadModel"), missingModel);
   }
 
   /** Finds the model's atlas as soon as the model runs, so the status shows it. */

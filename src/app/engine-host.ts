@@ -2,7 +2,9 @@
 // off the extension host's thread), started lazily on the first request, restarted after a
 // crash (at most `maxRestarts` times in a row, then a failed state that says why, until
 // the user restarts it or changes the model), unloaded after an idle time to free (GPU)
-// memory, and replaced when the model folder or the provider changes. No VS Code API here.
+// memory, and replaced when the model folder or the provider changes. A Hugging Face repo id
+// in place of the folder resolves from the local cache at each start (no network), so a model
+// downloaded meanwhile is found. No VS Code API here.
 import type { CompletionEngine, CompletionModel } from "../completion/controller";
 import { promptTokenizer } from "../completion/prompt";
 import type { RoutedText } from "../engine/engine";
@@ -13,12 +15,15 @@ import { loadTokenizer } from "../engine/model-folder";
 import { abandonConversions, cacheDirFor } from "../engine/model-store";
 import type { EngineInfo, GenerateParams } from "../engine/protocol";
 import type { EpPreference } from "../engine/providers";
+import { HubError } from "../hub/errors";
+import { hubOffline } from "../hub/environment";
+import { resolveModelRef } from "../hub/resolve";
 import { type Steering, steeringToWire } from "../engine/steering";
 import type { SentencePieceTokenizer } from "../tokenizer/tokenizer";
 import { Emitter } from "./emitter";
 
 export interface EngineSettings {
-  /** undefined = the embedded model. */
+  /** A folder, or a Hugging Face repo id (`org/name[@revision]`) in the local cache; undefined = the embedded model. */
   modelDir: string | undefined;
   ep: EpPreference;
   /** 0 = automatic. */
@@ -32,7 +37,12 @@ export type EngineState =
   | { kind: "loading"; progress?: { done: number; total: number; what: string } }
   | { kind: "ready"; info: EngineInfo }
   | { kind: "unloaded"; info: EngineInfo }
-  | { kind: "failed"; message: string };
+  | {
+      kind: "failed";
+      message: string;
+      /** Set when the model is a repo id that is not in the Hugging Face cache (offer to download it). */
+      missingModel?: string;
+    };
 
 /** The part of EngineClient used here (tests may give a fake). */
 export type EngineClientLike = Pick<
@@ -47,6 +57,16 @@ export interface EngineHostOptions {
   cacheDir?: string;
   maxRestarts?: number;
   createClient?: (opts: ClientOptions) => EngineClientLike;
+  /** A model reference (folder or repo id) to its folder; throws HubError("not-cached") when absent. */
+  resolveModel?: (ref: string) => string;
+}
+
+/** How the extension resolves a repo id: the local Hugging Face cache, and its own words for a missing one. */
+export function resolveInCache(ref: string): string {
+  return resolveModelRef(ref, {
+    offline: hubOffline(),
+    howToFetch: (r) => `download it with “Monet Lens: Download Model…” (or \`monet-lens pull ${r}\`)`,
+  }).dir;
 }
 
 export class EngineHost implements CompletionEngine {
@@ -99,7 +119,16 @@ export class EngineHost implements CompletionEngine {
   /** Starts the engine if needed (converting the model the first time). */
   async start(): Promise<EngineInfo> {
     if (this.stateValue.kind === "failed") throw new EngineUnavailableError(this.stateValue.message);
-    this.client ??= this.newClient(this.settings.modelDir);
+    if (!this.client) {
+      try {
+        this.client = this.newClient(this.settings.modelDir);
+      } catch (e) {
+        const msg = `the model could not be loaded: ${message(e)}`;
+        const missing = e instanceof HubError && e.kind === "not-cached" ? this.settings.modelDir : undefined;
+        this.fail(msg, missing);
+        throw new EngineUnavailableError(msg);
+      }
+    }
     const client = this.client;
     if (this.stateValue.kind !== "ready") this.setState({ kind: "loading" });
     const generation = this.generation;
@@ -167,8 +196,8 @@ export class EngineHost implements CompletionEngine {
   }
 
   /**
-   * Loads another model folder (converting it, with progress) and switches to it once it
-   * runs; on failure or cancellation the current engine stays as it was.
+   * Loads another model (a folder or a cached repo id; converting it, with progress) and
+   * switches to it once it runs; on failure or cancellation the current engine stays as it was.
    */
   async switchModel(
     modelDir: string | undefined,
@@ -289,8 +318,9 @@ export class EngineHost implements CompletionEngine {
   ): EngineClientLike {
     const s = this.settings;
     const create = this.opts.createClient ?? ((o: ClientOptions) => new EngineClient(o));
+    const resolve = this.opts.resolveModel ?? resolveInCache;
     return create({
-      modelDir,
+      modelDir: modelDir === undefined ? undefined : resolve(modelDir),
       ep: s.ep,
       threads: s.threads > 0 ? s.threads : undefined,
       cacheDir: this.opts.cacheDir,
@@ -342,10 +372,10 @@ export class EngineHost implements CompletionEngine {
     return s.kind === "failed" ? s.message : undefined;
   }
 
-  private fail(msg: string): void {
+  private fail(msg: string, missingModel?: string): void {
     clearTimeout(this.idleTimer);
     this.opts.log(msg);
-    this.setState({ kind: "failed", message: msg });
+    this.setState({ kind: "failed", message: msg, ...(missingModel ? { missingModel } : {}) });
   }
 
   private setState(s: EngineState): void {

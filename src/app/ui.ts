@@ -33,6 +33,13 @@ export interface Ui {
   pickFolder(options: { title: string; defaultPath?: string }): Promise<string | undefined>;
   /** An open-file dialog (optional: tests may leave it out). */
   pickFile?(options: { title: string; defaultPath?: string }): Promise<string | undefined>;
+  /** A line of text; `validate` returns why a value is refused (shown as the user types), or undefined. */
+  input(options: {
+    title: string;
+    placeholder?: string;
+    value?: string;
+    validate?: (value: string) => string | undefined;
+  }): Promise<string | undefined>;
   /** A cancellable notification with progress; `signal` aborts when the user cancels. */
   withProgress<R>(
     title: string,

@@ -8,6 +8,7 @@ import { loadConfigAsync, type MonetConfig } from "./config";
 import { FileAccessError, readRegularFileAsync, readRegularTextAsync } from "../files/regular-file";
 import { contentSha256, type ContentHashOptions, type HashSource } from "./content-hash";
 import { loadTokenizerConfig, type TokenizerConfig } from "./tokenizer-config";
+import { loadGenerationEosIds } from "./generation-config";
 import { CheckpointError } from "./errors";
 import {
   SafetensorsFile,
@@ -67,7 +68,7 @@ export class Checkpoint {
   static async open(dir: string, opts: OpenOptions = {}): Promise<Checkpoint> {
     const root = resolve(dir);
     checkFolder(root);
-    const config = await loadConfigAsync(root);
+    const config = await withGenerationEos(await loadConfigAsync(root), root);
     const layout = await findWeights(root);
     const shards = await openShards(layout.shardFiles, layout.indexPath);
     try {
@@ -196,6 +197,13 @@ export interface FingerprintOptions extends ContentHashOptions {
  * Stored `rotary_emb.inv_freq` buffers must have RoPE's shape and the values rope_theta gives
  * (θ^(-2i/hd), to bf16 precision); then they are ignored, as the model recomputes them.
  */
+/** config.json's end-of-sequence ids and generation_config.json's, each once (config.json's first). */
+async function withGenerationEos(config: MonetConfig, root: string): Promise<MonetConfig> {
+  const extra = await loadGenerationEosIds(root, config.vocabSize);
+  const ids = [...new Set([...config.eosTokenIds, ...extra])];
+  return ids.length === config.eosTokenIds.length ? config : { ...config, eosTokenIds: ids };
+}
+
 async function checkStoredInvFreq(
   c: MonetConfig,
   tensors: ReadonlyMap<string, Located>,

@@ -18,7 +18,10 @@ export interface MonetConfig {
   bosTokenId: number;
   /** The first end-of-sequence id (config.json may give a list: see eosTokenIds). */
   eosTokenId: number;
-  /** Every end-of-sequence id: `eos_token_id` may be an int or a list of ints. */
+  /**
+   * Every end-of-sequence id: `eos_token_id` may be an int or a list of ints; Checkpoint.open
+   * adds generation_config.json's.
+   */
   eosTokenIds: number[];
   moeDim: number;
   moeHeads: number;

@@ -1,8 +1,11 @@
 // The options of every command that runs the model (--model --ep --dtype --threads), and the
 // one place that opens an Engine from them and closes it.
 import { DTYPE_CHOICES, Engine, type EngineOptions } from "../engine/engine";
+import { embeddedModelDir } from "../engine/model-paths";
 import { EP_PREFERENCES } from "../engine/providers";
 import { checkThreads } from "../engine/session";
+import { hubOffline } from "../hub/environment";
+import { resolveModelRef } from "../hub/resolve";
 import { choiceOption, intOption } from "./args";
 import type { OptionSpecs, OptionValues } from "./command";
 import { progressLogger } from "./progress";
@@ -10,10 +13,25 @@ import { progressLogger } from "./progress";
 export const MODEL_OPTION = {
   model: {
     type: "string",
-    value: "DIR",
-    help: "the checkpoint folder (default: the embedded demo model, models/tiny-codemonet)",
+    value: "DIR|REPO",
+    help:
+      "the checkpoint folder, or a Hugging Face model id (org/name[@revision]) fetched with `monet-lens pull`, " +
+      "found in the Hugging Face cache without network (default: the embedded demo model, models/tiny-codemonet)",
   },
 } as const satisfies OptionSpecs;
+
+/**
+ * The folder `--model` names: a folder as given, or a repo id's snapshot in the Hugging Face
+ * cache (offline; a missing one is an error that says how to fetch it); undefined: the
+ * embedded model.
+ */
+export function modelDirOption(model: string | undefined): string | undefined {
+  return model === undefined ? undefined : resolveModelRef(model, { offline: hubOffline() }).dir;
+}
+
+/** modelDirOption, with the embedded model's folder for no --model. */
+export const modelDirOrEmbedded = (model: string | undefined): string =>
+  modelDirOption(model) ?? embeddedModelDir();
 
 export const ENGINE_OPTIONS = {
   ...MODEL_OPTION,
@@ -40,7 +58,7 @@ export function engineSettings(
   values: EngineValues,
 ): Pick<EngineOptions, "modelDir" | "ep" | "dtype" | "threads"> {
   return {
-    modelDir: values.model,
+    modelDir: modelDirOption(values.model),
     ep: choiceOption(values.ep, "ep", EP_PREFERENCES, "auto"),
     dtype: choiceOption(values.dtype, "dtype", DTYPE_CHOICES, "auto"),
     threads:

@@ -21,12 +21,12 @@ import { checkpointIdentity } from "../engine/model-identity";
 import { readRegularText, TEXT_FILE_READ } from "../files/regular-file";
 import { choiceOption, intOption, numberOption, UsageError } from "./args";
 import { command } from "./command";
-import { ENGINE_OPTIONS, MODEL_OPTION, withEngine } from "./engine-options";
+import { ENGINE_OPTIONS, MODEL_OPTION, modelDirOption, withEngine } from "./engine-options";
 import { ATLAS_OPTION } from "./selection-options";
 
 /** The atlas for the model (--atlas FILE, else the shipped one), without starting the model. */
 async function atlasFor(values: { model?: string; atlas?: string }): Promise<ResolvedAtlas> {
-  const identity = await checkpointIdentity(values.model);
+  const identity = await checkpointIdentity(modelDirOption(values.model));
   const resolved = findAtlas(identity, values.atlas);
   if (!resolved) throw new Error(noAtlasMessage(identity));
   return resolved;

@@ -1,9 +1,8 @@
 // `monet-lens info`: describe and validate a checkpoint folder.
 import { expertsPerGroup, routingGroupCount } from "../checkpoint/config";
 import { openModelFolder } from "../engine/model-folder";
-import { embeddedModelDir } from "../engine/model-paths";
 import { command } from "./command";
-import { MODEL_OPTION } from "./engine-options";
+import { MODEL_OPTION, modelDirOrEmbedded } from "./engine-options";
 
 export const infoCommand = command({
   name: "info",
@@ -13,7 +12,7 @@ export const infoCommand = command({
 });
 
 async function info(values: { model?: string; json?: boolean }): Promise<void> {
-  const dir = values.model ?? embeddedModelDir();
+  const dir = modelDirOrEmbedded(values.model);
   // Validates config.json, every shard header and every shape, and the tokenizer.
   const { checkpoint: ckpt, tokenizer } = await openModelFolder(dir);
   try {

@@ -2,6 +2,7 @@
 // Face cache. A bar on a terminal, a line per file (and per 10 %) otherwise; Ctrl-C stops at
 // once and keeps what was fetched, so running it again resumes.
 import { formatBytes, pull, type PullProgress } from "../hub/pull";
+import { progressSummary } from "../hub/progress-text";
 import { DEFAULT_MODEL_REPO, PUBLISHED_MODELS } from "../hub/published-models";
 import { command } from "./command";
 
@@ -58,17 +59,6 @@ export const pullCommand = command({
   },
 });
 
-const duration = (s: number | undefined): string =>
-  s === undefined || !Number.isFinite(s)
-    ? "--:--"
-    : s >= 3600
-      ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`
-      : `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
-
-function summary(p: PullProgress): string {
-  return `${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesTotal)}, ${formatBytes(p.bytesPerSecond)}/s, ${duration(p.secondsLeft)} left`;
-}
-
 /** One redrawn line: file n/m, a bar, bytes, speed, time left. */
 function barView() {
   let drawn = false;
@@ -79,7 +69,9 @@ function barView() {
       const frac = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 1;
       const bar = "█".repeat(Math.round(frac * width)).padEnd(width, "░");
       const name = p.file ? ` ${p.fileIndex}/${p.fileCount} ${p.file}` : "";
-      process.stderr.write(`\r\x1b[2K${bar} ${(100 * frac).toFixed(0).padStart(3)}% ${summary(p)}${name}`);
+      process.stderr.write(
+        `\r\x1b[2K${bar} ${(100 * frac).toFixed(0).padStart(3)}% ${progressSummary(p)}${name}`,
+      );
       drawn = true;
     },
     note(line: string) {
@@ -105,7 +97,7 @@ function lineView() {
       const tenth = p.bytesTotal > 0 ? Math.floor((10 * p.bytesDone) / p.bytesTotal) : 10;
       if (tenth !== lastTenth && p.fileCount > 0) {
         lastTenth = tenth;
-        process.stderr.write(`  ${tenth * 10}%: ${summary(p)}\n`);
+        process.stderr.write(`  ${tenth * 10}%: ${progressSummary(p)}\n`);
       }
     },
     note(line: string) {

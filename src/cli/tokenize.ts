@@ -1,8 +1,7 @@
 // `monet-lens tokenize`: the model's token ids for a text (BOS included).
 import { loadTokenizer } from "../engine/model-folder";
-import { embeddedModelDir } from "../engine/model-paths";
 import { command } from "./command";
-import { MODEL_OPTION } from "./engine-options";
+import { MODEL_OPTION, modelDirOrEmbedded } from "./engine-options";
 
 export const tokenizeCommand = command({
   name: "tokenize",
@@ -17,7 +16,7 @@ export const tokenizeCommand = command({
 
 async function tokenize(values: { model?: string; text?: string; json?: boolean }): Promise<void> {
   const text = values.text!;
-  const tokenizer = await loadTokenizer(values.model ?? embeddedModelDir());
+  const tokenizer = await loadTokenizer(modelDirOrEmbedded(values.model));
   const ids = tokenizer.encode(text);
   if (values.json) console.log(JSON.stringify({ ids }));
   else console.log(ids.map((id) => `${id}\t${JSON.stringify(tokenizer.idToPiece(id))}`).join("\n"));

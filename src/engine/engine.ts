@@ -12,9 +12,10 @@ import { ensureConverted, type StoreOptions } from "./model-store";
 import type { EpPreference, ProviderName } from "./providers";
 import { OutOfMemoryError } from "./out-of-memory";
 import { MonetRunner, type Routing } from "./runner";
-import { GRAPH_DTYPES } from "../model/monet-graph";
+import { GRAPH_DTYPES, type GraphDtype } from "../model/monet-graph";
 import { autoDtype } from "./dtype";
 import { openSession, plannedProvider, type SessionOptions } from "./session";
+import { NonFiniteOutputError } from "./errors";
 import type { Steering } from "./steering";
 
 /** The graph's precision: auto (see autoDtype), or one of the converter's (docs/quantization.md). */
@@ -54,6 +55,9 @@ export interface EngineStats {
 
 export class Engine {
   private slot: CacheSlot = { cache: undefined, steeringKey: "" };
+  /** Opens the float32 graph of the model (set by open): where a float16 overflow goes. */
+  private float32Runner: (() => Promise<MonetRunner>) | undefined;
+  private log: ((line: string) => void) | undefined;
   readonly stats: EngineStats = { generations: 0, cancelled: 0, running: 0, maxRunning: 0 };
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -63,7 +67,7 @@ export class Engine {
     /** The model's name, fingerprint and configuration summary, computed once at open. */
     readonly identity: ModelIdentity,
     readonly tokenizer: SentencePieceTokenizer,
-    private readonly runner: MonetRunner,
+    private runner: MonetRunner,
     public ep: ProviderName,
     readonly fallbacks: string[],
     readonly convertedDir: string,
@@ -97,14 +101,14 @@ export class Engine {
       for (const f of opened.fallbacks) opts.log?.(`execution provider skipped: ${f}`);
       // A GPU provider that fails at run time: say so, reopen on the CPU, and retry there.
       let engine: Engine | undefined;
-      const onRunError = async (e: unknown) => {
+      const onRunError = (modelPath: string) => async (e: unknown) => {
         if (!engine || engine.ep === "cpu") return undefined;
         const why =
           `${engine.ep}: failed at run time: ` +
           `${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
         opts.log?.(`execution provider ${why}; falling back to cpu`);
         engine.fallbacks.push(why);
-        const cpu = await openSession(converted.modelPath, {
+        const cpu = await openSession(modelPath, {
           ep: "cpu",
           threads: opts.threads,
           ...opts.sessions,
@@ -117,11 +121,31 @@ export class Engine {
         ckpt.config,
         modelIdentity(modelDir, converted.manifest.fingerprint, ckpt.config),
         tokenizer,
-        new MonetRunner(opened.session, ckpt.config, onRunError, converted.manifest.dtype),
+        new MonetRunner(
+          opened.session,
+          ckpt.config,
+          onRunError(converted.modelPath),
+          converted.manifest.dtype,
+        ),
         opened.ep,
         opened.fallbacks,
         converted.dir,
       );
+      engine.log = opts.log;
+      engine.float32Runner = async () => {
+        const again = await openModelFolder(modelDir);
+        try {
+          const f32 = await ensureConverted(again.checkpoint, { ...opts, dtype: "float32" });
+          const s = await openSession(f32.modelPath, {
+            ep: engine!.ep,
+            threads: opts.threads,
+            ...opts.sessions,
+          });
+          return new MonetRunner(s.session, again.checkpoint.config, onRunError(f32.modelPath), "float32");
+        } finally {
+          await again.checkpoint.close();
+        }
+      };
       return engine;
     } finally {
       await ckpt.close();
@@ -130,6 +154,33 @@ export class Engine {
 
   get routingGroups(): number {
     return this.identity.config.routingGroups;
+  }
+
+  /**
+   * Runs `task` on the current graph; when a float16 graph overflows (NonFiniteOutputError),
+   * switches to the float32 graph (converted once, then cached), says so in the log, and runs
+   * `task` again there from an empty cache.
+   */
+  private async orFloat32<T>(task: () => Promise<T>): Promise<T> {
+    try {
+      return await task();
+    } catch (e) {
+      if (!(e instanceof NonFiniteOutputError) || !this.float32Runner) throw e;
+      this.log?.(`${e.message}; switching to the float32 graph and running the request again`);
+      const open = this.float32Runner;
+      this.float32Runner = undefined;
+      const old = this.runner;
+      this.runner = await open();
+      this.slot = { cache: undefined, steeringKey: "" };
+      this.fallbacks.push(`float16: non-finite logits, now float32`);
+      await old.session.release();
+      return task();
+    }
+  }
+
+  /** The precision of the graph running now (float16 switches to float32 after an overflow). */
+  get dtype(): GraphDtype {
+    return this.runner.dtype;
   }
 
   /** Runs `task` after every earlier request: the engine does one thing at a time. */
@@ -148,7 +199,25 @@ export class Engine {
       const st = this.stats;
       st.maxRunning = Math.max(st.maxRunning, ++st.running);
       try {
-        const result = await generate(this.runner, this.tokenizer, promptIds, this.slot, opts);
+        let streamed = 0; // characters given to onText, by this attempt or an overflowed one
+        const result = await this.orFloat32(() => {
+          let seen = 0;
+          const onText = opts.onText;
+          return generate(this.runner, this.tokenizer, promptIds, this.slot, {
+            ...opts,
+            // A rerun after a float16 overflow does not show again what was already shown.
+            onText:
+              onText &&
+              ((t) => {
+                const from = Math.max(0, streamed - seen);
+                seen += t.length;
+                if (from < t.length) {
+                  onText(t.slice(from));
+                  streamed += t.length - from;
+                }
+              }),
+          });
+        });
         if (result.stopReason === "cancelled") st.cancelled++;
         return result;
       } finally {
@@ -162,12 +231,14 @@ export class Engine {
   logits(ids: readonly number[], steering?: Steering): Promise<Float32Array> {
     return this.exclusive(async () => {
       return (
-        await this.runner.forward({
-          ids,
-          cache: KvCache.empty(this.runner.cacheShape()),
-          steering,
-          numLogits: ids.length,
-        })
+        await this.orFloat32(() =>
+          this.runner.forward({
+            ids,
+            cache: KvCache.empty(this.runner.cacheShape()),
+            steering,
+            numLogits: ids.length,
+          }),
+        )
       ).logits;
     });
   }
@@ -186,12 +257,14 @@ export class Engine {
           `the prompt has ${ids.length} tokens; the model takes at most ${this.config.maxPositionEmbeddings - 1}`,
         );
       return (
-        await this.runner.forward({
-          ids,
-          cache: KvCache.empty(this.runner.cacheShape()),
-          steering,
-          numLogits: 1,
-        })
+        await this.orFloat32(() =>
+          this.runner.forward({
+            ids,
+            cache: KvCache.empty(this.runner.cacheShape()),
+            steering,
+            numLogits: 1,
+          }),
+        )
       ).logits;
     });
   }
@@ -203,12 +276,14 @@ export class Engine {
       const limit = this.config.maxPositionEmbeddings;
       if (enc.ids.length > limit)
         throw new Error(`the text has ${enc.ids.length} tokens; the model reads at most ${limit} at once`);
-      const out = await this.runner.forward({
-        ids: enc.ids,
-        cache: KvCache.empty(this.runner.cacheShape()),
-        steering,
-        routing: true,
-      });
+      const out = await this.orFloat32(() =>
+        this.runner.forward({
+          ids: enc.ids,
+          cache: KvCache.empty(this.runner.cacheShape()),
+          steering,
+          routing: true,
+        }),
+      );
       return {
         ids: enc.ids,
         spans: enc.spans,

@@ -26,3 +26,11 @@ export class EngineProtocolError extends EngineCrashedError {}
 
 /** The engine cannot run until the user does something (it failed to load, or was stopped). */
 export class EngineUnavailableError extends Error {}
+
+/**
+ * A float16 graph gave non-finite logits (inf or NaN): an activation exceeded float16's range
+ * (65,504). The engine answers it by switching to the float32 graph, never by sampling garbage.
+ */
+export class NonFiniteOutputError extends Error {
+  override name = "NonFiniteOutputError";
+}

@@ -98,7 +98,9 @@ export async function generate(
   const reuse = Math.min(cache.commonPrefix(promptIds), promptIds.length - 1);
   cache = cache.truncate(reuse);
 
-  const stopTokens = new Set([...(opts.ignoreEos ? [] : [c.eosTokenId]), ...(opts.stopTokens ?? [])]);
+  // Every end-of-sequence id of config.json and generation_config.json (a list in some published files).
+  const eos = new Set(c.eosTokenIds);
+  const stopTokens = new Set([...(opts.ignoreEos ? [] : eos), ...(opts.stopTokens ?? [])]);
   const sampler = new Sampler({
     temperature: opts.temperature ?? 0,
     topP: opts.topP ?? 1,
@@ -136,7 +138,7 @@ export async function generate(
       step.logits.length > tokenizer.vocabSize ? step.logits.subarray(0, tokenizer.vocabSize) : step.logits,
     );
     if (stopTokens.has(token)) {
-      stopReason = token === c.eosTokenId ? "eos" : "stop-token";
+      stopReason = eos.has(token) && !opts.ignoreEos ? "eos" : "stop-token";
       break;
     }
     ids.push(token);

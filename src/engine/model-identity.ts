@@ -7,6 +7,7 @@ import { routingGroupCount, type MonetConfig } from "../checkpoint/config";
 import { hashCacheFileIn } from "../checkpoint/content-hash";
 import { cacheDirFor } from "./model-store";
 import { embeddedModelDir } from "./model-paths";
+import { snapshotOf } from "../hub/cache-layout";
 
 export interface ModelIdentity {
   name: string;
@@ -24,7 +25,8 @@ export interface ModelIdentity {
 
 export function modelIdentity(modelDir: string, fingerprint: string, c: MonetConfig): ModelIdentity {
   return {
-    name: basename(modelDir),
+    // A Hugging Face cache snapshot is named by its repo, not by its commit hash.
+    name: snapshotOf(modelDir)?.repo.split("/")[1] ?? basename(modelDir),
     fingerprint,
     config: {
       layers: c.numLayers,

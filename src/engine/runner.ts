@@ -8,6 +8,7 @@ import { activationDtype, type GraphDtype } from "../model/monet-graph";
 import { KvCache, type CacheShape } from "./kv-cache";
 import type { Steering } from "./steering";
 import { isOutOfMemory, outOfMemoryAtRun } from "./out-of-memory";
+import { NonFiniteOutputError } from "./errors";
 
 export interface ForwardRequest {
   /** New tokens, after those in `cache`. */
@@ -130,8 +131,19 @@ export class MonetRunner {
     }
     const keys = Array.from({ length: c.numLayers }, (_, l) => out[io.presentKey(l)]!);
     const values = Array.from({ length: c.numLayers }, (_, l) => out[io.presentValue(l)]!);
+    const logits = out[io.logits]!.data as Float32Array;
+    // float16 overflows past 65,504 (squared-ReLU activations, the residual stream of a model
+    // trained in bf16): its inf/NaN reach the logits. Checked here, on every run, so that no
+    // token is ever sampled from them (a pass over vocab floats: nothing next to the run).
+    if (this.dtype === "float16") {
+      const bad = firstNonFinite(logits);
+      if (bad >= 0)
+        throw new NonFiniteOutputError(
+          `the float16 graph gave a non-finite logit (${logits[bad]} at position ${Math.floor(bad / c.vocabSize)}, token ${bad % c.vocabSize}): an activation exceeded float16's range`,
+        );
+    }
     const result: ForwardResult = {
-      logits: out[io.logits]!.data as Float32Array,
+      logits,
       cache: this.paddedCache
         ? cache.append(req.ids, keys, values)
         : KvCache.of(cache.shape, [...cache.tokens, ...req.ids], keys, values),
@@ -170,4 +182,10 @@ export class MonetRunner {
     };
     return this.steered;
   }
+}
+
+/** The index of the first inf or NaN of `x`, or -1. */
+export function firstNonFinite(x: Float32Array): number {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return i;
+  return -1;
 }

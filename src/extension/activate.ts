@@ -8,6 +8,7 @@ import { commandId } from "../app/command-ids";
 import { SECTION, type MonetLensConfig } from "../app/config";
 import { Ctx } from "../app/ctx";
 import { expertCardDeps } from "../app/expert-cards";
+import { openWalkthroughOnce, WALKTHROUGH_ID } from "../app/first-run";
 import { heatmapDeps } from "../app/heatmap-deps";
 import { MonetInlineProvider } from "./inline-provider";
 import { StatusBar, type StatusSeverity } from "../app/status";
@@ -113,6 +114,16 @@ export function activate(context: vscode.ExtensionContext): void {
       c,
     ),
   );
+
+  void openWalkthroughOnce(context.globalState, () =>
+    Promise.resolve(
+      vscode.commands.executeCommand(
+        "workbench.action.openWalkthrough",
+        `${context.extension.id}#${WALKTHROUGH_ID}`,
+        false,
+      ),
+    ),
+  ).catch((e: unknown) => c.log.warn(`the getting-started walkthrough did not open: ${String(e)}`));
 }
 
 export async function deactivate(): Promise<void> {

@@ -40,6 +40,14 @@ export function vscodeUi(): Ui {
       });
       return picked?.[0]?.fsPath;
     },
+    input: async (o) =>
+      vscode.window.showInputBox({
+        title: o.title,
+        placeHolder: o.placeholder,
+        value: o.value,
+        validateInput: o.validate,
+        ignoreFocusOut: true,
+      }),
     withProgress: (title, task) =>
       Promise.resolve(
         vscode.window.withProgress(

@@ -110,3 +110,12 @@ export function linkSnapshotFile(cache: RepoCache, commit: string, path: string,
 }
 
 export const blobExists = (cache: RepoCache, etag: string): boolean => existsSync(cache.blob(etag));
+
+/**
+ * The repository and commit of a snapshot folder (`…/models--org--name/snapshots/<commit>`),
+ * so a model opened from the cache can be named by its repo rather than its commit hash.
+ */
+export function snapshotOf(dir: string): { repo: string; commit: string } | undefined {
+  const m = /(?:^|[\\/])models--([^\\/]+?)--([^\\/]+)[\\/]snapshots[\\/]([0-9a-f]{40})[\\/]*$/.exec(dir);
+  return m ? { repo: `${m[1]}/${m[2]}`, commit: m[3]! } : undefined;
+}

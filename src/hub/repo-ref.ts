@@ -40,19 +40,23 @@ export function parseRepoRef(ref: string): RepoRef {
   return { repo, revision };
 }
 
-/**
- * Whether `s` names a Hub model rather than a folder: it has the `org/name[@rev]` form and
- * no file or folder of that name exists (relative to the current folder).
- */
-export function looksLikeRepoRef(s: string): boolean {
-  if (isAbsolute(s) || s.startsWith(".") || s.startsWith("~") || s.includes("\\")) return false;
-  if (existsSync(s)) return false;
+/** Whether `s` has the form `org/name[@revision]` (parseRepoRef would accept it). */
+export function isRepoRef(s: string): boolean {
   try {
     parseRepoRef(s);
     return true;
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether `s` names a Hub model rather than a folder: it has the `org/name[@rev]` form and
+ * no file or folder of that name exists (relative to the current folder).
+ */
+export function looksLikeRepoRef(s: string): boolean {
+  if (isAbsolute(s) || s.startsWith(".") || s.startsWith("~") || s.includes("\\")) return false;
+  return !existsSync(s) && isRepoRef(s);
 }
 
 export const formatRepoRef = (r: RepoRef): string =>

@@ -20,7 +20,14 @@ export interface ResolveOptions {
   offline?: boolean;
   /** The Hugging Face cache (default: HF_HUB_CACHE, HF_HOME/hub, ~/.cache/huggingface/hub). */
   cacheDir?: string;
+  /**
+   * How to fetch a missing model, for the error (default: the CLI's `monet-lens pull REF`);
+   * VS Code names its Download Model command.
+   */
+  howToFetch?: (ref: string) => string;
 }
+
+const pullHint = (ref: string): string => `fetch it with \`monet-lens pull ${ref}\``;
 
 /**
  * Resolves `ref` (a folder, `org/name` or `org/name@revision`) to a folder on this machine.
@@ -32,7 +39,7 @@ export function resolveModelRef(ref: string, opts: ResolveOptions = {}): Resolve
   const parsed = parseRepoRef(ref);
   const cacheDir = opts.cacheDir ?? hubCacheDir();
   const cache = repoCache(cacheDir, parsed.repo);
-  const fetchHint = `fetch it with \`monet-lens pull ${formatRepoRef(parsed)}\`${
+  const fetchHint = `${(opts.howToFetch ?? pullHint)(formatRepoRef(parsed))}${
     opts.offline ? " (with the network: unset HF_HUB_OFFLINE first)" : ""
   }`;
   const commit = isCommitHash(parsed.revision) ? parsed.revision : readRef(cache, parsed.revision);

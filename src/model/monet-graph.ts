@@ -37,7 +37,10 @@ export interface GraphOptions {
    * Element type of the weights and activations: float32 or float16; or int8/int4, weight-only
    * quantization of the large matrices (attention, experts, embeddings and head) with float32
    * activations. The router, the routing weights and the mask corrections always work in
-   * float32 (expert selection is a threshold), and so do the logits.
+   * float32 (expert selection is a threshold), and so do the logits and the residual stream
+   * with its RMSNorms: a model trained in bf16 may carry residual values past float16's 65,504
+   * (the engine checks the logits for what overflows elsewhere, and switches to the float32
+   * graph then).
    */
   dtype: GraphDtype;
   /** Quantized graphs: MatMulNBits' accuracy_level (default 4, int8 activations; 0: float32). */
@@ -86,11 +89,12 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
 
   // ---- embedding
   const embed = await weights.embedding("model.embed_tokens.weight", [c.vocabSize, d]);
-  let h = embed.gather(g, g.op("Squeeze", [ids, g.constI64([0])])); // [T, d]
+  // The residual stream h is float32 in every graph ([T, d]: cheap); sublayers get cast.toDt of its norm.
+  let h = cast.toF32(embed.gather(g, g.op("Squeeze", [ids, g.constI64([0])]))); // [T, d]
   progress("embeddings");
 
   const rmsNorm = async (x: string, name: string) =>
-    g.op("SimplifiedLayerNormalization", [x, await w(name, [d])], {
+    g.op("SimplifiedLayerNormalization", [x, await w(name, [d], undefined, "float32")], {
       axis: -1,
       epsilon: f(c.rmsNormEps),
       stash_type: 1,
@@ -100,16 +104,17 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
   for (let l = 0; l < c.numLayers; l++) {
     const p = `model.layers.${l}`;
     // ---- attention
-    const xa = await rmsNorm(h, `${p}.input_layernorm.weight`);
-    h = g.op("Add", [h, await attn.layer(l, xa)]);
+    const xa = cast.toDt(await rmsNorm(h, `${p}.input_layernorm.weight`));
+    h = g.op("Add", [h, cast.toF32(await attn.layer(l, xa))]);
 
     // ---- router (every moeGroups layers) and experts
-    const x = await rmsNorm(h, `${p}.post_attention_layernorm.weight`);
+    const x32 = await rmsNorm(h, `${p}.post_attention_layernorm.weight`);
+    const x = cast.toDt(x32);
     if (l % c.moeGroups === 0)
       routing = await router(
         g,
         src,
-        cast.toF32(x),
+        x32,
         l,
         l / c.moeGroups,
         masks[l / c.moeGroups]!,
@@ -121,14 +126,14 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
         !quant,
       );
     const moe = await experts({ g, src, x, routing: routing!, maskActive, prefix: p, w: weights, cast });
-    h = g.op("Add", [h, moe]);
+    h = g.op("Add", [h, cast.toF32(moe)]);
     progress(`layer ${l}`);
   }
 
   // ---- logits for the last num_logits positions only (the others are rarely needed)
   const start = g.op("Neg", [numLogits]);
   const last = g.op("Slice", [h, start, g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([0])]);
-  const hn = await rmsNorm(last, "model.norm.weight");
+  const hn = cast.toDt(await rmsNorm(last, "model.norm.weight"));
   const head = c.tieWordEmbeddings ? embed.head : await weights.linear("lm_head.weight", [c.vocabSize, d]);
   g.output(cast.toF32(g.op("Unsqueeze", [head.apply(g, hn), g.constI64([0])])), io.logits, "float32", [
     1,

@@ -128,13 +128,16 @@ test("opens the demo model (6 bf16 shards) reading only the headers", async (t) 
     assert.equal(shards.length, 6);
     let headers = 0;
     for (const f of shards) headers += 8 + Number(readFileSync(f).readBigUInt64LE(0));
-    const small = ["config.json", "model.safetensors.index.json", "tokenizer_config.json"].map(
-      (f) => statSync(join(DEMO, f)).size,
-    );
+    const small = [
+      "config.json",
+      "model.safetensors.index.json",
+      "tokenizer_config.json",
+      "generation_config.json",
+    ].map((f) => statSync(join(DEMO, f)).size);
     assert.equal(
       bytesRead,
-      headers + small[0]! + small[1]! + small[2]!,
-      "opening must read config.json, the index, tokenizer_config.json, the 8-byte lengths and headers, " +
+      headers + small[0]! + small[1]! + small[2]! + small[3]!,
+      "opening must read config.json, the index, tokenizer_config.json, generation_config.json, the 8-byte lengths and headers, " +
         "no tensor data",
     );
     assert.ok(ms < 2000, `opening took ${ms} ms`);

@@ -9,7 +9,9 @@
 // column dominant, a tooltip, a header click masking Lua); the A/B tab; the remote layout (the
 // engine a child of code-server's extension host, the webview in the browser); the engine's
 // start line in the output channel; the heatmap panel restored by a window reload; masks
-// restored after a reload, cleared, restored cleared; and the in-host integration tests
+// restored after a reload, cleared, restored cleared; the getting-started walkthrough opened on the
+// first start only; Download Model… from a loopback Hugging Face Hub (test/hub/fake-hub.ts) with
+// its progress, then a completion from the downloaded model; and the in-host integration tests
 // (test/e2e/host/index.ts) through the `extensionTestsPath` payload.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import {
@@ -28,6 +30,7 @@ import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import { chromium, type BrowserContext, type FrameLocator, type Page } from "playwright-core";
 import { ancestors, processesWith } from "../helpers/processes";
+import { repoFromFolder, startFakeHub, type FakeHub } from "../hub/fake-hub";
 import { CODE_SERVER_VERSION, ensureCodeServer, ensureDebianPackages } from "./setup";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -37,6 +40,9 @@ const VSIX = join(ROOT, "monet-lens.vsix");
 const EXTENSION_ID = "monet-lens.monet-lens";
 const CLI = join(ROOT, "dist", "cli.js");
 const ATLAS = join(ROOT, "models", "atlases", "tiny-codemonet.atlas.json");
+const DEMO_MODEL = join(ROOT, "models", "tiny-codemonet");
+/** The repo Download Model… fetches from the loopback Hub: the demo model's files. */
+const HUB_REPO = "MonetLLM/tiny-codemonet-test";
 
 const t0 = Date.now();
 const seconds = (since = t0) => ((Date.now() - since) / 1000).toFixed(1);
@@ -213,6 +219,8 @@ interface Dirs {
   browser: string;
   hostResults: string;
   hostTests: string;
+  /** The Hugging Face cache (HF_HUB_CACHE) Download Model… writes. */
+  hfCache: string;
 }
 
 const SETTINGS = {
@@ -253,6 +261,7 @@ function freshDirs(): Dirs {
     browser: join(RUN, "browser"),
     hostResults: join(RUN, "host-results.json"),
     hostTests: join(RUN, "host-tests"),
+    hfCache: join(RUN, "hf-cache"),
   };
   for (const p of Object.values(d)) if (!p.endsWith(".json")) mkdirSync(p, { recursive: true });
   mkdirSync(join(d.user, "User"), { recursive: true });
@@ -265,6 +274,7 @@ function freshDirs(): Dirs {
 // driving the workbench
 
 const results: Array<{ step: string; ok: boolean; seconds: number; error?: string }> = [];
+let hub: FakeHub | undefined;
 let shotIndex = 0;
 
 async function shot(page: Page, name: string): Promise<string> {
@@ -434,6 +444,14 @@ async function main(): Promise<number> {
     logLevel: "warning",
   });
 
+  // The loopback Hub, and the Hugging Face variables code-server's extension host inherits.
+  hub = await startFakeHub([repoFromFolder(HUB_REPO, DEMO_MODEL)]);
+  process.env.HF_ENDPOINT = hub.url;
+  process.env.HF_HUB_CACHE = dirs.hfCache;
+  process.env.HF_TOKEN_PATH = join(RUN, "no-hf-token");
+  delete process.env.HF_TOKEN;
+  delete process.env.HF_HUB_OFFLINE;
+
   const s = await startServer(cs.entry, dirs);
   context = await chromium.launchPersistentContext(dirs.browser, {
     executablePath: "/usr/bin/chromium",
@@ -466,6 +484,15 @@ async function main(): Promise<number> {
       60_000,
     );
     await shot(page, "workbench");
+    // The first activation opens the getting-started walkthrough, once.
+    await page.getByText("Get Started with Monet Lens").first().waitFor({ timeout: 30_000 });
+    await shot(page, "walkthrough");
+    await runCommand(page, "View: Close All Editors");
+    await until(
+      "the walkthrough to close",
+      async () => (await page.getByText("Get Started with Monet Lens").count()) === 0,
+      10_000,
+    );
   });
 
   await step("1 ghost text from the demo model, accepted with Tab", page, async () => {
@@ -872,6 +899,90 @@ async function main(): Promise<number> {
     await shot(page, "reload-masks-cleared");
   });
 
+  await step(
+    "5b Download Model… from the loopback Hub; a completion from the downloaded model",
+    page,
+    async () => {
+      if ((await page.getByText("Get Started with Monet Lens").count()) > 0)
+        throw new Error("the walkthrough opened again after a reload");
+      // The largest file comes slowly, so that the progress can be seen.
+      const big = [...repoFromFolder(HUB_REPO, DEMO_MODEL).files.values()].sort(
+        (a, b) => b.size - a.size,
+      )[0]!;
+      hub!.faults.slow = { path: big.path, bytesPerSecond: 3_000_000 };
+      await runCommand(page, "Monet Lens: Download Model");
+      const rows = page.locator(".quick-input-list .monaco-list-row");
+      await rows.first().waitFor({ state: "visible" });
+      const first = ((await rows.first().textContent()) ?? "").replace(/\s+/g, " ");
+      if (!/CodeMonet-VD 1\.4B.*2\.93 GB · recommended for code/.test(first))
+        throw new Error(`the first model offered is ${JSON.stringify(first)}`);
+      await shot(page, "download-quickpick");
+      await page.locator(".quick-input-widget .quick-input-box input").fill("Another Model");
+      await rows.filter({ hasText: "Another Model on the Hub" }).first().click();
+      const input = page.locator(".quick-input-widget .quick-input-box input");
+      await page
+        .locator(".quick-input-widget .quick-input-title")
+        .filter({ hasText: "Download a model from the Hugging Face Hub" })
+        .waitFor({ timeout: 10_000 });
+      await input.fill(HUB_REPO);
+      await page.keyboard.press("Enter");
+      const toasts = page.locator(".notifications-toasts");
+      const progress = await until(
+        "the download's progress (bytes, speed, time left)",
+        async () => {
+          const t = ((await toasts.textContent().catch(() => "")) ?? "").replace(/\s+/g, " ");
+          return /downloading MonetLLM\/tiny-codemonet-test/.test(t) && / MB\/s, \d+:\d\d left/.test(t) && t;
+        },
+        60_000,
+        100,
+      );
+      log(`download progress: ${progress}`);
+      await shot(page, "download-progress");
+      const useIt = toasts.locator(".monaco-button").filter({ hasText: "Use It Now" });
+      await useIt.first().waitFor({ timeout: 60_000 });
+      await shot(page, "download-done");
+      await useIt.first().click();
+      await until(
+        "the status bar to show the downloaded model",
+        async () => (await statusText(page).catch(() => "")).includes("tiny-codemonet-test"),
+        120_000,
+        500,
+      );
+      const commit = readdirSync(join(dirs.hfCache, "models--MonetLLM--tiny-codemonet-test", "snapshots"));
+      if (commit.length !== 1) throw new Error(`snapshots in the cache: ${commit.join(", ")}`);
+      const settings = JSON.parse(readFileSync(join(dirs.user, "User", "settings.json"), "utf8"));
+      if (settings["monetLens.modelPath"] !== HUB_REPO)
+        throw new Error(`monetLens.modelPath is ${JSON.stringify(settings["monetLens.modelPath"])}`);
+      // A completion from it: the demo model's weights, so the CLI's greedy continuation.
+      await openFile(page, "main.py");
+      await page.keyboard.press("Control+End");
+      const text = await saveAndRead(page, pyFile);
+      await runCommand(page, "Monet Lens: Suggest Completion");
+      const ghost = await stableGhostText(page, 60_000);
+      log(`ghost text from the downloaded model: ${JSON.stringify(ghost)}`);
+      await shot(page, "downloaded-model-ghost-text");
+      const expected = (
+        JSON.parse(cli(["generate", "--prompt", text, "--max-tokens", "16", "--json"])) as { text: string }
+      ).text;
+      if (!expected.startsWith(ghost))
+        throw new Error(
+          `the ghost text ${JSON.stringify(ghost)} is not the greedy ${JSON.stringify(expected)}`,
+        );
+      await page.keyboard.press("Escape");
+      // Back to the embedded model for what follows.
+      writeFileSync(join(dirs.user, "User", "settings.json"), JSON.stringify(SETTINGS, null, 2));
+      await until(
+        "the status bar to show the embedded model again",
+        async () => {
+          const t = await statusText(page).catch(() => "");
+          return t.includes("tiny-codemonet") && !t.includes("tiny-codemonet-test");
+        },
+        30_000,
+        500,
+      );
+    },
+  );
+
   await step("6 integration tests inside the extension host", page, async () => {
     const payload = JSON.stringify([
       ["extensionDevelopmentPath", `vscode-remote://127.0.0.1:${s.port}${extDir}`],
@@ -915,6 +1026,7 @@ main()
   .then(async (code) => {
     await context?.close().catch(() => undefined);
     await stopServer();
+    await hub?.close().catch(() => undefined);
     const passed = results.filter((r) => r.ok).length;
     const failed = results.length - passed + (code && results.every((r) => r.ok) ? 1 : 0);
     log(`done in ${seconds()} s; screenshots in ${OUT}`);

@@ -38,7 +38,8 @@ interface Provider {
 }
 
 function stubVscode(settings: Record<string, unknown>) {
-  const commands = new Map<string, () => Promise<unknown>>();
+  const commands = new Map<string, (...args: unknown[]) => Promise<unknown>>();
+  const executed: Array<{ id: string; args: unknown[] }> = [];
   const providers: Provider[] = [];
   const serializers: string[] = [];
   const statusTexts: string[] = [];
@@ -108,14 +109,17 @@ function stubVscode(settings: Record<string, unknown>) {
       },
     },
     commands: {
-      registerCommand: (id: string, fn: () => Promise<unknown>) => {
+      registerCommand: (id: string, fn: (...args: unknown[]) => Promise<unknown>) => {
         commands.set(id, fn);
         return disposable();
       },
-      executeCommand: async (id: string) => commands.get(id)?.(),
+      executeCommand: async (id: string, ...args: unknown[]) => {
+        executed.push({ id, args });
+        return commands.get(id)?.(...args);
+      },
     },
   };
-  return { api, commands, providers, statusTexts, serializers };
+  return { api, commands, providers, statusTexts, serializers, executed };
 }
 
 function document(text: string) {
@@ -162,17 +166,27 @@ describe("bundled extension (stubbed VS Code API)", {
     try {
       ext = require(BUNDLE) as typeof ext;
       const state = new Map<string, unknown>();
+      const global = new Map<string, unknown>();
+      const memento = (m: Map<string, unknown>) => ({
+        get: (k: string) => m.get(k),
+        update: async (k: string, v: unknown) => void m.set(k, v),
+        keys: () => [...m.keys()],
+      });
       ext!.activate({
         subscriptions,
-        workspaceState: {
-          get: (k: string) => state.get(k),
-          update: async (k: string, v: unknown) => void state.set(k, v),
-          keys: () => [...state.keys()],
-        },
+        workspaceState: memento(state),
+        globalState: memento(global),
         globalStorageUri: { fsPath: storage },
         extensionUri: { fsPath: resolve(".") },
-        extension: { packageJSON: { version: "test" } },
+        extension: { id: "monet-lens.monet-lens", packageJSON: { version: "test" } },
       });
+      // The first activation opens the getting-started walkthrough (once: the flag is set).
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(
+        stub.executed.filter((e) => e.id === "workbench.action.openWalkthrough"),
+        [{ id: "workbench.action.openWalkthrough", args: ["monet-lens.monet-lens#gettingStarted", false] }],
+      );
+      assert.equal(global.get("monetLens.walkthroughShown"), true);
       for (const c of pkg.contributes.commands)
         assert.ok(stub.commands.has(c.command), `${c.command} is registered`);
       for (const id of stub.commands.keys())

@@ -98,20 +98,31 @@ export class FakeUi implements Ui {
   folder: string | undefined;
   folders: string[] = [];
   answer: string | undefined;
+  /** What info() and error() answer (an action's label), e.g. "Use It Now". */
+  infoAnswer: string | undefined;
+  errorAnswer: string | undefined;
+  /** The actions each info/warn/error offered, in order. */
+  readonly offered: string[][] = [];
+  /** What input() answers; it is checked with the caller's validate first (refused: undefined). */
+  inputAnswer: string | undefined;
+  readonly inputs: Array<{ title: string; refused?: string }> = [];
   /** Aborts progress tasks after this many reports (simulates the Cancel button). */
   cancelAfterReports = Infinity;
 
-  async info(message: string): Promise<string | undefined> {
+  async info(message: string, ...actions: string[]): Promise<string | undefined> {
     this.messages.push({ kind: "info", message });
-    return undefined;
+    this.offered.push(actions);
+    return this.infoAnswer;
   }
-  async warn(message: string): Promise<string | undefined> {
+  async warn(message: string, ...actions: string[]): Promise<string | undefined> {
     this.messages.push({ kind: "warn", message });
+    this.offered.push(actions);
     return this.answer;
   }
-  async error(message: string): Promise<string | undefined> {
+  async error(message: string, ...actions: string[]): Promise<string | undefined> {
     this.messages.push({ kind: "error", message });
-    return undefined;
+    this.offered.push(actions);
+    return this.errorAnswer;
   }
   async pickMany<T extends PickItem>(
     items: readonly T[],
@@ -131,6 +142,15 @@ export class FakeUi implements Ui {
   file: string | undefined;
   async pickFile(): Promise<string | undefined> {
     return this.file;
+  }
+
+  async input(o: {
+    title: string;
+    validate?: (v: string) => string | undefined;
+  }): Promise<string | undefined> {
+    const refused = this.inputAnswer === undefined ? undefined : o.validate?.(this.inputAnswer);
+    this.inputs.push({ title: o.title, refused });
+    return refused === undefined ? this.inputAnswer : undefined;
   }
   async withProgress<R>(
     title: string,

@@ -202,14 +202,19 @@ describe("paths from settings", () => {
     assert.deepEqual(normaliseSettingPath("~/models/m"), { path: join(homedir(), "models", "m") });
     assert.deepEqual(normaliseSettingPath(""), { path: "" });
     const { config, problems } = readConfig(
-      (key) => ({ modelPath: "models/tiny", atlasPath: "/tmp/a\0b.atlas.json" })[key as string],
+      (key) => ({ modelPath: "models/demo/tiny", atlasPath: "/tmp/a\0b.atlas.json" })[key as string],
     );
     assert.equal(config.modelPath, "", "a relative model path falls back to the embedded model");
     assert.equal(config.atlasPath, "");
     assert.match(
       problems.join("\n"),
-      /monetLens\.modelPath: "models\/tiny" is not an absolute path \(e\.g\. .*~\/models\/codemonet\); using ""/,
+      /monetLens\.modelPath: "models\/demo\/tiny" is not an absolute folder path \(e\.g\. .*~\/models\/codemonet\) or a Hugging Face model id/,
     );
+    // org/name is a Hugging Face repo id: looked up in the Hugging Face cache only (models--org--name),
+    // never as a path, so it cannot point anywhere else.
+    const repo = readConfig((key) => (key === "modelPath" ? "models/tiny" : undefined));
+    assert.equal(repo.config.modelPath, "models/tiny");
+    assert.deepEqual(repo.problems, []);
     assert.match(
       problems.join("\n"),
       /monetLens\.atlasPath: .* is not a path \(it contains a NUL character\)/,
