@@ -67,7 +67,10 @@ export function parseCommandLine<O extends OptionSpecs>(
     parsed = parseArgs({
       args: argv,
       options: Object.fromEntries(
-        Object.entries(spec.options).map(([name, o]) => [name, { type: o.type, ...(o.multiple ? { multiple: true } : {}) }]),
+        Object.entries(spec.options).map(([name, o]) => [
+          name,
+          { type: o.type, ...(o.multiple ? { multiple: true } : {}) },
+        ]),
       ),
       allowPositionals: spec.positional !== undefined,
       strict: true,

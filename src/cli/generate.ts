@@ -45,6 +45,7 @@ export const generateCommand = command({
             ep: engine.ep,
             stop_reason: result.stopReason,
             masked,
+            steering: selection.steering?.label ?? "",
           }),
         );
       } else {
@@ -52,7 +53,7 @@ export const generateCommand = command({
         process.stderr.write(
           `[${engine.ep}] ${result.promptTokens} prompt tokens, prefill ${round(result.prefillMs)} ms, ` +
             `${result.ids.length} tokens at ${round(result.decodeTokensPerS)} tokens/s, ` +
-            `stop: ${result.stopReason}${masked ? `, masked: ${masked}` : ""}\n`,
+            `stop: ${result.stopReason}${masked ? `, ${values.steer ? "steering" : "masked"}: ${masked}` : ""}\n`,
         );
       }
     });
