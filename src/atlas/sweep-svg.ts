@@ -19,13 +19,17 @@ export function sweepSvg(
   const colours = [...schemeTableau10, ...schemeDark2];
   const deltas = r.languages.map((l) => r.ce[l]!.map((x) => x - r.none[l]!));
   const [lo, hi] = extent(deltas.flat().filter(Number.isFinite)) as [number, number];
-  const x = scaleLinear()
+  // Coordinates to 0.1 px (short, stable files).
+  const r1 = (v: number) => Math.round(v * 10) / 10;
+  const x0 = scaleLinear()
     .domain(extent(r.scales) as [number, number])
     .range([M.left, W - M.right]);
-  const y = scaleLinear()
+  const y0 = scaleLinear()
     .domain([Math.min(lo ?? 0, 0), Math.max(hi ?? 0, 0)])
     .nice()
     .range([H - M.bottom, M.top]);
+  const x = (v: number) => r1(x0(v));
+  const y = (v: number) => r1(y0(v));
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ` +
       `font-family="system-ui, sans-serif" font-size="11">`,
@@ -35,7 +39,7 @@ export function sweepSvg(
       `x: scale of the language's experts (0 masks, 1 unchanged)</text>`,
   ];
   const fy = format("+.2f");
-  for (const t of y.ticks(6)) {
+  for (const t of y0.ticks(6)) {
     out.push(
       `<line x1="${M.left}" x2="${W - M.right}" y1="${y(t)}" y2="${y(t)}" stroke="${t === 0 ? "#888" : "#e4e4e4"}"/>`,
       `<text x="${M.left - 6}" y="${y(t) + 3}" text-anchor="end" fill="#444">${t === 0 ? "0" : fy(t)}</text>`,
