@@ -19,7 +19,7 @@ import {
 import { cpuDescription, deviceName } from "./device-name";
 import { EngineHost, type EngineHostOptions, type EngineSettings } from "./engine-host";
 import { MaskStore, type StateStore } from "./mask-store";
-import type { StatusBar } from "./status";
+import { type StatusBar, steeringText } from "./status";
 import type { Logger, Ui } from "./ui";
 
 export interface CtxOptions {
@@ -108,6 +108,7 @@ export class Ctx {
       engine: this.host.state,
       modelName: this.modelName(),
       masked: this.masks.current(),
+      scales: this.masks.scales(),
       cpu: cpuDescription(),
     });
   }
@@ -159,13 +160,13 @@ export class Ctx {
     return this.atlases.active(await this.engineInfo(), this.config.atlasPath);
   }
 
-  /** The steering completions use now: the masked languages through the active atlas. */
+  /** The steering completions use now: the languages' scales (masks: 0) through the active atlas. */
   async steering(): Promise<Steering | undefined> {
-    const languages = this.masks.current();
-    if (languages.length === 0) return undefined;
-    const r = this.atlases.steering(await this.activeAtlas(), languages);
+    const selection = this.masks.selection();
+    if (Object.keys(selection.languages ?? {}).length === 0) return undefined;
+    const r = this.atlases.steering(await this.activeAtlas(), selection);
     this.updateStatus({ maskIgnored: r.ignored });
-    return r.steering;
+    return r.steering.key ? r.steering : undefined;
   }
 
   modelName(): string {
@@ -214,8 +215,17 @@ export class Ctx {
   private masksChanged(): void {
     // New masks apply to the next request at once: stop what runs under the old ones.
     this.controller.cancel();
-    this.updateStatus({ masked: this.masks.current(), maskIgnored: [] });
+    this.updateStatus({ masked: this.masks.current(), scales: this.masks.scales(), maskIgnored: [] });
     this.log.info(`masked languages: ${this.masks.current().join(", ") || "none"}`);
+    const steered = steeringText(this.masks.scales());
+    if (
+      steered !==
+      this.masks
+        .current()
+        .map((l) => `−${l}`)
+        .join(", ")
+    )
+      this.log.info(`language steering: ${steered || "none"}`);
     void this.steering().catch(() => undefined);
   }
 

@@ -37,7 +37,7 @@ export type EngineState =
 /** The part of EngineClient used here (tests may give a fake). */
 export type EngineClientLike = Pick<
   EngineClient,
-  "start" | "generate" | "route" | "unload" | "close" | "kill" | "pid" | "info"
+  "start" | "generate" | "route" | "score" | "unload" | "close" | "kill" | "pid" | "info"
 >;
 
 export interface EngineHostOptions {
@@ -128,6 +128,11 @@ export class EngineHost implements CompletionEngine {
 
   async route(text: string, steering?: Steering): Promise<RoutedText> {
     return this.run(async (client) => client.route(text, steeringToWire(steering)));
+  }
+
+  /** log p of ids[from:] given the tokens before each, under `steering` (the A/B view). */
+  async score(ids: number[], from: number, steering?: Steering): Promise<number[]> {
+    return this.run(async (client) => client.score(ids, from, steeringToWire(steering)));
   }
 
   /** What completion needs to build prompts for the running model. */

@@ -30,6 +30,13 @@ export interface Ui {
     items: readonly T[],
     options: { title: string; placeholder?: string },
   ): Promise<T | undefined>;
+  /** A one-line text input; `validate` returns why a value is refused (undefined: accepted). */
+  input(options: {
+    title: string;
+    prompt?: string;
+    value?: string;
+    validate?: (value: string) => string | undefined;
+  }): Promise<string | undefined>;
   pickFolder(options: { title: string; defaultPath?: string }): Promise<string | undefined>;
   /** A cancellable notification with progress; `signal` aborts when the user cancels. */
   withProgress<R>(

@@ -4,6 +4,7 @@
 // fields: languages now, each with a scale (0 masks its experts); per-expert entries
 // ({group, index, scale}) and named expert sets resolve here into the same Steering later.
 import { type Steering, steeringFromScaledExperts } from "../engine/steering";
+import { MAX_STEER_SCALE } from "../heatmap-shared/steer";
 import { AtlasError, type Atlas } from "./atlas-file";
 
 export interface SteeringSelection {
@@ -46,8 +47,8 @@ export function parseLanguageList(text: string): string[] {
   return [...new Set(langs)];
 }
 
-/** The largest scale a person may give a language (the fixtures go to 3; far above, the model breaks down). */
-export const MAX_LANGUAGE_SCALE = 100;
+/** The largest scale a person may give a language (the CLI, the extension, the view share it). */
+export const MAX_LANGUAGE_SCALE = MAX_STEER_SCALE;
 
 /**
  * Parses "python=0, rust=1.5" into language → scale. Each item is LANG=SCALE with a finite

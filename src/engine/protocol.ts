@@ -37,6 +37,8 @@ export type Request =
   | { type: "generate"; id: number; params: GenerateParams }
   | { type: "cancel"; id: number; target: number }
   | { type: "route"; id: number; text: string; steering?: SteeringWire }
+  /** log p of ids[from:] given what precedes each, under the steering. */
+  | { type: "score"; id: number; ids: number[]; from: number; steering?: SteeringWire }
   | { type: "stats"; id: number }
   | { type: "close"; id: number };
 
@@ -72,6 +74,7 @@ export type Response =
   | { type: "opened"; id: number; info: EngineInfo }
   | { type: "generated"; id: number; result: GenerateResult }
   | { type: "routed"; id: number; result: RoutedText }
+  | { type: "scored"; id: number; result: number[] }
   | { type: "closed"; id: number }
   | { type: "stats"; id: number; stats: WorkerStats }
   | { type: "error"; id: number; message: string };

@@ -17,6 +17,13 @@ export function vscodeUi(): Ui {
       }),
     pickOne: async <T extends PickItem>(items: readonly T[], o: { title: string; placeholder?: string }) =>
       vscode.window.showQuickPick([...items], { title: o.title, placeHolder: o.placeholder }),
+    input: async (o) =>
+      vscode.window.showInputBox({
+        title: o.title,
+        prompt: o.prompt,
+        value: o.value,
+        validateInput: o.validate,
+      }),
     pickFolder: async (o) => {
       const picked = await vscode.window.showOpenDialog({
         canSelectFolders: true,

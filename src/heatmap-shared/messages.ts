@@ -3,6 +3,7 @@
 // treated as untrusted. A message that is not exactly one of these shapes (type, fields,
 // field types, ranges, string lengths, no extra fields) is logged and dropped.
 import type { Continuation, RouteData } from "./route-data";
+import { COMPARE_SIDES, type CompareSide, type LanguageScales, MAX_STEER_SCALE } from "./steer";
 
 // ---- webview → extension ----
 
@@ -23,7 +24,13 @@ export type FromWebview =
   /** The visible tab changed. */
   | { type: "setTab"; tab: Tab }
   /** Compute the A/B comparison at the cursor now. */
-  | { type: "runCompare" };
+  | { type: "runCompare" }
+  /** Set a language's experts' scale (a slider moved): 0 masks, 1 leaves them alone. */
+  | { type: "setScale"; language: string; scale: number }
+  /** What each side of the A/B view runs under. */
+  | { type: "setCompareSides"; a: CompareSide; b: CompareSide }
+  /** Keep the current steering as the A/B view's saved setting. */
+  | { type: "saveSteering" };
 
 export const MAX_LANGUAGE_ID = 64;
 /** A language id: what atlases use (VS Code language ids: python, cpp, shellscript, objective-c…). */
@@ -32,7 +39,7 @@ export const MAX_TOKEN_INDEX = 1_000_000;
 
 export type Parsed = { ok: true; message: FromWebview } | { ok: false; error: string };
 
-type Field = "boolean" | "tab" | "language" | "seq" | "index" | "end";
+type Field = "boolean" | "tab" | "language" | "seq" | "index" | "end" | "scale" | "side";
 
 const SHAPES: Readonly<Record<FromWebview["type"], Readonly<Record<string, Field>>>> = {
   ready: {},
@@ -42,6 +49,9 @@ const SHAPES: Readonly<Record<FromWebview["type"], Readonly<Record<string, Field
   selectTokens: { seq: "seq", from: "index", to: "end" },
   setTab: { tab: "tab" },
   runCompare: {},
+  setScale: { language: "language", scale: "scale" },
+  setCompareSides: { a: "side", b: "side" },
+  saveSteering: {},
 };
 
 function describe(v: unknown): string {
@@ -76,6 +86,14 @@ function checkField(name: string, kind: Field, v: unknown): string | undefined {
       return Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_TOKEN_INDEX
         ? undefined
         : `${name} must be an integer in [1, ${MAX_TOKEN_INDEX}]`;
+    case "scale":
+      return typeof v === "number" && Number.isFinite(v) && v >= 0 && v <= MAX_STEER_SCALE
+        ? undefined
+        : `${name} must be a finite number in [0, ${MAX_STEER_SCALE}], not ${typeof v === "number" ? v : describe(v)}`;
+    case "side":
+      return typeof v === "string" && (COMPARE_SIDES as readonly string[]).includes(v)
+        ? undefined
+        : `${name} must be one of ${COMPARE_SIDES.join(", ")}`;
   }
 }
 
@@ -112,6 +130,13 @@ export function parseWebviewMessage(raw: unknown): Parsed {
 
 // ---- extension → webview ----
 
+/** One side of the A/B view: which setting, its scales, and a label ("none", "−python, rust×2"). */
+export interface CompareSideInfo {
+  side: CompareSide;
+  scales: LanguageScales;
+  label: string;
+}
+
 export type ViewState =
   /** Working: the previous result, if any, stays visible, dimmed. */
   | "computing"
@@ -140,8 +165,13 @@ export interface SourceInfo {
 
 export type ToWebview =
   | { type: "init"; pinned: boolean; tab: Tab }
-  /** The current masks and the atlas's languages (undefined: no atlas). */
-  | { type: "masks"; masked: string[]; atlasLanguages: string[] | null }
+  /**
+   * The current masks and the atlas's languages (undefined: no atlas); `scales`: every steered
+   * language's scale (the masked ones at 0), for the sliders.
+   */
+  | { type: "masks"; masked: string[]; atlasLanguages: string[] | null; scales?: Record<string, number> }
+  /** The A/B view's two sides and the saved setting (null: none saved yet). */
+  | { type: "compareSides"; a: CompareSide; b: CompareSide; saved: Record<string, number> | null }
   | { type: "status"; view: Tab; state: ViewState; message: string }
   | { type: "route"; seq: number; data: RouteData; source: SourceInfo }
   | {
@@ -152,6 +182,8 @@ export type ToWebview =
       promptTail: string;
       plain: Continuation;
       maskedResult: Continuation;
+      /** The settings of the two sides (side A is `plain`, side B `maskedResult`). */
+      sides?: { a: CompareSideInfo; b: CompareSideInfo };
     }
   /** A short message shown for a few seconds (e.g. a mask could not be toggled). */
   | { type: "notice"; message: string };

@@ -97,6 +97,10 @@ export class FakeUi implements Ui {
   pick: (items: readonly PickItem[], title: string) => string[] | undefined = () => undefined;
   folder: string | undefined;
   folders: string[] = [];
+  /** Input boxes: given the options, return the typed text (checked by `validate`) or undefined. */
+  typed: (o: { title: string; value?: string }) => string | undefined = () => undefined;
+  /** What each input box's validator said of the typed text. */
+  readonly validations: Array<string | undefined> = [];
   answer: string | undefined;
   /** Aborts progress tasks after this many reports (simulates the Cancel button). */
   cancelAfterReports = Infinity;
@@ -123,6 +127,15 @@ export class FakeUi implements Ui {
   async pickOne<T extends PickItem>(items: readonly T[], o: { title: string }): Promise<T | undefined> {
     const chosen = this.pick(items, o.title);
     return chosen && items.find((i) => chosen.includes(i.label));
+  }
+  async input(o: {
+    title: string;
+    value?: string;
+    validate?: (v: string) => string | undefined;
+  }): Promise<string | undefined> {
+    const text = this.typed(o);
+    if (text !== undefined) this.validations.push(o.validate?.(text));
+    return text;
   }
   async pickFolder(): Promise<string | undefined> {
     return this.folder;
