@@ -3,11 +3,13 @@
 import type { SourceInfo, Tab, ToWebview, ViewState } from "../src/heatmap-shared/messages";
 import type { RouteData } from "../src/heatmap-shared/route-data";
 import type { GroupChoice } from "../src/heatmap-shared/view-model";
+import { AbSides } from "./ab-sides";
 import { AbView } from "./ab-view";
 import { loadState, post, saveState } from "./api";
 import { byId } from "./dom";
 import { HeatmapGrid } from "./heatmap-grid";
 import { showStatus } from "./status";
+import { SteerSliders } from "./steer-sliders";
 import { Tooltip } from "./tooltip";
 import { registerToolkit, type CheckedElement, type PanelsElement, type ValueElement } from "./toolkit";
 
@@ -57,6 +59,16 @@ const ab = new AbView({
   masked: byId("ab-masked"),
 });
 ab.clear();
+
+const sliders = new SteerSliders(byId("hm-steer"), (language, scale) =>
+  post({ type: "setScale", language, scale }),
+);
+const abSides = new AbSides(
+  byId<HTMLSelectElement>("ab-side-a"),
+  byId<HTMLSelectElement>("ab-side-b"),
+  byId("ab-save"),
+  post,
+);
 
 // ---- controls ----
 
@@ -192,7 +204,7 @@ function fitHeight(): void {
   if (g.style.height !== h) g.style.height = h;
 }
 
-const TYPES = new Set(["init", "masks", "status", "route", "compare", "notice"]);
+const TYPES = new Set(["init", "masks", "status", "route", "compare", "notice", "compareSides"]);
 
 function handle(m: unknown): void {
   if (typeof m !== "object" || m === null || !TYPES.has(String((m as { type?: unknown }).type))) return;
@@ -206,6 +218,11 @@ function handle(m: unknown): void {
       return;
     case "masks":
       grid.setMasks(msg.masked);
+      sliders.update(msg.atlasLanguages, msg.scales ?? Object.fromEntries(msg.masked.map((l) => [l, 0])));
+      fitHeight();
+      return;
+    case "compareSides":
+      abSides.update(msg);
       return;
     case "status":
       if (msg.view === "heatmap") heatmapState(msg.state, msg.message);
