@@ -1,11 +1,13 @@
 // A picture of the steering sweep (steer-sweep.ts): one line per language, its held-out
 // cross-entropy change against the unsteered model (nats/token) as its own experts' scale
-// goes through the sweep. An SVG string from d3's scales and line generator (no DOM).
-import { extent, format, line, scaleLinear, schemeDark2, schemeTableau10 } from "d3";
+// goes through the sweep. An SVG string from d3's scales and line generator (no DOM). The
+// y axis is symmetric-logarithmic (linear near 0), so that the small changes around ×1 stay
+// visible next to the large ones of masking.
+import { extent, format, line, scaleLinear, scaleSymlog, schemeDark2, schemeTableau10 } from "d3";
 import type { SweepResult } from "./steer-sweep";
 
 const W = 640;
-const H = 400;
+const H = 440;
 const M = { top: 44, right: 120, bottom: 44, left: 64 };
 
 function esc(s: string): string {
@@ -24,9 +26,9 @@ export function sweepSvg(
   const x0 = scaleLinear()
     .domain(extent(r.scales) as [number, number])
     .range([M.left, W - M.right]);
-  const y0 = scaleLinear()
-    .domain([Math.min(lo ?? 0, 0), Math.max(hi ?? 0, 0)])
-    .nice()
+  const y0 = scaleSymlog()
+    .constant(0.02)
+    .domain([Math.min(lo ?? 0, 0), Math.max(hi ?? 0, 0, 0.01)])
     .range([H - M.bottom, M.top]);
   const x = (v: number) => r1(x0(v));
   const y = (v: number) => r1(y0(v));
@@ -35,11 +37,14 @@ export function sweepSvg(
       `font-family="system-ui, sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="8" y="18" font-size="13" font-weight="bold">${esc(title)}</text>`,
-    `<text x="8" y="34" fill="#555">Δ cross-entropy vs. the unsteered model (nats/token); ` +
-      `x: scale of the language's experts (0 masks, 1 unchanged)</text>`,
+    `<text x="8" y="34" fill="#555">Δ cross-entropy vs. the unsteered model (nats/token, symmetric log scale); ` +
+      `x: scale of its experts (0 masks, 1 leaves them)</text>`,
   ];
   const fy = format("+.2f");
-  for (const t of y0.ticks(6)) {
+  const [d0, d1] = y0.domain() as [number, number];
+  const steps = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
+  const ticks = [0, ...steps.filter((t) => t <= d1), ...steps.filter((t) => -t >= d0).map((t) => -t)];
+  for (const t of ticks) {
     out.push(
       `<line x1="${M.left}" x2="${W - M.right}" y1="${y(t)}" y2="${y(t)}" stroke="${t === 0 ? "#888" : "#e4e4e4"}"/>`,
       `<text x="${M.left - 6}" y="${y(t) + 3}" text-anchor="end" fill="#444">${t === 0 ? "0" : fy(t)}</text>`,
@@ -59,6 +64,12 @@ export function sweepSvg(
   // Labels at the right end, pushed apart so that they do not overlap.
   const ends = r.languages.map((l, k) => ({ l, k, y: y(deltas[k]!.at(-1)!) })).sort((a, b) => a.y - b.y);
   for (let i = 1; i < ends.length; i++) ends[i]!.y = Math.max(ends[i]!.y, ends[i - 1]!.y + 12);
+  // …and back up from the bottom edge when they run past it.
+  const bottom = H - M.bottom;
+  if (ends.length && ends.at(-1)!.y > bottom) {
+    ends.at(-1)!.y = bottom;
+    for (let i = ends.length - 2; i >= 0; i--) ends[i]!.y = Math.min(ends[i]!.y, ends[i + 1]!.y - 12);
+  }
   r.languages.forEach((l, k) => {
     const c = colours[k % colours.length]!;
     const pts = r.scales.map((s, j) => [s, deltas[k]![j]!] as [number, number]);
