@@ -72,13 +72,19 @@ export class AbView {
 
   show(m: CompareMessage): void {
     const diff = diffContinuations({ plain: m.plain, masked: m.maskedResult });
+    // No steering against masks only reads as before: "Without masks" / "With masks (…)".
+    const masksOnly =
+      m.sides !== undefined &&
+      Object.keys(m.sides.a.scales).length === 0 &&
+      Object.values(m.sides.b.scales).every((x) => x === 0);
+    const sides = masksOnly ? undefined : m.sides;
     const s = m.source;
     this.e.source.textContent = `${s.file}, line ${s.startLine}: greedy continuation at the cursor`;
     const summary: Node[] = [];
     const chips = el("span", "ab-masks");
-    if (m.sides) {
-      chips.append(document.createTextNode("A: "), el("span", "chip", m.sides.a.label));
-      chips.append(document.createTextNode(" B: "), el("span", "chip", m.sides.b.label));
+    if (sides) {
+      chips.append(document.createTextNode("A: "), el("span", "chip", sides.a.label));
+      chips.append(document.createTextNode(" B: "), el("span", "chip", sides.b.label));
     } else {
       chips.append(document.createTextNode("Masked: "));
       for (const lang of m.masked) chips.append(el("span", "chip", lang));
@@ -89,7 +95,7 @@ export class AbView {
         el(
           "span",
           "ab-verdict same",
-          m.sides
+          sides
             ? `Identical: both settings give these ${diff.plain.length} tokens.`
             : `Identical: the masks do not change these ${diff.plain.length} tokens.`,
         ),
@@ -102,16 +108,15 @@ export class AbView {
         document.createTextNode(" first difference  "),
         el("span", "ab-tok diverge removed", "  "),
         document.createTextNode(
-          ` only ${m.sides ? "in A" : "without masks"} (${diff.diverging.plain} of ${diff.plain.length})  `,
+          ` only ${sides ? "in A" : "without masks"} (${diff.diverging.plain} of ${diff.plain.length})  `,
         ),
         el("span", "ab-tok diverge added", "  "),
         document.createTextNode(
-          ` only ${m.sides ? "in B" : "with masks"} (${diff.diverging.masked} of ${diff.masked.length})`,
+          ` only ${sides ? "in B" : "with masks"} (${diff.diverging.masked} of ${diff.masked.length})`,
         ),
       );
       summary.push(key);
     }
-    const sides = m.sides;
     const lp = (c: Continuation, own: string, other: string) => {
       if (!c.logprobs || c.logprobs.own.length === 0) return undefined;
       const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);

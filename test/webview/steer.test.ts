@@ -202,7 +202,23 @@ describe("steering controls of the routing view (headless Chromium)", { skip }, 
     const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
     assert.ok(Number.isFinite(sum(ab.a.logprobs.own)) && Number.isFinite(sum(ab.b.logprobs.other)));
     await page.screenshot({ path: join(OUT, "ab-steering-dark.png") });
+    // No steering against masks alone reads as the masks' A/B view.
+    await send(page, {
+      type: "compare",
+      seq: 4,
+      source: { file: "max.c", startLine: 2, endLine: 2, kind: "cursor" },
+      masked: ["c"],
+      promptTail: AB_PROMPT,
+      plain: ab.a,
+      maskedResult: ab.b,
+      sides: {
+        a: { side: "none", scales: {}, label: "none" },
+        b: { side: "current", scales: { c: 0 }, label: "−c" },
+      },
+    });
+    assert.equal(await page.locator("#ab-masked .ab-title").innerText(), "With masks (c)");
+    assert.deepEqual(await page.locator("#ab-summary .chip").allTextContents(), ["c"]);
     await applyTheme(page, THEMES.light);
-    await page.screenshot({ path: join(OUT, "ab-steering-light.png") });
+    await page.screenshot({ path: join(OUT, "ab-masks-light.png") });
   });
 });
