@@ -1,7 +1,7 @@
 // The page's side of the VS Code webview API: typed messages to the extension and the
 // state VS Code keeps for the page while it is hidden.
 import type { FromWebview, Tab } from "../src/heatmap-shared/messages";
-import type { GroupChoice } from "../src/heatmap-shared/view-model";
+import type { GroupChoice, Metric } from "../src/heatmap-shared/view-model";
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -20,6 +20,8 @@ export function post(message: FromWebview): void {
 export interface PageState {
   group: GroupChoice;
   tab: Tab;
+  /** Lift over baseline (the default) or raw share. */
+  metric: Metric;
 }
 
 export function loadState(): PageState {
@@ -31,7 +33,8 @@ export function loadState(): PageState {
       ? (rec.group as GroupChoice)
       : "all";
   const tab = rec.tab === "ab" ? "ab" : "heatmap";
-  return { group, tab };
+  const metric = rec.metric === "share" ? "share" : "lift";
+  return { group, tab, metric };
 }
 
 export function saveState(state: PageState): void {

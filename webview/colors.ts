@@ -47,6 +47,12 @@ export function readTheme(): Theme {
   };
 }
 
+/** The "no language" column's scale: from the background towards a grey of the foreground. */
+export function neutralScale(theme: Theme): (v: number) => string {
+  const mix = interpolateLab(theme.lo, interpolateLab(theme.lo, theme.fg)(0.4));
+  return (v) => mix(Math.max(0, Math.min(1, v)));
+}
+
 /** Colour of share v on a scale whose top is `top`. */
 export function heatScale(theme: Theme, top: number): (v: number) => string {
   const mix = interpolateLab(theme.lo, theme.hi);

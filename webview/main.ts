@@ -1,12 +1,22 @@
 // The routing view's page: wires the toolkit controls, the heatmap and the A/B tab to the
 // extension's messages (src/heatmap-shared/messages.ts). Bundled by esbuild into media/heatmap.js.
-import type { SourceInfo, Tab, ToWebview, ViewState } from "../src/heatmap-shared/messages";
+import { className } from "../src/heatmap-shared/class-names";
+import {
+  STATUS_ACTIONS,
+  type SourceInfo,
+  type StatusAction,
+  type StatusButton,
+  type Tab,
+  type ToWebview,
+  type ViewState,
+} from "../src/heatmap-shared/messages";
 import type { RouteData } from "../src/heatmap-shared/route-data";
-import type { GroupChoice } from "../src/heatmap-shared/view-model";
+import type { GroupChoice, Metric } from "../src/heatmap-shared/view-model";
 import { AbSides } from "./ab-sides";
 import { AbView } from "./ab-view";
 import { loadState, post, saveState } from "./api";
 import { byId } from "./dom";
+import { svgToPng, viewSvg } from "./export-view";
 import { HeatmapGrid } from "./heatmap-grid";
 import { showStatus } from "./status";
 import { SteerSliders } from "./steer-sliders";
@@ -19,6 +29,7 @@ const state = loadState();
 const tooltip = new Tooltip(byId("tooltip"));
 const tabs = byId<PanelsElement>("tabs");
 const groupSelect = byId<ValueElement>("hm-group");
+const metricSelect = byId<ValueElement>("hm-metric");
 const follow = byId<CheckedElement>("hm-follow");
 const hmStatus = byId("hm-status");
 const hmAtlas = byId("hm-atlas");
@@ -50,6 +61,8 @@ const grid = new HeatmapGrid(
   },
 );
 grid.setGroup(state.group);
+grid.setMetric(state.metric);
+metricSelect.value = state.metric;
 
 const ab = new AbView({
   source: byId("ab-source"),
@@ -104,6 +117,49 @@ groupSelect.addEventListener("change", () => {
   grid.setGroup(group);
 });
 
+metricSelect.addEventListener("change", () => {
+  const metric: Metric = metricSelect.value === "share" ? "share" : "lift";
+  if (metric === state.metric) return;
+  state.metric = metric;
+  saveState(state);
+  grid.setMetric(metric);
+});
+
+// Status banners' buttons (status.ts): each names an action the extension carries out.
+for (const banner of [hmStatus, hmAtlas, abStatus]) {
+  banner.addEventListener("click", (ev) => {
+    const b = (ev.target as Element | null)?.closest<HTMLElement>("[data-action]");
+    const action = b?.dataset.action;
+    if (action && (STATUS_ACTIONS as readonly string[]).includes(action))
+      post({ type: "action", action: action as StatusAction });
+  });
+}
+
+// Export: the data from the extension (JSON, CSV), the picture from here (SVG, PNG).
+let exporting = false;
+for (const b of document.querySelectorAll<HTMLElement>(".export-btn")) {
+  b.addEventListener("click", () => {
+    const format = b.dataset.export;
+    if (format === "json" || format === "csv") {
+      post({ type: "exportData", format });
+      return;
+    }
+    const view = grid.currentView;
+    if ((format !== "svg" && format !== "png") || !view || exporting) {
+      if (!view) notice("There is nothing to export yet.");
+      return;
+    }
+    exporting = true;
+    const { svg, width, height } = viewSvg(view, hmSource.textContent ?? "", grid.exportStyle());
+    (format === "svg" ? Promise.resolve(svg) : svgToPng(svg, width, height))
+      .then((data) => post({ type: "exportImage", format, data }))
+      .catch((e: unknown) => notice(`Could not draw the ${format.toUpperCase()}: ${(e as Error).message}`))
+      .finally(() => {
+        exporting = false;
+      });
+  });
+}
+
 follow.addEventListener("change", () => {
   if (follow.checked === pinned) return;
   pinned = follow.checked;
@@ -153,17 +209,20 @@ function sourceLine(s: SourceInfo, data: RouteData): string {
   const atlas = data.atlas
     ? data.atlas.slice(Math.max(data.atlas.lastIndexOf("/"), data.atlas.lastIndexOf("\\")) + 1)
     : "no atlas";
-  const masked = data.masked.length ? ` · masked: ${data.masked.join(", ")}` : "";
-  return (
-    `${s.file} · ${lines} · ${what} · ` +
-    `${data.tokens.length.toLocaleString("en")} tokens · ${atlas}${masked}`
-  );
+  const masked = data.masked.length ? ` · masked: ${data.masked.map(className).join(", ")}` : "";
+  const n = (x: number) => x.toLocaleString("en");
+  const count = s.part
+    ? `${s.part.which === "start" ? "first" : "around the cursor:"} ${n(data.tokens.length)} of ${n(s.part.of)} tokens`
+    : `${n(data.tokens.length)} tokens`;
+  return `${s.file} · ${lines} · ${what} · ${count} · ${atlas}${masked}`;
 }
 
-function heatmapState(s: ViewState, message: string): void {
-  showStatus(hmStatus, s, message);
+function heatmapState(s: ViewState, message: string, actions?: StatusButton[]): void {
+  showStatus(hmStatus, s, message, undefined, actions);
   grid.setStale(s === "computing" && route !== null);
-  if (s === "noSelection" || s === "noModel") {
+  // The last view stays for "nothing new to inspect" and for a selection too long to route:
+  // the user keeps their place until there is something new to show.
+  if (s === "noModel") {
     route = null;
     grid.setData(null);
     hmSource.textContent = "";
@@ -189,8 +248,12 @@ function showRoute(seq: number, data: RouteData, source: SourceInfo): void {
       hmAtlas,
       "noModel",
       "This model has no language atlas, so there are no language columns: each token shows its " +
-        "strongest expert. Build one with monet-lens atlas build.",
+        "strongest expert. Build one from this workspace's code, or select one.",
       "No language atlas",
+      [
+        { action: "buildAtlas", label: "Build Language Atlas from Workspace" },
+        { action: "selectAtlas", label: "Select Atlas…" },
+      ],
     );
   else showStatus(hmAtlas, "idle", "");
   fitHeight();
@@ -225,9 +288,9 @@ function handle(m: unknown): void {
       abSides.update(msg);
       return;
     case "status":
-      if (msg.view === "heatmap") heatmapState(msg.state, msg.message);
+      if (msg.view === "heatmap") heatmapState(msg.state, msg.message, msg.actions);
       else {
-        showStatus(abStatus, msg.state, msg.message);
+        showStatus(abStatus, msg.state, msg.message, undefined, msg.actions);
         byId("ab-columns").classList.toggle("stale", msg.state === "computing");
         if (msg.state === "noMasks" || msg.state === "noSelection" || msg.state === "noModel") ab.clear();
       }

@@ -58,6 +58,11 @@ export class AtlasManager {
     this.shippedDir = opts.shippedDir === null ? undefined : (opts.shippedDir ?? shippedAtlasDir());
   }
 
+  /** The folder of shipped atlases this manager reads (undefined: none). */
+  get shippedFolder(): string | undefined {
+    return this.shippedDir;
+  }
+
   /** The atlas for the model `info` describes, or undefined when there is none. */
   active(info: EngineInfo, atlasPathSetting: string): ActiveAtlas | undefined {
     const record = this.state.get<WorkspaceAtlasRecord>(WORKSPACE_ATLAS_KEY);

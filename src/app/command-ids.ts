@@ -9,6 +9,7 @@ export const COMMAND_NAMES = [
   "steerLanguages",
   "selectModelFolder",
   "buildAtlas",
+  "selectAtlas",
   "toggleLanguage",
   "toggleEnabled",
   "restartEngine",

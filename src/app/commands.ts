@@ -1,6 +1,8 @@
 // The commands, as functions over the context and the UI adapter (rust-analyzer's
 // commands.ts). APP_COMMANDS is their table; src/extension/commands.ts adds the two that
 // need VS Code itself and registers them all under one prefix.
+import { atlasQuality } from "../atlas/quality";
+import { confirmQuality, selectAtlas } from "./select-atlas";
 import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
 import { writeAtlasFile } from "../atlas/atlas-file";
@@ -223,7 +225,10 @@ export async function selectModelFolder(ctx: Ctx): Promise<void> {
     description = await validateModelFolder(dir);
   } catch (e) {
     ctx.log.error(`model folder ${dir} rejected: ${(e as Error).message}`);
-    await ctx.ui.error(`Monet Lens: ${dir} is not a usable CodeMonet checkpoint: ${(e as Error).message}`);
+    await modelFolderFailed(
+      ctx,
+      `Monet Lens: this folder is not a usable CodeMonet checkpoint: ${(e as Error).message} (${dir})`,
+    );
     return;
   }
   ctx.log.info(`model folder ${dir}: ${description}`);
@@ -251,8 +256,18 @@ export async function selectModelFolder(ctx: Ctx): Promise<void> {
       return;
     }
     ctx.log.error(`loading ${dir} failed: ${(e as Error).message}`);
-    await ctx.ui.error(`Monet Lens: loading ${dir} failed: ${(e as Error).message}`);
+    await modelFolderFailed(
+      ctx,
+      `Monet Lens: the model could not be loaded: ${(e as Error).message} (${dir})`,
+    );
   }
+}
+
+/** A failed model choice: the reason first, then Choose Again and Show Log. */
+async function modelFolderFailed(ctx: Ctx, message: string): Promise<void> {
+  const pick = await ctx.ui.error(message, "Choose Again", "Show Log");
+  if (pick === "Choose Again") await selectModelFolder(ctx);
+  else if (pick === "Show Log") await ctx.ui.executeCommand(commandId("showLog"));
 }
 
 /**
@@ -310,6 +325,10 @@ export async function buildWorkspaceAtlas(ctx: Ctx): Promise<string | undefined>
       },
     );
     writeAtlasFile(out, atlas);
+    if (!(await confirmQuality(ctx, `built from ${basename(folder)}`, atlasQuality(atlas)))) {
+      ctx.log.info(`atlas ${out} written but not made active (low quality; the user kept the current one)`);
+      return out;
+    }
     await ctx.atlases.useWorkspaceAtlas(out, identity.fingerprint);
     const counts = AtlasManager.languageCounts(atlas).map((l) => `${l.id} ${l.experts}`);
     const omitted = Object.keys(atlas.corpus.omitted);
@@ -409,6 +428,7 @@ export async function showMenu(ctx: Ctx): Promise<void> {
       command: commandId("selectModelFolder"),
     },
     { label: "$(book) Build Language Atlas from Workspace", command: commandId("buildAtlas") },
+    { label: "$(list-selection) Select Atlas…", command: commandId("selectAtlas") },
     { label: "$(debug-restart) Restart Engine", command: commandId("restartEngine") },
     {
       label: "$(debug-disconnect) Unload Model",
@@ -436,6 +456,7 @@ export const APP_COMMANDS = {
   steerLanguages,
   selectModelFolder,
   buildAtlas: buildWorkspaceAtlas,
+  selectAtlas,
   toggleLanguage,
   toggleEnabled,
   restartEngine,

@@ -66,6 +66,15 @@ export function heatmapDeps(ctx: Ctx): HeatmapDeps {
       });
     },
 
+    async measure(text: string) {
+      const info = await model();
+      const tok = await ctx.host.tokenizer(info.modelDir);
+      const spans = tok
+        .encodeWithSpans(text, { addBos: false })
+        .spans.map((x): [number, number] => [x[0], x[1]]);
+      return { spans, limit: info.config.maxPositionEmbeddings };
+    },
+
     async compare(prompt, sides, signal) {
       const info = await model();
       const active = ctx.atlases.active(info, ctx.config.atlasPath);

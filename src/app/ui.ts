@@ -38,6 +38,8 @@ export interface Ui {
     validate?: (value: string) => string | undefined;
   }): Promise<string | undefined>;
   pickFolder(options: { title: string; defaultPath?: string }): Promise<string | undefined>;
+  /** An open-file dialog (optional: tests may leave it out). */
+  pickFile?(options: { title: string; defaultPath?: string }): Promise<string | undefined>;
   /** A cancellable notification with progress; `signal` aborts when the user cancels. */
   withProgress<R>(
     title: string,

@@ -1,4 +1,5 @@
 // `monet-lens generate`: a completion from the model, streamed to stdout.
+import { LoopFilter } from "../completion/loop-stop";
 import { intOption, numberOption } from "./args";
 import { command } from "./command";
 import { ENGINE_OPTIONS, withEngine } from "./engine-options";
@@ -25,14 +26,19 @@ export const generateCommand = command({
     const seed = intOption(values.seed, "seed", 0);
     await withEngine(values, { quiet: values.json }, async (engine) => {
       const selection = selectionFromOptions(engine, values);
+      // Printed as it comes, less a loop (a line or phrase repeated, as the demo model does),
+      // which also ends the generation; --json gives the model's text as it is.
+      const loops = values.json ? undefined : new LoopFilter();
       const result = await engine.generate(prompt, {
         maxTokens,
         temperature,
         topP,
         seed,
         steering: selection.steering,
-        onText: values.json ? undefined : (t) => process.stdout.write(t),
+        onText: loops ? (t) => process.stdout.write(loops.push(t)) : undefined,
+        shouldStop: loops ? () => loops.looping : undefined,
       });
+      if (loops) process.stdout.write(loops.end());
       const masked = selection.description;
       if (values.json) {
         console.log(
@@ -53,7 +59,8 @@ export const generateCommand = command({
         process.stderr.write(
           `[${engine.ep}] ${result.promptTokens} prompt tokens, prefill ${round(result.prefillMs)} ms, ` +
             `${result.ids.length} tokens at ${round(result.decodeTokensPerS)} tokens/s, ` +
-            `stop: ${result.stopReason}${masked ? `, ${values.steer ? "steering" : "masked"}: ${masked}` : ""}\n`,
+            `stop: ${loops?.looping ? "loop (repetition dropped)" : result.stopReason}` +
+            `${masked ? `, ${values.steer ? "steering" : "masked"}: ${masked}` : ""}\n`,
         );
       }
     });

@@ -3,6 +3,7 @@
 // again here; a block stopped by a budget loses its unfinished last line.
 import { indentWidth, structureCut, type StructureRule } from "../engine/structure-stop";
 import type { StopReason } from "../engine/generate";
+import { loopCut } from "./loop-stop";
 import type { CursorLine } from "./request";
 
 /** Mid-line: finish the line. At a line start: a block at the cursor's indentation. */
@@ -12,8 +13,16 @@ export function structureRuleFor(line: CursorLine, tabSize: number): StructureRu
     : { kind: "line" };
 }
 
-/** The completion to show for a generated text (before deduplication against the document). */
+/**
+ * The completion to show for a generated text (before deduplication against the document):
+ * a loop (a line or phrase repeated, loop-stop.ts) is dropped first, then the structure cut.
+ */
 export function finishCompletion(text: string, stopReason: StopReason, rule: StructureRule): string {
+  const loop = loopCut(text);
+  if (loop !== undefined) {
+    text = text.slice(0, loop);
+    stopReason = "structure"; // nothing unfinished is left at the end of the first occurrence
+  }
   const cut = structureCut(text, rule);
   let out = cut === undefined ? text : text.slice(0, cut);
   const budgetStop =

@@ -133,6 +133,8 @@ export async function findTarget(editor: vscode.TextEditor | undefined): Promise
     kind = fn.kind;
     name = fn.name;
   }
+  const base = doc.offsetAt(range.start);
+  const cursor = doc.offsetAt(sel.active) - base;
   const endLine =
     range.end.character === 0 && range.end.line > range.start.line ? range.end.line : range.end.line + 1;
   return {
@@ -142,7 +144,8 @@ export async function findTarget(editor: vscode.TextEditor | undefined): Promise
       version: doc.version,
       // getText keeps the document's line endings, so spans + base are document offsets.
       text: doc.getText(range),
-      base: doc.offsetAt(range.start),
+      base,
+      cursor: Math.max(0, cursor),
       source: {
         file: fileName(doc),
         startLine: range.start.line + 1,
@@ -172,7 +175,11 @@ export function cursorContext(editor: vscode.TextEditor | undefined): Found<Curs
   };
 }
 
-/** Selects [start, end) of the document `uri` (if still at `version`) in its editor, and shows it. */
+/**
+ * Selects [start, end) of the document `uri` (if still at `version`) in its editor and
+ * reveals it, without taking the focus: the keyboard stays in the routing view, so the next
+ * key (Tab, Enter) moves in the view instead of typing over the selected code.
+ */
 export async function selectInEditor(
   tracker: EditorTracker,
   uri: string,
@@ -190,7 +197,7 @@ export async function selectInEditor(
     shown?.viewColumn ?? (last?.document === doc ? last.viewColumn : undefined) ?? vscode.ViewColumn.One;
   const editor = await vscode.window.showTextDocument(doc, {
     viewColumn,
-    preserveFocus: false,
+    preserveFocus: true,
     selection: range,
   });
   editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);

@@ -3,6 +3,9 @@
 // through a ControllerHost.
 import * as vscode from "vscode";
 import { randomBytes } from "node:crypto";
+import { extname } from "node:path";
+import { commandId } from "../app/command-ids";
+import { writeFileAtomic } from "../files/atomic-write";
 import { HeatmapController, type ControllerHost } from "../heatmap/controller";
 import type { HeatmapDeps } from "../heatmap/deps";
 import { cursorContext, findTarget, selectInEditor, type EditorTracker } from "./editor-target";
@@ -13,6 +16,29 @@ const PINNED_KEY = "monetLens.heatmap.pinned";
 
 export function newNonce(): string {
   return randomBytes(24).toString("base64url");
+}
+
+const EXPORT_FILTERS: Readonly<Record<string, Record<string, string[]>>> = {
+  ".svg": { "SVG image": ["svg"] },
+  ".png": { "PNG image": ["png"] },
+  ".json": { "Routing data (JSON)": ["json"] },
+  ".csv": { "Routing data (CSV)": ["csv"] },
+};
+let lastExportDir: vscode.Uri | undefined;
+
+/** A save dialog for an export, then the file written atomically (a local file) or through VS Code's file system. */
+export async function saveExport(name: string, data: string | Uint8Array): Promise<string | undefined> {
+  const dir = lastExportDir ?? vscode.workspace.workspaceFolders?.[0]?.uri;
+  const uri = await vscode.window.showSaveDialog({
+    title: "Export the Routing Heatmap",
+    defaultUri: dir ? vscode.Uri.joinPath(dir, name) : undefined,
+    filters: EXPORT_FILTERS[extname(name)] ?? {},
+  });
+  if (!uri) return undefined;
+  lastExportDir = vscode.Uri.joinPath(uri, "..");
+  if (uri.scheme === "file") writeFileAtomic(uri.fsPath, data);
+  else await vscode.workspace.fs.writeFile(uri, typeof data === "string" ? Buffer.from(data, "utf8") : data);
+  return uri.scheme === "file" ? uri.fsPath : uri.toString();
 }
 
 export class HeatmapPanel implements vscode.Disposable {
@@ -35,7 +61,7 @@ export class HeatmapPanel implements vscode.Disposable {
       restored ??
       vscode.window.createWebviewPanel(
         VIEW_TYPE,
-        "Monet Lens: Routing",
+        "Monet Lens: Routing Heatmap",
         { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
         { ...options, retainContextWhenHidden: false },
       );
@@ -47,6 +73,10 @@ export class HeatmapPanel implements vscode.Disposable {
       cursorContext: () => cursorContext(tracker.editor()),
       select: (uri, version, start, end) => selectInEditor(tracker, uri, version, start, end),
       visible: () => this.panel.visible,
+      saveFile: (name, data) => saveExport(name, data),
+      runCommand: async (action) => {
+        await vscode.commands.executeCommand(commandId(action));
+      },
     };
     this.controller = new HeatmapController(host, deps, {
       pinned: context.globalState.get<boolean>(PINNED_KEY, true),

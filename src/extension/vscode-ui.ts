@@ -35,6 +35,18 @@ export function vscodeUi(): Ui {
       });
       return picked?.[0]?.fsPath;
     },
+    pickFile: async (o) => {
+      const picked = await vscode.window.showOpenDialog({
+        canSelectFolders: false,
+        canSelectFiles: true,
+        canSelectMany: false,
+        title: o.title,
+        openLabel: "Use This Atlas",
+        filters: { "Language atlas": ["json"] },
+        defaultUri: o.defaultPath ? vscode.Uri.file(o.defaultPath) : undefined,
+      });
+      return picked?.[0]?.fsPath;
+    },
     withProgress: (title, task) =>
       Promise.resolve(
         vscode.window.withProgress(

@@ -30,7 +30,32 @@ export type FromWebview =
   /** What each side of the A/B view runs under. */
   | { type: "setCompareSides"; a: CompareSide; b: CompareSide }
   /** Keep the current steering as the A/B view's saved setting. */
-  | { type: "saveSteering" };
+  | { type: "saveSteering" }
+  /** A button of a status banner was pressed (STATUS_ACTIONS). */
+  | { type: "action"; action: StatusAction }
+  /** Save the view as drawn: an SVG document, or a PNG as base64. */
+  | { type: "exportImage"; format: "svg" | "png"; data: string }
+  /** Save the routing data shown (the extension has it) as JSON or CSV. */
+  | { type: "exportData"; format: "json" | "csv" };
+
+/**
+ * The buttons a status banner may offer: commands that fix the state (select a model or an
+ * atlas, build one, show the log) and, for a selection longer than the model reads, which
+ * part to route.
+ */
+export const STATUS_ACTIONS = [
+  "selectModelFolder",
+  "buildAtlas",
+  "selectAtlas",
+  "showLog",
+  "refresh",
+  "routeStart",
+  "routeCursor",
+] as const;
+export type StatusAction = (typeof STATUS_ACTIONS)[number];
+
+/** The largest exported image the extension accepts from the page (characters). */
+export const MAX_EXPORT_CHARS = 48_000_000;
 
 export const MAX_LANGUAGE_ID = 64;
 /** A language id: what atlases use (VS Code language ids: python, cpp, shellscript, objective-c…). */
@@ -39,7 +64,19 @@ export const MAX_TOKEN_INDEX = 1_000_000;
 
 export type Parsed = { ok: true; message: FromWebview } | { ok: false; error: string };
 
-type Field = "boolean" | "tab" | "language" | "seq" | "index" | "end" | "scale" | "side";
+type Field =
+  | "scale"
+  | "side"
+  | "boolean"
+  | "tab"
+  | "language"
+  | "seq"
+  | "index"
+  | "end"
+  | "action"
+  | "image"
+  | "payload"
+  | "dataFormat";
 
 const SHAPES: Readonly<Record<FromWebview["type"], Readonly<Record<string, Field>>>> = {
   ready: {},
@@ -52,6 +89,9 @@ const SHAPES: Readonly<Record<FromWebview["type"], Readonly<Record<string, Field
   setScale: { language: "language", scale: "scale" },
   setCompareSides: { a: "side", b: "side" },
   saveSteering: {},
+  action: { action: "action" },
+  exportImage: { format: "image", data: "payload" },
+  exportData: { format: "dataFormat" },
 };
 
 function describe(v: unknown): string {
@@ -82,6 +122,19 @@ function checkField(name: string, kind: Field, v: unknown): string | undefined {
       return Number.isInteger(v) && (v as number) >= 0 && (v as number) < MAX_TOKEN_INDEX
         ? undefined
         : `${name} must be an integer in [0, ${MAX_TOKEN_INDEX})`;
+    case "action":
+      return typeof v === "string" && (STATUS_ACTIONS as readonly string[]).includes(v)
+        ? undefined
+        : `${name} must be one of ${STATUS_ACTIONS.join(", ")}`;
+    case "image":
+      return v === "svg" || v === "png" ? undefined : `${name} must be svg or png`;
+    case "dataFormat":
+      return v === "json" || v === "csv" ? undefined : `${name} must be json or csv`;
+    case "payload":
+      if (typeof v !== "string") return `${name} must be a string, not ${describe(v)}`;
+      return v.length >= 1 && v.length <= MAX_EXPORT_CHARS
+        ? undefined
+        : `${name} must have 1 to ${MAX_EXPORT_CHARS} characters, not ${v.length}`;
     case "end":
       return Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_TOKEN_INDEX
         ? undefined
@@ -125,6 +178,13 @@ export function parseWebviewMessage(raw: unknown): Parsed {
   }
   if (type === "selectTokens" && (rec.to as number) <= (rec.from as number))
     return { ok: false, error: "selectTokens: to must be greater than from" };
+  if (type === "exportImage") {
+    const data = rec.data as string;
+    if (rec.format === "svg" && !/^<svg[\s>]/.test(data))
+      return { ok: false, error: "exportImage: an SVG must start with <svg" };
+    if (rec.format === "png" && !/^[A-Za-z0-9+/]+={0,2}$/.test(data))
+      return { ok: false, error: "exportImage: a PNG must be base64" };
+  }
   return { ok: true, message: rec as FromWebview };
 }
 
@@ -146,9 +206,17 @@ export type ViewState =
   | "noSelection"
   /** The A/B view has nothing to compare: no masks are active. */
   | "noMasks"
+  /** The selection has more tokens than the model reads: route a part of it (actions say which). */
+  | "tooLong"
   | "error"
   /** Done: clear the banner. */
   | "idle";
+
+/** A button on a status banner: what it does and its label. */
+export interface StatusButton {
+  action: StatusAction;
+  label: string;
+}
 
 /** Where the data came from, for the view's header. */
 export interface SourceInfo {
@@ -161,6 +229,8 @@ export interface SourceInfo {
   kind: "selection" | "function" | "block" | "cursor";
   /** The function's name when kind is "function". */
   name?: string;
+  /** Only part of a selection longer than the model reads was routed: which, and how many tokens of how many. */
+  part?: { which: "start" | "cursor"; tokens: number; of: number };
 }
 
 export type ToWebview =
@@ -172,7 +242,7 @@ export type ToWebview =
   | { type: "masks"; masked: string[]; atlasLanguages: string[] | null; scales?: Record<string, number> }
   /** The A/B view's two sides and the saved setting (null: none saved yet). */
   | { type: "compareSides"; a: CompareSide; b: CompareSide; saved: Record<string, number> | null }
-  | { type: "status"; view: Tab; state: ViewState; message: string }
+  | { type: "status"; view: Tab; state: ViewState; message: string; actions?: StatusButton[] }
   | { type: "route"; seq: number; data: RouteData; source: SourceInfo }
   | {
       type: "compare";

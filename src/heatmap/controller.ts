@@ -5,10 +5,13 @@
 // selection when pinned (debounced), recomputes when the masks change, and maps a clicked
 // row back to an editor range.
 import type { HeatmapDeps } from "./deps";
+import { routeCsv, routeJsonText } from "../heatmap-shared/export-data";
 import {
   parseWebviewMessage,
   type FromWebview,
   type SourceInfo,
+  type StatusAction,
+  type StatusButton,
   type Tab,
   type ToWebview,
   type ViewState,
@@ -25,6 +28,8 @@ export interface EditorTarget {
   /** document.offsetAt(range.start). */
   base: number;
   source: SourceInfo;
+  /** The cursor (the selection's active end) as an offset into `text`, when it is inside it. */
+  cursor?: number;
 }
 
 export interface CursorContext {
@@ -56,6 +61,13 @@ export interface ControllerHost {
   select(uri: string, version: number, start: number, end: number): Promise<"ok" | "changed" | "closed">;
   /** Whether the panel is visible (hidden panels recompute when shown). */
   visible(): boolean;
+  /**
+   * Asks where to save an export (a save dialog offering `suggestedName`) and writes `data`
+   * there atomically; the path written, or undefined when the user cancelled.
+   */
+  saveFile?(suggestedName: string, data: string | Uint8Array): Promise<string | undefined>;
+  /** Runs the command a status banner's button stands for (Select Model Folder…, …). */
+  runCommand?(action: Exclude<StatusAction, "refresh" | "routeStart" | "routeCursor">): Promise<void>;
 }
 
 export interface ControllerOptions {
@@ -69,8 +81,11 @@ export interface ControllerOptions {
   clearTimer?(handle: unknown): void;
 }
 
-/** Selections longer than this are not routed (the model reads a few thousand tokens at most). */
-export const MAX_ROUTE_CHARS = 60_000;
+/**
+ * Selections longer than this are not even tokenised (the model reads a few thousand tokens
+ * at most); shorter ones longer than the model reads are offered in part (routePart).
+ */
+export const MAX_ROUTE_CHARS = 2_000_000;
 /** Characters of prompt before the cursor given to the A/B comparison. */
 export const MAX_PROMPT_CHARS = 4_000;
 
@@ -80,6 +95,51 @@ export function classifyError(e: unknown): { state: ViewState; message: string }
   const message = (e instanceof Error ? e.message : String(e)).slice(0, 600);
   if (code === "NO_MODEL") return { state: "noModel", message: message || "No model is available." };
   return { state: "error", message };
+}
+
+/** The buttons that fix a state: choose a model; choose or build an atlas; the log for errors. */
+export function actionsFor(state: ViewState): StatusButton[] | undefined {
+  if (state === "noModel")
+    return [
+      { action: "selectModelFolder", label: "Select Model Folder…" },
+      { action: "showLog", label: "Show Log" },
+    ];
+  if (state === "error")
+    return [
+      { action: "refresh", label: "Try Again" },
+      { action: "showLog", label: "Show Log" },
+    ];
+  return undefined;
+}
+
+/**
+ * The part of a text (token spans `spans`) that fits in `cap` tokens: the first ones, or a
+ * window centred on `cursor` (a character offset); as token indices [from, to).
+ */
+export function tokenWindow(
+  spans: ReadonlyArray<readonly [number, number]>,
+  cap: number,
+  which: "start" | "cursor",
+  cursor = 0,
+): { from: number; to: number } {
+  const n = spans.length;
+  if (n <= cap || which === "start") return { from: 0, to: Math.min(n, cap) };
+  let k = spans.findIndex((s) => s[1] > cursor);
+  if (k < 0) k = n - 1;
+  const from = Math.max(0, Math.min(n - cap, k - Math.floor(cap / 2)));
+  return { from, to: from + cap };
+}
+
+function countLines(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = text.indexOf("\n", from); i >= 0 && i < to; i = text.indexOf("\n", i + 1)) n++;
+  return n;
+}
+
+/** File names for exports: "words.py-routing.svg". */
+export function exportName(source: SourceInfo | undefined, ext: string): string {
+  const stem = (source?.file ?? "selection").replace(/[^\w.+-]+/g, "_").slice(0, 80) || "selection";
+  return `${stem}-routing.${ext}`;
 }
 
 /** The last `max` characters before the cursor, starting at a line start when one is near. */
@@ -101,8 +161,12 @@ function describeSource(s: SourceInfo): string {
   return `${what} (${s.file}, ${lines})`;
 }
 
+function capitalised(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
 interface Shown {
-  status?: { state: ViewState; message: string };
+  status?: { state: ViewState; message: string; actions?: StatusButton[] };
 }
 
 export class HeatmapController {
@@ -120,6 +184,10 @@ export class HeatmapController {
   /** Hidden while the selection (pinned) or the masks changed: recompute when shown. */
   private dirty = { selection: false, masks: false };
   private expected: SelectionEvent | undefined;
+  /** A selection longer than the model reads, waiting for the user to choose a part. */
+  private long:
+    | { target: EditorTarget; spans: Array<[number, number]>; cap: number; key: string }
+    | undefined;
   private disposed = false;
   /** What the A/B view's sides run under, and the steering kept for the "saved" side. */
   private sides: { a: CompareSide; b: CompareSide } = { a: "none", b: "current" };
@@ -194,6 +262,19 @@ export class HeatmapController {
         if (this.tab === "ab" && (this.sides.a === "saved" || this.sides.b === "saved"))
           await this.computeCompare(false);
         return;
+      case "action":
+        return this.action(m.action);
+      case "exportImage":
+        return this.save(m.format, m.format === "png" ? Buffer.from(m.data, "base64") : m.data);
+      case "exportData":
+        if (!this.route) {
+          this.host.post({ type: "notice", message: "There is no routing data to export yet." });
+          return;
+        }
+        return this.save(
+          m.format,
+          m.format === "csv" ? routeCsv(this.route.data) : routeJsonText(this.route.data),
+        );
     }
   }
 
@@ -211,6 +292,57 @@ export class HeatmapController {
     if (side === "current") return this.deps.masks.scales();
     if (side === "saved") return this.saved ?? {};
     return {};
+  }
+
+  private async action(a: StatusAction): Promise<void> {
+    if (a === "refresh") return this.computeRoute(true);
+    if (a === "routeStart" || a === "routeCursor")
+      return this.routePart(a === "routeStart" ? "start" : "cursor");
+    if (!this.host.runCommand) {
+      this.deps.log(`heatmap: no command for the action ${a}`);
+      return;
+    }
+    try {
+      await this.host.runCommand(a);
+    } catch (e) {
+      this.deps.log(`heatmap: ${a} failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private async save(ext: string, data: string | Uint8Array): Promise<void> {
+    if (!this.host.saveFile) return;
+    const name = exportName(this.route?.target.source, ext);
+    try {
+      const path = await this.host.saveFile(name, data);
+      if (path) this.host.post({ type: "notice", message: `Saved ${path}` });
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.deps.log(`heatmap: export failed: ${message}`);
+      this.host.post({ type: "notice", message: `Could not save the export: ${message}` });
+    }
+  }
+
+  /** Routes the chosen part of the selection that was too long. */
+  private async routePart(which: "start" | "cursor"): Promise<void> {
+    const l = this.long;
+    if (!l) {
+      this.deps.log("heatmap: dropped a part choice: no selection is waiting for one");
+      return;
+    }
+    const t = l.target;
+    const { from, to } = tokenWindow(l.spans, l.cap, which, t.cursor);
+    const a = l.spans[from]![0];
+    const b = l.spans[to - 1]![1];
+    const startLine = t.source.startLine + countLines(t.text, 0, a);
+    const endLine = startLine + countLines(t.text, a, Math.max(a, b - 1));
+    const target: EditorTarget = {
+      ...t,
+      text: t.text.slice(a, b),
+      base: t.base + a,
+      source: { ...t.source, startLine, endLine, part: { which, tokens: to - from, of: l.spans.length } },
+      ...(t.cursor !== undefined ? { cursor: Math.max(0, t.cursor - a) } : {}),
+    };
+    await this.routeTarget(target, l.key);
   }
 
   /** (Re)sends everything the page shows: it has just loaded, or reloaded after being hidden. */
@@ -255,9 +387,10 @@ export class HeatmapController {
     });
   }
 
-  private status(view: Tab, state: ViewState, message: string): void {
-    this.shown[view].status = { state, message };
-    this.host.post({ type: "status", view, state, message });
+  private status(view: Tab, state: ViewState, message: string, actions = actionsFor(state)): void {
+    const s = actions ? { state, message, actions } : { state, message };
+    this.shown[view].status = s;
+    this.host.post({ type: "status", view, ...s });
   }
 
   /**
@@ -273,8 +406,9 @@ export class HeatmapController {
       const found = await this.host.findTarget();
       if (gen !== this.routeGen || this.disposed) return;
       if (!found.ok) {
+        // Never lose the user's place: a view stays until there is something new to show.
+        if (this.route && !force) return;
         this.routeRun?.abort();
-        this.route = undefined;
         this.status("heatmap", "noSelection", found.reason);
         return;
       }
@@ -290,12 +424,47 @@ export class HeatmapController {
       return;
     }
     if (target.text.trim() === "") {
+      if (this.route && !force) return;
       this.status("heatmap", "noSelection", "The selection is blank: select some code.");
       return;
     }
     const scales = { ...this.deps.masks.scales() };
     const key = JSON.stringify([target.uri, target.version, target.base, target.text.length, scales]);
     if (!force && this.route?.key === key && !this.routeRun) return;
+    if (from === "editor" && this.deps.measure) {
+      let m: { spans: Array<[number, number]>; limit: number };
+      try {
+        m = await this.deps.measure(target.text);
+      } catch (e) {
+        if (gen !== this.routeGen || this.disposed) return;
+        const c = classifyError(e);
+        this.status("heatmap", c.state, c.message);
+        return;
+      }
+      if (gen !== this.routeGen || this.disposed) return;
+      const cap = m.limit - 1; // the model reads BOS first
+      if (m.spans.length > cap) {
+        this.routeRun?.abort();
+        this.long = { target, spans: m.spans, cap, key };
+        const n = (x: number) => x.toLocaleString("en");
+        this.status(
+          "heatmap",
+          "tooLong",
+          `${capitalised(describeSource(target.source))} has ${n(m.spans.length)} tokens; the model reads ` +
+            `${n(cap)} at once. Route the first ${n(cap)} tokens, or the ${n(cap)} around the cursor.`,
+          [
+            { action: "routeStart", label: `First ${n(cap)} Tokens` },
+            { action: "routeCursor", label: "Around the Cursor" },
+          ],
+        );
+        return;
+      }
+    }
+    await this.routeTarget(target, key);
+  }
+
+  private async routeTarget(target: EditorTarget, key: string): Promise<void> {
+    const scales = { ...this.deps.masks.scales() };
     this.routeRun?.abort();
     const run = new AbortController();
     this.routeRun = run;
@@ -482,6 +651,8 @@ export class HeatmapController {
     if (x && x.uri === ev.uri && x.start === ev.start && x.end === ev.end) return; // our own row selection
     this.expected = undefined;
     if (!this.pinned) return;
+    // A plain click (an empty selection) keeps the view shown: only a new selection replaces it.
+    if (ev.start === ev.end && (this.route || this.long)) return;
     if (!this.host.visible()) {
       this.dirty.selection = true;
       return;

@@ -26,6 +26,11 @@ export interface HeatmapDeps {
     sides: readonly string[] | { a: LanguageScales; b: LanguageScales },
     signal?: AbortSignal,
   ): Promise<{ plain: Continuation; masked: Continuation }>;
+  /**
+   * The text's token spans ([start, end) UTF-16 offsets) and how many positions the model
+   * reads at once (BOS included), to offer a part of a selection longer than that.
+   */
+  measure?(text: string): Promise<{ spans: Array<[number, number]>; limit: number }>;
   masks: {
     current(): readonly string[];
     toggle(language: string): Promise<void>;

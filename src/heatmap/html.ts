@@ -58,7 +58,7 @@ export function heatmapHtml(o: HtmlOptions): string {
 <meta property="csp-nonce" content="${n}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="${escapeHtml(o.styleUri)}" nonce="${n}">
-<title>Monet Lens: Routing</title>
+<title>Monet Lens: Routing Heatmap</title>
 </head>
 <body>
 <vscode-panels id="tabs" activeid="tab-heatmap" aria-label="Routing views">
@@ -69,6 +69,11 @@ export function heatmapHtml(o: HtmlOptions): string {
       <div class="toolbar">
         <div class="source" id="hm-source" title="">No data yet</div>
         <div class="controls">
+          <vscode-dropdown id="hm-metric" aria-label="What the cells show"
+            title="Lift over baseline (1× is chance) or the raw share of the routing mass">
+            <vscode-option value="lift">Lift over baseline</vscode-option>
+            <vscode-option value="share">Raw share</vscode-option>
+          </vscode-dropdown>
           <label class="control-label" for="hm-group">View</label>
           <vscode-dropdown id="hm-group" aria-label="Routing group">
             <vscode-option value="all">All groups (mean)</vscode-option>
@@ -77,6 +82,17 @@ export function heatmapHtml(o: HtmlOptions): string {
             title="Pinned: recompute when the editor's selection changes">Follow selection</vscode-checkbox>
           <vscode-button id="hm-refresh" appearance="secondary"
             title="Route the editor's selection (or the function around the cursor) now">Refresh</vscode-button>
+          <div class="export" role="group" aria-label="Export the view">
+            <span class="control-label">Export</span>
+            <vscode-button class="export-btn" data-export="svg" appearance="icon" aria-label="Export as SVG image"
+              title="Save the view as an SVG image">SVG</vscode-button>
+            <vscode-button class="export-btn" data-export="png" appearance="icon" aria-label="Export as PNG image"
+              title="Save the view as a PNG image">PNG</vscode-button>
+            <vscode-button class="export-btn" data-export="json" appearance="icon" aria-label="Export the routing data as JSON"
+              title="Save the routing data (route --json) as JSON">JSON</vscode-button>
+            <vscode-button class="export-btn" data-export="csv" appearance="icon" aria-label="Export the routing data as CSV"
+              title="Save the routing data as CSV, one row per token">CSV</vscode-button>
+          </div>
         </div>
       </div>
       <div class="status" id="hm-status" role="status" aria-live="polite" hidden></div>
@@ -87,7 +103,7 @@ export function heatmapHtml(o: HtmlOptions): string {
         <div class="legend-notes" id="hm-legend-notes"></div>
       </div>
       <div class="grid" id="hm-grid" tabindex="0" role="grid"
-        aria-label="Routing share per token and language">
+        aria-label="Routing heatmap: lift or share per token and class; arrow keys move across rows and cells, Enter selects the token in the editor">
         <div class="grid-head" id="hm-head" role="row"></div>
         <div class="grid-summary" id="hm-summary" role="row"></div>
         <div class="grid-body" id="hm-body" role="rowgroup"></div>

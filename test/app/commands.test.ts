@@ -5,7 +5,16 @@
 // folder validation, and the status bar along the way.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { Ctx } from "../../src/app/ctx";
 import {
@@ -20,6 +29,7 @@ import {
 } from "../../src/app/commands";
 import { commandId } from "../../src/app/command-ids";
 import { heatmapDeps } from "../../src/app/heatmap-deps";
+import { selectAtlas } from "../../src/app/select-atlas";
 import { StatusBar } from "../../src/app/status";
 import { MaskStore } from "../../src/app/mask-store";
 import type { MonetLensConfig } from "../../src/app/config";
@@ -131,8 +141,16 @@ describe("context and commands (real engine, demo model)", () => {
     assert.ok(!existsSync(join(storage, "atlases")) || readdirSync(join(storage, "atlases")).length === 0);
   });
 
-  it("builds the atlas from the workspace into the extension's storage, and it becomes the active atlas", async () => {
+  it("builds the atlas from the workspace into the extension's storage; asked about its low quality, the user makes it the active atlas", async () => {
+    ui.answer = "Use It";
     const path = await buildWorkspaceAtlas(ctx);
+    ui.answer = undefined;
+    const asked = ui.messages.find((m) => m.kind === "warn" && /low quality/.test(m.message));
+    assert.match(
+      asked?.message ?? "",
+      /The atlas built from workspace is of low quality: .*few tokens .*Use it anyway\?/,
+      "three small files make an atlas of low quality (src/atlas/quality.ts): the user is asked",
+    );
     assert.ok(
       path?.startsWith(join(storage, "atlases")) && existsSync(path),
       `written under the global storage: ${path}`,
@@ -151,6 +169,35 @@ describe("context and commands (real engine, demo model)", () => {
     assert.equal(active?.source, "workspace");
     assert.deepEqual(active?.atlas.languages, ["c", "lua", "python"]);
     assert.match(String(item.tooltip), /Atlas: .*\(workspace\)/);
+  });
+
+  it("Select Atlas… lists the atlases with their classes, tokens and quality; a low-quality choice asks first; Browse names a bad file", async () => {
+    let listed: Array<{ label: string; description?: string; detail?: string }> = [];
+    ui.pick = (items, title) => {
+      listed = items.map((i) => ({ label: i.label, description: i.description, detail: i.detail }));
+      assert.match(title, /Select the language atlas for tiny-codemonet/);
+      return [items[0]!.label];
+    };
+    ui.answer = "Keep the Current Atlas";
+    const before = (await ctx.activeAtlas())?.path;
+    await selectAtlas(ctx);
+    assert.equal(listed.length, 2, "the workspace atlas, then Browse…");
+    assert.match(listed[0]!.label, /^\$\(check\) workspace: .*\.atlas\.json$/, "the active one is checked");
+    assert.match(listed[0]!.description ?? "", /^C [\d,]+, Lua [\d,]+, Python [\d,]+ tokens$/);
+    assert.match(listed[0]!.detail ?? "", /low quality: .*few tokens/);
+    assert.match(listed[1]!.label, /Browse/);
+    assert.match(ui.messages.at(-1)!.message, /low quality/);
+    assert.equal((await ctx.activeAtlas())?.path, before, "kept: nothing changed");
+    ui.answer = undefined;
+    // Browse… to a file that is not an atlas: the reason, and nothing changes.
+    const notAtlas = join(tmp, "not.atlas.json");
+    writeFileSync(notAtlas, "{}");
+    ui.pick = (items) => [items.at(-1)!.label];
+    ui.file = notAtlas;
+    await selectAtlas(ctx);
+    assert.match(ui.messages.at(-1)!.message, /not\.atlas\.json cannot be used: /);
+    assert.equal((await ctx.activeAtlas())?.path, before);
+    ui.pick = () => undefined;
   });
 
   let plainText: string | undefined;
@@ -205,6 +252,14 @@ describe("context and commands (real engine, demo model)", () => {
     assert.deepEqual(data.masked, ["python"]);
     assert.ok(data.tokens.length > 5);
     assert.equal(data.tokens[0]!.shares.length, 3);
+    // What a selection longer than the model reads is cut by: its token spans and the model's limit.
+    const m = await deps.measure!("def f(x):\n    return x + 1\n");
+    assert.equal(m.spans.length, data.tokens.length, "the same tokens as the routing (BOS not counted)");
+    assert.deepEqual(
+      m.spans,
+      data.tokens.map((t) => t.span),
+    );
+    assert.equal(m.limit, 2048);
     const ab = await deps.compare(PY, ["python"]);
     assert.notDeepEqual(ab.plain.ids, ab.masked.ids);
     assert.equal(ab.plain.pieces.length, ab.plain.ids.length);
@@ -310,7 +365,11 @@ describe("context and commands (real engine, demo model)", () => {
   it("Select Model Folder rejects a folder that is not a checkpoint, naming the problem", async () => {
     ui.folder = workspace;
     await selectModelFolder(ctx);
-    assert.match(ui.messages.at(-1)!.message, /is not a usable CodeMonet checkpoint: .*config\.json/);
+    assert.match(
+      ui.messages.at(-1)!.message,
+      /^Monet Lens: this folder is not a usable CodeMonet checkpoint: .*config\.json/,
+      "the reason first",
+    );
     assert.ok(!ui.settings.some((s) => s.key === "modelPath"));
   });
 

@@ -90,8 +90,10 @@ test("listAtlases: shipped, workspace (newest first) and named files, with quali
       ...good,
       model: { ...good.model, fingerprint: "0".repeat(64) },
     });
-    writeAtlasFile(join(ws, "old.atlas.json"), smallAtlas());
-    writeAtlasFile(join(ws, "new.atlas.json"), smallAtlas());
+    // Low-quality atlases of the same model (same fingerprint and shape: checkAtlasModel refuses a mismatch).
+    const weak = { ...smallAtlas(), model: good.model };
+    writeAtlasFile(join(ws, "old.atlas.json"), weak);
+    writeAtlasFile(join(ws, "new.atlas.json"), weak);
     writeFileSync(join(ws, "broken.atlas.json"), "{");
     utimesSync(join(ws, "old.atlas.json"), new Date(1e12), new Date(1e12));
     utimesSync(join(ws, "broken.atlas.json"), new Date(2e12), new Date(2e12));

@@ -30,7 +30,7 @@ interface Run {
 function check(out: string, ...args: string[]): Run {
   const r = spawnSync("bash", ["scripts/gpu-check.sh", "--cache", TEST_CACHE, "--out", out, ...args], {
     encoding: "utf8",
-    timeout: 300_000,
+    timeout: 900_000,
   });
   const files = readdirSync(out).filter((f) => f.endsWith(".json"));
   assert.equal(files.length, 1, `one report per run in ${out}: ${files.join(", ")}\n${r.stderr}`);
@@ -43,7 +43,8 @@ describe("GPU check, dry run on the CPU", () => {
   let run: Run;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "monet-gpu-check-"));
-    run = check(dir, "--dry-run");
+    // A generous budget: this test checks that every phase runs, on a CPU that other work may share.
+    run = check(dir, "--dry-run", "--budget-s", "600");
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -219,19 +220,23 @@ describe("GPU check pieces", () => {
         sizes,
         `${lang} in models/atlases/tiny-codemonet.atlas.json`,
       );
+    const { python, lua } = ATLAS_LANGUAGE_SIZES as { python: number[]; lua: number[] };
     const sets = twoLanguageMaskSets(2, 512);
     assert.deepEqual(
       sets.map((s) => s.length),
-      [4180 + 6802, 7090 + 8079],
+      [python[0]! + lua[0]!, python[1]! + lua[1]!],
     );
     for (const s of sets) assert.equal(new Set(s).size, s.length);
     assert.deepEqual(twoLanguageMaskSets(2, 512), sets, "same seed, same sets");
     const big = twoLanguageMaskSets(6, 512);
     assert.deepEqual(
       big.map((s) => s.length),
-      [10982, 15169, 10982, 15169, 10982, 15169],
+      [0, 1, 2, 3, 4, 5].map((g) => python[g % 2]! + lua[g % 2]!),
     );
-    assert.equal(twoLanguageMaskSets(1, 16)[0]!.length, Math.round(4180 / 1024) + Math.round(6802 / 1024));
+    assert.equal(
+      twoLanguageMaskSets(1, 16)[0]!.length,
+      Math.round(python[0]! / 1024) + Math.round(lua[0]! / 1024),
+    );
   });
 
   it("the 1.4B's config gets the published moe_topk", () => {

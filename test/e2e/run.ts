@@ -540,7 +540,9 @@ async function main(): Promise<number> {
     await page.keyboard.press("Escape");
   });
 
-  const atlasLanguages = (JSON.parse(readFileSync(ATLAS, "utf8")) as { languages: string[] }).languages;
+  const atlasJson = JSON.parse(readFileSync(ATLAS, "utf8")) as { languages: string[]; controls?: string[] };
+  const atlasLanguages = atlasJson.languages;
+  const atlasControls = atlasJson.controls ?? [];
   await step("3 heatmap of a C++ selection; tooltip; Lua header click masks Lua", page, async () => {
     await openFile(page, "stack.cpp");
     // Lines 6-10: the start of the Stack class template.
@@ -577,22 +579,30 @@ async function main(): Promise<number> {
       throw new Error(
         `heatmap columns ${columns.join(",")} are not the atlas languages ${atlasLanguages.join(",")}`,
       );
+    // A column per language, then the prose control class and "no language".
+    const classColumns = atlasLanguages.length + atlasControls.length + 1;
     const cellsPerRow = await frame
       .locator("#hm-body .row")
       .evaluateAll((rs) => rs.map((r) => r.querySelectorAll(".cell").length));
-    if (cellsPerRow.some((n) => n !== atlasLanguages.length))
-      throw new Error(`rows with other than ${atlasLanguages.length} cells: ${cellsPerRow.join(",")}`);
-    const summary = await frame
-      .locator("#hm-summary .cell")
-      .evaluateAll((cs) => cs.map((c) => Number((c.textContent ?? "").replace(/[^\d.]/g, ""))));
+    if (cellsPerRow.some((n) => n !== classColumns))
+      throw new Error(`rows with other than ${classColumns} cells: ${cellsPerRow.join(",")}`);
+    // Lift over baseline with its unit, by default.
+    const summaryText = await frame.locator("#hm-summary .cell").allTextContents();
+    if (!summaryText.slice(0, atlasLanguages.length).every((t) => /^\d+(\.\d)?×$/.test(t.trim())))
+      throw new Error(`the summary's cells are not lifts: ${summaryText.join(" ")}`);
+    const summary = summaryText.map((t) => Number(t.replace(/[^\d.]/g, "")));
     const cpp = atlasLanguages.indexOf("cpp");
-    const best = summary.indexOf(Math.max(...summary));
-    const dominant = (await frame.locator("#hm-summary .dom-lang").textContent())?.trim();
+    const best = summary
+      .slice(0, atlasLanguages.length)
+      .indexOf(Math.max(...summary.slice(0, atlasLanguages.length)));
+    const dominantCell = frame.locator("#hm-summary .dom-lang");
+    const dominant = await dominantCell.getAttribute("data-id");
+    const dominantName = (await dominantCell.textContent())?.trim();
     log(
-      `summary of ${totalRows} tokens: ` +
-        `${atlasLanguages.map((l, i) => `${l} ${summary[i]}`).join(", ")}; dominant ${dominant}`,
+      `summary of ${totalRows} tokens (lift): ` +
+        `${atlasLanguages.map((l, i) => `${l} ${summary[i]}`).join(", ")}; dominant ${dominant} (${dominantName})`,
     );
-    if (best !== cpp || dominant !== "cpp")
+    if (best !== cpp || dominant !== "cpp" || dominantName !== "C++")
       throw new Error(`the summary's dominant column is ${atlasLanguages[best]} (${dominant}), not cpp`);
     await shot(page, "heatmap");
     // Hover a C++ cell of the first row and read its tooltip.
@@ -619,6 +629,50 @@ async function main(): Promise<number> {
     log(`status: ${await statusText(page)}`);
     await shot(page, "heatmap-lua-masked");
   });
+
+  await step(
+    "3a never lose the place: a row reveals its token without taking the focus (Tab types nothing); a plain click keeps the view",
+    page,
+    async () => {
+      const frame = heatmapFrame(page);
+      const rows = Number(await frame.locator("#hm-body").getAttribute("data-total-rows"));
+      const dirty = () => page.locator(".tabs-container .tab.dirty").count();
+      const before = await dirty();
+      await frame.locator('#hm-body .row[data-i="3"] .c-token').click();
+      const selected = await until(
+        "the token selected in the editor",
+        async () => {
+          const t = await activeEditor(page)
+            .locator(".selected-text")
+            .count()
+            .catch(() => 0);
+          return t > 0 && t;
+        },
+        10_000,
+        250,
+      );
+      // The keyboard is still in the view (its grid): keys move there, never into the file.
+      const focusInView = await page.evaluate(() => document.activeElement?.tagName === "IFRAME");
+      const gridFocused = await frame.locator("#hm-grid").evaluate((g) => document.activeElement === g);
+      if (!focusInView || !gridFocused)
+        throw new Error("the row click moved the focus out of the routing view");
+      await page.keyboard.press("ArrowDown");
+      await page.keyboard.press("Enter");
+      await page.keyboard.press("x");
+      await page.waitForTimeout(500);
+      if ((await dirty()) !== before) throw new Error("a key after a row click changed the file");
+      log(`row 3 revealed in the editor (${selected} selection parts), the focus stayed in the view`);
+      await shot(page, "heatmap-row-revealed");
+      // A plain click in the editor (an empty selection): the view stays.
+      await activeEditor(page).click({ position: { x: 300, y: 120 } });
+      await page.waitForTimeout(2500);
+      const after = Number(await frame.locator("#hm-body").getAttribute("data-total-rows"));
+      const status = (await frame.locator("#hm-status").textContent()) ?? "";
+      if (after !== rows || /Nothing/.test(status))
+        throw new Error(`a plain click replaced the view (${after} rows, status "${status.trim()}")`);
+      await shot(page, "heatmap-kept-after-click");
+    },
+  );
 
   await step(
     "3b the A/B tab: greedy continuations at the cursor with and without the masks",

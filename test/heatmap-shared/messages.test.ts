@@ -1,7 +1,12 @@
 // The validator of messages from the webview: every shape it accepts, and what it drops.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { MAX_LANGUAGE_ID, MAX_TOKEN_INDEX, parseWebviewMessage } from "../../src/heatmap-shared/messages";
+import {
+  MAX_LANGUAGE_ID,
+  MAX_TOKEN_INDEX,
+  parseWebviewMessage,
+  STATUS_ACTIONS,
+} from "../../src/heatmap-shared/messages";
 
 const ok = (m: unknown) => {
   const r = parseWebviewMessage(m);
@@ -26,6 +31,23 @@ describe("webview message validation", () => {
     ok({ type: "selectTokens", seq: 0, from: MAX_TOKEN_INDEX - 1, to: MAX_TOKEN_INDEX });
     ok({ type: "setTab", tab: "ab" });
     ok({ type: "setTab", tab: "heatmap" });
+    for (const action of STATUS_ACTIONS) ok({ type: "action", action });
+    ok({ type: "exportData", format: "json" });
+    ok({ type: "exportData", format: "csv" });
+    ok({ type: "exportImage", format: "svg", data: '<svg xmlns="http://www.w3.org/2000/svg"></svg>' });
+    ok({ type: "exportImage", format: "png", data: "iVBORw0KGgo=" });
+  });
+
+  it("drops actions it does not know and exports that are not what they say", () => {
+    bad({ type: "action", action: "deleteEverything" }, /action must be one of/);
+    bad({ type: "action", action: "workbench.action.terminal.new" }, /action must be one of/);
+    bad({ type: "exportData", format: "xlsx" }, /json or csv/);
+    bad({ type: "exportData", format: "csv", path: "/etc/passwd" }, /unexpected field "path"/);
+    bad({ type: "exportImage", format: "gif", data: "x" }, /svg or png/);
+    bad({ type: "exportImage", format: "svg", data: "<html>" }, /must start with <svg/);
+    bad({ type: "exportImage", format: "png", data: "not base64!" }, /base64/);
+    bad({ type: "exportImage", format: "png", data: "" }, /1 to/);
+    bad({ type: "exportImage", format: "svg", data: 5 }, /data must be a string/);
   });
 
   it("drops what is not a plain object with a known type", () => {

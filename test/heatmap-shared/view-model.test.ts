@@ -1,16 +1,23 @@
-// The heatmap's data preparation: route-shares.ts's shares (mean over groups, per group,
-// dominant language) carried into the view, the per-group view, the summary row, the
-// aggregation of many tokens into rows, the strongest experts, the scale and the labels.
+// The heatmap's data preparation: route-shares.ts's shares (mean over groups, per group),
+// lift over baselines and dominant class (the dominance rule, the same as route's) carried
+// into the view, the class columns (languages, the prose control class, "no language"), the
+// per-group view, the summary row, the aggregation of many tokens into rows, the strongest
+// experts, the fixed scales and the labels with units.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { routeJson, type ExpertOwners, type RouteJson } from "../../src/atlas/route-shares";
 import type { RouteData, RouteToken } from "../../src/heatmap-shared/route-data";
+import { className } from "../../src/heatmap-shared/class-names";
 import {
   buildHeatView,
+  cellLabel,
   dominantOf,
+  LIFT_TOP,
+  liftLabel,
   mergeTop,
   percentLabel,
-  scaleTop,
+  scalePosition,
+  SHARE_TOP,
   tokenValues,
   visibleRuns,
   visibleText,
@@ -22,7 +29,8 @@ void sameShape;
 
 /**
  * Two experts per side (E = 2, four experts (i, j)), one head, two routing groups, BOS and
- * two tokens. Atlas: group 0 gives (0,0) to "a" and (1,1) to "b"; group 1 gives (0,1) to "a".
+ * two tokens. Atlas: group 0 gives (0,0) to "a" and (1,1) to "b"; group 1 gives (0,1) to "a"
+ * and (1,0) to the control class "plaintext". Baselines 10 % for a and b, 20 % for plaintext.
  */
 function tinyRoute(): RouteData {
   const E = 2;
@@ -31,8 +39,13 @@ function tinyRoute(): RouteData {
   const g2 = [new Float32Array([1, 0, 1, 0, 0, 1]), new Float32Array([1, 0, 0.25, 0.75, 1, 0])];
   const owners: ExpertOwners = {
     languages: ["a", "b"],
+    controls: ["plaintext"],
     experts: E,
-    groups: [Int16Array.from([0, -1, -1, 1]), Int16Array.from([-1, 0, -1, -1])],
+    groups: [Int16Array.from([0, -1, -1, 1]), Int16Array.from([-1, 0, 2, -1])],
+    baselines: [
+      [0.1, 0.1, 0.2],
+      [0.1, 0.1, 0.2],
+    ],
   };
   return routeJson({
     model: "tiny",
@@ -81,17 +94,79 @@ describe("heatmap view model", () => {
       all.rows.map((x) => x.dominant.language),
       ["a", "b"],
     );
-    // route-shares.ts now calls a class dominant by lift over its baseline (issue #16); the view
-    // still names the largest share until the panel takes route's \`dominant\` and \`summary\`.
+    assert.deepEqual(
+      all.rows.map((x) => x.dominant.language),
+      r.tokens.map((t) => t.dominant),
+      "the same rule as route-shares.ts",
+    );
     assert.deepEqual(
       all.rows.map((x) => x.unowned),
-      [0.375, 0.5],
+      [0.375, 0],
     );
     assert.deepEqual(all.summary.values, [0.3125, 0.25]);
-    assert.equal(all.summary.dominant.language, "a");
+    // a: lift 3.125, b: 2.5, prose 1.25: a is not 1.5× b, so no class is dominant for the selection.
+    assert.equal(all.summary.dominant.language, null);
+    assert.equal(all.summary.dominant.language, r.summary!.dominant, "the same rule as route's summary");
     assert.equal(all.max, 0.625);
     assert.equal(all.tokensPerRow, 1);
     assert.deepEqual(all.masked, [false, false]);
+    assert.equal(all.hasLift, true);
+  });
+
+  it("columns: the languages, the control class (prose), then no language; shares and lift per column", () => {
+    const r = tinyRoute();
+    const v = buildHeatView(r, "all");
+    assert.deepEqual(
+      v.columns.map((c) => [c.id, c.kind, c.label, c.baseline]),
+      [
+        ["a", "language", "A", 0.1],
+        ["b", "language", "B", 0.1],
+        ["plaintext", "control", "Prose", 0.2],
+        ["(none)", "unowned", "No language", null],
+      ],
+    );
+    assert.deepEqual(v.controls, ["plaintext"]);
+    const approx = (a: Array<number | null>, b: Array<number | null>) =>
+      a.length === b.length && a.every((x, i) => (x === null ? b[i] === null : Math.abs(x - b[i]!) < 1e-9));
+    assert.ok(approx(v.rows[0]!.shares, [0.625, 0, 0, 0.375]), `${v.rows[0]!.shares}`);
+    assert.ok(approx(v.rows[1]!.shares, [0, 0.5, 0.5, 0]), `${v.rows[1]!.shares}`);
+    assert.ok(approx(v.rows[0]!.lift, [6.25, 0, 0, null]), `${v.rows[0]!.lift}`);
+    assert.ok(approx(v.rows[1]!.lift, [0, 5, 2.5, null]), `${v.rows[1]!.lift}`);
+    assert.ok(approx(v.summary.lift, [3.125, 2.5, 1.25, null]));
+    for (const row of v.rows) {
+      const sum = row.shares.reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(sum - 1) < 1e-9, "languages + prose + no language = the whole mass (no masks)");
+    }
+    assert.deepEqual(v.rows[0]!.dominant, { language: "a", share: 0.625, lift: 6.25 });
+  });
+
+  it("the view applies the dominance rule itself (tokens without route's verdict, one group, aggregated rows): the same answers as route", () => {
+    const r = tinyRoute();
+    // Without route's lift and verdict, the view computes the token rule from shares and baselines.
+    const bare: RouteData = {
+      ...r,
+      tokens: r.tokens.map(({ lift: _l, controlLift: _c, ...t }) => ({ ...t, dominant: null })),
+    };
+    assert.deepEqual(
+      buildHeatView(bare, "all").rows.map((x) => x.dominant.language),
+      r.tokens.map((t) => t.dominant),
+    );
+    // Rows of several tokens are selections: the selection rule, as route's summary.
+    const agg = buildHeatView(r, "all", 1);
+    assert.equal(agg.tokensPerRow, 2);
+    assert.equal(agg.rows[0]!.dominant.language, r.summary!.dominant);
+    // No baselines (a version-1 atlas): no lift and nobody dominant, shares only.
+    const v1: RouteData = {
+      ...r,
+      baseline: null,
+      controlBaseline: null,
+      groupBaseline: null,
+      groupControlBaseline: null,
+    };
+    const view1 = buildHeatView(v1, "all");
+    assert.equal(view1.hasLift, false);
+    assert.equal(view1.rule, null);
+    assert.ok(view1.rows.every((x) => x.dominant.language === null && x.lift.every((l) => l === null)));
   });
 
   it("shows one routing group at a time, with that group's dominant language and experts", () => {
@@ -106,9 +181,10 @@ describe("heatmap view model", () => {
     );
     assert.deepEqual(
       g1.rows.map((x) => x.dominant.language),
-      ["a", null],
-      "no language holds any of token 2's group-1 mass",
+      ["a", "plaintext"],
+      "token 2's group-1 mass all goes to the prose control class: lift 5×",
     );
+    assert.deepEqual(g1.rows[1]!.lift, [0, 0, 5, null]);
     assert.ok(g1.rows.every((x) => x.top.every((e) => e[0] === 1)));
     assert.deepEqual(g1.rows[0]!.top[0], [1, 0, 0, 1, 0.75, "a"]);
     assert.equal(buildHeatView(r, 7).group, "all", "a group the data does not have falls back to the mean");
@@ -204,10 +280,10 @@ describe("heatmap view model", () => {
     assert.deepEqual(buildHeatView(r, "all").masked, [false, true]);
   });
 
-  it("dominant language: strictly the largest share, the first on a tie, none when all are 0", () => {
-    assert.deepEqual(dominantOf([0.1, 0.3, 0.3], ["x", "y", "z"]), { language: "y", share: 0.3 });
-    assert.deepEqual(dominantOf([0, 0], ["x", "y"]), { language: null, share: 0 });
-    assert.deepEqual(dominantOf([], []), { language: null, share: 0 });
+  it("largest share (for data without baselines): strictly the largest, the first on a tie, none when all are 0", () => {
+    assert.deepEqual(dominantOf([0.1, 0.3, 0.3], ["x", "y", "z"]), { language: "y", share: 0.3, lift: null });
+    assert.deepEqual(dominantOf([0, 0], ["x", "y"]), { language: null, share: 0, lift: null });
+    assert.deepEqual(dominantOf([], []), { language: null, share: 0, lift: null });
   });
 
   it("reads shares defensively: missing or non-finite values count as 0", () => {
@@ -226,12 +302,35 @@ describe("heatmap view model", () => {
     assert.deepEqual(tokenValues(t, 5, 2), [0, 0]);
   });
 
-  it("scale top, percentage labels and visible whitespace", () => {
-    assert.equal(scaleTop(0), 1);
-    assert.equal(scaleTop(0.47), 0.5);
-    assert.equal(scaleTop(0.5), 0.5);
-    assert.equal(scaleTop(0.012), 0.02);
-    assert.equal(scaleTop(1.2), 1);
+  it("fixed scales (the same colour for the same value in every view), labels with units, display names", () => {
+    assert.equal(scalePosition("lift", "language", 0.3, 1), 0, "1× is chance: no colour");
+    assert.equal(scalePosition("lift", "language", 0.3, 0.5), 0);
+    assert.equal(scalePosition("lift", "language", 0.3, 2), 1 / 3);
+    assert.equal(scalePosition("lift", "language", 0.3, LIFT_TOP), 1);
+    assert.equal(scalePosition("lift", "control", 0.3, 100), 1, "clamped");
+    assert.equal(scalePosition("share", "language", SHARE_TOP / 2, 9), 0.5);
+    assert.equal(scalePosition("share", "language", 0.9, 9), 1);
+    assert.equal(scalePosition("lift", "unowned", 0.7, null), 0.7, "no language: a share on 0–100 %");
+    assert.equal(scalePosition("lift", "language", 0.1, null), 0.4, "no baseline: the share's scale");
+    assert.deepEqual([0, 0.04, 0.42, 3.14, 9.94, 12.4].map(liftLabel), [
+      "0×",
+      "0.0×",
+      "0.4×",
+      "3.1×",
+      "9.9×",
+      "12×",
+    ]);
+    assert.equal(cellLabel("lift", "language", 0.12, 3.14), "3.1×");
+    assert.equal(cellLabel("share", "language", 0.12, 3.14), "12%");
+    assert.equal(cellLabel("lift", "unowned", 0.676, null), "68%");
+    assert.deepEqual(["cpp", "javascript", "csharp", "plaintext", "(none)", "newlang"].map(className), [
+      "C++",
+      "JavaScript",
+      "C#",
+      "Prose",
+      "No language",
+      "Newlang",
+    ]);
     assert.deepEqual([0, 0.0004, 0.067, 0.0996, 0.24, 1].map(percentLabel), [
       "0",
       "0.0",

@@ -108,7 +108,11 @@ function setup(opts: { pinned?: boolean } = {}) {
     /** When set, route() waits for the test to settle it. */
     pendingRoutes: undefined as Array<Deferred<RouteData>> | undefined,
     routeError: undefined as unknown,
+    /** The model's limit for measure() (BOS included); one token per UTF-16 unit. */
+    limit: 2048,
   };
+  const saved: Array<{ name: string; data: string | Uint8Array }> = [];
+  const commands: string[] = [];
   const host: ControllerHost = {
     post: (m) => void posted.push(m),
     findTarget: async () => state.target,
@@ -118,8 +122,17 @@ function setup(opts: { pinned?: boolean } = {}) {
       return state.selectResult;
     },
     visible: () => state.visible,
+    saveFile: async (name, data) => {
+      saved.push({ name, data });
+      return `/w/${name}`;
+    },
+    runCommand: async (action) => void commands.push(action),
   };
   const deps: HeatmapDeps = {
+    measure: async (text) => ({
+      spans: Array.from(text, (_, k): [number, number] => [k, k + 1]),
+      limit: state.limit,
+    }),
     route: async (text, steer, signal) => {
       const m = maskedOf(steer);
       routeCalls.push({ text, masked: m });
@@ -205,6 +218,8 @@ function setup(opts: { pinned?: boolean } = {}) {
     sideCalls,
     toggles,
     state,
+    saved,
+    commands,
     of,
     fire,
     setMasked: (m: string[]) => (masked = m),
@@ -319,15 +334,18 @@ describe("routing view controller", () => {
     for (let k = 0; k < 5; k++) t.c.selectionChanged({ uri: "u", start: k, end: k + 3 });
     assert.equal(t.timers.filter((x) => !x.cleared).length, 1, "one pending recompute");
     assert.equal(t.timers.at(-1)!.ms, 400);
-    t.c.selectionChanged({ uri: "u", start: 6, end: 6, editing: true });
+    t.c.selectionChanged({ uri: "u", start: 6, end: 8, editing: true });
     assert.equal(t.timers.at(-1)!.ms, 1500, "a longer pause while typing");
     t.state.target = target("y = 2");
     await t.fire();
     assert.equal(t.routeCalls.length, 2);
     assert.equal(t.routeCalls[1]!.text, "y = 2");
-    t.c.selectionChanged({ uri: "u", start: 9, end: 9 });
+    t.c.selectionChanged({ uri: "u", start: 9, end: 11 });
     await t.fire();
-    assert.equal(t.routeCalls.length, 2, "the same function again: nothing to do");
+    assert.equal(t.routeCalls.length, 2, "the same code again: nothing to do");
+    t.c.selectionChanged({ uri: "u", start: 9, end: 9 });
+    t.c.selectionChanged({ uri: "u", start: 12, end: 12, editing: true });
+    assert.equal(t.timers.length, 0, "a plain click or typing (an empty selection) keeps the view");
     await t.c.receive({ type: "setPinned", pinned: false });
     t.c.selectionChanged({ uri: "u", start: 1, end: 2 });
     assert.equal(t.timers.length, 0, "unpinned: the selection is not followed");
@@ -364,6 +382,10 @@ describe("routing view controller", () => {
       view: "heatmap",
       state: "noModel",
       message: "No CodeMonet model: set monetLens.modelPath",
+      actions: [
+        { action: "selectModelFolder", label: "Select Model Folder…" },
+        { action: "showLog", label: "Show Log" },
+      ],
     });
     t.state.routeError = new Error("the text has 3000 tokens; the model reads at most 2048 at once");
     await t.c.receive({ type: "refresh" });
@@ -380,9 +402,9 @@ describe("routing view controller", () => {
     t.state.target = target("   \r\n ");
     await t.c.receive({ type: "refresh" });
     assert.match(t.of("status").at(-1)!.message, /blank/);
-    t.state.target = target("x".repeat(70_000));
+    t.state.target = target("x".repeat(2_000_001));
     await t.c.receive({ type: "refresh" });
-    assert.match(t.of("status").at(-1)!.message, /70,000 characters/);
+    assert.match(t.of("status").at(-1)!.message, /2,000,001 characters/);
     assert.deepEqual(classifyError("boom"), { state: "error", message: "boom" });
   });
 
@@ -485,6 +507,97 @@ describe("routing view controller", () => {
     assert.equal(t.signals[0]!.aborted, true);
     await t.c.receive({ type: "refresh" });
     assert.equal(t.routeCalls.length, 1);
+  });
+
+  it("never loses the user's place: a followed selection with nothing to route keeps the view; Refresh says why", async () => {
+    const t = setup();
+    await t.c.receive({ type: "ready" });
+    assert.equal(t.of("route").length, 1);
+    const statuses = t.of("status").length;
+    t.state.target = { ok: false, reason: "Nothing is selected and line 3 is not inside a function." };
+    t.c.selectionChanged({ uri: "u", start: 0, end: 4 });
+    await t.fire();
+    assert.equal(t.of("status").length, statuses, "nothing posted: the view stays as it was");
+    t.state.target = target("  \n");
+    t.c.selectionChanged({ uri: "u", start: 0, end: 3 });
+    await t.fire();
+    assert.equal(t.of("status").length, statuses, "a blank selection keeps it too");
+    t.state.target = { ok: false, reason: "Nothing is selected and line 3 is not inside a function." };
+    await t.c.receive({ type: "refresh" });
+    assert.equal(t.of("status").at(-1)!.state, "noSelection");
+    // The page is reloaded: it gets the last view back.
+    t.posted.length = 0;
+    await t.c.receive({ type: "ready" });
+    assert.equal(t.of("route").length, 1, "the route is still held");
+  });
+
+  it("a selection longer than the model reads: offers the first tokens or the window around the cursor, and says which part is shown", async () => {
+    const t = setup();
+    t.state.limit = 11; // 10 tokens after BOS
+    const text = "abcdefghijklmnopqrstuvwxyz0123456789";
+    t.state.target = target(text);
+    (t.state.target as { value: EditorTarget }).value.cursor = 20;
+    await t.c.receive({ type: "ready" });
+    assert.equal(t.routeCalls.length, 0, "nothing routed before the user chooses");
+    const s = t.of("status").at(-1)!;
+    assert.equal(s.state, "tooLong");
+    assert.match(s.message, /has 36 tokens; the model reads 10 at once/);
+    assert.deepEqual(
+      s.actions?.map((a) => a.action),
+      ["routeStart", "routeCursor"],
+    );
+    await t.c.receive({ type: "action", action: "routeStart" });
+    assert.equal(t.routeCalls.at(-1)!.text, "abcdefghij");
+    assert.deepEqual(t.of("route").at(-1)!.source.part, { which: "start", tokens: 10, of: 36 });
+    await t.c.receive({ type: "action", action: "routeCursor" });
+    assert.equal(
+      t.routeCalls.at(-1)!.text,
+      "pqrstuvwxy",
+      "five tokens either side of the cursor (offset 20)",
+    );
+    assert.deepEqual(t.of("route").at(-1)!.source.part, { which: "cursor", tokens: 10, of: 36 });
+    // A row of the part selects document offsets (base + the part's start).
+    await t.c.receive({ type: "selectTokens", seq: t.of("route").at(-1)!.seq, from: 0, to: 2 });
+    assert.deepEqual(t.selects.at(-1), ["file:///w/a.py", 1, 15, 17]);
+    // The same long selection followed again keeps the chosen part.
+    const routes = t.routeCalls.length;
+    t.c.selectionChanged({ uri: "u", start: 0, end: 36 });
+    await t.fire();
+    assert.equal(t.routeCalls.length, routes);
+    assert.equal(t.of("status").at(-1)!.state, "idle");
+  });
+
+  it("status buttons run their command; exports go to the save dialog (JSON and CSV from the extension's data)", async () => {
+    const t = setup();
+    await t.c.receive({ type: "exportData", format: "csv" });
+    assert.match((t.posted.at(-1) as { message: string }).message, /no routing data to export/);
+    await t.c.receive({ type: "ready" });
+    await t.c.receive({ type: "action", action: "selectAtlas" });
+    await t.c.receive({ type: "action", action: "buildAtlas" });
+    assert.deepEqual(t.commands, ["selectAtlas", "buildAtlas"]);
+    await t.c.receive({ type: "exportData", format: "csv" });
+    await t.c.receive({ type: "exportData", format: "json" });
+    await t.c.receive({ type: "exportImage", format: "svg", data: "<svg></svg>" });
+    await t.c.receive({ type: "exportImage", format: "png", data: "iVBORw0KGgo=" });
+    assert.deepEqual(
+      t.saved.map((x) => x.name),
+      ["a.py-routing.csv", "a.py-routing.json", "a.py-routing.svg", "a.py-routing.png"],
+    );
+    const csv = t.saved[0]!.data as string;
+    assert.match(
+      csv,
+      /^token,start,end,text,id,share_lua,share_python,share_unowned,lift_lua,lift_python,dominant\r\n/,
+    );
+    assert.equal(csv.trim().split("\r\n").length, 1 + 22, "a header and one line per token");
+    assert.match(csv, /\r\n0,0,1,d,0,0\.1,0\.5,,,,python\r\n/);
+    assert.ok(csv.includes(',"\r",') && csv.includes(',"\n",'), "a line break in a token's text is quoted");
+    assert.equal(JSON.parse(t.saved[1]!.data as string).tokens.length, 22);
+    assert.deepEqual(
+      [...(t.saved[3]!.data as Uint8Array).subarray(0, 4)],
+      [0x89, 0x50, 0x4e, 0x47],
+      "PNG bytes",
+    );
+    assert.match((t.posted.at(-1) as { message: string }).message, /^Saved \/w\/a\.py-routing\.png$/);
   });
 
   it("gives the A/B view at most the last few thousand characters before the cursor, from a line start", () => {

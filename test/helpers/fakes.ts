@@ -140,6 +140,11 @@ export class FakeUi implements Ui {
   async pickFolder(): Promise<string | undefined> {
     return this.folder;
   }
+  /** What the open-file dialog returns. */
+  file: string | undefined;
+  async pickFile(): Promise<string | undefined> {
+    return this.file;
+  }
   async withProgress<R>(
     title: string,
     task: (report: ProgressReport, signal: AbortSignal) => Promise<R>,

@@ -270,9 +270,12 @@ describe("hostile files: refused with the file and the fix, never a hang (probes
     const shape = JSON.parse(readFileSync(SHIPPED_ATLAS, "utf8")) as {
       model: { config: { routingGroups: number } };
       groups: unknown[];
+      baselines?: Record<string, number[]>;
     };
+    // A consistent edit: one more group everywhere (sets and baselines), so only the shape check can tell.
     shape.model.config.routingGroups += 1;
     shape.groups.push(shape.groups[0]);
+    for (const b of Object.values(shape.baselines ?? {})) b.push(b[0]!);
     const edited = join(run, "edited.atlas.json");
     writeFileSync(edited, JSON.stringify(shape));
     add(

@@ -11,7 +11,7 @@ import { expertOwners, routeJson, type ExpertOwners } from "../../src/atlas/rout
 import { Engine } from "../../src/engine/engine";
 import { type Steering, steeringFromIndexLists } from "../../src/engine/steering";
 import type { CompareData, Continuation, RouteData } from "../../src/heatmap-shared/route-data";
-import { buildHeatView } from "../../src/heatmap-shared/view-model";
+import { buildHeatView, dominantOf } from "../../src/heatmap-shared/view-model";
 import { DEMO_MODEL, SHARED, TEST_CACHE } from "../helpers/fixtures";
 
 export const DEMO_TEXT = [
@@ -139,7 +139,10 @@ export async function demoData(shippedDir = join(process.cwd(), "models", "atlas
     const atlasPath = shipped?.path ?? "test-constructed.atlas.json";
     const routed = await engine.route(DEMO_TEXT);
     const route = routeJson({ model: engine.modelDir, atlasPath, text: DEMO_TEXT, routed, owners });
-    const dominant = buildHeatView(route, "all").summary.dominant.language ?? owners.languages[0]!;
+    // The language with the largest share of the selection (masking a control class is not offered).
+    const dominant =
+      dominantOf(buildHeatView(route, "all").summary.values, route.languages).language ??
+      owners.languages[0]!;
     const maskedLanguages = [dominant];
     const masks = masksFor(owners, maskedLanguages);
     const routedMasked = await engine.route(DEMO_TEXT, masks);

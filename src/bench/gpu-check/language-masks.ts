@@ -9,8 +9,8 @@ import { seededRandom } from "./adapter";
  * (E = 512: 262,144 experts per group); test/bench/gpu-check.test.ts checks them against the file.
  */
 export const ATLAS_LANGUAGE_SIZES: Readonly<Record<string, readonly number[]>> = {
-  python: [4180, 7090],
-  lua: [6802, 8079],
+  python: [3857, 6187],
+  lua: [5556, 6129],
 };
 export const ATLAS_EXPERTS = 512;
 
