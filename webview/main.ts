@@ -12,6 +12,7 @@ import {
 } from "../src/heatmap-shared/messages";
 import type { RouteData } from "../src/heatmap-shared/route-data";
 import type { GroupChoice, Metric } from "../src/heatmap-shared/view-model";
+import { AbSides } from "./ab-sides";
 import { AbView } from "./ab-view";
 import { loadState, post, saveState } from "./api";
 import { byId } from "./dom";
@@ -19,6 +20,7 @@ import { svgToPng, viewSvg } from "./export-view";
 import { CARD_MESSAGES, type CardMessage, ExpertCards } from "./expert-card";
 import { HeatmapGrid } from "./heatmap-grid";
 import { showStatus } from "./status";
+import { SteerSliders } from "./steer-sliders";
 import { Tooltip } from "./tooltip";
 import { registerToolkit, type CheckedElement, type PanelsElement, type ValueElement } from "./toolkit";
 
@@ -94,6 +96,16 @@ const ab = new AbView({
   masked: byId("ab-masked"),
 });
 ab.clear();
+
+const sliders = new SteerSliders(byId("hm-steer"), (language, scale) =>
+  post({ type: "setScale", language, scale }),
+);
+const abSides = new AbSides(
+  byId<HTMLSelectElement>("ab-side-a"),
+  byId<HTMLSelectElement>("ab-side-b"),
+  byId("ab-save"),
+  post,
+);
 
 // ---- controls ----
 
@@ -281,7 +293,16 @@ function fitHeight(): void {
   if (g.style.height !== h) g.style.height = h;
 }
 
-const TYPES = new Set(["init", "masks", "status", "route", "compare", "notice", ...CARD_MESSAGES]);
+const TYPES = new Set([
+  "init",
+  "masks",
+  "status",
+  "route",
+  "compare",
+  "notice",
+  "compareSides",
+  ...CARD_MESSAGES,
+]);
 
 function handle(m: unknown): void {
   if (typeof m !== "object" || m === null || !TYPES.has(String((m as { type?: unknown }).type))) return;
@@ -299,6 +320,11 @@ function handle(m: unknown): void {
       return;
     case "masks":
       grid.setMasks(msg.masked);
+      sliders.update(msg.atlasLanguages, msg.scales ?? Object.fromEntries(msg.masked.map((l) => [l, 0])));
+      fitHeight();
+      return;
+    case "compareSides":
+      abSides.update(msg);
       return;
     case "status":
       if (msg.view === "heatmap") heatmapState(msg.state, msg.message, msg.actions);

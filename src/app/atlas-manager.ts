@@ -4,7 +4,12 @@
 // that setting, else the atlas shipped for the model. An atlas for another model is never used.
 import { checkAtlasModel, readAtlasFile, type Atlas } from "../atlas/atlas-file";
 import { findAtlas, shippedAtlasDir } from "../atlas/atlas-store";
-import { maskLanguages, type ResolvedSteering, resolveSteering } from "../atlas/steering-selection";
+import {
+  maskLanguages,
+  type ResolvedSteering,
+  resolveSteering,
+  type SteeringSelection,
+} from "../atlas/steering-selection";
 import type { ModelIdentity } from "../engine/model-identity";
 import type { EngineInfo } from "../engine/protocol";
 import { Emitter } from "./emitter";
@@ -26,10 +31,11 @@ interface WorkspaceAtlasRecord {
 export class AtlasManager {
   private cached: { key: string; active: ActiveAtlas | undefined } | undefined;
   /**
-   * The last resolution, for the same atlas and the same masked-language list (MaskStore keeps the array).
+   * The last resolution, for the same atlas and the same selection (MaskStore keeps the object,
+   * or the masked-language array, until something changes).
    */
   private lastSteering:
-    | { atlas: Atlas | undefined; languages: readonly string[]; resolved: ResolvedSteering }
+    | { atlas: Atlas | undefined; selection: object; resolved: ResolvedSteering }
     | undefined;
   private readonly changed = new Emitter<ActiveAtlas | undefined>();
   readonly onDidChange = this.changed.event;
@@ -88,15 +94,25 @@ export class AtlasManager {
   }
 
   /**
-   * The steering that masks `languages` under `active` (src/atlas/steering-selection.ts);
-   * languages the atlas does not have are left out and named in `ignored`.
+   * The steering of `selection` (masked languages, or languages with their scales) under
+   * `active` (src/atlas/steering-selection.ts); languages the atlas does not have are left
+   * out and named in `ignored`.
    */
-  steering(active: ActiveAtlas | undefined, languages: readonly string[]): ResolvedSteering {
+  steering(
+    active: ActiveAtlas | undefined,
+    selection: readonly string[] | SteeringSelection,
+  ): ResolvedSteering {
     const atlas = active?.atlas;
     const last = this.lastSteering;
-    if (last && last.atlas === atlas && last.languages === languages) return last.resolved;
-    const resolved = resolveSteering(atlas, maskLanguages(languages), { unknown: "ignore" });
-    this.lastSteering = { atlas, languages, resolved };
+    if (last && last.atlas === atlas && last.selection === selection) return last.resolved;
+    const resolved = resolveSteering(
+      atlas,
+      isLanguageList(selection) ? maskLanguages(selection) : selection,
+      {
+        unknown: "ignore",
+      },
+    );
+    this.lastSteering = { atlas, selection, resolved };
     return resolved;
   }
 
@@ -157,4 +173,8 @@ export class AtlasManager {
     this.lastReported = line;
     (warn ? this.warn : this.log)(line);
   }
+}
+
+function isLanguageList(s: readonly string[] | SteeringSelection): s is readonly string[] {
+  return Array.isArray(s);
 }

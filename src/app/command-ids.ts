@@ -6,6 +6,7 @@ export const COMMAND_NAMES = [
   "triggerCompletion",
   "maskLanguages",
   "clearMasks",
+  "steerLanguages",
   "selectModelFolder",
   "downloadModel",
   "buildAtlas",

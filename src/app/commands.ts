@@ -14,6 +14,8 @@ import { switchToModel, validateModelFolder } from "./model-switch";
 import type { Ctx } from "./ctx";
 import { type CommandName, commandId } from "./command-ids";
 import type { PickItem } from "./ui";
+import { MAX_LANGUAGE_SCALE } from "../atlas/steering-selection";
+import { steeringText } from "./status";
 
 /** Asks the editor for an inline suggestion now (no debounce; works where automatic completion is off). */
 export async function triggerCompletion(ctx: Ctx): Promise<void> {
@@ -63,6 +65,105 @@ export async function maskLanguages(ctx: Ctx): Promise<void> {
   });
   if (!chosen) return;
   await ctx.masks.set(chosen.map((p) => p.language));
+}
+
+/** The scales offered for a language; "Other…" asks for any in [0, MAX_LANGUAGE_SCALE]. */
+export const STEER_PRESETS: ReadonlyArray<{ scale: number; note: string }> = [
+  { scale: 0, note: "mask: its experts off" },
+  { scale: 0.5, note: "damp" },
+  { scale: 1, note: "unchanged" },
+  { scale: 1.5, note: "amplify" },
+  { scale: 2, note: "amplify" },
+  { scale: 3, note: "amplify strongly" },
+];
+
+/** Parses a typed scale; undefined with the reason when it is not one. */
+export function parseScaleInput(text: string): { scale?: number; error?: string } {
+  const t = text.trim().replace(/^[×x*]/, "");
+  const x = /^(\d+\.?\d*|\.\d+)$/.test(t) ? Number(t) : NaN;
+  if (!Number.isFinite(x))
+    return { error: "A scale is a number ≥ 0: 0 masks, 1 changes nothing, 2 doubles." };
+  if (x > MAX_LANGUAGE_SCALE) return { error: `At most ${MAX_LANGUAGE_SCALE}.` };
+  return { scale: x };
+}
+
+interface ScalePick extends PickItem {
+  scale?: number;
+  reset?: boolean;
+}
+
+/**
+ * `Monet Lens: Steer Language Experts…`: pick a language of the atlas, then its experts' scale
+ * (0 masks them, 1 leaves them, above 1 amplifies them); applies to the next completion.
+ */
+export async function steerLanguages(ctx: Ctx): Promise<void> {
+  let active: Awaited<ReturnType<Ctx["activeAtlas"]>>;
+  try {
+    active = await ctx.activeAtlas();
+  } catch (e) {
+    await ctx.ui.error(
+      `Monet Lens: steering needs the model running, and it failed: ${(e as Error).message}`,
+    );
+    return;
+  }
+  if (!active) {
+    const build = "Build Atlas from Workspace";
+    const choice = await ctx.ui.warn(
+      `Monet Lens: there is no language atlas for the model ${ctx.modelName()}, so ` +
+        `its experts have no languages to steer yet.`,
+      build,
+    );
+    if (choice === build) await buildWorkspaceAtlas(ctx);
+    return;
+  }
+  const scales = ctx.masks.scales();
+  const now = steeringText(scales);
+  const languages: ScalePick[] = AtlasManager.languageCounts(active.atlas).map(({ id, experts }) => ({
+    label: id,
+    description: `×${scales[id] ?? 1}${scales[id] === 0 ? " (masked)" : ""}`,
+    detail: `${experts.toLocaleString("en-US")} experts`,
+  }));
+  if (now) languages.push({ label: "$(clear-all) Reset every language to ×1", reset: true });
+  const lang = await ctx.ui.pickOne(languages, {
+    title: `Steer Language Experts (now: ${now || "none"})`,
+    placeholder: "The language whose experts' routing scores to scale",
+  });
+  if (!lang) return;
+  if (lang.reset) {
+    await ctx.masks.clear();
+    return;
+  }
+  const current = scales[lang.label] ?? 1;
+  const presets: ScalePick[] = [
+    ...STEER_PRESETS.map(({ scale, note }) => ({
+      label: `×${scale}`,
+      description: `${note}${scale === current ? " · now" : ""}`,
+      scale,
+    })),
+    { label: "Other scale…", description: `0 to ${MAX_LANGUAGE_SCALE}` },
+  ];
+  const pick = await ctx.ui.pickOne(presets, {
+    title: `Scale of ${lang.label}'s experts (now ×${current})`,
+    placeholder: "0 masks them, 1 leaves them alone, above 1 amplifies them",
+  });
+  if (!pick) return;
+  let scale = pick.scale;
+  if (scale === undefined) {
+    const typed = await ctx.ui.input({
+      title: `Scale of ${lang.label}'s experts`,
+      prompt: `A number from 0 to ${MAX_LANGUAGE_SCALE} (0 masks, 1 changes nothing)`,
+      value: String(current),
+      validate: (v) => parseScaleInput(v).error,
+    });
+    if (typed === undefined) return;
+    const parsed = parseScaleInput(typed);
+    if (parsed.scale === undefined) {
+      await ctx.ui.error(`Monet Lens: ${parsed.error}`);
+      return;
+    }
+    scale = parsed.scale;
+  }
+  await ctx.masks.setScale(lang.label, scale);
 }
 
 export async function clearMasks(ctx: Ctx): Promise<void> {
@@ -254,7 +355,14 @@ export async function showMenu(ctx: Ctx): Promise<void> {
       description: masked.length ? `masked: ${masked.join(", ")}` : "none masked",
       command: commandId("maskLanguages"),
     },
-    ...(masked.length ? [{ label: "$(clear-all) Clear Masks", command: commandId("clearMasks") }] : []),
+    {
+      label: "$(settings) Steer Language Experts…",
+      description: steeringText(ctx.masks.scales()) || "none steered",
+      command: commandId("steerLanguages"),
+    },
+    ...(Object.keys(ctx.masks.scales()).length
+      ? [{ label: "$(clear-all) Clear Masks and Steering", command: commandId("clearMasks") }]
+      : []),
     ...(lang
       ? [
           {
@@ -310,6 +418,7 @@ export const APP_COMMANDS = {
   triggerCompletion,
   maskLanguages,
   clearMasks,
+  steerLanguages,
   selectModelFolder,
   downloadModel,
   buildAtlas: buildWorkspaceAtlas,

@@ -20,7 +20,7 @@ import { cpuDescription, deviceName } from "./device-name";
 import { EngineHost, type EngineHostOptions, type EngineSettings } from "./engine-host";
 import { ExpertSwitches, withExpertScales } from "./expert-switches";
 import { MaskStore, type StateStore } from "./mask-store";
-import type { StatusBar } from "./status";
+import { type StatusBar, steeringText } from "./status";
 import type { Logger, Ui } from "./ui";
 
 export interface CtxOptions {
@@ -116,6 +116,7 @@ export class Ctx {
       engine: this.host.state,
       modelName: this.modelName(),
       masked: this.masks.current(),
+      scales: this.masks.scales(),
       cpu: cpuDescription(),
     });
   }
@@ -167,16 +168,17 @@ export class Ctx {
     return this.atlases.active(await this.engineInfo(), this.config.atlasPath);
   }
 
-  /** The steering completions use now: the masked languages through the active atlas. */
+  /** The steering completions use now: the languages' scales (masks: 0) through the active atlas. */
   async steering(): Promise<Steering | undefined> {
-    const languages = this.masks.current();
+    const selection = this.masks.selection();
     const switched = this.experts.scaled();
-    if (languages.length === 0 && switched.length === 0) return undefined;
+    const hasLanguages = Object.keys(selection.languages ?? {}).length > 0;
+    if (!hasLanguages && switched.length === 0) return undefined;
     let base: Steering | undefined;
-    if (languages.length > 0) {
-      const r = this.atlases.steering(await this.activeAtlas(), languages);
+    if (hasLanguages) {
+      const r = this.atlases.steering(await this.activeAtlas(), selection);
       this.updateStatus({ maskIgnored: r.ignored });
-      base = r.steering;
+      base = r.steering.key ? r.steering : undefined;
     }
     if (switched.length === 0) return base;
     // Experts switched on expert cards join the languages' steering (one pipeline).
@@ -231,8 +233,17 @@ export class Ctx {
   private masksChanged(): void {
     // New masks apply to the next request at once: stop what runs under the old ones.
     this.controller.cancel();
-    this.updateStatus({ masked: this.masks.current(), maskIgnored: [] });
+    this.updateStatus({ masked: this.masks.current(), scales: this.masks.scales(), maskIgnored: [] });
     this.log.info(`masked languages: ${this.masks.current().join(", ") || "none"}`);
+    const steered = steeringText(this.masks.scales());
+    if (
+      steered !==
+      this.masks
+        .current()
+        .map((l) => `−${l}`)
+        .join(", ")
+    )
+      this.log.info(`language steering: ${steered || "none"}`);
     void this.steering().catch(() => undefined);
   }
 

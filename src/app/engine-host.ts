@@ -47,7 +47,7 @@ export type EngineState =
 /** The part of EngineClient used here (tests may give a fake). */
 export type EngineClientLike = Pick<
   EngineClient,
-  "start" | "generate" | "route" | "unload" | "close" | "kill" | "pid" | "info"
+  "start" | "generate" | "route" | "score" | "unload" | "close" | "kill" | "pid" | "info"
 > &
   Partial<Pick<EngineClient, "nextLogits">>;
 
@@ -166,6 +166,11 @@ export class EngineHost implements CompletionEngine {
       if (!client.nextLogits) throw new Error("this engine cannot give next-token logits");
       return client.nextLogits(prompt, steeringToWire(steering));
     });
+  }
+
+  /** log p of ids[from:] given the tokens before each, under `steering` (the A/B view). */
+  async score(ids: number[], from: number, steering?: Steering): Promise<number[]> {
+    return this.run(async (client) => client.score(ids, from, steeringToWire(steering)));
   }
 
   /** What completion needs to build prompts for the running model. */

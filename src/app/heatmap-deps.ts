@@ -5,8 +5,9 @@ import type { Atlas } from "../atlas/atlas-file";
 import { expertOwners, routeJson, type ExpertOwners } from "../atlas/route-shares";
 import { throwIfCancelled } from "../engine/errors";
 import type { EngineInfo } from "../engine/protocol";
-import { steeringToWire } from "../engine/steering";
-import type { HeatmapDeps } from "../heatmap/deps";
+import { type Steering, steeringToWire } from "../engine/steering";
+import type { HeatmapDeps, LanguageSteer } from "../heatmap/deps";
+import type { SteeringSelection } from "../atlas/steering-selection";
 import type { RouteData } from "../heatmap-shared/route-data";
 import { AtlasManager, type ActiveAtlas } from "./atlas-manager";
 import type { Ctx } from "./ctx";
@@ -14,6 +15,15 @@ import type { Ctx } from "./ctx";
 /** An error the heatmap shows as its no-model state. */
 export class NoModelError extends Error {
   readonly code = "NO_MODEL";
+}
+
+/** The resolver's input for a list of masked languages (kept as is: the atlas manager caches by it) or scales. */
+function selectionOf(steer: LanguageSteer): readonly string[] | SteeringSelection {
+  return isList(steer) ? steer : { languages: steer };
+}
+
+function isList<T>(x: readonly string[] | T): x is readonly string[] {
+  return Array.isArray(x);
 }
 
 export function heatmapDeps(ctx: Ctx): HeatmapDeps {
@@ -36,13 +46,14 @@ export function heatmapDeps(ctx: Ctx): HeatmapDeps {
   };
 
   return {
-    async route(text: string, masked: readonly string[], signal?: AbortSignal): Promise<RouteData> {
+    async route(text: string, steer: LanguageSteer, signal?: AbortSignal): Promise<RouteData> {
       const info = await model();
       cancelled(signal);
       const active = ctx.atlases.active(info, ctx.config.atlasPath);
-      const { steering, applied } = ctx.atlases.steering(active, masked);
-      const routed = await ctx.host.route(text, steering);
+      const { steering, applied } = ctx.atlases.steering(active, selectionOf(steer));
+      const routed = await ctx.host.route(text, steering.key ? steering : undefined);
       cancelled(signal);
+      const selection = selectionOf(steer);
       return routeJson({
         model: info.modelDir,
         atlasPath: active?.path ?? null,
@@ -50,7 +61,7 @@ export function heatmapDeps(ctx: Ctx): HeatmapDeps {
         routed,
         owners: active ? ownersOf(active) : undefined,
         steering,
-        masked: applied,
+        masked: isList(selection) ? applied : applied.filter((l) => selection.languages?.[l] === 0),
         topK: 3,
       });
     },
@@ -64,31 +75,59 @@ export function heatmapDeps(ctx: Ctx): HeatmapDeps {
       return { spans, limit: info.config.maxPositionEmbeddings };
     },
 
-    async compare(prompt: string, masked: readonly string[], signal?: AbortSignal) {
+    async compare(prompt, sides, signal) {
       const info = await model();
-      const { steering } = ctx.atlases.steering(ctx.atlases.active(info, ctx.config.atlasPath), masked);
+      const active = ctx.atlases.active(info, ctx.config.atlasPath);
+      const [a, b] = isList(sides)
+        ? [{}, { languages: Object.fromEntries(sides.map((l) => [l, 0])) }]
+        : [{ languages: sides.a }, { languages: sides.b }];
+      const steerA = ctx.atlases.steering(active, a).steering;
+      const steerB = ctx.atlases.steering(active, b).steering;
       const params = {
         prompt,
         maxTokens: ctx.config.maxTokens,
         temperature: 0,
         timeLimitMs: Math.max(ctx.config.timeLimitMs, 10_000),
       };
-      const plain = await ctx.host.generate(params, { signal });
-      cancelled(signal);
-      const withMasks = await ctx.host.generate(
-        { ...params, steering: steeringToWire(steering) },
-        { signal },
-      );
-      cancelled(signal);
-      return {
-        plain: { text: plain.text, ids: plain.ids, pieces: await pieces(plain.ids) },
-        masked: { text: withMasks.text, ids: withMasks.ids, pieces: await pieces(withMasks.ids) },
+      const run = async (s: Steering) => {
+        const r = await ctx.host.generate({ ...params, steering: steeringToWire(s) }, { signal });
+        cancelled(signal);
+        return r;
       };
+      const outA = await run(steerA);
+      const outB = await run(steerB);
+      // Each continuation's tokens scored under both settings (4 forward passes of prompt + continuation).
+      const tok = await ctx.host.tokenizer();
+      const promptIds = tok.encode(prompt);
+      const score = async (ids: number[], own: Steering, other: Steering) => {
+        if (ids.length === 0) return { own: [], other: [] };
+        try {
+          const all = [...promptIds, ...ids];
+          const x = await ctx.host.score(all, promptIds.length, own.key ? own : undefined);
+          cancelled(signal);
+          const y = await ctx.host.score(all, promptIds.length, other.key ? other : undefined);
+          cancelled(signal);
+          return { own: x, other: y };
+        } catch (e) {
+          throwIfCancelled(signal);
+          ctx.log.info(`A/B: the continuation's log-probabilities are not shown: ${(e as Error).message}`);
+          return undefined;
+        }
+      };
+      const side = async (r: { text: string; ids: number[] }, own: Steering, other: Steering) => ({
+        text: r.text,
+        ids: r.ids,
+        pieces: await pieces(r.ids),
+        logprobs: await score(r.ids, own, other),
+      });
+      return { plain: await side(outA, steerA, steerB), masked: await side(outB, steerB, steerA) };
     },
 
     masks: {
       current: () => ctx.masks.current(),
       toggle: (language: string) => ctx.masks.toggle(language),
+      scales: () => ctx.masks.scales(),
+      setScale: (language: string, scale: number) => ctx.masks.setScale(language, scale),
       onDidChange: ctx.masks.onDidChange,
     },
 

@@ -1,6 +1,7 @@
 // The status bar item: model, device, masks, last latency and speed, and a clear state
 // while loading, busy, disabled or failed. `renderStatus` is pure; `StatusBar` applies it
 // to an item (vscode.StatusBarItem in the extension, a fake in tests).
+import { scalesLabel } from "../heatmap-shared/steer";
 import type { EngineState } from "./engine-host";
 
 export interface LastCompletion {
@@ -17,6 +18,8 @@ export interface StatusModel {
   /** "CPU", a GPU's name, "WebGPU"; undefined before the engine starts. */
   device?: string;
   masked: readonly string[];
+  /** Every steered language's scale (masked ones at 0); when given, the status shows it instead of `masked`. */
+  scales?: Readonly<Record<string, number>>;
   /** Masked languages the active atlas does not have (so they do nothing). */
   maskIgnored?: readonly string[];
   atlas?: { path: string; source: string };
@@ -40,7 +43,8 @@ export function renderStatus(m: StatusModel): RenderedStatus {
   let icon = "$(sparkle)";
   let severity: StatusSeverity = "normal";
   const e = m.engine;
-  const masks = m.masked.length ? `−${m.masked.join(",")}` : undefined;
+  const steered = m.scales ? steeringText(m.scales, ",") : m.masked.length ? `−${m.masked.join(",")}` : "";
+  const masks = steered || undefined;
   switch (e.kind) {
     case "failed":
       icon = "$(error)";
@@ -109,6 +113,9 @@ export function renderStatus(m: StatusModel): RenderedStatus {
       break;
   }
   lines.push("", `Masked languages: ${m.masked.length ? m.masked.join(", ") : "none"}`);
+  const scaled = Object.entries(m.scales ?? {}).filter(([, s]) => s !== 0);
+  if (scaled.length)
+    lines.push("", `Steered languages (experts' scale): ${scaled.map(([l, s]) => `${l} ×${s}`).join(", ")}`);
   if (m.maskIgnored?.length)
     lines.push("", `$(warning) Not in the active atlas (no effect): ${m.maskIgnored.join(", ")}`);
   const loaded = e.kind === "ready" || e.kind === "unloaded";
@@ -130,6 +137,9 @@ export function renderStatus(m: StatusModel): RenderedStatus {
   lines.push("", "_Click for Monet Lens commands._");
   return { text: `${icon} ${parts.join(" · ")}`, tooltip: lines.join("\n"), severity };
 }
+
+/** "−python, rust×1.5": masked languages with a minus, scaled ones with their scale. */
+export const steeringText = scalesLabel;
 
 const SOURCES: Record<LastCompletion["source"], string> = {
   engine: "generated",

@@ -36,6 +36,8 @@ export interface Ui {
   /** A line of text; `validate` returns why a value is refused (shown as the user types), or undefined. */
   input(options: {
     title: string;
+    /** Said under the box. */
+    prompt?: string;
     placeholder?: string;
     value?: string;
     validate?: (value: string) => string | undefined;

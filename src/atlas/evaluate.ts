@@ -8,7 +8,7 @@ import type { SentencePieceTokenizer } from "../tokenizer/tokenizer";
 import type { Atlas } from "./atlas-file";
 import { budgetOrder, byLanguage, scanCorpus, splitFiles } from "./corpus";
 import { samplePieces } from "./sampling";
-import { maskLanguages, resolveSteering } from "./steering-selection";
+import { resolveSteering } from "./steering-selection";
 
 /** What evaluation needs from the engine (Engine satisfies it). */
 export interface LogitsModel {
@@ -24,6 +24,11 @@ export interface EvalOptions {
   languages?: readonly string[];
   /** Masked languages (columns); default: the atlas's languages. */
   masks?: readonly string[];
+  /**
+   * The scale each column's language gets (default 0: masked); a language not listed here
+   * is masked. With `masks` undefined, the columns are this record's keys when it is given.
+   */
+  scales?: Readonly<Record<string, number>>;
   maxTokensPerLanguage?: number;
   segmentTokens?: number;
   signal?: AbortSignal;
@@ -36,14 +41,29 @@ export const EVAL_DEFAULTS = { maxTokensPerLanguage: 2048 } as const;
 export interface EvalResult {
   /** Mean cross-entropy (nats per predicted token) without masks. */
   none: Record<string, number>;
-  /** masked[maskedLanguage][evaluatedLanguage]. */
+  /** masked[maskedLanguage][evaluatedLanguage] (the column's language at its scale). */
   masked: Record<string, Record<string, number>>;
+  /** Each column's scale (0: masked). */
+  scales: Record<string, number>;
   /** Predicted tokens and held-out files read, per evaluated language. */
   tokens: Record<string, number>;
   files: Record<string, number>;
 }
 
-export async function evaluateAtlas(model: LogitsModel, opts: EvalOptions): Promise<EvalResult> {
+/** Held-out windows per evaluated language, tokenised once (evaluateAtlas and the steering sweep). */
+export interface HeldOut {
+  rows: string[];
+  windows: Map<string, number[][]>;
+  files: Record<string, number>;
+}
+
+export function heldOutWindows(
+  model: Pick<LogitsModel, "tokenizer" | "config">,
+  opts: Pick<
+    EvalOptions,
+    "corpusDir" | "atlas" | "languages" | "maxTokensPerLanguage" | "segmentTokens" | "log"
+  >,
+): HeldOut {
   const { atlas } = opts;
   const budget = opts.maxTokensPerLanguage ?? EVAL_DEFAULTS.maxTokensPerLanguage;
   const segmentTokens = Math.min(
@@ -59,12 +79,6 @@ export async function evaluateAtlas(model: LogitsModel, opts: EvalOptions): Prom
     throw new Error(
       `${opts.corpusDir} has no files in the atlas's languages (${atlas.languages.join(", ")})`,
     );
-  const cols = opts.masks ? [...opts.masks] : [...atlas.languages];
-  const masks = new Map(
-    cols.map((l) => [l, resolveSteering(atlas, maskLanguages([l]), { unknown: "reject" }).steering]),
-  );
-
-  // Held-out windows per language, tokenised once.
   const windows = new Map<string, number[][]>();
   const files: Record<string, number> = {};
   for (const lang of rows) {
@@ -88,32 +102,68 @@ export async function evaluateAtlas(model: LogitsModel, opts: EvalOptions): Prom
       );
     windows.set(lang, ws);
   }
+  return { rows, windows, files };
+}
+
+/** Mean cross-entropy of one language's windows under `steering`, and the tokens predicted. */
+export async function languageLoss(
+  model: LogitsModel,
+  windows: readonly number[][],
+  steering: Steering | undefined,
+  each?: () => void,
+  signal?: AbortSignal,
+): Promise<{ ce: number; tokens: number }> {
+  let sum = 0;
+  let n = 0;
+  for (const ids of windows) {
+    throwIfCancelled(signal);
+    const logits = await model.logits(ids, steering?.key ? steering : undefined);
+    const r = crossEntropySum(logits, ids, model.config.vocabSize);
+    sum += r.sum;
+    n += r.count;
+    each?.();
+  }
+  return { ce: sum / n, tokens: n };
+}
+
+export async function evaluateAtlas(model: LogitsModel, opts: EvalOptions): Promise<EvalResult> {
+  const { atlas } = opts;
+  const cols = opts.masks ? [...opts.masks] : opts.scales ? Object.keys(opts.scales) : [...atlas.languages];
+  const scales = Object.fromEntries(cols.map((l) => [l, opts.scales?.[l] ?? 0]));
+  const steerings = new Map(
+    cols.map((l) => [
+      l,
+      resolveSteering(atlas, { languages: { [l]: scales[l]! } }, { unknown: "reject" }).steering,
+    ]),
+  );
+  const { rows, windows, files } = heldOutWindows(model, opts);
 
   const passes = [...windows.values()].reduce((n, ws) => n + ws.length, 0) * (1 + cols.length);
   let done = 0;
   const tokens: Record<string, number> = {};
-  const run = async (mask: Steering | undefined, label: string): Promise<Record<string, number>> => {
+  const run = async (steering: Steering | undefined, label: string): Promise<Record<string, number>> => {
     const out: Record<string, number> = {};
     for (const lang of rows) {
-      let sum = 0;
-      let n = 0;
-      for (const ids of windows.get(lang)!) {
-        throwIfCancelled(opts.signal);
-        const logits = await model.logits(ids, mask);
-        const r = crossEntropySum(logits, ids, model.config.vocabSize);
-        sum += r.sum;
-        n += r.count;
-        opts.onProgress?.({ done: ++done, total: passes, what: `${label}: ${lang}` });
-      }
-      out[lang] = sum / n;
-      tokens[lang] = n;
+      const r = await languageLoss(
+        model,
+        windows.get(lang)!,
+        steering,
+        () => opts.onProgress?.({ done: ++done, total: passes, what: `${label}: ${lang}` }),
+        opts.signal,
+      );
+      out[lang] = r.ce;
+      tokens[lang] = r.tokens;
     }
     return out;
   };
   const none = await run(undefined, "no mask");
   const masked: EvalResult["masked"] = {};
-  for (const col of cols) masked[col] = await run(masks.get(col), `${col} masked`);
-  return { none, masked, tokens, files };
+  for (const col of cols)
+    masked[col] = await run(
+      steerings.get(col),
+      scales[col] === 0 ? `${col} masked` : `${col}×${scales[col]}`,
+    );
+  return { none, masked, scales, tokens, files };
 }
 
 /** Σ over positions t < T−1 of −log softmax(logits[t])[ids[t+1]], and the count. */

@@ -4,6 +4,7 @@
 // fields: languages now, each with a scale (0 masks its experts); per-expert entries
 // ({group, index, scale}) and named expert sets resolve here into the same Steering later.
 import { type Steering, steeringFromScaledExperts } from "../engine/steering";
+import { MAX_STEER_SCALE } from "../heatmap-shared/steer";
 import { AtlasError, type Atlas } from "./atlas-file";
 
 export interface SteeringSelection {
@@ -46,8 +47,57 @@ export function parseLanguageList(text: string): string[] {
   return [...new Set(langs)];
 }
 
+/** The largest scale a person may give a language (the CLI, the extension, the view share it). */
+export const MAX_LANGUAGE_SCALE = MAX_STEER_SCALE;
+
+/**
+ * Parses "python=0, rust=1.5" into language → scale. Each item is LANG=SCALE with a finite
+ * scale in [0, MAX_LANGUAGE_SCALE] (0 masks, 1 changes nothing, above 1 amplifies); a
+ * language given twice must have one scale.
+ */
+export function parseLanguageScales(text: string): Record<string, number> {
+  const example = "(e.g. python=0,rust=1.5)";
+  const items = text.split(",").map((s) => s.trim());
+  if (items.some((s) => s === ""))
+    throw new AtlasError(`"${text}" is not a comma-separated list of LANG=SCALE ${example}`);
+  const out: Record<string, number> = {};
+  for (const item of items) {
+    const m = /^([^=\s]+)\s*=\s*(\S+)$/.exec(item);
+    if (!m) throw new AtlasError(`"${item}" is not LANG=SCALE ${example}`);
+    const [, lang, raw] = m as unknown as [string, string, string];
+    const scale = /^[+]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw) ? Number(raw) : NaN;
+    if (raw.startsWith("-") && Number.isFinite(Number(raw)))
+      throw new AtlasError(`${lang}=${raw}: a scale cannot be negative (0 masks a language's experts)`);
+    if (!Number.isFinite(scale))
+      throw new AtlasError(`${lang}=${raw}: the scale must be a finite number ≥ 0 ${example}`);
+    if (scale > MAX_LANGUAGE_SCALE)
+      throw new AtlasError(`${lang}=${raw}: the scale must be at most ${MAX_LANGUAGE_SCALE}`);
+    if (Object.hasOwn(out, lang) && out[lang] !== scale)
+      throw new AtlasError(`${lang} is given two scales (${out[lang]} and ${scale})`);
+    out[lang] = scale;
+  }
+  return out;
+}
+
+/**
+ * One selection from masked languages and scaled ones (the CLI's --mask and --steer): a
+ * language in both must be scaled to 0 in --steer too.
+ */
+export function combineLanguageSelections(
+  masked: readonly string[],
+  scales: Readonly<Record<string, number>>,
+): SteeringSelection {
+  const languages: Record<string, number> = { ...scales };
+  for (const l of masked) {
+    if (Object.hasOwn(scales, l) && scales[l] !== 0)
+      throw new AtlasError(`${l} is both masked (--mask) and scaled to ${scales[l]} (--steer)`);
+    languages[l] = 0;
+  }
+  return { languages };
+}
+
 /** For people: "−python" for a masked language, "rust×1.5" for a scaled one. */
-function languageLabel(language: string, scale: number): string {
+export function languageLabel(language: string, scale: number): string {
   return scale === 0 ? `−${language}` : `${language}×${Number(scale.toPrecision(4))}`;
 }
 

@@ -12,13 +12,19 @@ import { DOMINANCE } from "../atlas/dominance";
 import { collectDominanceSamples, dominanceTables, rates, scoreRule } from "../atlas/dominance-eval";
 import { atlasQuality, qualityLines } from "../atlas/quality";
 import { deltaTable, EVAL_DEFAULTS, evaluateAtlas } from "../atlas/evaluate";
-import { parseLanguageList } from "../atlas/steering-selection";
+import {
+  combineLanguageSelections,
+  parseLanguageList,
+  parseLanguageScales,
+} from "../atlas/steering-selection";
+import { parseSweepScales, steerSweep, sweepTable } from "../atlas/steer-sweep";
+import { sweepSvg } from "../atlas/sweep-svg";
 import { matrixSvg } from "../atlas/matrix-svg";
 import { markdownTable, passCount } from "../atlas/report";
 import { CancelledError } from "../engine/errors";
 import { writeFileAtomic } from "../files/atomic-write";
 import { writeTarget } from "../files/folders";
-import { intOption, numberOption } from "./args";
+import { intOption, numberOption, UsageError } from "./args";
 import { command } from "./command";
 import { ENGINE_OPTIONS, withEngine } from "./engine-options";
 import { ATLAS_OPTION, atlasForCli } from "./selection-options";
@@ -156,7 +162,7 @@ export const atlasBuildCommand = command({
 
 export const atlasEvalCommand = command({
   name: "atlas eval",
-  summary: "loss per language on held-out files, with each language's experts masked",
+  summary: "loss per language on held-out files, with each language's experts masked (or scaled)",
   options: {
     ...ATLAS_OPTION,
     corpus: { type: "string", value: "DIR", help: "the corpus the atlas was built from", required: true },
@@ -175,10 +181,28 @@ export const atlasEvalCommand = command({
       value: "LANG,...",
       help: "masked languages, the columns (default: the atlas's)",
     },
-    svg: { type: "string", value: "FILE", help: "also draw the matrix into an SVG file" },
+    steer: {
+      type: "string",
+      value: "LANG=S,...",
+      help: "columns with these languages' experts scaled instead of masked (with --mask: those at 0 too)",
+    },
+    "steer-sweep": {
+      type: "string",
+      value: "S,...",
+      help:
+        "instead of the matrix: each evaluated language's loss with its own experts at each scale " +
+        "(e.g. 0,0.5,1,1.5,2), a curve per language",
+    },
+    svg: {
+      type: "string",
+      value: "FILE",
+      help: "also draw the matrix (or the sweep's curves) into an SVG file",
+    },
     json: {
       type: "boolean",
-      help: 'print {"none": ..., "masked": ..., "passed": [...], "failed": [...]} instead of the table',
+      help:
+        'print {"none": ..., "masked": ..., "scales": ..., "passed": [...], "failed": [...]} ' +
+        "(or the sweep) instead of the table",
     },
     ...ENGINE_OPTIONS,
   },
@@ -199,11 +223,51 @@ export const atlasEvalCommand = command({
         process.stderr.write(`atlas: ${resolved.path}\n`);
         const started = Date.now();
         const bar = progressBar(show, "evaluating");
+        const languages = values.languages === undefined ? undefined : parseLanguageList(values.languages);
+        if (values["steer-sweep"] !== undefined) {
+          if (values.mask !== undefined || values.steer !== undefined)
+            throw new UsageError(
+              "--steer-sweep sweeps each language's own experts; leave out --mask and --steer",
+            );
+          const sweep = await steerSweep(engine, {
+            corpusDir: corpus,
+            atlas: resolved.atlas,
+            languages,
+            scales: parseSweepScales(values["steer-sweep"]),
+            maxTokensPerLanguage: maxTokens,
+            signal: cancel.signal,
+            log: (l) => process.stderr.write(`${l}\n`),
+            onProgress: (p) => bar(p.done, p.total, `${p.what} (${p.done}/${p.total} passes)`),
+          }).catch(rethrowCancelled);
+          bar.end();
+          if (values.svg) {
+            writeFileAtomic(values.svg, sweepSvg(sweep));
+            process.stderr.write(`wrote ${values.svg}\n`);
+          }
+          if (values.json) {
+            console.log(JSON.stringify({ atlas: resolved.path, model: engine.identity.name, ...sweep }));
+            return;
+          }
+          const secs = (Date.now() - started) / 1000;
+          console.log(
+            `Cross-entropy change (nats/token) on held-out files of ${relative(process.cwd(), corpus) || "."} ` +
+              `as each language's own experts are scaled; atlas ${resolved.path}; ${secs.toFixed(1)} s on ${engine.ep}\n`,
+          );
+          console.log(sweepTable(sweep));
+          return;
+        }
+        const columns =
+          values.mask === undefined && values.steer === undefined
+            ? undefined
+            : combineLanguageSelections(
+                values.mask === undefined ? [] : parseLanguageList(values.mask),
+                values.steer === undefined ? {} : parseLanguageScales(values.steer),
+              ).languages;
         const result = await evaluateAtlas(engine, {
           corpusDir: corpus,
           atlas: resolved.atlas,
-          languages: values.languages === undefined ? undefined : parseLanguageList(values.languages),
-          masks: values.mask === undefined ? undefined : parseLanguageList(values.mask),
+          languages,
+          scales: columns,
           maxTokensPerLanguage: maxTokens,
           signal: cancel.signal,
           log: (l) => process.stderr.write(`${l}\n`),
@@ -213,20 +277,40 @@ export const atlasEvalCommand = command({
         const secs = (Date.now() - started) / 1000;
         const table = deltaTable(result);
         if (values.svg) {
-          writeFileAtomic(values.svg, matrixSvg(table));
+          const steered = Object.values(result.scales).some((x) => x !== 0);
+          writeFileAtomic(
+            values.svg,
+            steered
+              ? matrixSvg(
+                  table,
+                  "Cross-entropy change when a language's experts are masked or scaled (nats/token)",
+                )
+              : matrixSvg(table),
+          );
           process.stderr.write(`wrote ${values.svg}\n`);
         }
         const { passed, failed } = passCount(table);
         if (values.json) {
-          console.log(JSON.stringify({ none: result.none, masked: result.masked, passed, failed }));
+          console.log(
+            JSON.stringify({
+              none: result.none,
+              masked: result.masked,
+              scales: result.scales,
+              passed,
+              failed,
+            }),
+          );
           return;
         }
         const where = relative(process.cwd(), corpus) || ".";
         console.log(
           `Cross-entropy increase (nats/token) on held-out files of ${where}, atlas ${resolved.path}`,
         );
+        const scaled = Object.entries(result.scales).filter(([, x]) => x !== 0);
         console.log(
-          `rows: evaluated language, columns: masked language; ${secs.toFixed(1)} s on ${engine.ep}\n`,
+          `rows: evaluated language, columns: ${scaled.length ? "steered" : "masked"} language` +
+            `${scaled.length ? ` (scaled: ${scaled.map(([l, x]) => `${l}×${x}`).join(", ")}; others masked)` : ""}` +
+            `; ${secs.toFixed(1)} s on ${engine.ep}\n`,
         );
         console.log(markdownTable(table, result));
         console.log(

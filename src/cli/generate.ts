@@ -51,6 +51,7 @@ export const generateCommand = command({
             ep: engine.ep,
             stop_reason: result.stopReason,
             masked,
+            steering: selection.steering?.label ?? "",
           }),
         );
       } else {
@@ -58,7 +59,8 @@ export const generateCommand = command({
         process.stderr.write(
           `[${engine.ep}] ${result.promptTokens} prompt tokens, prefill ${round(result.prefillMs)} ms, ` +
             `${result.ids.length} tokens at ${round(result.decodeTokensPerS)} tokens/s, ` +
-            `stop: ${loops?.looping ? "loop (repetition dropped)" : result.stopReason}${masked ? `, masked: ${masked}` : ""}\n`,
+            `stop: ${loops?.looping ? "loop (repetition dropped)" : result.stopReason}` +
+            `${masked ? `, ${values.steer ? "steering" : "masked"}: ${masked}` : ""}\n`,
         );
       }
     });

@@ -220,7 +220,7 @@ export class EngineClient {
     this.pending.delete(m.id);
     if (m.type === "error") p.reject(new Error(m.message));
     else {
-      if (m.type === "generated" || m.type === "routed") this.crashes = 0;
+      if (m.type === "generated" || m.type === "routed" || m.type === "scored") this.crashes = 0;
       p.resolve(
         (m.type === "opened"
           ? m.info
@@ -290,6 +290,12 @@ export class EngineClient {
         ? { type: "nextLogits", id: 0, prompt, steering }
         : { type: "nextLogits", id: 0, ids: [...prompt], steering },
     );
+  }
+
+  /** log p of ids[from:] given the tokens before each, under `steering`. */
+  async score(ids: number[], from: number, steering?: SteeringWire): Promise<number[]> {
+    await this.ready();
+    return this.request<number[]>({ type: "score", id: 0, ids, from, steering });
   }
 
   /** The engine process's counters and memory (undefined when it is not running). */

@@ -269,6 +269,31 @@ export class Engine {
     });
   }
 
+  /**
+   * log p(ids[t] | ids[:t]) for t = from … T−1 under `steering`: one forward pass that keeps
+   * only the logits it needs (the A/B view's per-token log-probabilities of a continuation).
+   */
+  tokenLogprobs(ids: readonly number[], from: number, steering?: Steering): Promise<number[]> {
+    return this.exclusive(async () => {
+      if (!Number.isInteger(from) || from < 1 || from >= ids.length)
+        throw new RangeError(`score: from must be in [1, ${ids.length}), not ${from}`);
+      const limit = this.config.maxPositionEmbeddings;
+      if (ids.length > limit)
+        throw new Error(`the text has ${ids.length} tokens; the model reads at most ${limit} at once`);
+      const n = ids.length - from;
+      const { logits } = await this.runner.forward({
+        ids,
+        cache: KvCache.empty(this.runner.cacheShape()),
+        steering,
+        numLogits: n + 1,
+      });
+      const V = this.config.vocabSize;
+      return Array.from({ length: n }, (_, k) =>
+        logSoftmaxAt(logits.subarray(k * V, (k + 1) * V), ids[from + k]!),
+      );
+    });
+  }
+
   /** Token-by-token routing of `text` (tokenised with BOS, which is dropped from the result). */
   route(text: string, steering?: Steering): Promise<RoutedText> {
     return this.exclusive(async () => {
@@ -308,4 +333,13 @@ export class Engine {
     await this.queue;
     await this.runner.session.release();
   }
+}
+
+/** log softmax(row)[target], computed stably. */
+export function logSoftmaxAt(row: Float32Array, target: number): number {
+  let max = -Infinity;
+  for (let v = 0; v < row.length; v++) if (row[v]! > max) max = row[v]!;
+  let z = 0;
+  for (let v = 0; v < row.length; v++) z += Math.exp(row[v]! - max);
+  return row[target]! - max - Math.log(z);
 }

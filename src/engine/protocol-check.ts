@@ -198,6 +198,7 @@ const REQUESTS: Readonly<Record<Request["type"], Readonly<Record<string, Check>>
   },
   cancel: { target: requestId },
   route: { text: str(L.textChars), steering: optional(steeringWire) },
+  score: { ids: arr(tokenId, L.tokens), from: int(0, L.tokens), steering: optional(steeringWire) },
   nextLogits: {
     prompt: optional(str(L.textChars)),
     ids: optional(arr(tokenId, L.tokens)),
@@ -336,6 +337,7 @@ const RESPONSES: Readonly<Record<Response["type"], Readonly<Record<string, Check
   generated: { id: requestId, result: generateResult },
   routed: { id: requestId, result: routedText },
   logits: { id: requestId, logits: float32s },
+  scored: { id: requestId, result: arr(num(-Number.MAX_VALUE, 0), L.tokens) },
   closed: { id: requestId },
   stats: {
     id: requestId,

@@ -40,6 +40,8 @@ export type Request =
   | { type: "route"; id: number; text: string; steering?: SteeringWire }
   /** The next-token logits after a prompt (text or ids), under a steering (expert cards' effect). */
   | { type: "nextLogits"; id: number; prompt?: string; ids?: number[]; steering?: SteeringWire }
+  /** log p of ids[from:] given what precedes each, under the steering. */
+  | { type: "score"; id: number; ids: number[]; from: number; steering?: SteeringWire }
   | { type: "stats"; id: number }
   | { type: "close"; id: number };
 
@@ -86,6 +88,7 @@ export type Response =
   | { type: "generated"; id: number; result: GenerateResult }
   | { type: "routed"; id: number; result: RoutedText }
   | { type: "logits"; id: number; logits: Float32Array }
+  | { type: "scored"; id: number; result: number[] }
   | { type: "closed"; id: number }
   | { type: "stats"; id: number; stats: WorkerStats }
   | { type: "error"; id: number; message: string };

@@ -100,6 +100,19 @@ async function handle(req: Request): Promise<void> {
       send({ type: "logits", id: req.id, logits });
       return;
     }
+    case "score": {
+      if (!engine) throw new Error("the engine is not open");
+      const ids = req.ids;
+      if (
+        !Array.isArray(ids) ||
+        !ids.every((id) => Number.isInteger(id) && id >= 0 && id < engine!.config.vocabSize)
+      )
+        throw new Error("score: ids must be token ids of this model");
+      const result = await engine.tokenLogprobs(ids, req.from, steeringOf(req.steering));
+      reportProvider();
+      send({ type: "scored", id: req.id, result });
+      return;
+    }
     case "cancel":
       // A cancel that arrives after its generation finished is dropped, not kept forever.
       if (live.has(req.target)) cancelled.add(req.target);

@@ -43,6 +43,7 @@ export function vscodeUi(): Ui {
     input: async (o) =>
       vscode.window.showInputBox({
         title: o.title,
+        prompt: o.prompt,
         placeHolder: o.placeholder,
         value: o.value,
         validateInput: o.validate,

@@ -12,6 +12,7 @@ import {
   type ExpertSwitchesData,
 } from "./expert-card-data";
 import type { Continuation, RouteData } from "./route-data";
+import { COMPARE_SIDES, type CompareSide, type LanguageScales, MAX_STEER_SCALE } from "./steer";
 
 // ---- webview → extension ----
 
@@ -33,6 +34,12 @@ export type FromWebview =
   | { type: "setTab"; tab: Tab }
   /** Compute the A/B comparison at the cursor now. */
   | { type: "runCompare" }
+  /** Set a language's experts' scale (a slider moved): 0 masks, 1 leaves them alone. */
+  | { type: "setScale"; language: string; scale: number }
+  /** What each side of the A/B view runs under. */
+  | { type: "setCompareSides"; a: CompareSide; b: CompareSide }
+  /** Keep the current steering as the A/B view's saved setting. */
+  | { type: "saveSteering" }
   /** A button of a status banner was pressed (STATUS_ACTIONS). */
   | { type: "action"; action: StatusAction }
   /** Save the view as drawn: an SVG document, or a PNG as base64. */
@@ -82,6 +89,8 @@ export const MAX_TOKEN_INDEX = 1_000_000;
 export type Parsed = { ok: true; message: FromWebview } | { ok: false; error: string };
 
 type Field =
+  | "languageScale"
+  | "side"
   | "boolean"
   | "tab"
   | "language"
@@ -106,6 +115,9 @@ const SHAPES: Readonly<Record<FromWebview["type"], Readonly<Record<string, Field
   selectTokens: { seq: "seq", from: "index", to: "end" },
   setTab: { tab: "tab" },
   runCompare: {},
+  setScale: { language: "language", scale: "languageScale" },
+  setCompareSides: { a: "side", b: "side" },
+  saveSteering: {},
   action: { action: "action" },
   exportImage: { format: "image", data: "payload" },
   exportData: { format: "dataFormat" },
@@ -163,6 +175,14 @@ function checkField(name: string, kind: Field, v: unknown): string | undefined {
       return Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_TOKEN_INDEX
         ? undefined
         : `${name} must be an integer in [1, ${MAX_TOKEN_INDEX}]`;
+    case "languageScale":
+      return typeof v === "number" && Number.isFinite(v) && v >= 0 && v <= MAX_STEER_SCALE
+        ? undefined
+        : `${name} must be a finite number in [0, ${MAX_STEER_SCALE}], not ${typeof v === "number" ? v : describe(v)}`;
+    case "side":
+      return typeof v === "string" && (COMPARE_SIDES as readonly string[]).includes(v)
+        ? undefined
+        : `${name} must be one of ${COMPARE_SIDES.join(", ")}`;
     default:
       return checkExpertField(kind, name, v);
   }
@@ -208,6 +228,13 @@ export function parseWebviewMessage(raw: unknown): Parsed {
 
 // ---- extension → webview ----
 
+/** One side of the A/B view: which setting, its scales, and a label ("none", "−python, rust×2"). */
+export interface CompareSideInfo {
+  side: CompareSide;
+  scales: LanguageScales;
+  label: string;
+}
+
 export type ViewState =
   /** Working: the previous result, if any, stays visible, dimmed. */
   | "computing"
@@ -246,8 +273,13 @@ export interface SourceInfo {
 
 export type ToWebview =
   | { type: "init"; pinned: boolean; tab: Tab }
-  /** The current masks and the atlas's languages (undefined: no atlas). */
-  | { type: "masks"; masked: string[]; atlasLanguages: string[] | null }
+  /**
+   * The current masks and the atlas's languages (undefined: no atlas); `scales`: every steered
+   * language's scale (the masked ones at 0), for the sliders.
+   */
+  | { type: "masks"; masked: string[]; atlasLanguages: string[] | null; scales?: Record<string, number> }
+  /** The A/B view's two sides and the saved setting (null: none saved yet). */
+  | { type: "compareSides"; a: CompareSide; b: CompareSide; saved: Record<string, number> | null }
   | { type: "status"; view: Tab; state: ViewState; message: string; actions?: StatusButton[] }
   | { type: "route"; seq: number; data: RouteData; source: SourceInfo }
   | {
@@ -258,6 +290,8 @@ export type ToWebview =
       promptTail: string;
       plain: Continuation;
       maskedResult: Continuation;
+      /** The settings of the two sides (side A is `plain`, side B `maskedResult`). */
+      sides?: { a: CompareSideInfo; b: CompareSideInfo };
     }
   /** A short message shown for a few seconds (e.g. a mask could not be toggled). */
   | { type: "notice"; message: string }

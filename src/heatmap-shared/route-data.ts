@@ -89,6 +89,11 @@ export interface Continuation {
   text: string;
   ids: number[];
   pieces: string[];
+  /**
+   * Per token, its log-probability (natural log) under the side's own setting and under the
+   * other side's, each given the prompt and the tokens before it in this continuation.
+   */
+  logprobs?: { own: number[]; other: number[] };
 }
 
 export interface CompareData {

@@ -19,6 +19,7 @@ import {
 import type { Continuation, RouteData } from "../heatmap-shared/route-data";
 import type { ContextSource } from "../heatmap-shared/expert-card-data";
 import { EXPERT_MESSAGES, ExpertCards, type ExpertMessage } from "./expert-cards";
+import { type CompareSide, type LanguageScales, sameScales, scalesLabel } from "../heatmap-shared/steer";
 import { tokenOffsets } from "./span-range";
 
 export interface EditorTarget {
@@ -193,6 +194,9 @@ export class HeatmapController {
     | { target: EditorTarget; spans: Array<[number, number]>; cap: number; key: string }
     | undefined;
   private disposed = false;
+  /** What the A/B view's sides run under, and the steering kept for the "saved" side. */
+  private sides: { a: CompareSide; b: CompareSide } = { a: "none", b: "current" };
+  private saved: LanguageScales | undefined;
   private readonly debounceMs: number;
   private readonly typingDebounceMs: number;
   private readonly setTimer: (f: () => void, ms: number) => unknown;
@@ -267,6 +271,19 @@ export class HeatmapController {
         return;
       case "runCompare":
         return this.computeCompare(true);
+      case "setScale":
+        return this.setScale(m.language, m.scale);
+      case "setCompareSides":
+        this.sides = { a: m.a, b: m.b };
+        this.postSides();
+        if (this.tab === "ab") await this.computeCompare(false);
+        return;
+      case "saveSteering":
+        this.saved = { ...this.deps.masks.scales() };
+        this.postSides();
+        if (this.tab === "ab" && (this.sides.a === "saved" || this.sides.b === "saved"))
+          await this.computeCompare(false);
+        return;
       case "action":
         return this.action(m.action);
       case "exportImage":
@@ -283,6 +300,22 @@ export class HeatmapController {
       default:
         return;
     }
+  }
+
+  private postSides(): void {
+    this.host.post({
+      type: "compareSides",
+      a: this.sides.a,
+      b: this.sides.b,
+      saved: this.saved ? { ...this.saved } : null,
+    });
+  }
+
+  /** The scales a side of the A/B view runs under now. */
+  private sideScales(side: CompareSide): LanguageScales {
+    if (side === "current") return this.deps.masks.scales();
+    if (side === "saved") return this.saved ?? {};
+    return {};
   }
 
   private async action(a: StatusAction): Promise<void> {
@@ -340,6 +373,7 @@ export class HeatmapController {
   private async ready(): Promise<void> {
     this.host.post({ type: "init", pinned: this.pinned, tab: this.tab });
     this.postMasks();
+    this.postSides();
     if (this.route)
       this.host.post({
         type: "route",
@@ -374,6 +408,7 @@ export class HeatmapController {
       type: "masks",
       masked: [...this.deps.masks.current()],
       atlasLanguages: atlas ? atlas.map((l) => l.id) : null,
+      scales: { ...this.deps.masks.scales() },
     });
   }
 
@@ -418,8 +453,8 @@ export class HeatmapController {
       this.status("heatmap", "noSelection", "The selection is blank: select some code.");
       return;
     }
-    const masked = [...this.deps.masks.current()];
-    const key = JSON.stringify([target.uri, target.version, target.base, target.text.length, masked]);
+    const scales = { ...this.deps.masks.scales() };
+    const key = JSON.stringify([target.uri, target.version, target.base, target.text.length, scales]);
     if (!force && this.route?.key === key && !this.routeRun) return;
     if (from === "editor" && this.deps.measure) {
       let m: { spans: Array<[number, number]>; limit: number };
@@ -454,14 +489,14 @@ export class HeatmapController {
   }
 
   private async routeTarget(target: EditorTarget, key: string): Promise<void> {
-    const masked = [...this.deps.masks.current()];
+    const scales = { ...this.deps.masks.scales() };
     this.routeRun?.abort();
     const run = new AbortController();
     this.routeRun = run;
     const seq = ++this.seq;
     this.status("heatmap", "computing", `Routing ${describeSource(target.source)}…`);
     try {
-      const data = await this.deps.route(target.text, masked, run.signal);
+      const data = await this.deps.route(target.text, scales, run.signal);
       if (run !== this.routeRun || run.signal.aborted || this.disposed) return;
       this.route = { seq, target, data, key };
       this.host.post({ type: "route", seq, data, source: target.source });
@@ -481,13 +516,20 @@ export class HeatmapController {
     if (this.disposed) return;
     const gen = ++this.compareGen;
     const masked = [...this.deps.masks.current()];
-    if (masked.length === 0) {
+    const a = { ...this.sideScales(this.sides.a) };
+    const b = { ...this.sideScales(this.sides.b) };
+    if (sameScales(a, b)) {
       this.compareRun?.abort();
+      const nothing = Object.keys(a).length === 0;
       this.status(
         "ab",
         "noMasks",
-        "No language is masked, so both continuations would be the same. Mask a language (click " +
-          "its column header in the heatmap, or use the status bar) to see what the mask changes.",
+        nothing && this.sides.a !== "saved" && this.sides.b !== "saved"
+          ? "No language is masked or steered, so both continuations would be the same. Mask a " +
+              "language (click its column header in the heatmap, or use the status bar) or move a " +
+              "language's slider to see what it changes."
+          : `Both sides run under the same setting (${scalesLabel(a) || "none"}), so both ` +
+              "continuations would be the same. Change the steering, or choose other sides.",
       );
       return;
     }
@@ -502,7 +544,7 @@ export class HeatmapController {
       this.status("ab", "noSelection", "There is no code before the cursor to continue.");
       return;
     }
-    const key = JSON.stringify([ctx.uri, ctx.version, ctx.source.startLine, ctx.prompt.length, masked]);
+    const key = JSON.stringify([ctx.uri, ctx.version, ctx.source.startLine, ctx.prompt.length, a, b]);
     if (!force && this.compare?.key === key && !this.compareRun) return;
     this.compareRun?.abort();
     const run = new AbortController();
@@ -514,7 +556,7 @@ export class HeatmapController {
       `Generating both continuations at line ${ctx.source.startLine} of ${ctx.source.file}…`,
     );
     try {
-      const r = await this.deps.compare(prompt, masked, run.signal);
+      const r = await this.deps.compare(prompt, { a, b }, run.signal);
       if (gen !== this.compareGen || run !== this.compareRun || run.signal.aborted || this.disposed) return;
       const tail = prompt.slice(Math.max(0, prompt.lastIndexOf("\n", prompt.length - 2) + 1));
       const message: Extract<ToWebview, { type: "compare" }> = {
@@ -525,6 +567,10 @@ export class HeatmapController {
         promptTail: tail.slice(-400),
         plain: copy(r.plain),
         maskedResult: copy(r.masked),
+        sides: {
+          a: { side: this.sides.a, scales: a, label: scalesLabel(a) || "none" },
+          b: { side: this.sides.b, scales: b, label: scalesLabel(b) || "none" },
+        },
       };
       this.compare = { message, key };
       this.host.post(message);
@@ -560,6 +606,32 @@ export class HeatmapController {
       const message = e instanceof Error ? e.message : String(e);
       this.deps.log(`heatmap: could not toggle the mask of ${language}: ${message}`);
       this.host.post({ type: "notice", message: `Could not toggle the mask of ${language}: ${message}` });
+      this.postMasks();
+    }
+  }
+
+  /** A slider moved: the language must be the active atlas's; the store checks the scale again. */
+  private async setScale(language: string, scale: number): Promise<void> {
+    const atlas = this.deps.atlasLanguages();
+    if (!atlas?.some((l) => l.id === language)) {
+      this.deps.log(
+        `heatmap: dropped setScale for ${JSON.stringify(language)}: not a language of the active atlas`,
+      );
+      this.host.post({
+        type: "notice",
+        message: atlas
+          ? `The atlas has no language "${language}".`
+          : "There is no atlas for this model, so there is nothing to steer.",
+      });
+      this.postMasks();
+      return;
+    }
+    try {
+      await this.deps.masks.setScale(language, scale);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.deps.log(`heatmap: could not set the scale of ${language}: ${message}`);
+      this.host.post({ type: "notice", message: `Could not steer ${language}: ${message}` });
       this.postMasks();
     }
   }
@@ -650,5 +722,10 @@ export class HeatmapController {
 }
 
 function copy(c: Continuation): Continuation {
-  return { text: c.text, ids: [...c.ids], pieces: [...c.pieces] };
+  return {
+    text: c.text,
+    ids: [...c.ids],
+    pieces: [...c.pieces],
+    ...(c.logprobs ? { logprobs: { own: [...c.logprobs.own], other: [...c.logprobs.other] } } : {}),
+  };
 }

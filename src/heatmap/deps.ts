@@ -9,6 +9,10 @@ import type {
   ExpertSwitchesData,
 } from "../heatmap-shared/expert-card-data";
 import type { Continuation, RouteData } from "../heatmap-shared/route-data";
+import type { LanguageScales } from "../heatmap-shared/steer";
+
+/** Masked languages, or languages with their experts' scales (masked ones at 0). */
+export type LanguageSteer = readonly string[] | LanguageScales;
 
 /** Subscribes to an event (the call shape of vscode.Event). */
 export type Subscribe<T> = (listener: (value: T) => unknown) => { dispose(): void };
@@ -19,11 +23,14 @@ export interface HeatmapDeps {
    * with an Error whose `code` is "NO_MODEL" when no model is available: the view then
    * shows its no-model state with the error's message.
    */
-  route(text: string, masked: readonly string[], signal?: AbortSignal): Promise<RouteData>;
-  /** Greedy continuations of `prompt` without and with the masks. */
+  route(text: string, steer: LanguageSteer, signal?: AbortSignal): Promise<RouteData>;
+  /**
+   * Greedy continuations of `prompt` under two settings: without and with the masks (a list),
+   * or under `a` and `b`; each continuation's tokens get their log-probabilities under both.
+   */
   compare(
     prompt: string,
-    masked: readonly string[],
+    sides: readonly string[] | { a: LanguageScales; b: LanguageScales },
     signal?: AbortSignal,
   ): Promise<{ plain: Continuation; masked: Continuation }>;
   /**
@@ -34,6 +41,9 @@ export interface HeatmapDeps {
   masks: {
     current(): readonly string[];
     toggle(language: string): Promise<void>;
+    /** Every steered language's scale (masked ones at 0). */
+    scales(): LanguageScales;
+    setScale(language: string, scale: number): Promise<void>;
     onDidChange: Subscribe<readonly string[]>;
   };
   /** The active atlas's languages, or undefined when the model has no atlas. */

@@ -80,7 +80,7 @@ export function heatmapHtml(o: HtmlOptions): string {
 <body>
 <vscode-panels id="tabs" activeid="tab-heatmap" aria-label="Routing views">
   <vscode-panel-tab id="tab-heatmap">HEATMAP</vscode-panel-tab>
-  <vscode-panel-tab id="tab-ab">A/B: MASKS</vscode-panel-tab>
+  <vscode-panel-tab id="tab-ab">A/B: STEERING</vscode-panel-tab>
   <vscode-panel-tab id="tab-expert">EXPERT</vscode-panel-tab>
   <vscode-panel-view id="view-heatmap">
     <section class="view" aria-label="Routing heatmap">
@@ -115,6 +115,7 @@ export function heatmapHtml(o: HtmlOptions): string {
       </div>
       <div class="status" id="hm-status" role="status" aria-live="polite" hidden></div>
       <div class="status" id="hm-atlas" role="note" hidden></div>
+      <div class="steer-row" id="hm-steer" role="group" aria-label="Steer language experts" hidden></div>
       <div class="legend-row" id="hm-legend-row">
         <svg id="hm-legend" class="legend" role="img" aria-label="Colour scale"></svg>
         <div class="legend-notes" id="hm-legend-notes"></div>
@@ -130,10 +131,16 @@ export function heatmapHtml(o: HtmlOptions): string {
     </section>
   </vscode-panel-view>
   <vscode-panel-view id="view-ab">
-    <section class="view" aria-label="Greedy continuation with and without masks">
+    <section class="view" aria-label="Greedy continuations under two settings">
       <div class="toolbar">
         <div class="source" id="ab-source">Cursor position</div>
         <div class="controls">
+          <label class="control-label" for="ab-side-a">A</label>
+          <select id="ab-side-a" class="ab-side" aria-label="Setting of side A"></select>
+          <label class="control-label" for="ab-side-b">B</label>
+          <select id="ab-side-b" class="ab-side" aria-label="Setting of side B"></select>
+          <vscode-button id="ab-save" appearance="secondary"
+            title="Keep the current steering as the saved setting, to compare it with another">Save current</vscode-button>
           <vscode-button id="ab-run" appearance="secondary"
             title="Compute both continuations at the cursor">Run at cursor</vscode-button>
         </div>
@@ -142,10 +149,10 @@ export function heatmapHtml(o: HtmlOptions): string {
       <div class="ab-summary" id="ab-summary"></div>
       <div class="ab-columns" id="ab-columns">
         <div class="ab-col" id="ab-plain">
-          <h3 class="ab-title">Without masks</h3><pre class="ab-text" tabindex="0"></pre>
+          <h3 class="ab-title">A: no steering</h3><pre class="ab-text" tabindex="0"></pre>
         </div>
         <div class="ab-col" id="ab-masked">
-          <h3 class="ab-title">With masks</h3><pre class="ab-text" tabindex="0"></pre>
+          <h3 class="ab-title">B: current steering</h3><pre class="ab-text" tabindex="0"></pre>
         </div>
       </div>
     </section>

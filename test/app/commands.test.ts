@@ -20,6 +20,8 @@ import { Ctx } from "../../src/app/ctx";
 import {
   buildWorkspaceAtlas,
   clearMasks,
+  parseScaleInput,
+  steerLanguages,
   maskLanguages,
   selectModelFolder,
   showMenu,
@@ -29,6 +31,7 @@ import { commandId } from "../../src/app/command-ids";
 import { heatmapDeps } from "../../src/app/heatmap-deps";
 import { selectAtlas } from "../../src/app/select-atlas";
 import { StatusBar } from "../../src/app/status";
+import { MaskStore } from "../../src/app/mask-store";
 import type { MonetLensConfig } from "../../src/app/config";
 import type { CompletionRequest } from "../../src/completion/request";
 import { DEMO_MODEL, SHARED, TEST_CACHE } from "../helpers/fixtures";
@@ -274,6 +277,78 @@ describe("context and commands (real engine, demo model)", () => {
     const again = await complete();
     assert.equal(again?.text, plainText);
     assert.equal(again?.source, "cache");
+  });
+
+  it("Steer Language Experts…: a language, then its scale (a preset or typed); applies to completions, shows, persists", async () => {
+    const titles: string[] = [];
+    ui.pick = (items, title) => {
+      titles.push(title);
+      if (title.startsWith("Steer Language Experts")) {
+        assert.deepEqual(
+          items.slice(0, 3).map((i) => `${i.label} ${i.description}`),
+          ["c ×1", "lua ×1", "python ×1"],
+        );
+        return ["lua"];
+      }
+      if (title.startsWith("Scale of lua's experts")) return ["×2"];
+      return undefined;
+    };
+    await steerLanguages(ctx);
+    assert.match(titles[0]!, /\(now: none\)/);
+    assert.match(titles[1]!, /now ×1/);
+    assert.deepEqual(ctx.masks.scales(), { lua: 2 });
+    assert.deepEqual(ctx.masks.current(), [], "a scale of 2 is not a mask");
+    assert.match(item.text, /lua×2/);
+    assert.match(String(item.tooltip), /Steered languages \(experts' scale\): lua ×2/);
+    assert.deepEqual(memento.get("monetLens.languageScales"), { lua: 2 }, "persisted per workspace");
+    assert.deepEqual(new MaskStore(memento).scales(), { lua: 2 }, "and read back after a reload");
+    const steering = await ctx.steering();
+    assert.equal(steering?.label, "lua×2");
+    assert.ok(steering!.groups.every((g) => g.scales.every((x) => x === 2)));
+    const steered = await complete();
+    assert.ok(steered?.text !== undefined, "completions run under the steering");
+    assert.ok(logs.some((l) => l === "language steering: lua×2"));
+
+    // Another scale, typed: checked as it is typed; python masked with "×0" keeps lua's scale.
+    ui.pick = (_items, title) =>
+      title.startsWith("Steer Language Experts")
+        ? ["python"]
+        : title.startsWith("Scale of")
+          ? ["Other scale…"]
+          : undefined;
+    ui.typed = () => "7.5";
+    await steerLanguages(ctx);
+    assert.deepEqual(ui.validations.at(-1), undefined);
+    assert.deepEqual(ctx.masks.scales(), { lua: 2, python: 7.5 });
+    ui.typed = () => "-1";
+    await steerLanguages(ctx);
+    assert.match(ui.validations.at(-1)!, /number ≥ 0/);
+    assert.match(ui.messages.at(-1)!.message, /A scale is a number ≥ 0/);
+    assert.deepEqual(ctx.masks.scales(), { lua: 2, python: 7.5 }, "a refused scale changes nothing");
+    ui.typed = () => undefined;
+    assert.deepEqual(parseScaleInput("×1.5"), { scale: 1.5 });
+    assert.match(parseScaleInput("101").error!, /At most 100/);
+    assert.match(parseScaleInput("NaN").error!, /number ≥ 0/);
+
+    // The heatmap's deps route and compare under any two settings, with per-token log-probabilities.
+    const deps = heatmapDeps(ctx);
+    const routed = await deps.route("local x = 1\n", { lua: 0, python: 2 });
+    assert.deepEqual(routed.masked, ["lua"]);
+    const ab = await deps.compare(PY, { a: {}, b: { python: 0, lua: 3 } });
+    for (const side of [ab.plain, ab.masked]) {
+      assert.equal(side.logprobs?.own.length, side.ids.length);
+      assert.equal(side.logprobs?.other.length, side.ids.length);
+      assert.ok(side.logprobs!.own.every((x) => Number.isFinite(x) && x <= 0));
+    }
+    // The two settings score the same tokens differently.
+    assert.notDeepEqual(ab.plain.logprobs!.own, ab.plain.logprobs!.other);
+
+    // Reset from the same command.
+    ui.pick = (_items, title) =>
+      title.startsWith("Steer Language Experts") ? ["$(clear-all) Reset every language to ×1"] : undefined;
+    await steerLanguages(ctx);
+    assert.deepEqual(ctx.masks.scales(), {});
+    assert.doesNotMatch(item.text, /lua×2/);
   });
 
   it("per-language switch: writes monetLens.enable for the language", async () => {

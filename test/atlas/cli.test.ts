@@ -176,7 +176,72 @@ describe("atlas command line", () => {
     );
     assertCleanError(
       run("generate", "--prompt", "x", "--mask", "lua", "--mask-file", join(dir, "m.json")),
-      /either --mask LANG,\.\.\. or --mask-file FILE/,
+      /either --mask LANG,\.\.\. \/ --steer LANG=S,\.\.\. or --mask-file FILE/,
+    );
+  });
+
+  it("generate --steer LANG=S scales the atlas's experts (0 is --mask), and refuses bad scales before any work", () => {
+    const prompt = "local function greet(name)\n";
+    const gen = (...opts: string[]) => {
+      const r = run("generate", "--prompt", prompt, "--max-tokens", "12", "--json", ...opts);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    const plain = gen();
+    const viaMask = gen("--mask", "lua");
+    const viaSteer = gen("--steer", "lua=0");
+    assert.deepEqual(viaSteer.ids, viaMask.ids, "--steer lua=0 is --mask lua");
+    assert.equal(viaSteer.steering, "−lua");
+    const unchanged = gen("--steer", "lua=1");
+    assert.deepEqual(unchanged.ids, plain.ids, "scale 1 changes nothing");
+    assert.equal(unchanged.steering, "");
+    const both = gen("--mask", "python", "--steer", "lua=1.5");
+    assert.equal(both.steering, "lua×1.5, −python");
+    assert.equal(both.masked, "lua×1.5, −python");
+    assertCleanError(
+      run("generate", "--prompt", "x", "--steer", "lua=-1"),
+      /lua=-1: a scale cannot be negative/,
+    );
+    assertCleanError(
+      run("generate", "--prompt", "x", "--steer", "lua=NaN"),
+      /lua=NaN: the scale must be a finite number/,
+    );
+    assertCleanError(
+      run("generate", "--prompt", "x", "--steer", "cobol=2"),
+      /no experts for cobol; its languages are c,/,
+    );
+    assertCleanError(run("route", "--text", "x", "--steer", "lua"), /"lua" is not LANG=SCALE/);
+    assertCleanError(
+      run("generate", "--prompt", "x", "--steer", "lua=2", "--mask-file", join(dir, "m.json")),
+      /or --mask-file FILE, not both/,
+    );
+    const routed = JSON.parse(run("route", "--text", prompt, "--json", "--steer", "lua=0,php=2").stdout);
+    assert.deepEqual(routed.masked, ["lua"], "route's masked languages are the scale-0 ones");
+    assertCleanError(run("bench", "--compare"), /--compare needs --steer/);
+  });
+
+  it("atlas eval --steer-sweep: a language's loss at each scale of its own experts; ×0 is the masked loss, ×1 the plain one", () => {
+    const common = ["--corpus", CORPUS, "--languages", "lua", "--max-tokens-per-language", "64", "--json"];
+    const svg = join(dir, "sweep.svg");
+    const r = run("atlas", "eval", ...common, "--steer-sweep", "0,1,2", "--svg", svg);
+    assert.equal(r.code, 0, r.stderr);
+    const sweep = JSON.parse(r.stdout);
+    assert.deepEqual(sweep.scales, [0, 1, 2]);
+    assert.deepEqual(sweep.languages, ["lua"]);
+    const [atZero, atOne, atTwo] = sweep.ce.lua as number[];
+    assert.equal(atOne, sweep.none.lua);
+    assert.notEqual(atTwo, atOne, "amplifying changes the loss");
+    const masked = JSON.parse(run("atlas", "eval", ...common, "--mask", "lua").stdout);
+    assert.equal(masked.none.lua, atOne, "the same held-out windows");
+    assert.equal(masked.masked.lua.lua, atZero, "scale 0 is the mask");
+    const steered = JSON.parse(run("atlas", "eval", ...common, "--steer", "lua=2").stdout);
+    assert.deepEqual(steered.scales, { lua: 2 });
+    assert.equal(steered.masked.lua.lua, atTwo, "--steer lua=2 is the sweep's ×2");
+    assert.match(readFileSync(svg, "utf8"), /<title>lua ×2: [+−-]\d\.\d\d \(CE \d\.\d{3}\)<\/title>/);
+    assertCleanError(run("atlas", "eval", ...common, "--steer-sweep", "0,-1"), /"-1" is not a scale/);
+    assertCleanError(
+      run("atlas", "eval", ...common, "--steer-sweep", "0,1", "--mask", "lua"),
+      /leave out --mask and --steer/,
     );
   });
 
@@ -249,7 +314,8 @@ describe("atlas command line", () => {
     );
     assert.equal(e.code, 0, e.stderr);
     const json = JSON.parse(e.stdout);
-    assert.deepEqual(Object.keys(json), ["none", "masked"]);
+    assert.deepEqual(Object.keys(json), ["none", "masked", "scales"]);
+    assert.deepEqual(json.scales, { lua: 0, php: 0 });
     assert.deepEqual(Object.keys(json.none), ["lua", "php"]);
     assert.deepEqual(Object.keys(json.masked), ["lua", "php"]);
     assert.ok(

@@ -4,9 +4,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  combineLanguageSelections,
+  MAX_LANGUAGE_SCALE,
   maskedLanguages,
   maskLanguages,
   parseLanguageList,
+  parseLanguageScales,
   resolveSteering,
 } from "../../src/atlas/steering-selection";
 import { steeringFromIndexLists } from "../../src/engine/steering";
@@ -57,4 +60,47 @@ test("language lists", () => {
   assert.deepEqual(parseLanguageList(" python , python"), ["python"]);
   assert.throws(() => parseLanguageList("python,,lua"), /comma-separated/);
   assert.throws(() => parseLanguageList(""), /comma-separated/);
+});
+
+test("LANG=SCALE lists (--steer): scales parsed, bad ones refused with the reason", () => {
+  assert.deepEqual(parseLanguageScales("python=0,rust=1.5"), { python: 0, rust: 1.5 });
+  assert.deepEqual(parseLanguageScales(" lua = 2 , php=.5, c=1e-1"), { lua: 2, php: 0.5, c: 0.1 });
+  assert.deepEqual(parseLanguageScales("lua=2,lua=2.0"), { lua: 2 }, "the same scale twice is fine");
+  assert.throws(() => parseLanguageScales("python=-1"), /python=-1: a scale cannot be negative/);
+  assert.throws(() => parseLanguageScales("python=inf"), /python=inf: the scale must be a finite number ≥ 0/);
+  assert.throws(() => parseLanguageScales("python=Infinity"), /finite number/);
+  assert.throws(() => parseLanguageScales("python=NaN"), /finite number/);
+  assert.throws(() => parseLanguageScales("python=1e999"), /finite number/);
+  assert.throws(() => parseLanguageScales("python=0x10"), /finite number/);
+  assert.throws(() => parseLanguageScales("python="), /"python=" is not LANG=SCALE/);
+  assert.throws(
+    () => parseLanguageScales("python"),
+    /"python" is not LANG=SCALE \(e\.g\. python=0,rust=1\.5\)/,
+  );
+  assert.throws(() => parseLanguageScales("=2"), /not LANG=SCALE/);
+  assert.throws(() => parseLanguageScales("python=1,,rust=2"), /comma-separated list of LANG=SCALE/);
+  assert.throws(() => parseLanguageScales("lua=1,lua=2"), /lua is given two scales \(1 and 2\)/);
+  assert.throws(() => parseLanguageScales(`lua=${MAX_LANGUAGE_SCALE + 1}`), /at most 100/);
+});
+
+test("--mask and --steer together: masks are scale 0, a conflict is refused", () => {
+  assert.deepEqual(combineLanguageSelections(["lua"], { python: 1.5 }), {
+    languages: { python: 1.5, lua: 0 },
+  });
+  assert.deepEqual(combineLanguageSelections(["lua"], { lua: 0 }), { languages: { lua: 0 } });
+  assert.throws(
+    () => combineLanguageSelections(["lua"], { lua: 2 }),
+    /lua is both masked .* and scaled to 2/,
+  );
+  const r = resolveSteering(
+    smallAtlas(),
+    combineLanguageSelections(["lua"], parseLanguageScales("python=3")),
+    { unknown: "reject" },
+  );
+  assert.deepEqual(r.steering.groups[0], { indices: [0, 1, 2, 3, 5], scales: [0, 3, 3, 3, 0] });
+  assert.deepEqual(r.steering.groups[1], { indices: [15], scales: [0] });
+  assert.throws(
+    () => resolveSteering(smallAtlas(), { languages: parseLanguageScales("cobol=2") }, { unknown: "reject" }),
+    /no experts for cobol; its languages are lua, python/,
+  );
 });

@@ -1,6 +1,6 @@
 // float16 weights and activations (the GPU default), checked on the CPU against the
 // float32 reference with looser, stated tolerances: 1e-2 on the random fixtures' logits
-// (masked and cached too), 0.25 on the demo model's logits with the same top-1 token
+// (masked, steered with scales up to 3, and cached too), 0.25 on the demo model's logits with the same top-1 token
 // wherever the reference's top-1 margin exceeds 0.25.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -10,7 +10,8 @@ import { ensureConverted } from "../../src/engine/model-store";
 import { openSession } from "../../src/engine/session";
 import { MonetRunner } from "../../src/engine/runner";
 import { KvCache } from "../../src/engine/kv-cache";
-import { steeringFromIndexLists } from "../../src/engine/steering";
+import { steeringFromIndexLists, steeringFromScaledExperts } from "../../src/engine/steering";
+import { routingGroupCount } from "../../src/checkpoint/config";
 import { Engine } from "../../src/engine/engine";
 import {
   DEMO_MODEL,
@@ -66,6 +67,47 @@ describe("float16 graph", () => {
         let step = await runner.forward({ ids: ids.slice(0, 2), cache: empty() });
         for (let t = 2; t < T; t++) step = await runner.forward({ ids: [ids[t]!], cache: step.cache });
         assert.ok(maxAbsDiff(step.logits, ref.subarray((T - 1) * V)) < 1e-2);
+      }
+      await runner.session.release();
+    });
+  }
+
+  for (const name of ["random-vd", "random-hd"]) {
+    it(`${name}: steered logits (expected-steer: scales 0 to 3) within 1e-2, in one pass and decoding`, async (t) => {
+      const runner = await fp16Runner(join(FIXTURES, name));
+      const c = runner.config;
+      const V = c.vocabSize;
+      const steered = readFixture(join(FIXTURES, name, "expected-steer.safetensors"));
+      const [B, T] = shape(steered, "input_ids") as [number, number];
+      const empty = () => KvCache.empty(runner.cacheShape());
+      for (const setting of ["steer", "boost"] as const) {
+        const steering = steeringFromScaledExperts(
+          Array.from({ length: routingGroupCount(c) }, (_, g) =>
+            [...f32(steered, `${setting}.${g}`)].map((scale, e) => [e, scale] as const),
+          ),
+          c.moeExperts,
+          `fixture ${setting}`,
+        );
+        let worst = 0;
+        for (let b = 0; b < B; b++) {
+          const ids = i64(steered, "input_ids").slice(b * T, (b + 1) * T);
+          const ref = f32(steered, `${setting}_logits`).subarray(b * T * V, (b + 1) * T * V);
+          const out = await runner.forward({ ids, cache: empty(), numLogits: T, steering });
+          const err = maxAbsDiff(out.logits, ref);
+          assert.ok(err < 1e-2, `${setting} row ${b}: ${err}`);
+          const plain = await runner.forward({ ids, cache: empty(), numLogits: T });
+          assert.ok(maxAbsDiff(plain.logits, ref) > 10 * err, "the steering's effect is far above the error");
+          let step = await runner.forward({ ids: ids.slice(0, 2), cache: empty(), numLogits: 2, steering });
+          const last: number[] = [maxAbsDiff(step.logits, ref.subarray(0, 2 * V))];
+          for (let k = 2; k < T; k++) {
+            step = await runner.forward({ ids: [ids[k]!], cache: step.cache, steering });
+            last.push(maxAbsDiff(step.logits, ref.subarray(k * V, (k + 1) * V)));
+          }
+          const decodeErr = Math.max(...last);
+          assert.ok(decodeErr < 1e-2, `${setting} row ${b}, decoding: ${decodeErr}`);
+          worst = Math.max(worst, err, decodeErr);
+        }
+        t.diagnostic(`${name} ${setting}: max error ${worst.toExponential(2)}`);
       }
       await runner.session.release();
     });

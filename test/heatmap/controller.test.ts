@@ -15,6 +15,15 @@ import {
 import type { HeatmapDeps } from "../../src/heatmap/deps";
 import type { ToWebview } from "../../src/heatmap-shared/messages";
 import type { RouteData } from "../../src/heatmap-shared/route-data";
+import type { LanguageScales } from "../../src/heatmap-shared/steer";
+import type { LanguageSteer } from "../../src/heatmap/deps";
+
+/** The masked languages of a list or of scales (those at 0). */
+function maskedOf(steer: LanguageSteer): string[] {
+  return Array.isArray(steer)
+    ? [...steer]
+    : Object.keys(steer).filter((l) => (steer as LanguageScales)[l] === 0);
+}
 
 /** One token per UTF-16 unit of `text`, python holding 0.5 of each unless masked. */
 function routeFor(text: string, masked: readonly string[]): RouteData {
@@ -78,6 +87,9 @@ function setup(opts: { pinned?: boolean } = {}) {
   const routeCalls: Array<{ text: string; masked: readonly string[] }> = [];
   const compareCalls: Array<{ prompt: string; masked: readonly string[] }> = [];
   const toggles: string[] = [];
+  const scaleCalls: Array<[string, number]> = [];
+  const sideCalls: Array<{ a: LanguageScales; b: LanguageScales }> = [];
+  const scaled: Record<string, number> = {};
   let masked: string[] = [];
   const listeners = new Set<(m: readonly string[]) => unknown>();
   const state = {
@@ -121,8 +133,9 @@ function setup(opts: { pinned?: boolean } = {}) {
       spans: Array.from(text, (_, k): [number, number] => [k, k + 1]),
       limit: state.limit,
     }),
-    route: async (text, m, signal) => {
-      routeCalls.push({ text, masked: [...m] });
+    route: async (text, steer, signal) => {
+      const m = maskedOf(steer);
+      routeCalls.push({ text, masked: m });
       if (signal) signals.push(signal);
       if (state.routeError !== undefined) throw state.routeError;
       if (state.pendingRoutes) {
@@ -132,8 +145,12 @@ function setup(opts: { pinned?: boolean } = {}) {
       }
       return routeFor(text, m);
     },
-    compare: async (prompt, m, signal) => {
-      compareCalls.push({ prompt, masked: [...m] });
+    compare: async (prompt, sides, signal) => {
+      compareCalls.push({
+        prompt,
+        masked: Array.isArray(sides) ? [...sides] : maskedOf((sides as { b: LanguageScales }).b),
+      });
+      if (!Array.isArray(sides)) sideCalls.push(sides as { a: LanguageScales; b: LanguageScales });
       if (signal) signals.push(signal);
       return {
         plain: { text: " 1", ids: [1], pieces: ["▁1"] },
@@ -142,6 +159,15 @@ function setup(opts: { pinned?: boolean } = {}) {
     },
     masks: {
       current: () => masked,
+      scales: () => ({ ...Object.fromEntries(masked.map((l) => [l, 0])), ...scaled }),
+      setScale: async (language, scale) => {
+        scaleCalls.push([language, scale]);
+        masked = masked.filter((x) => x !== language);
+        delete scaled[language];
+        if (scale === 0) masked = [...masked, language];
+        else if (scale !== 1) scaled[language] = scale;
+        for (const f of listeners) f(masked);
+      },
       toggle: async (language) => {
         toggles.push(language);
         masked = masked.includes(language) ? masked.filter((x) => x !== language) : [...masked, language];
@@ -188,6 +214,8 @@ function setup(opts: { pinned?: boolean } = {}) {
     timers,
     routeCalls,
     compareCalls,
+    scaleCalls,
+    sideCalls,
     toggles,
     state,
     saved,
@@ -204,7 +232,7 @@ describe("routing view controller", () => {
     await t.c.receive({ type: "ready" });
     assert.deepEqual(t.posted.slice(0, 2), [
       { type: "init", pinned: true, tab: "heatmap" },
-      { type: "masks", masked: [], atlasLanguages: ["lua", "python"] },
+      { type: "masks", masked: [], atlasLanguages: ["lua", "python"], scales: {} },
     ]);
     assert.deepEqual(t.routeCalls, [{ text: "def f():\r\n    return 1", masked: [] }]);
     assert.deepEqual(
@@ -248,6 +276,7 @@ describe("routing view controller", () => {
       type: "masks",
       masked: ["python"],
       atlasLanguages: ["lua", "python"],
+      scales: { python: 0 },
     });
     assert.deepEqual(t.routeCalls.at(-1), { text: "def f():\r\n    return 1", masked: ["python"] });
     assert.deepEqual(t.of("route").at(-1)!.data.masked, ["python"]);
@@ -395,6 +424,65 @@ describe("routing view controller", () => {
     );
     await t.c.receive({ type: "runCompare" });
     assert.equal(t.compareCalls.length, 2, "run again on request");
+  });
+
+  it("sliders: a validated setScale steers the language, re-routes with the scales and updates the view", async () => {
+    const t = setup();
+    await t.c.receive({ type: "ready" });
+    await tick();
+    const routes = t.routeCalls.length;
+    await t.c.receive({ type: "setScale", language: "python", scale: 1.5 });
+    await tick();
+    assert.deepEqual(t.scaleCalls, [["python", 1.5]]);
+    assert.deepEqual(t.of("masks").at(-1)!.scales, { python: 1.5 });
+    assert.equal(t.routeCalls.length, routes + 1, "the code shown is routed again under the new scales");
+    await t.c.receive({ type: "setScale", language: "lua", scale: 0 });
+    await tick();
+    assert.deepEqual(t.of("masks").at(-1)!.masked, ["lua"], "scale 0 is a mask");
+    for (const bad of [
+      { type: "setScale", language: "python", scale: -1 },
+      { type: "setScale", language: "python", scale: Number.NaN },
+      { type: "setScale", language: "python", scale: Number.POSITIVE_INFINITY },
+      { type: "setScale", language: "python", scale: 101 },
+      { type: "setScale", language: "python", scale: "2" },
+      { type: "setScale", language: "py thon", scale: 2 },
+      { type: "setScale", language: "python" },
+      { type: "setScale", language: "python", scale: 2, extra: 1 },
+      { type: "setCompareSides", a: "none", b: "everything" },
+    ])
+      await t.c.receive(bad);
+    assert.equal(t.scaleCalls.length, 2, "invalid messages do nothing");
+    assert.equal(t.logs.filter((l) => /dropped an invalid message/.test(l)).length, 9);
+    await t.c.receive({ type: "setScale", language: "cobol", scale: 2 });
+    assert.equal(t.scaleCalls.length, 2);
+    assert.match(t.of("notice").at(-1)!.message, /no language "cobol"/);
+  });
+
+  it("A/B: any two settings (none, current, saved), with their labels; the same setting twice is not run", async () => {
+    const t = setup();
+    await t.c.receive({ type: "ready" });
+    assert.deepEqual(t.of("compareSides").at(-1), {
+      type: "compareSides",
+      a: "none",
+      b: "current",
+      saved: null,
+    });
+    await t.c.receive({ type: "setTab", tab: "ab" });
+    await t.c.receive({ type: "setScale", language: "python", scale: 2 });
+    await tick();
+    assert.deepEqual(t.sideCalls.at(-1), { a: {}, b: { python: 2 } });
+    let m = t.of("compare").at(-1)!;
+    assert.deepEqual([m.sides?.a.label, m.sides?.b.label], ["none", "python×2"]);
+    await t.c.receive({ type: "saveSteering" });
+    assert.deepEqual(t.of("compareSides").at(-1)!.saved, { python: 2 });
+    await t.c.receive({ type: "setCompareSides", a: "saved", b: "current" });
+    assert.equal(t.of("status").at(-1)!.state, "noMasks", "saved and current are the same now");
+    assert.match(t.of("status").at(-1)!.message, /same setting \(python×2\)/);
+    await t.c.receive({ type: "setScale", language: "lua", scale: 0 });
+    await tick();
+    assert.deepEqual(t.sideCalls.at(-1), { a: { python: 2 }, b: { lua: 0, python: 2 } });
+    m = t.of("compare").at(-1)!;
+    assert.deepEqual([m.sides?.a.side, m.sides?.b.label], ["saved", "−lua, python×2"]);
   });
 
   it("a hidden panel recomputes when shown again", async () => {

@@ -97,6 +97,10 @@ export class FakeUi implements Ui {
   pick: (items: readonly PickItem[], title: string) => string[] | undefined = () => undefined;
   folder: string | undefined;
   folders: string[] = [];
+  /** Input boxes: given the options, return the typed text (checked by `validate`) or undefined. */
+  typed: (o: { title: string; value?: string }) => string | undefined = () => undefined;
+  /** What each input box's validator said of the typed text. */
+  readonly validations: Array<string | undefined> = [];
   answer: string | undefined;
   /** What info() and error() answer (an action's label), e.g. "Use It Now". */
   infoAnswer: string | undefined;
@@ -135,6 +139,26 @@ export class FakeUi implements Ui {
     const chosen = this.pick(items, o.title);
     return chosen && items.find((i) => chosen.includes(i.label));
   }
+  /**
+   * An input box: with `inputAnswer` set, that answer (undefined when `validate` refuses it, as
+   * VS Code keeps the box open), recorded in `inputs`; else what `typed` returns, its
+   * validation recorded in `validations`.
+   */
+  async input(o: {
+    title: string;
+    value?: string;
+    validate?: (v: string) => string | undefined;
+  }): Promise<string | undefined> {
+    if (this.inputAnswer !== undefined) {
+      const refused = o.validate?.(this.inputAnswer);
+      this.inputs.push({ title: o.title, refused });
+      return refused === undefined ? this.inputAnswer : undefined;
+    }
+    const text = this.typed(o);
+    if (text !== undefined) this.validations.push(o.validate?.(text));
+    this.inputs.push({ title: o.title });
+    return text;
+  }
   async pickFolder(): Promise<string | undefined> {
     return this.folder;
   }
@@ -144,14 +168,6 @@ export class FakeUi implements Ui {
     return this.file;
   }
 
-  async input(o: {
-    title: string;
-    validate?: (v: string) => string | undefined;
-  }): Promise<string | undefined> {
-    const refused = this.inputAnswer === undefined ? undefined : o.validate?.(this.inputAnswer);
-    this.inputs.push({ title: o.title, refused });
-    return refused === undefined ? this.inputAnswer : undefined;
-  }
   async withProgress<R>(
     title: string,
     task: (report: ProgressReport, signal: AbortSignal) => Promise<R>,
