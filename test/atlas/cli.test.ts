@@ -314,7 +314,7 @@ describe("atlas command line", () => {
     );
     assert.equal(e.code, 0, e.stderr);
     const json = JSON.parse(e.stdout);
-    assert.deepEqual(Object.keys(json), ["none", "masked", "scales"]);
+    assert.deepEqual(Object.keys(json), ["none", "masked", "scales", "passed", "failed"]);
     assert.deepEqual(json.scales, { lua: 0, php: 0 });
     assert.deepEqual(Object.keys(json.none), ["lua", "php"]);
     assert.deepEqual(Object.keys(json.masked), ["lua", "php"]);

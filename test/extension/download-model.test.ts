@@ -210,13 +210,14 @@ describe("Download Model… (scripted UI, loopback Hub, real engine)", () => {
     ui.errorAnswer = undefined;
     const big = [...repoFromFolder(SLOW_REPO, DEMO_MODEL).files.values()].sort((a, b) => b.size - a.size)[0]!;
     hub.faults.slow = { path: big.path, bytesPerSecond: 2_000_000 };
-    ui.cancelAfterReports = 6;
+    const blobs = join(hubCache, "models--MonetLLM--slow-test", "blobs");
+    // Cancel once the slow file has begun (a count of reports raced the order of the files).
+    ui.cancelWhen = () => existsSync(blobs) && readdirSync(blobs).some((b) => b.endsWith(".incomplete"));
     assert.equal(await downloadModel(ctx, SLOW_REPO), undefined);
     assert.match(
       ui.messages.at(-1)!.message,
       /download of MonetLLM\/slow-test cancelled\. What was fetched is kept/,
     );
-    const blobs = join(hubCache, "models--MonetLLM--slow-test", "blobs");
     assert.ok(
       readdirSync(blobs).some((b) => b.endsWith(".incomplete")),
       "the partial file is kept to resume",
@@ -224,7 +225,7 @@ describe("Download Model… (scripted UI, loopback Hub, real engine)", () => {
     assert.ok(!ui.settings.some((s) => s.key === "modelPath"));
 
     hub.faults.slow = undefined;
-    ui.cancelAfterReports = Infinity;
+    ui.cancelWhen = undefined;
     const r = await downloadModel(ctx, SLOW_REPO);
     assert.ok(r, JSON.stringify(ui.messages.at(-1)));
     assert.ok(!readdirSync(blobs).some((b) => b.endsWith(".incomplete")));

@@ -112,6 +112,8 @@ export class FakeUi implements Ui {
   readonly inputs: Array<{ title: string; refused?: string }> = [];
   /** Aborts progress tasks after this many reports (simulates the Cancel button). */
   cancelAfterReports = Infinity;
+  /** Aborts a progress task at the first report for which this holds (the Cancel button, pressed on cue). */
+  cancelWhen: ((report: string) => boolean) | undefined;
 
   async info(message: string, ...actions: string[]): Promise<string | undefined> {
     this.messages.push({ kind: "info", message });
@@ -177,7 +179,7 @@ export class FakeUi implements Ui {
     const abort = new AbortController();
     return task((m) => {
       entry.reports.push(m);
-      if (entry.reports.length >= this.cancelAfterReports) abort.abort();
+      if (entry.reports.length >= this.cancelAfterReports || this.cancelWhen?.(m)) abort.abort();
     }, abort.signal);
   }
   async executeCommand(id: string, ...args: unknown[]): Promise<unknown> {
