@@ -643,7 +643,7 @@ async function main(): Promise<number> {
     await frame.locator('#hm-head button.col-lang[data-lang="lua"]').click();
     await until(
       "the status bar to show the Lua mask",
-      async () => (await statusText(page)).includes("−lua,python"),
+      async () => (await statusText(page)).includes("−lua,−python"),
       15_000,
     );
     await until(
@@ -879,7 +879,7 @@ async function main(): Promise<number> {
       500,
     );
     log(`status after reload: ${restored}`);
-    if (!restored.includes("−lua,python")) throw new Error(`the masks were not restored: ${restored}`);
+    if (!restored.includes("−lua,−python")) throw new Error(`the masks were not restored: ${restored}`);
     await shot(page, "reload-masks-restored");
     await runCommand(page, "Monet Lens: Clear Masks");
     await until("the status bar without masks", async () => !(await statusText(page)).includes("−"), 15_000);
