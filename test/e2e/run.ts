@@ -347,6 +347,11 @@ function activeEditor(page: Page) {
   return page.locator(".editor-group-container.active .editor-instance .monaco-editor").first();
 }
 
+/** The text editor beside the routing view (which, when it has the focus, is the active group). */
+function codeEditor(page: Page) {
+  return page.locator(".editor-group-container .editor-instance .monaco-editor").first();
+}
+
 /** The status bar item of Monet Lens, as shown. */
 async function statusText(page: Page): Promise<string> {
   const item = page.locator(".statusbar-item").filter({ hasText: "tiny-codemonet" }).first();
@@ -669,7 +674,7 @@ async function main(): Promise<number> {
       const selected = await until(
         "the token selected in the editor",
         async () => {
-          const t = await activeEditor(page)
+          const t = await codeEditor(page)
             .locator(".selected-text")
             .count()
             .catch(() => 0);
@@ -691,7 +696,7 @@ async function main(): Promise<number> {
       log(`row 3 revealed in the editor (${selected} selection parts), the focus stayed in the view`);
       await shot(page, "heatmap-row-revealed");
       // A plain click in the editor (an empty selection): the view stays.
-      await activeEditor(page).click({ position: { x: 300, y: 120 } });
+      await codeEditor(page).click({ position: { x: 300, y: 120 } });
       await page.waitForTimeout(2500);
       const after = Number(await frame.locator("#hm-body").getAttribute("data-total-rows"));
       const status = (await frame.locator("#hm-status").textContent()) ?? "";
