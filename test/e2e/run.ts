@@ -955,9 +955,13 @@ async function main(): Promise<number> {
       );
       const commit = readdirSync(join(dirs.hfCache, "models--MonetLLM--tiny-codemonet-test", "snapshots"));
       if (commit.length !== 1) throw new Error(`snapshots in the cache: ${commit.join(", ")}`);
-      const settings = JSON.parse(readFileSync(join(dirs.user, "User", "settings.json"), "utf8"));
-      if (settings["monetLens.modelPath"] !== HUB_REPO)
-        throw new Error(`monetLens.modelPath is ${JSON.stringify(settings["monetLens.modelPath"])}`);
+      // A machine-overridable setting written by a remote extension (code-server is a remote
+      // setup) lands in the server's Machine settings; a local one in the User settings.
+      const saved = ["Machine", "User"].map((scope) => {
+        const f = join(dirs.user, scope, "settings.json");
+        return existsSync(f) ? JSON.parse(readFileSync(f, "utf8"))["monetLens.modelPath"] : undefined;
+      });
+      if (!saved.includes(HUB_REPO)) throw new Error(`monetLens.modelPath is ${JSON.stringify(saved)}`);
       // A completion from it: the demo model's weights, so the CLI's greedy continuation.
       await openFile(page, "main.py");
       await page.keyboard.press("Control+End");
