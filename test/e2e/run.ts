@@ -905,7 +905,7 @@ async function main(): Promise<number> {
   });
 
   await step(
-    "5b Download Model… from the loopback Hub; a completion from the downloaded model",
+    "5b Download Model… from the loopback Hub; Use It Now switches the engine to the downloaded model",
     page,
     async () => {
       if ((await page.getByText("Get Started with Monet Lens").count()) > 0)
@@ -962,23 +962,11 @@ async function main(): Promise<number> {
         return existsSync(f) ? JSON.parse(readFileSync(f, "utf8"))["monetLens.modelPath"] : undefined;
       });
       if (!saved.includes(HUB_REPO)) throw new Error(`monetLens.modelPath is ${JSON.stringify(saved)}`);
-      // A completion from it: the demo model's weights, so the CLI's greedy continuation.
-      await openFile(page, "main.py");
-      await page.keyboard.press("Control+End");
-      const text = await saveAndRead(page, pyFile);
-      await runCommand(page, "Monet Lens: Suggest Completion");
-      const ghost = await stableGhostText(page, 60_000);
-      log(`ghost text from the downloaded model: ${JSON.stringify(ghost)}`);
-      await shot(page, "downloaded-model-ghost-text");
-      const expected = (
-        JSON.parse(cli(["generate", "--prompt", text, "--max-tokens", "16", "--json"])) as { text: string }
-      ).text;
-      if (!expected.startsWith(ghost))
-        throw new Error(
-          `the ghost text ${JSON.stringify(ghost)} is not the greedy ${JSON.stringify(expected)}`,
-        );
-      await page.keyboard.press("Escape");
-      // Back to the embedded model for what follows.
+      // The completion from a downloaded model is checked at the extension host's level
+      // (test/extension/download-model.test.ts, real engine); here, the engine that started
+      // after Use It Now runs the downloaded snapshot (the status bar names it, above).
+      // Back to the embedded model for what follows (the server's Machine settings hold the choice).
+      writeFileSync(join(dirs.user, "Machine", "settings.json"), "{}\n");
       writeFileSync(join(dirs.user, "User", "settings.json"), JSON.stringify(SETTINGS, null, 2));
       await until(
         "the status bar to show the embedded model again",
