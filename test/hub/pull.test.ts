@@ -166,8 +166,11 @@ describe("pull from a loopback Hub", () => {
     assert.equal(reqs.length, 2, JSON.stringify(reqs));
     assert.equal(reqs[0]!.range, undefined);
     assert.equal(reqs[0]!.sent, 5_000_000);
-    assert.equal(reqs[1]!.range, "bytes=5000000-");
-    assert.equal(reqs[1]!.sent, size - 5_000_000, "only the rest was sent");
+    // Bytes the client had buffered but not yet written when the stream failed are lost (see the
+    // next test), so the resume starts at what is on disk: after the start, at most the drop point.
+    const from = Number(/^bytes=(\d+)-$/.exec(reqs[1]!.range ?? "")?.[1]);
+    assert.ok(from > 0 && from <= 5_000_000, `resumed from ${reqs[1]!.range}`);
+    assert.equal(reqs[1]!.sent, size - from, "only the rest was sent");
   });
 
   it("keeps the bytes when the connection keeps failing, and the next run resumes from them", async () => {
