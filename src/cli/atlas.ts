@@ -3,7 +3,6 @@
 // held-out files, the dominance rule's test, and the difference between two atlases.
 import { relative } from "node:path";
 import { type Atlas, atlasClasses, classSets, readAtlasFile, writeAtlasFile } from "../atlas/atlas-file";
-import { noAtlasMessage } from "../atlas/atlas-store";
 import { meanBaseline } from "../atlas/baselines";
 import { BUILD_DEFAULTS, buildAtlas } from "../atlas/build";
 import { compareAtlases, movesTable } from "../atlas/compare";
@@ -27,7 +26,7 @@ import { writeTarget } from "../files/folders";
 import { intOption, numberOption, UsageError } from "./args";
 import { command } from "./command";
 import { ENGINE_OPTIONS, withEngine } from "./engine-options";
-import { ATLAS_OPTION, atlasForCli } from "./selection-options";
+import { ATLAS_OPTION, requireAtlasForCli } from "./selection-options";
 
 export const atlasBuildCommand = command({
   name: "atlas build",
@@ -218,9 +217,7 @@ export const atlasEvalCommand = command({
     await withEngine(values, { quiet: !show }, async (engine) => {
       const cancel = cancelOnSigint();
       try {
-        const resolved = atlasForCli(engine, values.atlas);
-        if (!resolved) throw new Error(noAtlasMessage(engine.identity));
-        process.stderr.write(`atlas: ${resolved.path}\n`);
+        const resolved = requireAtlasForCli(engine, values.atlas);
         const started = Date.now();
         const bar = progressBar(show, "evaluating");
         const languages = values.languages === undefined ? undefined : parseLanguageList(values.languages);
@@ -383,9 +380,7 @@ export const atlasDominanceCommand = command({
     await withEngine(values, {}, async (engine) => {
       const cancel = cancelOnSigint();
       try {
-        const resolved = atlasForCli(engine, values.atlas);
-        if (!resolved) throw new Error(noAtlasMessage(engine.identity));
-        process.stderr.write(`atlas: ${resolved.path}\n`);
+        const resolved = requireAtlasForCli(engine, values.atlas);
         const started = Date.now();
         const bar = progressBar(true, "routing held-out files");
         const samples = await collectDominanceSamples(engine, {

@@ -56,6 +56,14 @@ export function atlasForCli(engine: Engine, atlasPath?: string): ResolvedAtlas |
   return findAtlas(engine.identity, atlasPath);
 }
 
+/** atlasForCli for the commands that need an atlas: none is an error; the one used is said on stderr. */
+export function requireAtlasForCli(engine: Engine, atlasPath?: string): ResolvedAtlas {
+  const resolved = atlasForCli(engine, atlasPath);
+  if (!resolved) throw new Error(noAtlasMessage(engine.identity));
+  process.stderr.write(`atlas: ${resolved.path}\n`);
+  return resolved;
+}
+
 /** What --steer, --mask, --mask-file and --atlas select. */
 export interface CliSelection {
   /** undefined: nothing is steered. */
