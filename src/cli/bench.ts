@@ -25,6 +25,11 @@ export const benchCommand = command({
       help: "the cost of steering: none, masks and --steer's scales in one run, with ratios",
     },
     json: { type: "boolean", help: "print one JSON object" },
+    profile: {
+      type: "string",
+      value: "PREFIX",
+      help: "onnxruntime's profiler: write every run's node timings to PREFIX_<date>.json (Chrome trace)",
+    },
   },
   notes:
     "--compare runs the same benchmark without steering, with the selection's languages masked, and " +
@@ -37,7 +42,7 @@ export const benchCommand = command({
     const { threads } = engineSettings(values);
     if (values.compare && !values.steer)
       throw new UsageError("--compare needs --steer LANG=S,... (it compares none, masks and that steering)");
-    await withEngine(values, { quiet: values.json }, async (engine) => {
+    await withEngine(values, { quiet: values.json, profilePrefix: values.profile }, async (engine) => {
       const selection = selectionFromOptions(engine, values);
       const random = seededRandom(0);
       const vocab = engine.config.vocabSize;

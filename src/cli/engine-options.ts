@@ -45,8 +45,8 @@ export const ENGINE_OPTIONS = {
     value: DTYPE_CHOICES.join("|"),
     help:
       "the converted model's precision: int8/int4 quantize the large matrices (docs/quantization.md); " +
-      "default auto: float16 on GPUs; on the CPU float32 up to 1 GiB of float32 weights, then int8, " +
-      "or int4 where int8 would take over 1/8 of the memory",
+      "default auto: float16 on GPUs; on the CPU (src/engine/dtype.ts) float32 for small models, " +
+      "int8 or int4 for large ones by memory",
   },
   threads: { type: "string", value: "N", help: "CPU threads (default: all cores, at most 8)" },
 } as const satisfies OptionSpecs;
@@ -74,10 +74,14 @@ export function engineSettings(
  */
 export async function withEngine<T>(
   values: EngineValues,
-  opts: { quiet?: boolean },
+  opts: { quiet?: boolean; profilePrefix?: string },
   use: (engine: Engine) => Promise<T>,
 ): Promise<T> {
-  const engine = await Engine.open({ ...engineSettings(values), ...progressLogger(!opts.quiet) });
+  const engine = await Engine.open({
+    ...engineSettings(values),
+    ...progressLogger(!opts.quiet),
+    profilePrefix: opts.profilePrefix,
+  });
   try {
     return await use(engine);
   } finally {

@@ -11,7 +11,7 @@ import { embeddedModelDir } from "./model-paths";
 import { ensureConverted, type StoreOptions } from "./model-store";
 import type { EpPreference, ProviderName } from "./providers";
 import { OutOfMemoryError } from "./out-of-memory";
-import { MonetRunner, type Routing } from "./runner";
+import { MonetRunner, prefillChunkFor, type Routing } from "./runner";
 import { GRAPH_DTYPES, type GraphDtype } from "../model/monet-graph";
 import { autoDtype } from "./dtype";
 import { openSession, plannedProvider, type SessionOptions } from "./session";
@@ -31,6 +31,8 @@ export interface EngineOptions extends Omit<StoreOptions, "dtype"> {
   dtype?: DtypeChoice;
   /** Tests: a session factory and provider probes (e.g. a GPU provider that fails). */
   sessions?: Pick<SessionOptions, "create" | "probes">;
+  /** onnxruntime's profiler (session.ts), its trace written when the engine closes. */
+  profilePrefix?: string;
 }
 
 export interface RoutedText {
@@ -60,6 +62,8 @@ export class Engine {
   private log: ((line: string) => void) | undefined;
   readonly stats: EngineStats = { generations: 0, cancelled: 0, running: 0, maxRunning: 0 };
   private queue: Promise<unknown> = Promise.resolve();
+  /** Whether the session records onnxruntime's profile (written at close). */
+  private profiling = false;
 
   private constructor(
     readonly modelDir: string,
@@ -83,7 +87,12 @@ export class Engine {
           : autoDtype(plannedProvider(opts.ep ?? "auto", opts.sessions?.probes), ckpt.parameterCount());
       let converted = await ensureConverted(ckpt, { ...opts, dtype });
       const open = () =>
-        openSession(converted.modelPath, { ep: opts.ep ?? "auto", threads: opts.threads, ...opts.sessions });
+        openSession(converted.modelPath, {
+          ep: opts.ep ?? "auto",
+          threads: opts.threads,
+          profilePrefix: opts.profilePrefix,
+          ...opts.sessions,
+        });
       let opened: Awaited<ReturnType<typeof open>>;
       try {
         opened = await open();
@@ -126,12 +135,14 @@ export class Engine {
           ckpt.config,
           onRunError(converted.modelPath),
           converted.manifest.dtype,
+          prefillChunkFor(opened.ep),
         ),
         opened.ep,
         opened.fallbacks,
         converted.dir,
       );
       engine.log = opts.log;
+      engine.profiling = Boolean(opts.profilePrefix);
       engine.float32Runner = async () => {
         const again = await openModelFolder(modelDir);
         try {
@@ -141,7 +152,13 @@ export class Engine {
             threads: opts.threads,
             ...opts.sessions,
           });
-          return new MonetRunner(s.session, again.checkpoint.config, onRunError(f32.modelPath), "float32");
+          return new MonetRunner(
+            s.session,
+            again.checkpoint.config,
+            onRunError(f32.modelPath),
+            "float32",
+            prefillChunkFor(s.ep),
+          );
         } finally {
           await again.checkpoint.close();
         }
@@ -331,6 +348,7 @@ export class Engine {
 
   async close(): Promise<void> {
     await this.queue;
+    if (this.profiling) this.runner.session.endProfiling();
     await this.runner.session.release();
   }
 }

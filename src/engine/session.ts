@@ -26,6 +26,11 @@ export interface SessionOptions {
   create?: SessionFactory;
   /** Default: probeProviders() (what this machine can run). */
   probes?: ProviderProbe[];
+  /**
+   * onnxruntime's profiler: every run's node timings, written as a Chrome trace
+   * `<prefix>_<date>.json` when the session ends (`endProfiling`). Off by default.
+   */
+  profilePrefix?: string;
 }
 
 /** The provider `openSession` will try first for a preference (before any run-time failure). */
@@ -78,6 +83,7 @@ export async function openSession(modelPath: string, opts: SessionOptions): Prom
         interOpNumThreads: 1,
         executionMode: "sequential",
         logSeverityLevel: 3,
+        ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
       });
       return { session, ep: probe.name, fallbacks };
     } catch (e) {

@@ -96,6 +96,31 @@ for (const name of ["random-vd", "random-hd"]) {
       }
     });
 
+    it("a prefill in chunks (3-token passes) gives the reference's logits, masked logits and routing", async () => {
+      const chunked = new MonetRunner(runner.session, runner.config, undefined, "float32", 3);
+      assert.ok(T > 6, `the fixture (${T} tokens) spans several chunks`);
+      const logits = f32(expected, "logits");
+      const masked = f32(expected, "masked_logits");
+      for (let b = 0; b < B; b++) {
+        const rows = (x: Float32Array) => x.subarray(b * T * V(), (b + 1) * T * V());
+        const out = await chunked.forward({ ids: rowIds(b), cache: empty(), numLogits: T, routing: true });
+        assert.equal(out.cache.length, T);
+        assert.ok(maxAbsDiff(out.logits, rows(logits)) < 1e-3);
+        for (let g = 0; g < routingGroupCount(runner.config); g++)
+          for (const side of ["g1", "g2"] as const) {
+            const ref = f32(expected, `router.${g}.${side}`);
+            const n = ref.length / B;
+            assert.ok(maxAbsDiff(out.routing![side][g]!, ref.subarray(b * n, (b + 1) * n)) < 1e-4);
+          }
+        const m = await chunked.forward({ ids: rowIds(b), cache: empty(), numLogits: T, steering: masks });
+        assert.ok(maxAbsDiff(m.logits, rows(masked)) < 1e-3);
+        // The last n positions only, n across a chunk boundary (4: parts of the last two chunks).
+        const last = await chunked.forward({ ids: rowIds(b), cache: empty(), numLogits: 4 });
+        assert.equal(last.logits.length, 4 * V());
+        assert.ok(maxAbsDiff(last.logits, rows(logits).subarray((T - 4) * V())) < 1e-3);
+      }
+    });
+
     it("masked logits match the reference (1e-3), and differ from unmasked ones", async () => {
       const masked = f32(expected, "masked_logits");
       const plain = f32(expected, "logits");

@@ -11,7 +11,7 @@ import { Engine } from "../../engine/engine";
 import { KvCache } from "../../engine/kv-cache";
 import { type Steering, steeringFromIndexLists, steeringFromScaledExperts } from "../../engine/steering";
 import { ensureConverted } from "../../engine/model-store";
-import { MonetRunner } from "../../engine/runner";
+import { MonetRunner, prefillChunkFor } from "../../engine/runner";
 import { openSession, type SessionFactory } from "../../engine/session";
 import { io } from "../../model/graph-io";
 import { probeProviders, type ProviderName, type ProviderProbe } from "../../engine/providers";
@@ -176,7 +176,13 @@ export async function openGraph(opts: OpenOptions): Promise<OpenedGraph> {
   });
   const config = ckpt.config;
   // No onRunError: a provider failing at run time makes the check fail, it does not move to the CPU.
-  const runner = new MonetRunner(opened.session, config, undefined, converted.manifest.dtype);
+  const runner = new MonetRunner(
+    opened.session,
+    config,
+    undefined,
+    converted.manifest.dtype,
+    prefillChunkFor(opened.ep),
+  );
   const V = config.vocabSize;
   const empty = () => KvCache.empty(runner.cacheShape());
   return {

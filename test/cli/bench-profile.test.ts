@@ -1,0 +1,58 @@
+// `monet-lens bench --profile PREFIX`: onnxruntime's profile of the benchmark's runs, written
+// when the engine closes, and scripts/profile-summary.mjs's table of where a run's time goes.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TEST_CACHE } from "../helpers/fixtures";
+
+const MAIN = join(process.cwd(), "src", "cli", "main.ts");
+
+describe("bench --profile", () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "monet-profile-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("writes a trace of every run, and the summary splits a decoding step by operator", () => {
+    const args = [
+      "bench",
+      "--ep",
+      "cpu",
+      "--prefill",
+      "16",
+      "--contexts",
+      "8",
+      "--new-tokens",
+      "3",
+      "--json",
+    ];
+    const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args, "--profile", join(dir, "run")], {
+      encoding: "utf8",
+      env: { ...process.env, MONET_LENS_CACHE: TEST_CACHE },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(JSON.parse(r.stdout).decode_tokens_per_s > 0);
+    const traces = readdirSync(dir).filter((n) => n.startsWith("run_") && n.endsWith(".json"));
+    assert.equal(traces.length, 1, `one trace: ${readdirSync(dir)}`);
+    const trace = join(dir, traces[0]!);
+    const events = JSON.parse(readFileSync(trace, "utf8")) as Array<{ cat?: string; name: string }>;
+    // Warm-up and 3 rounds, each a 16-token prefill, an 8-token prompt and 2 decoding steps.
+    const runs = events.filter((e) => e.cat === "Session" && e.name === "model_run");
+    assert.equal(runs.length, 4 * 4, "every forward pass is in the trace");
+
+    const summary = spawnSync(process.execPath, ["scripts/profile-summary.mjs", trace], { encoding: "utf8" });
+    assert.equal(summary.status, 0, summary.stderr);
+    assert.match(summary.stdout, /decode runs of 15/);
+    assert.match(
+      summary.stdout,
+      /^\| GroupQueryAttention \| [\d.]+ \| 8 \|/m,
+      "one attention node per layer (8)",
+    );
+    const shares = [...summary.stdout.matchAll(/\| ([\d.]+) % \|$/gm)].map((m) => Number(m[1]));
+    assert.ok(shares.length > 3 && shares.reduce((a, b) => a + b, 0) <= 100.5, `own times: ${shares}`);
+  });
+});
