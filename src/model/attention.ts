@@ -6,7 +6,7 @@ import type { MonetConfig } from "../checkpoint/config";
 import { float32ToFloat16Bits } from "../checkpoint/safetensors";
 import { f, type GraphBuilder } from "../onnx/graph-builder";
 import { io } from "./graph-io";
-import type { Casts, Weights } from "./graph-parts";
+import type { Casts, MatrixPart, Weights } from "./graph-parts";
 
 export interface AttentionInputs {
   /** input_ids [1, T]. */
@@ -95,11 +95,25 @@ export function attention(
   return {
     async layer(l, x) {
       const p = `model.layers.${l}`;
-      const proj = async (name: string, out: number) =>
-        (await weights.linear(`${p}.self_attn.${name}.weight`, [out, d])).apply(g, x);
-      const qProj = await proj("q_proj", c.numHeads * hd);
-      const kProj = await proj("k_proj", c.numKvHeads * hd);
-      const vProj = await proj("v_proj", c.numKvHeads * hd);
+      const part = (name: string, out: number): MatrixPart => ({
+        name: `${p}.self_attn.${name}.weight`,
+        dims: [out, d],
+      });
+      const parts = [
+        part("q_proj", c.numHeads * hd),
+        part("k_proj", c.numKvHeads * hd),
+        part("v_proj", c.numKvHeads * hd),
+      ];
+      // Quantized graphs with fused attention multiply by q, k and v as one stacked matrix and
+      // hand GroupQueryAttention the packed [q | k | v] (one MatMulNBits instead of three).
+      const packed = fused
+        ? await weights.joined?.(`${p}.self_attn.qkv_proj.weight`, parts, "rows")
+        : undefined;
+      const proj = async ({ name, dims }: MatrixPart) => (await weights.linear(name, dims)).apply(g, x);
+      const [qProj, kProj, vProj] = packed
+        ? [packed.apply(g, x), "", ""]
+        : [await proj(parts[0]!), await proj(parts[1]!), await proj(parts[2]!)];
+      const unsqueezed = (t: string) => (t ? g.op("Unsqueeze", [t, g.constI64([0])]) : "");
       let ctx: string;
       if (fused) {
         // onnxruntime's GroupQueryAttention: RoPE (half rotation), causal mask, GQA and the
@@ -107,9 +121,9 @@ export function attention(
         const [o, kAll, vAll] = g.opN(
           "GroupQueryAttention",
           [
-            g.op("Unsqueeze", [qProj, g.constI64([0])]),
-            g.op("Unsqueeze", [kProj, g.constI64([0])]),
-            g.op("Unsqueeze", [vProj, g.constI64([0])]),
+            unsqueezed(qProj),
+            unsqueezed(kProj),
+            unsqueezed(vProj),
             inputs.pastK[l]!,
             inputs.pastV[l]!,
             seqlensK,

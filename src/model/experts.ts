@@ -5,7 +5,14 @@
 // Quantized graphs always run over all experts, with MatMulNBits over each whole matrix
 // (docs/quantization.md: on the CPU that reads fewer bytes than gathering dequantized rows).
 import type { GraphBuilder } from "../onnx/graph-builder";
-import { transpose, type Casts, type LinearWeight, type Weights, type WeightSource } from "./graph-parts";
+import {
+  transpose,
+  type Casts,
+  type LinearWeight,
+  type MatrixPart,
+  type Weights,
+  type WeightSource,
+} from "./graph-parts";
 import { scatterAddOverHeads, type Routing } from "./router";
 
 /** The view's rows of an expert-major tensor [E·rows, …] (all of it, or the union's). */
@@ -35,6 +42,43 @@ async function biasMatrix(w: Weights, name: string, E: number, out: number): Pro
   return w.quant
     ? { linear: await w.linear(name, [out, E], (x) => transpose(x, E, out)) }
     : { tensor: await w.tensor(name, [E, out]) };
+}
+
+/**
+ * Quantized graphs: one side's down projections, and its per-expert biases where they are whole
+ * blocks, joined side by side into one MatMulNBits over the concatenated features [f1 | f2 | r]
+ * (one node instead of three, and no Adds; docs/quantization.md). Undefined in float graphs.
+ */
+interface JoinedDown {
+  weight: LinearWeight;
+  /** The biases when they could not be joined (K = E not whole blocks: the random fixtures). */
+  bias?: ExpertMatrix;
+}
+
+async function joinedDown(
+  w: Weights,
+  name: string,
+  parts: MatrixPart[],
+  bias: { name: string; E: number; out: number },
+): Promise<JoinedDown | undefined> {
+  if (!w.joined) return undefined;
+  const biasPart: MatrixPart = {
+    name: bias.name,
+    dims: [bias.out, bias.E],
+    transform: (x) => transpose(x, bias.E, bias.out),
+  };
+  const all = await w.joined(name, [...parts, biasPart], "cols");
+  if (all) return { weight: all };
+  const some = await w.joined(name, parts, "cols");
+  return some && { weight: some, bias: await biasMatrix(w, bias.name, bias.E, bias.out) };
+}
+
+/** Σ_i features_i·V_iᵀ + rᵀb through a joined down projection. */
+function applyJoined(b: GraphBuilder, j: JoinedDown, features: string[], r: string): string {
+  const flat = (x: string) => b.op("Reshape", [x, b.constI64([0, -1])]);
+  if (!j.bias) return j.weight.apply(b, b.op("Concat", [...features.map(flat), flat(r)], { axis: 1 }));
+  const main = j.weight.apply(b, b.op("Concat", features.map(flat), { axis: 1 }));
+  return b.op("Add", [main, down(b, [[r, "tensor" in j.bias ? j.bias.tensor : j.bias.linear]])]);
 }
 
 /** The view's part of an expert matrix: gathered rows (float) or the whole quantized matrix. */
@@ -237,6 +281,27 @@ async function verticalExperts(layer: ExpertLayer): Promise<string> {
   const u2 = await upMatrix(w, `${p}.moe.u2.weight`, E * k, d);
   const bu1 = await w.tensor(`${p}.moe.u1.bias`, [E * k]);
   const bu2 = await w.tensor(`${p}.moe.u2.bias`, [E * k]);
+  const vPart = (name: string): MatrixPart => ({ name: `${p}.moe.${name}.weight`, dims: [half, E * k] });
+  const leftJoined = await joinedDown(w, `${p}.moe.v1x`, [vPart("v11"), vPart("v12")], {
+    name: `${p}.moe.b1`,
+    E,
+    out: half,
+  });
+  const rightJoined = await joinedDown(w, `${p}.moe.v2x`, [vPart("v21"), vPart("v22")], {
+    name: `${p}.moe.b2`,
+    E,
+    out: half,
+  });
+  if (leftJoined && rightJoined)
+    return expertBranches(g, r, cast, (b, v) => {
+      const a1 = upProjection(b, x, part(b, v.rows1, u1, k), v.rows1(b, bu1, k), k);
+      const a2 = upProjection(b, x, part(b, v.rows2, u2, k), v.rows2(b, bu2, k), k);
+      const y12 = mixThrough(b, v, 1, a2, maskActive);
+      const y21 = mixThrough(b, v, 2, a1, maskActive);
+      const left = applyJoined(b, leftJoined, [b.op("Mul", [v.r1, a1]), y12], v.r1);
+      const right = applyJoined(b, rightJoined, [y21, b.op("Mul", [v.r2, a2])], v.r2);
+      return b.op("Concat", [left, right], { axis: 1 });
+    });
   const vT = (name: string) => downMatrix(w, `${p}.moe.${name}.weight`, half, E * k);
   const v11 = await vT("v11");
   const v12 = await vT("v12");
@@ -272,6 +337,16 @@ async function horizontalExperts(layer: ExpertLayer): Promise<string> {
   const d = c.hiddenSize;
   const u = await upMatrix(w, `${p}.moe.u.weight`, E * m, d);
   const bu = await w.tensor(`${p}.moe.u.bias`, [E * m]);
+  const joined = await joinedDown(w, `${p}.moe.vx`, [{ name: `${p}.moe.v.weight`, dims: [d, E * m] }], {
+    name: `${p}.moe.b`,
+    E,
+    out: d,
+  });
+  if (joined)
+    return expertBranches(g, r, cast, (b, v) => {
+      const a = upProjection(b, x, part(b, v.rows1, u, m), v.rows1(b, bu, m), m);
+      return applyJoined(b, joined, [mixThrough(b, v, 2, a, maskActive)], v.r2);
+    });
   const vT = await downMatrix(w, `${p}.moe.v.weight`, d, E * m);
   const bias = await biasMatrix(w, `${p}.moe.b`, E, d);
   return expertBranches(g, r, cast, (b, v) => {

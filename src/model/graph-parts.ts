@@ -6,6 +6,8 @@ import { float32ToFloat16Bits } from "../checkpoint/safetensors";
 import type { MonetConfig } from "../checkpoint/config";
 import type { GraphBuilder } from "../onnx/graph-builder";
 import {
+  type BlockQuantized,
+  concatQuantized,
   packedZeroPoints,
   QUANT_BLOCK as QUANT_BLOCK_SIZE,
   quantizable,
@@ -76,8 +78,25 @@ export interface Weights {
     transform?: (x: Float32Array) => Float32Array,
   ): Promise<LinearWeight>;
   embedding(name: string, dims: [vocab: number, d: number]): Promise<EmbeddingWeight>;
+  /**
+   * Quantized graphs: several matrices multiplied as one (concatQuantized: stacked by "rows", or
+   * side by side by "cols", each quantized on its own exactly as linear() would), stored as
+   * `name`. Undefined in float graphs, or when a part's rows are not whole blocks.
+   */
+  joined?(
+    name: string,
+    parts: readonly MatrixPart[],
+    along: "rows" | "cols",
+  ): Promise<LinearWeight | undefined>;
   /** Set for quantized graphs. */
   readonly quant?: Quantization;
+}
+
+/** A checkpoint matrix [out, in] (after `transform`), one part of a joined matrix. */
+export interface MatrixPart {
+  name: string;
+  dims: [out: number, inp: number];
+  transform?: (x: Float32Array) => Float32Array;
 }
 
 export function weightsFor(
@@ -113,15 +132,13 @@ export function weightsFor(
     scales: string;
     zeroPoints: string;
   }
-  const quantized = async (
-    name: string,
-    out: number,
-    inp: number,
-    transform?: (x: Float32Array) => Float32Array,
-  ): Promise<Stored> => {
+  const quantizePart = async ({ name, dims: [out, inp], transform }: MatrixPart): Promise<BlockQuantized> => {
     const raw = await src.readFloat32(name);
-    const q = quantizeBlocks(transform ? transform(raw) : raw, out, inp, quant.bits);
-    const blocks = inp / q.block;
+    return quantizeBlocks(transform ? transform(raw) : raw, out, inp, quant.bits);
+  };
+  const store = (name: string, q: BlockQuantized): Stored => {
+    const { rows: out } = q;
+    const blocks = q.cols / q.block;
     const zp = packedZeroPoints(q);
     return {
       codes: g.weight(name, "uint8", [out, blocks, q.codes.length / (out * blocks)], q.codes),
@@ -129,6 +146,12 @@ export function weightsFor(
       zeroPoints: zp ? g.weight(`${name}.zero_points`, "uint8", [out, zp.length / out], zp) : "",
     };
   };
+  const quantized = async (
+    name: string,
+    out: number,
+    inp: number,
+    transform?: (x: Float32Array) => Float32Array,
+  ): Promise<Stored> => store(name, await quantizePart({ name, dims: [out, inp], transform }));
   const nbits = ({ codes, scales, zeroPoints }: Stored, out: number, inp: number): LinearWeight => ({
     out,
     in: inp,
@@ -153,6 +176,13 @@ export function weightsFor(
   return {
     tensor,
     quant,
+    joined: async (name, parts, along) => {
+      if (!parts.every((p) => quantizable(p.dims[1]))) return undefined;
+      const quantizedParts: BlockQuantized[] = [];
+      for (const p of parts) quantizedParts.push(await quantizePart(p));
+      const q = concatQuantized(quantizedParts, along);
+      return nbits(store(name, q), q.rows, q.cols);
+    },
     linear: async (name, [out, inp], transform) => {
       // Rows that are not whole blocks (no published shape has them) stay float32.
       if (!quantizable(inp)) return floatLinear(await tensor(name, [out, inp], transform), out, inp);

@@ -114,3 +114,42 @@ export function dequantizeBlocks(q: BlockQuantized): Float32Array {
   }
   return out;
 }
+
+/**
+ * Quantized matrices as one, their blocks unchanged: stacked ("rows": [W1; W2], so x·[W1; W2]ᵀ
+ * is [x·W1ᵀ | x·W2ᵀ]) or side by side ("cols": [W1 | W2], so [x1 | x2]·[W1 | W2]ᵀ is
+ * x1·W1ᵀ + x2·W2ᵀ). One MatMulNBits then does the work of several (docs/quantization.md).
+ */
+export function concatQuantized(parts: readonly BlockQuantized[], along: "rows" | "cols"): BlockQuantized {
+  const first = parts[0];
+  if (!first) throw new Error("concatQuantized: no parts");
+  for (const p of parts)
+    if (
+      p.bits !== first.bits ||
+      p.block !== first.block ||
+      (along === "rows" ? p.cols !== first.cols : p.rows !== first.rows)
+    )
+      throw new Error(`concatQuantized: parts of different shapes or formats cannot be joined by ${along}`);
+  const blob = (first.block * first.bits) / 8;
+  const rows = along === "rows" ? parts.reduce((n, p) => n + p.rows, 0) : first.rows;
+  const cols = along === "cols" ? parts.reduce((n, p) => n + p.cols, 0) : first.cols;
+  const blocks = cols / first.block;
+  const codes = new Uint8Array(rows * blocks * blob);
+  const scales = new Float32Array(rows * blocks);
+  const zeroPoints = first.zeroPoints ? new Uint8Array(rows * blocks) : undefined;
+  // Each part's row r lands at row (r + rowAt), block column blockAt of the joined matrix.
+  let rowAt = 0;
+  let blockAt = 0;
+  for (const p of parts) {
+    const pb = p.cols / p.block;
+    for (let r = 0; r < p.rows; r++) {
+      const to = (r + rowAt) * blocks + blockAt;
+      codes.set(p.codes.subarray(r * pb * blob, (r + 1) * pb * blob), to * blob);
+      scales.set(p.scales.subarray(r * pb, (r + 1) * pb), to);
+      if (zeroPoints) zeroPoints.set(p.zeroPoints!.subarray(r * pb, (r + 1) * pb), to);
+    }
+    if (along === "rows") rowAt += p.rows;
+    else blockAt += pb;
+  }
+  return { rows, cols, bits: first.bits, block: first.block, codes, scales, zeroPoints };
+}

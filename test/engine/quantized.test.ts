@@ -13,7 +13,13 @@ import { join } from "node:path";
 import { Checkpoint } from "../../src/checkpoint/checkpoint";
 import { convertToOnnx, DATA_FILE, readConverted } from "../../src/model/convert";
 import type { GraphOptions, WeightSource } from "../../src/model/monet-graph";
-import { dequantizeBlocks, packedZeroPoints, quantizeBlocks, QUANT_BLOCK } from "../../src/model/quantize";
+import {
+  concatQuantized,
+  dequantizeBlocks,
+  packedZeroPoints,
+  quantizeBlocks,
+  QUANT_BLOCK,
+} from "../../src/model/quantize";
 import { openSession } from "../../src/engine/session";
 import { MonetRunner } from "../../src/engine/runner";
 import { KvCache } from "../../src/engine/kv-cache";
@@ -71,6 +77,43 @@ describe("block quantization", () => {
   it("refuses rows that are not whole blocks", () => {
     assert.throws(() => quantizeBlocks(new Float32Array(48), 1, 48, 8), /whole blocks of 32/);
   });
+
+  for (const bits of [8, 4] as const)
+    it(`int${bits}: joined matrices are their parts, stacked by rows or side by side by columns (odd block counts too)`, () => {
+      const part = (rows: number, cols: number, seed: number) =>
+        quantizeBlocks(
+          Float32Array.from({ length: rows * cols }, (_, i) => Math.cos(i * 0.37 + seed) * (1 + (i % 5))),
+          rows,
+          cols,
+          bits,
+        );
+      // [rows, cols] of a dequantized matrix, as rows of numbers.
+      const rowsOf = (x: Float32Array, cols: number) =>
+        Array.from({ length: x.length / cols }, (_, r) => [...x.subarray(r * cols, (r + 1) * cols)]);
+      const [a, b] = [part(3, 96, 1), part(2, 96, 2)];
+      const stacked = concatQuantized([a, b], "rows");
+      assert.deepEqual(rowsOf(dequantizeBlocks(stacked), 96), [
+        ...rowsOf(dequantizeBlocks(a), 96),
+        ...rowsOf(dequantizeBlocks(b), 96),
+      ]);
+      const [c, d] = [part(3, 96, 3), part(3, 32, 4)]; // 3 blocks and 1: odd, packed zero points shift
+      const side = concatQuantized([c, d], "cols");
+      assert.equal(side.cols, 128);
+      assert.deepEqual(
+        rowsOf(dequantizeBlocks(side), 128),
+        rowsOf(dequantizeBlocks(c), 96).map((r, i) => [...r, ...rowsOf(dequantizeBlocks(d), 32)[i]!]),
+      );
+      if (bits === 4) {
+        const zp = packedZeroPoints(side)!;
+        assert.equal(zp.length, 3 * 2, "4 blocks a row, two zero points a byte");
+        assert.equal(
+          zp[1]! >> 4,
+          d.zeroPoints![0],
+          "the joined part's first block is the row's fourth (high nibble of byte 1)",
+        );
+      }
+      assert.throws(() => concatQuantized([a, b], "cols"), /different shapes/);
+    });
 });
 
 /** A float32 session for the checkpoint at `src`, or its quantized graph. */
