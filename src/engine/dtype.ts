@@ -1,13 +1,17 @@
 // Which precision `--dtype auto` converts a model to (docs/quantization.md). GPUs get float16.
-// On the CPU a model stays float32 (exact, and the fastest measured: the 1.4B shape decoded at
-// 6.1 tokens/s in float32 and 1.5 in int8 or int4, README "Quantized weights") while its float32
-// weights fit in a third of the memory; past that it is quantized to int8, or to int4 when int8
-// would not fit either: quantization is what lets a model run at all on a small machine.
+// On the CPU a small model stays float32 (exact, and fast enough: the demo model decodes at
+// tens of tokens per second); a large one is quantized, because decoding is bound by the bytes
+// of weights read per token: on the 1.4B shape int8 decoded 2.3× and int4 3.0× float32's rate
+// (README "Quantized weights", bench:quant of 2026-11-30). int8 is the default for large
+// models (its cross-entropy is within 0.2 % of float32's on the demo model, int4's within
+// 2.7 %); int4 is taken where int8's weights would not fit in a third of the memory.
 import { totalmem } from "node:os";
 import type { GraphDtype } from "../model/monet-graph";
 import type { ProviderName } from "./providers";
 
-/** The share of the machine's memory a model's weights may take before auto quantizes them. */
+/** Float32 weights up to this size stay float32 on the CPU (the demo model: 164 MB). */
+export const CPU_FLOAT32_MAX_BYTES = 2 ** 30;
+/** The share of the machine's memory a model's weights may take. */
 export const CPU_WEIGHTS_MEMORY_SHARE = 1 / 3;
 
 /** Bytes per weight: codes plus one float32 scale per block of 32 (docs/quantization.md). */
@@ -21,6 +25,7 @@ export const BYTES_PER_WEIGHT: Record<GraphDtype, number> = {
 export function autoDtype(provider: ProviderName, parameters: number, memoryBytes = totalmem()): GraphDtype {
   if (provider !== "cpu") return "float16";
   const budget = memoryBytes * CPU_WEIGHTS_MEMORY_SHARE;
-  if (parameters * BYTES_PER_WEIGHT.float32 <= budget) return "float32";
+  const float32Bytes = parameters * BYTES_PER_WEIGHT.float32;
+  if (float32Bytes <= CPU_FLOAT32_MAX_BYTES && float32Bytes <= budget) return "float32";
   return parameters * BYTES_PER_WEIGHT.int8 <= budget ? "int8" : "int4";
 }

@@ -263,12 +263,14 @@ describe("quantized graphs against the float32 graph of their dequantized weight
 
 describe("--dtype auto", () => {
   const GB = 2 ** 30;
-  it("GPUs get float16; the CPU float32 while it fits a third of the memory, then int8, then int4", () => {
+  it("GPUs get float16; the CPU float32 up to 1 GiB of weights that fit a third of the memory, then int8, then int4", () => {
     assert.equal(autoDtype("cuda", 1.46e9, 24 * GB), "float16");
     assert.equal(autoDtype("webgpu", 41e6, 24 * GB), "float16");
     assert.equal(autoDtype("cpu", 41e6, 24 * GB), "float32"); // the demo model
-    assert.equal(autoDtype("cpu", 1.46e9, 24 * GB), "float32"); // the 1.4B: 5.8 GB in float32
-    assert.equal(autoDtype("cpu", 1.46e9, 16 * GB), "int8"); // 1.6 GB in int8
+    assert.equal(autoDtype("cpu", 1.46e9, 24 * GB), "int8"); // the 1.4B: 5.8 GB in float32, 1.6 GB in int8
+    assert.equal(autoDtype("cpu", 1.46e9, 8 * GB), "int8"); // a third of 8 GiB holds int8's 1.6 GB
+    assert.equal(autoDtype("cpu", 250e6, 24 * GB), "float32"); // 1.0 GB of float32 weights
+    assert.equal(autoDtype("cpu", 300e6, 24 * GB), "int8"); // 1.2 GB
     assert.equal(autoDtype("cpu", 1.46e9, 4 * GB), "int4");
     assert.equal(autoDtype("cpu", 41e6, GB / 4), "int8"); // float32 over a third of a small memory
   });
