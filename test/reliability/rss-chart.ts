@@ -8,6 +8,15 @@ export interface RssSample {
   t: number;
   engineMB: number;
   callerMB: number;
+  /**
+   * What the engine's RSS holds: its V8 heap in use and JavaScript's memory outside it (ArrayBuffers
+   * among them), from process.memoryUsage(); and (Linux) its anonymous and file-backed resident memory.
+   */
+  engineHeapMB?: number;
+  engineExternalMB?: number;
+  engineArrayBuffersMB?: number;
+  engineAnonMB?: number;
+  engineFileMB?: number;
 }
 
 export interface RssTrend {
