@@ -348,6 +348,7 @@ const RESPONSES: Readonly<Record<Response["type"], Readonly<Record<string, Check
       maxRunning: count,
       pendingCancels: count,
       rss: num(0, Number.MAX_VALUE),
+      heapTotal: num(0, Number.MAX_VALUE),
       heapUsed: num(0, Number.MAX_VALUE),
       external: num(0, Number.MAX_VALUE),
       arrayBuffers: num(0, Number.MAX_VALUE),

@@ -254,6 +254,7 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
           t: Math.round(performance.now() - t0) / 1000,
           engineMB: mb(st.rss),
           callerMB: mb(process.memoryUsage().rss),
+          engineHeapTotalMB: mb(st.heapTotal),
           engineHeapMB: mb(st.heapUsed),
           engineExternalMB: mb(st.external),
           engineArrayBuffersMB: mb(st.arrayBuffers),
@@ -485,6 +486,7 @@ async function main(): Promise<void> {
     console.log(`engine RSS over ${r.rssSamples.length} samples: ${trend(r.engineTrend)}`);
     console.log(`caller RSS: ${trend(r.callerTrend)}`);
     const parts: Array<[string, (x: RssSample) => number | undefined]> = [
+      ["V8 heap committed", (x) => x.engineHeapTotalMB],
       ["V8 heap used", (x) => x.engineHeapMB],
       ["external", (x) => x.engineExternalMB],
       ["arrayBuffers", (x) => x.engineArrayBuffersMB],
