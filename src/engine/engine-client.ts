@@ -37,12 +37,20 @@ interface Pending {
   child: ChildProcess;
 }
 
+/**
+ * V8 flags of the engine process. Its young generation is capped: under typing load V8 grew it
+ * to its default maximum (16 MB semi-spaces, +17 MB of resident memory in a few minutes) for a
+ * process whose JavaScript keeps a few MB alive between tokens (docs/load-test-rss.svg, README
+ * "Typing load").
+ */
+export const ENGINE_V8_FLAGS: readonly string[] = ["--max-semi-space-size=4"];
+
 /** The engine script: the bundled one next to dist/, or (tests) the TypeScript source via tsx. */
 function workerEntry(): { script: string; execArgv: string[] } {
   const bundled = join(__dirname, "engine-worker.js");
-  if (existsSync(bundled)) return { script: bundled, execArgv: [] };
+  if (existsSync(bundled)) return { script: bundled, execArgv: [...ENGINE_V8_FLAGS] };
   const source = join(__dirname, "worker.ts");
-  if (existsSync(source)) return { script: source, execArgv: ["--import", "tsx"] };
+  if (existsSync(source)) return { script: source, execArgv: [...ENGINE_V8_FLAGS, "--import", "tsx"] };
   throw new Error(`engine worker script not found next to ${__dirname}`);
 }
 

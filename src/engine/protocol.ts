@@ -55,6 +55,11 @@ export interface WorkerStats {
   pendingCancels: number;
   /** Resident set size of the engine process, bytes. */
   rss: number;
+  /** Its V8 heap (committed, in use), and memory outside it held by JavaScript objects (ArrayBuffers among them), bytes. */
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
 }
 
 export interface EngineInfo {

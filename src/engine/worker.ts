@@ -119,10 +119,11 @@ async function handle(req: Request): Promise<void> {
       return;
     case "stats": {
       const stats = engine?.stats ?? { generations: 0, cancelled: 0, running: 0, maxRunning: 0 };
+      const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
       send({
         type: "stats",
         id: req.id,
-        stats: { ...stats, pendingCancels: cancelled.size, rss: process.memoryUsage().rss },
+        stats: { ...stats, pendingCancels: cancelled.size, rss, heapTotal, heapUsed, external, arrayBuffers },
       });
       return;
     }

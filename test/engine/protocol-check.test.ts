@@ -112,7 +112,18 @@ export const GOOD_RESPONSES: Response[] = [
   {
     type: "stats",
     id: 6,
-    stats: { generations: 3, cancelled: 1, running: 0, maxRunning: 1, pendingCancels: 0, rss: 5e8 },
+    stats: {
+      generations: 3,
+      cancelled: 1,
+      running: 0,
+      maxRunning: 1,
+      pendingCancels: 0,
+      rss: 5e8,
+      heapTotal: 4e7,
+      heapUsed: 3e7,
+      external: 2e7,
+      arrayBuffers: 1e7,
+    },
   },
   { type: "error", id: 0, message: "refused" },
 ];

@@ -122,6 +122,18 @@ const percentile = (xs: number[], p: number) => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
+/** Anonymous and file-backed resident memory of a process (Linux's /proc/PID/status), MB; {} elsewhere. */
+function residentKinds(pid: number | undefined): { engineAnonMB?: number; engineFileMB?: number } {
+  if (pid === undefined || process.platform !== "linux") return {};
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kB = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
+    return { engineAnonMB: mb(kB("RssAnon") * 1024), engineFileMB: mb(kB("RssFile") * 1024) };
+  } catch {
+    return {};
+  }
+}
+
 /** Python from the shared corpus: a context above the cursor, then the text to type. */
 function script(chars: number): { context: string; typed: string } {
   const dir = join(SHARED, "corpus", "python");
@@ -242,6 +254,11 @@ export async function runTypingLoad(o: LoadOptions): Promise<LoadReport> {
           t: Math.round(performance.now() - t0) / 1000,
           engineMB: mb(st.rss),
           callerMB: mb(process.memoryUsage().rss),
+          engineHeapTotalMB: mb(st.heapTotal),
+          engineHeapMB: mb(st.heapUsed),
+          engineExternalMB: mb(st.external),
+          engineArrayBuffersMB: mb(st.arrayBuffers),
+          ...residentKinds(client.pid),
         });
     };
     await sample();
@@ -468,6 +485,22 @@ async function main(): Promise<void> {
       `(${t.growing ? "still growing" : "levelled off"})`;
     console.log(`engine RSS over ${r.rssSamples.length} samples: ${trend(r.engineTrend)}`);
     console.log(`caller RSS: ${trend(r.callerTrend)}`);
+    const parts: Array<[string, (x: RssSample) => number | undefined]> = [
+      ["V8 heap committed", (x) => x.engineHeapTotalMB],
+      ["V8 heap used", (x) => x.engineHeapMB],
+      ["external", (x) => x.engineExternalMB],
+      ["arrayBuffers", (x) => x.engineArrayBuffersMB],
+      ["anonymous resident", (x) => x.engineAnonMB],
+      ["file-backed resident", (x) => x.engineFileMB],
+    ];
+    const breakdown = parts
+      .filter(([, pick]) => r.rssSamples.every((x) => pick(x) !== undefined))
+      .map(([name, pick]) => {
+        const t = rssTrend(r.rssSamples, (x) => pick(x)!);
+        return `${name} ${t.startMB} → ${t.endMB} MB (${t.secondHalfMBPerMin} MB/min)`;
+      });
+    if (breakdown.length)
+      console.log(`engine memory, first tenth → last tenth (second-half trend): ${breakdown.join("; ")}`);
     console.log(
       `last generation ${JSON.stringify(r.lastGeneration)}; a fresh engine, same ` +
         `request: ${JSON.stringify(r.freshGeneration)}`,

@@ -8,6 +8,16 @@ export interface RssSample {
   t: number;
   engineMB: number;
   callerMB: number;
+  /**
+   * What the engine's RSS holds: its V8 heap (committed, in use) and JavaScript's memory outside it (ArrayBuffers
+   * among them), from process.memoryUsage(); and (Linux) its anonymous and file-backed resident memory.
+   */
+  engineHeapTotalMB?: number;
+  engineHeapMB?: number;
+  engineExternalMB?: number;
+  engineArrayBuffersMB?: number;
+  engineAnonMB?: number;
+  engineFileMB?: number;
 }
 
 export interface RssTrend {
