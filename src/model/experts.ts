@@ -2,7 +2,8 @@
 // with the masking (steering) equations, in two exact forms chosen in the graph: over all
 // experts (prefill), or over the union of the experts that survive the router for some
 // token and head (decoding), whose weight rows are gathered so that only they are read.
-// Quantized graphs always run over all experts, with MatMulNBits over each whole matrix
+// Quantized graphs always run over all experts, with MatMulNBits over each whole matrix (each
+// side's down projections and biases joined into one)
 // (docs/quantization.md: on the CPU that reads fewer bytes than gathering dequantized rows).
 import type { GraphBuilder } from "../onnx/graph-builder";
 import {
@@ -45,40 +46,56 @@ async function biasMatrix(w: Weights, name: string, E: number, out: number): Pro
 }
 
 /**
- * Quantized graphs: one side's down projections, and its per-expert biases where they are whole
- * blocks, joined side by side into one MatMulNBits over the concatenated features [f1 | f2 | r]
- * (one node instead of three, and no Adds; docs/quantization.md). Undefined in float graphs.
+ * One side's down projection: a matrix per block of features (v [out, E·rows] each) and the
+ * per-expert biases b [E, out] weighed by r. Quantized graphs join them side by side into one
+ * MatMulNBits over the concatenated features [f1 | f2 | r] (one node instead of three, and no
+ * Adds; docs/quantization.md); the biases stay apart where E is not whole blocks (the random
+ * fixtures). Float graphs keep them separate, for the union's row gathers.
  */
-interface JoinedDown {
-  weight: LinearWeight;
-  /** The biases when they could not be joined (K = E not whole blocks: the random fixtures). */
-  bias?: ExpertMatrix;
-}
+type DownProjection =
+  | { joined: LinearWeight; bias?: ExpertMatrix }
+  | { matrices: ExpertMatrix[]; bias: ExpertMatrix; rows: number };
 
-async function joinedDown(
+/** `names` under `prefix` (e.g. v11, v12 of model.layers.l.moe) with biases `biasName`. */
+async function downProjection(
   w: Weights,
-  name: string,
-  parts: MatrixPart[],
-  bias: { name: string; E: number; out: number },
-): Promise<JoinedDown | undefined> {
-  if (!w.joined) return undefined;
+  prefix: string,
+  names: string[],
+  biasName: string,
+  E: number,
+  out: number,
+  rows: number,
+): Promise<DownProjection> {
+  const parts: MatrixPart[] = names.map((n) => ({ name: `${prefix}.${n}.weight`, dims: [out, E * rows] }));
   const biasPart: MatrixPart = {
-    name: bias.name,
-    dims: [bias.out, bias.E],
-    transform: (x) => transpose(x, bias.E, bias.out),
+    name: `${prefix}.${biasName}`,
+    dims: [out, E],
+    transform: (x) => transpose(x, E, out),
   };
-  const all = await w.joined(name, [...parts, biasPart], "cols");
-  if (all) return { weight: all };
-  const some = await w.joined(name, parts, "cols");
-  return some && { weight: some, bias: await biasMatrix(w, bias.name, bias.E, bias.out) };
+  const joinedName = `${prefix}.${names.join("+")}`;
+  const all = await w.joined?.(joinedName, [...parts, biasPart], "cols");
+  if (all) return { joined: all };
+  const some = await w.joined?.(joinedName, parts, "cols");
+  if (some) return { joined: some, bias: await biasMatrix(w, biasPart.name, E, out) };
+  const matrices: ExpertMatrix[] = [];
+  for (const n of names) matrices.push(await downMatrix(w, `${prefix}.${n}.weight`, out, E * rows));
+  return { matrices, bias: await biasMatrix(w, biasPart.name, E, out), rows };
 }
 
-/** Σ_i features_i·V_iᵀ + rᵀb through a joined down projection. */
-function applyJoined(b: GraphBuilder, j: JoinedDown, features: string[], r: string): string {
+/** Σ_i features_i·V_iᵀ + rᵀb (features [T, U, rows] blocks, r [T, U]) in the view's rows. */
+function applyDown(b: GraphBuilder, rowsOf: Rows, dp: DownProjection, features: string[], r: string): string {
   const flat = (x: string) => b.op("Reshape", [x, b.constI64([0, -1])]);
-  if (!j.bias) return j.weight.apply(b, b.op("Concat", [...features.map(flat), flat(r)], { axis: 1 }));
-  const main = j.weight.apply(b, b.op("Concat", features.map(flat), { axis: 1 }));
-  return b.op("Add", [main, down(b, [[r, "tensor" in j.bias ? j.bias.tensor : j.bias.linear]])]);
+  if ("matrices" in dp)
+    return down(b, [
+      ...features.map((f, i): [string, string | LinearWeight] => [
+        f,
+        part(b, rowsOf, dp.matrices[i]!, dp.rows),
+      ]),
+      [r, part(b, rowsOf, dp.bias, 1)],
+    ]);
+  if (!dp.bias) return dp.joined.apply(b, b.op("Concat", [...features.map(flat), flat(r)], { axis: 1 }));
+  const main = dp.joined.apply(b, b.op("Concat", features.map(flat), { axis: 1 }));
+  return b.op("Add", [main, down(b, [[r, part(b, rowsOf, dp.bias, 1)]])]);
 }
 
 /** The view's part of an expert matrix: gathered rows (float) or the whole quantized matrix. */
@@ -281,50 +298,16 @@ async function verticalExperts(layer: ExpertLayer): Promise<string> {
   const u2 = await upMatrix(w, `${p}.moe.u2.weight`, E * k, d);
   const bu1 = await w.tensor(`${p}.moe.u1.bias`, [E * k]);
   const bu2 = await w.tensor(`${p}.moe.u2.bias`, [E * k]);
-  const vPart = (name: string): MatrixPart => ({ name: `${p}.moe.${name}.weight`, dims: [half, E * k] });
-  const leftJoined = await joinedDown(w, `${p}.moe.v1x`, [vPart("v11"), vPart("v12")], {
-    name: `${p}.moe.b1`,
-    E,
-    out: half,
-  });
-  const rightJoined = await joinedDown(w, `${p}.moe.v2x`, [vPart("v21"), vPart("v22")], {
-    name: `${p}.moe.b2`,
-    E,
-    out: half,
-  });
-  if (leftJoined && rightJoined)
-    return expertBranches(g, r, cast, (b, v) => {
-      const a1 = upProjection(b, x, part(b, v.rows1, u1, k), v.rows1(b, bu1, k), k);
-      const a2 = upProjection(b, x, part(b, v.rows2, u2, k), v.rows2(b, bu2, k), k);
-      const y12 = mixThrough(b, v, 1, a2, maskActive);
-      const y21 = mixThrough(b, v, 2, a1, maskActive);
-      const left = applyJoined(b, leftJoined, [b.op("Mul", [v.r1, a1]), y12], v.r1);
-      const right = applyJoined(b, rightJoined, [y21, b.op("Mul", [v.r2, a2])], v.r2);
-      return b.op("Concat", [left, right], { axis: 1 });
-    });
-  const vT = (name: string) => downMatrix(w, `${p}.moe.${name}.weight`, half, E * k);
-  const v11 = await vT("v11");
-  const v12 = await vT("v12");
-  const v21 = await vT("v21");
-  const v22 = await vT("v22");
-  const b1 = await biasMatrix(w, `${p}.moe.b1`, E, half);
-  const b2 = await biasMatrix(w, `${p}.moe.b2`, E, half);
+  // left = v11·(r1⊙a1) + v12·Y12 + r1ᵀb1;  right = v21·Y21 + v22·(r2⊙a2) + r2ᵀb2
+  const leftDown = await downProjection(w, `${p}.moe`, ["v11", "v12"], "b1", E, half, k);
+  const rightDown = await downProjection(w, `${p}.moe`, ["v21", "v22"], "b2", E, half, k);
   return expertBranches(g, r, cast, (b, v) => {
     const a1 = upProjection(b, x, part(b, v.rows1, u1, k), v.rows1(b, bu1, k), k);
     const a2 = upProjection(b, x, part(b, v.rows2, u2, k), v.rows2(b, bu2, k), k);
     const y12 = mixThrough(b, v, 1, a2, maskActive); // [T, U1, k]
     const y21 = mixThrough(b, v, 2, a1, maskActive); // [T, U2, k]
-    // left = v11·(r1⊙a1) + v12·Y12 + r1ᵀb1;  right = v21·Y21 + v22·(r2⊙a2) + r2ᵀb2
-    const left = down(b, [
-      [b.op("Mul", [v.r1, a1]), part(b, v.rows1, v11, k)],
-      [y12, part(b, v.rows1, v12, k)],
-      [v.r1, part(b, v.rows1, b1, 1)],
-    ]);
-    const right = down(b, [
-      [y21, part(b, v.rows2, v21, k)],
-      [b.op("Mul", [v.r2, a2]), part(b, v.rows2, v22, k)],
-      [v.r2, part(b, v.rows2, b2, 1)],
-    ]);
+    const left = applyDown(b, v.rows1, leftDown, [b.op("Mul", [v.r1, a1]), y12], v.r1);
+    const right = applyDown(b, v.rows2, rightDown, [y21, b.op("Mul", [v.r2, a2])], v.r2);
     return b.op("Concat", [left, right], { axis: 1 });
   });
 }
@@ -337,25 +320,10 @@ async function horizontalExperts(layer: ExpertLayer): Promise<string> {
   const d = c.hiddenSize;
   const u = await upMatrix(w, `${p}.moe.u.weight`, E * m, d);
   const bu = await w.tensor(`${p}.moe.u.bias`, [E * m]);
-  const joined = await joinedDown(w, `${p}.moe.vx`, [{ name: `${p}.moe.v.weight`, dims: [d, E * m] }], {
-    name: `${p}.moe.b`,
-    E,
-    out: d,
-  });
-  if (joined)
-    return expertBranches(g, r, cast, (b, v) => {
-      const a = upProjection(b, x, part(b, v.rows1, u, m), v.rows1(b, bu, m), m);
-      return applyJoined(b, joined, [mixThrough(b, v, 2, a, maskActive)], v.r2);
-    });
-  const vT = await downMatrix(w, `${p}.moe.v.weight`, d, E * m);
-  const bias = await biasMatrix(w, `${p}.moe.b`, E, d);
+  // out = v·flat(Y) + r2ᵀb
+  const vDown = await downProjection(w, `${p}.moe`, ["v"], "b", E, d, m);
   return expertBranches(g, r, cast, (b, v) => {
     const a = upProjection(b, x, part(b, v.rows1, u, m), v.rows1(b, bu, m), m);
-    const y = mixThrough(b, v, 2, a, maskActive); // [T, U2, m]
-    // out = v·flat(Y) + r2ᵀb
-    return down(b, [
-      [y, part(b, v.rows2, vT, m)],
-      [v.r2, part(b, v.rows2, bias, 1)],
-    ]);
+    return applyDown(b, v.rows2, vDown, [mixThrough(b, v, 2, a, maskActive)], v.r2); // Y: [T, U2, m]
   });
 }
