@@ -2,9 +2,9 @@
 // with the masking (steering) equations, in two exact forms chosen in the graph: over all
 // experts (prefill), or over the union of the experts that survive the router for some
 // token and head (decoding), whose weight rows are gathered so that only they are read.
-// Quantized graphs always run over all experts, with MatMulNBits over each whole matrix (each
-// side's down projections and biases joined into one)
-// (docs/quantization.md: on the CPU that reads fewer bytes than gathering dequantized rows).
+// Quantized graphs always run over all experts, with MatMulNBits over each whole matrix and each
+// side's down projections and biases joined into one (docs/quantization.md: on the CPU that
+// costs less than gathering quantized rows).
 import type { GraphBuilder } from "../onnx/graph-builder";
 import {
   transpose,
