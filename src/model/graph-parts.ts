@@ -146,12 +146,6 @@ export function weightsFor(
       zeroPoints: zp ? g.weight(`${name}.zero_points`, "uint8", [out, zp.length / out], zp) : "",
     };
   };
-  const quantized = async (
-    name: string,
-    out: number,
-    inp: number,
-    transform?: (x: Float32Array) => Float32Array,
-  ): Promise<Stored> => store(name, await quantizePart({ name, dims: [out, inp], transform }));
   const nbits = ({ codes, scales, zeroPoints }: Stored, out: number, inp: number): LinearWeight => ({
     out,
     in: inp,
@@ -186,7 +180,7 @@ export function weightsFor(
     linear: async (name, [out, inp], transform) => {
       // Rows that are not whole blocks (no published shape has them) stay float32.
       if (!quantizable(inp)) return floatLinear(await tensor(name, [out, inp], transform), out, inp);
-      return nbits(await quantized(name, out, inp, transform), out, inp);
+      return nbits(store(name, await quantizePart({ name, dims: [out, inp], transform })), out, inp);
     },
     embedding: async (name, [vocab, d]) => {
       if (!quantizable(d)) {

@@ -2,7 +2,6 @@
 // route --json's contract, --mask on generate, clear errors, atlas build/eval end to end.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -15,19 +14,13 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SHARED, TEST_CACHE } from "../helpers/fixtures";
+import { SHARED } from "../helpers/fixtures";
+import { runCli } from "../helpers/cli";
 
-const MAIN = join(process.cwd(), "src", "cli", "main.ts");
 const SHIPPED = join(process.cwd(), "models", "atlases", "tiny-codemonet.atlas.json");
 const CORPUS = join(SHARED, "corpus");
 
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], {
-    encoding: "utf8",
-    env: { ...process.env, MONET_LENS_CACHE: TEST_CACHE },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = runCli;
 
 function assertCleanError(r: ReturnType<typeof run>, pattern: RegExp) {
   assert.equal(r.code, 1, r.stderr);

@@ -4,7 +4,6 @@
 // the shipped atlas and its statistics.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,9 +13,9 @@ import { engineEffectModel } from "../../src/cli/experts";
 import { Engine } from "../../src/engine/engine";
 import { steeringFromIndexLists } from "../../src/engine/steering";
 import { DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
+import { runCli } from "../helpers/cli";
 
 const PROMPT = 'def fibonacci(n):\n    """';
-const MAIN = join(process.cwd(), "src", "cli", "main.ts");
 
 function softmax(row: Float32Array): Float64Array {
   let max = -Infinity;
@@ -116,13 +115,7 @@ describe("expert effect through the engine (demo model)", () => {
 });
 
 describe("monet-lens expert --prompt (shipped atlas and statistics)", () => {
-  const run = (...args: string[]) => {
-    const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], {
-      encoding: "utf8",
-      env: { ...process.env, MONET_LENS_CACHE: TEST_CACHE },
-    });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
+  const run = runCli;
   let dir: string;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "monet-effect-"));

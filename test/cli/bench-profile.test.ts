@@ -6,9 +6,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TEST_CACHE } from "../helpers/fixtures";
-
-const MAIN = join(process.cwd(), "src", "cli", "main.ts");
+import { runCli } from "../helpers/cli";
 
 describe("bench --profile", () => {
   let dir: string;
@@ -30,11 +28,8 @@ describe("bench --profile", () => {
       "3",
       "--json",
     ];
-    const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args, "--profile", join(dir, "run")], {
-      encoding: "utf8",
-      env: { ...process.env, MONET_LENS_CACHE: TEST_CACHE },
-    });
-    assert.equal(r.status, 0, r.stderr);
+    const r = runCli(...args, "--profile", join(dir, "run"));
+    assert.equal(r.code, 0, r.stderr);
     assert.ok(JSON.parse(r.stdout).decode_tokens_per_s > 0);
     const traces = readdirSync(dir).filter((n) => n.startsWith("run_") && n.endsWith(".json"));
     assert.equal(traces.length, 1, `one trace: ${readdirSync(dir)}`);
