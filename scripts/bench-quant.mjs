@@ -4,6 +4,10 @@
 // and `atlas eval` (cross-entropy per language and the masking matrix's pass count).
 //   node scripts/bench-quant.mjs [--model DIR] [--dtypes float32,int8,int4] [--quality]
 //        [--prefill 128,512] [--new-tokens 32] [--threads N] [--corpus DIR] [--eval-tokens N]
+//        [--rounds N]
+// --rounds: bench every dtype N times, the dtypes interleaved round after round (the order reversed
+// every other round), and report the median decoding rate and each round's ratio: a shared
+// machine's speed drifts by a quarter between minutes, so one run per dtype is not a ratio.
 // --eval-tokens: held-out tokens per language for atlas eval (its --max-tokens-per-language, default 2048).
 // Conversions go to a fresh cache folder (removed at the end), so each is timed from scratch.
 import { spawnSync } from "node:child_process";
@@ -22,6 +26,8 @@ const quality = args.includes("--quality");
 const corpus = opt("corpus", join("..", "shared", "corpus"));
 const threads = opt("threads", undefined);
 const evalTokens = opt("eval-tokens", undefined);
+const rounds = Number(opt("rounds", "1"));
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${rounds}: use a positive integer`);
 const TIME = "/usr/bin/time";
 if (!existsSync(TIME))
   throw new Error(`${TIME} not found (Debian: apt-get install time); it measures peak memory`);
@@ -80,22 +86,7 @@ try {
     r.convert_s = conv.seconds;
     r.convert_peak_mib = conv.peakMiB;
     r.disk_mib = Math.round(folderBytes(convertedDir(dtype)) / 2 ** 20);
-    const bench = run([
-      "bench",
-      ...common,
-      "--dtype",
-      dtype,
-      "--json",
-      "--prefill",
-      opt("prefill", "128,512"),
-      "--new-tokens",
-      opt("new-tokens", "32"),
-      ...(threads ? ["--threads", threads] : []),
-    ]);
-    const b = JSON.parse(bench.stdout);
-    r.decode_tokens_per_s = b.decode_tokens_per_s;
-    r.prefill_ms = b.prefill_ms;
-    r.bench_peak_mib = bench.peakMiB;
+    benchInto(r);
     if (quality) {
       r.greedy = prompts.map(
         (p) =>
@@ -125,8 +116,44 @@ try {
     results.push(r);
     process.stderr.write(`${JSON.stringify(r)}\n`);
   }
+  for (let round = 1; round < rounds; round++) {
+    const order = round % 2 ? [...results].reverse() : results;
+    for (const r of order) benchInto(r);
+    process.stderr.write(
+      `round ${round + 1}: ${results.map((r) => `${r.dtype} ${r.decode_runs.at(-1)}`).join(", ")}\n`,
+    );
+  }
+  for (const r of results) r.decode_tokens_per_s = median(r.decode_runs);
 } finally {
   rmSync(cache, { recursive: true, force: true });
+}
+
+/** One `monet-lens bench` of r.dtype: its decoding rate joins r.decode_runs; prefill and peak memory are kept at their worst. */
+function benchInto(r) {
+  const bench = run([
+    "bench",
+    ...common,
+    "--dtype",
+    r.dtype,
+    "--json",
+    "--prefill",
+    opt("prefill", "128,512"),
+    "--new-tokens",
+    opt("new-tokens", "32"),
+    ...(threads ? ["--threads", threads] : []),
+  ]);
+  const b = JSON.parse(bench.stdout);
+  r.decode_runs = [...(r.decode_runs ?? []), b.decode_tokens_per_s];
+  r.decode_tokens_per_s = b.decode_tokens_per_s;
+  r.prefill_runs = [...(r.prefill_runs ?? []), b.prefill_ms];
+  r.prefill_ms = Object.fromEntries(
+    Object.keys(b.prefill_ms).map((T) => [T, median(r.prefill_runs.map((p) => p[T]))]),
+  );
+  r.bench_peak_mib = Math.max(r.bench_peak_mib ?? 0, bench.peakMiB);
+}
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 // Report: ratios against the first dtype (float32 by default).
@@ -146,7 +173,7 @@ console.log(
 );
 const prefills = Object.keys(base.prefill_ms);
 console.log(
-  `| dtype | decode tokens/s | ${prefills.map((p) => `prefill ${p} ms`).join(" | ")} | bench peak MiB | convert s | convert+load peak MiB | on disk MiB |${quality ? " greedy tokens = float32 | mean CE (vs float32) | worst language | masking test |" : ""}`,
+  `| dtype | decode tokens/s${rounds > 1 ? ` (median of ${rounds})` : ""} | ${prefills.map((p) => `prefill ${p} ms`).join(" | ")} | bench peak MiB | convert s | convert+load peak MiB | on disk MiB |${quality ? " greedy tokens = float32 | mean CE (vs float32) | worst language | masking test |" : ""}`,
 );
 console.log(
   `|---|---:|${prefills.map(() => "---:").join("|")}|---:|---:|---:|---:|${quality ? "---:|---:|---|---|" : ""}`,
@@ -167,6 +194,18 @@ for (const r of results) {
   console.log(
     `| ${r.dtype} | ${speed} | ${pre.join(" | ")} | ${r.bench_peak_mib} | ${r.convert_s} | ${r.convert_peak_mib} | ${r.disk_mib} |${q}`,
   );
+}
+if (rounds > 1) {
+  console.log(
+    `\nDecoding rate per round (tokens/s; the dtypes interleaved), and each round's ratio to ${base.dtype}:\n`,
+  );
+  console.log(
+    `| round | ${results.map((r) => r.dtype).join(" | ")} |\n|---:|${results.map(() => "---:").join("|")}|`,
+  );
+  for (let k = 0; k < rounds; k++)
+    console.log(
+      `| ${k + 1} | ${results.map((r) => (r === base ? `${r.decode_runs[k]}` : `${r.decode_runs[k]} (${(r.decode_runs[k] / base.decode_runs[k]).toFixed(2)}×)`)).join(" | ")} |`,
+    );
 }
 if (quality) {
   console.log(

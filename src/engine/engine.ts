@@ -341,9 +341,12 @@ export class Engine {
     });
   }
 
-  /** Drops the cached keys and values (e.g. to measure a cold prefill). */
+  /**
+   * Forgets the cached tokens (e.g. to measure a cold prefill), keeping the cache's buffers
+   * for the next request (see generate.ts).
+   */
   resetCache(): void {
-    this.slot = { cache: undefined, steeringKey: "" };
+    this.slot = { cache: this.slot.cache?.truncate(0), steeringKey: "" };
   }
 
   async close(): Promise<void> {

@@ -94,7 +94,14 @@ export async function generate(
   }
 
   // Reuse the cached prefix computed under the same steering; keep at least one new token.
-  let cache = slot.cache && slot.steeringKey === steeringKey ? slot.cache : KvCache.empty(shape);
+  // Under another steering no position is reusable, but the buffers are (truncate(0) keeps a
+  // padded cache's room): a new allocation would leave the old one to the garbage collector,
+  // hundreds of megabytes for the 1.4B, held until it runs.
+  let cache = slot.cache
+    ? slot.steeringKey === steeringKey
+      ? slot.cache
+      : slot.cache.truncate(0)
+    : KvCache.empty(shape);
   const reuse = Math.min(cache.commonPrefix(promptIds), promptIds.length - 1);
   cache = cache.truncate(reuse);
 
@@ -113,7 +120,12 @@ export async function generate(
   let stopReason: StopReason = "max-tokens";
 
   const t0 = performance.now();
-  let step = await runner.forward({ ids: promptIds.slice(reuse), cache, steering: opts.steering });
+  let step = await runner.forward({
+    ids: promptIds.slice(reuse),
+    cache,
+    steering: opts.steering,
+    reserve: promptIds.length + opts.maxTokens,
+  });
   const prefillMs = performance.now() - t0;
   slot.cache = step.cache;
   slot.steeringKey = steeringKey;

@@ -79,11 +79,16 @@ export class KvCache {
   /**
    * The same cache in the padded layout with room for at least `need` positions (at most
    * `max`): these buffers when they are padded and large enough, else new ones holding a copy
-   * of the valid prefix. Grows by doubling, in steps of 256, so decoding rarely reallocates.
+   * of the valid prefix. A new cache gets `need` rounded up to 64 positions (callers ask for
+   * the generation's end: runner.ts `reserve`); a cache that must grow at least doubles, so
+   * that a growing context (typing) rarely reallocates. (The 1.4B holds 0.4 MB per position:
+   * doubling a 512-position cache for its 513th token cost 400 MB, hence no doubling on first
+   * allocation.)
    */
   withRoom(need: number, max: number): KvCache {
     if (this.padded && this.capacity >= need) return this;
-    const cap = Math.min(max, Math.max(need, Math.ceil(Math.max(need, 2 * this.capacity) / 256) * 256));
+    const grown = this.padded && this.capacity > 0 ? 2 * this.capacity : 0;
+    const cap = Math.min(max, Math.ceil(Math.max(need, grown) / 64) * 64);
     const P = this.tokens.length;
     const grow = (t: ort.Tensor) =>
       tensor(this.shape, copyPositions(this.shape, t.data as Buffer, this.capacity, P, cap), cap);

@@ -20,6 +20,12 @@ export interface ForwardRequest {
   /** Logits for the last n positions (default 1). */
   numLogits?: number;
   routing?: boolean;
+  /**
+   * Positions the cache should hold room for after this pass (a generation's prompt plus its
+   * most new tokens), so that a padded cache is allocated once at its final size instead of
+   * growing, and doubling, while decoding (memory: kv-cache.ts). Default: this pass's end.
+   */
+  reserve?: number;
 }
 
 export interface Routing {
@@ -134,6 +140,7 @@ export class MonetRunner {
         steering: req.steering,
         numLogits: Math.max(1, keep),
         routing: req.routing,
+        reserve: req.reserve,
       });
       cache = out.cache;
       if (keep > 0) logits.push(out.logits);
@@ -167,7 +174,7 @@ export class MonetRunner {
     };
     for (let g = 0; g < this.groups; g++) feeds[io.mask(g)] = steering.matrices[g]!;
     const cache = this.paddedCache
-      ? req.cache.withRoom(req.cache.length + T, c.maxPositionEmbeddings)
+      ? req.cache.withRoom(Math.max(req.cache.length + T, req.reserve ?? 0), c.maxPositionEmbeddings)
       : req.cache;
     if (this.paddedCache)
       feeds[io.pastLength] = new ort.Tensor("int64", BigInt64Array.of(BigInt(cache.length)), [1]);

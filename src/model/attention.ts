@@ -149,9 +149,24 @@ export function attention(
             g.op("Unsqueeze", [S, g.constI64([0])]),
             g.constI64([2]),
           ]);
-        g.output(fresh(kAll!), io.presentKey(l), dt, [1, c.numKvHeads, "T", hd]);
-        g.output(fresh(vAll!), io.presentValue(l), dt, [1, c.numKvHeads, "T", hd]);
-        ctx = g.op("Squeeze", [o!, g.constI64([0])]); // [T, H·hd]
+        const newK = fresh(kAll!);
+        const newV = fresh(vAll!);
+        g.output(newK, io.presentKey(l), dt, [1, c.numKvHeads, "T", hd]);
+        g.output(newV, io.presentValue(l), dt, [1, c.numKvHeads, "T", hd]);
+        // onnxruntime runs a node that nothing waits on at the end of the graph: the slices ran
+        // after the last layer, and every layer's whole updated cache (kAll, vAll: the size of
+        // the KV cache again, 216 MiB for the 1.4B at 576 positions) stayed allocated until
+        // then. Joining an empty piece of each slice to the attention's output makes o_proj
+        // wait for them, so each layer's copy is freed before the next layer starts. (A
+        // dependency through the slices' shapes is optimised away by onnxruntime.) Not in
+        // float16 graphs, made for GPUs, where zero-size tensors are untested (no GPU here).
+        const empty = (x: string) =>
+          g.op("Reshape", [
+            g.op("Slice", [x, g.constI64([0]), g.constI64([0]), g.constI64([2])]),
+            g.constI64([1, -1, c.numHeads * hd]),
+          ]);
+        const ordered = dt === "float32" ? g.op("Concat", [o!, empty(newK), empty(newV)], { axis: 1 }) : o!;
+        ctx = g.op("Squeeze", [ordered, g.constI64([0])]); // [T, H·hd]
       } else {
         const q = heads(qProj, c.numHeads);
         const k = heads(kProj, c.numKvHeads);
