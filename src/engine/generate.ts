@@ -56,6 +56,13 @@ export interface GenerateResult {
   stopReason: StopReason;
 }
 
+/**
+ * New tokens the KV cache is sized for from the prefill on (a completion's default is 64). A
+ * longer generation that runs past them grows the cache by doubling; one that asks for thousands
+ * and stops early does not hold room for all of them (0.4 MB a position for the 1.4B).
+ */
+const RESERVED_NEW_TOKENS = 256;
+
 /** Where the cache for the next request lives, and under which steering (its key) it was made. */
 export interface CacheSlot {
   cache: KvCache | undefined;
@@ -124,7 +131,7 @@ export async function generate(
     ids: promptIds.slice(reuse),
     cache,
     steering: opts.steering,
-    reserve: promptIds.length + opts.maxTokens,
+    reserve: promptIds.length + Math.min(opts.maxTokens, RESERVED_NEW_TOKENS),
   });
   const prefillMs = performance.now() - t0;
   slot.cache = step.cache;

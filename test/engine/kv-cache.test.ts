@@ -85,4 +85,18 @@ describe("generation reserves its cache once (demo model)", () => {
     assert.equal(caps.length, 80);
     assert.deepEqual(new Set(caps), new Set([192]));
   });
+
+  it("at most 256 new tokens' room up front: a long generation that stops early holds no more", async () => {
+    const tokenizer = await SentencePieceTokenizer.fromFileAsync(join(DEMO_MODEL, "tokenizer.model"));
+    const ids = tokenizer.encode("x = 1\n".repeat(30)).slice(0, 60);
+    const slot: CacheSlot = { cache: undefined, steeringKey: "" };
+    let polls = 0; // not cancelled before the prefill, cancelled right after it
+    const r = await generate(runner, tokenizer, ids, slot, {
+      maxTokens: 2000,
+      ignoreEos: true,
+      cancelled: () => polls++ > 0,
+    });
+    assert.equal(r.stopReason, "cancelled");
+    assert.equal(slot.cache?.capacity, 320); // 60 + 256, rounded up to 64
+  });
 });
