@@ -56,7 +56,9 @@ describe("KvCache room", () => {
 
 describe("generation reserves its cache once (demo model)", () => {
   let runner: MonetRunner;
+  let tokenizer: SentencePieceTokenizer;
   before(async () => {
+    tokenizer = await SentencePieceTokenizer.fromFileAsync(join(DEMO_MODEL, "tokenizer.model"));
     const ckpt = await Checkpoint.open(DEMO_MODEL);
     const converted = await ensureConverted(ckpt, { cacheDir: TEST_CACHE, dtype: "float32" });
     await ckpt.close();
@@ -65,7 +67,6 @@ describe("generation reserves its cache once (demo model)", () => {
   after(async () => runner.session.release());
 
   it("the prompt and the most new tokens, in one allocation", async () => {
-    const tokenizer = await SentencePieceTokenizer.fromFileAsync(join(DEMO_MODEL, "tokenizer.model"));
     const ids = tokenizer.encode("def add(a, b):\n    return a + b\n".repeat(8)).slice(0, 60);
     assert.equal(ids.length, 60);
     const slot: CacheSlot = { cache: undefined, steeringKey: "" };
@@ -87,7 +88,6 @@ describe("generation reserves its cache once (demo model)", () => {
   });
 
   it("at most 256 new tokens' room up front: a long generation that stops early holds no more", async () => {
-    const tokenizer = await SentencePieceTokenizer.fromFileAsync(join(DEMO_MODEL, "tokenizer.model"));
     const ids = tokenizer.encode("x = 1\n".repeat(30)).slice(0, 60);
     const slot: CacheSlot = { cache: undefined, steeringKey: "" };
     let polls = 0; // not cancelled before the prefill, cancelled right after it
