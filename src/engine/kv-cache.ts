@@ -6,9 +6,11 @@
 //     their shape and returns the whole, longer cache (portable attention);
 //   - padded: tensors [1, kvH, C, hd] with room for C ≥ P tokens; the graph is told P
 //     (`past_length`) and returns only the keys and values of the new tokens, which are
-//     written into the buffers here (fused attention). onnxruntime-node copies every output
-//     into a new JavaScript array, so returning the whole cache each decoding step cost time
-//     in proportion to the context (about 11 ms per token at 768 tokens for the demo model).
+//     written into the buffers here (padded attention: src/model/attention.ts). onnxruntime-node
+//     copies every output into a new JavaScript array, so returning the whole cache each
+//     decoding step cost time in proportion to the context (about 11 ms per token at 768
+//     tokens for the demo model). So the buffers are inputs only: float32 graphs read them
+//     where they lie, and nothing passes them back.
 import * as ort from "./ort";
 
 export interface CacheShape {

@@ -69,7 +69,7 @@ export class MonetRunner {
   private readonly unsteered: SteeringFeeds;
   private steered: SteeringFeeds | undefined;
   /**
-   * The graph takes padded cache buffers and returns the new positions only (fused attention; kv-cache.ts).
+   * The graph takes padded cache buffers and returns the new positions only (padded attention; kv-cache.ts).
    */
   private readonly paddedCache: boolean;
 

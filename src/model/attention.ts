@@ -1,6 +1,7 @@
 // Attention of monet-math.md ("Layer"): LLaMA attention with RoPE (half rotation), a causal
 // mask, grouped-query heads, and the KV cache passed in and out (src/engine/kv-cache.ts).
-// Two forms: onnxruntime's fused GroupQueryAttention (the default), and a portable one in
+// Three forms (AttentionForm): the cache read where it lies (float32 graphs), onnxruntime's
+// GroupQueryAttention (float16 graphs), both over padded cache buffers; and a portable one in
 // standard ONNX ops, kept and tested against the fixtures.
 import type { MonetConfig } from "../checkpoint/config";
 import { float32ToFloat16Bits } from "../checkpoint/safetensors";
@@ -14,9 +15,22 @@ export interface AttentionInputs {
   /** Per layer: the cached keys and values (graph inputs). */
   pastK: string[];
   pastV: string[];
-  /** Cached tokens P (fused attention only; "" for the portable form). */
+  /** Cached tokens P (padded buffers: the read and gqa forms; "" for the portable form). */
   pastLength: string;
 }
+
+/**
+ * How a layer attends:
+ *   - "read": the padded cache buffers are read where they lie: the scores over the cached
+ *     positions (FusedMatMul against the buffer, positions ≥ P masked) and over the new tokens
+ *     are computed apart and share one softmax. Nothing of the cache's size is written.
+ *   - "gqa": onnxruntime's GroupQueryAttention over the padded buffers. Its CPU kernel fills a
+ *     new cache of the buffers' length (zeroed, then the past copied in) on every call: 2.4×
+ *     the read form's time for 24 layers of the 1.4B at 2,048 tokens (`npm run bench:attention`).
+ *     Kept for float16 graphs, made for GPUs, where it is unmeasured against the read form.
+ *   - "portable": standard ONNX ops over an exact-length cache, returned whole.
+ */
+export type AttentionForm = "read" | "gqa" | "portable";
 
 export interface Attention {
   /** Layer l's attention over its normalised input `x` [T, d], through o_proj: [T, d]. */
@@ -29,15 +43,17 @@ export function attention(
   c: MonetConfig,
   dt: "float32" | "float16",
   cast: Casts,
-  fused: boolean,
+  form: AttentionForm,
   inputs: AttentionInputs,
   weights: Weights,
 ): Attention {
   const d = c.hiddenSize;
   const hd = c.headDim;
+  const padded = form !== "portable";
+  const fused = form === "gqa";
   // ---- positions: P (cached tokens) + arange(T)
   const scalar = (x: string) => g.op("Squeeze", [x, g.constI64([0])]);
-  const P = fused
+  const P = padded
     ? scalar(inputs.pastLength)
     : scalar(g.op("Shape", [inputs.pastK[0]!], { start: 2, end: 3 }));
   const T = scalar(g.op("Shape", [inputs.ids], { start: 1, end: 2 }));
@@ -65,14 +81,15 @@ export function attention(
     for (let p = 0; p < maxPos; p++) out.set(t.subarray(p * hd, p * hd + hd / 2), (p * hd) / 2);
     return out;
   };
-  const cosHalf = fused ? table("rope.cos_half", half(cos), hd / 2) : "";
-  const sinHalf = fused ? table("rope.sin_half", half(sin), hd / 2) : "";
+  const cosHalf = padded ? table("rope.cos_half", half(cos), hd / 2) : "";
+  const sinHalf = padded ? table("rope.sin_half", half(sin), hd / 2) : "";
   const seqlensK = fused
     ? g.op("Cast", [g.op("Reshape", [g.op("Sub", [S, one]), g.constI64([1])])], { to: 6 })
     : "";
   const totalLen = fused ? g.op("Cast", [S], { to: 6 }) : "";
-  const cosT = fused ? "" : g.op("Gather", [table("rope.cos", cos, hd), pos], { axis: 0 }); // [T, hd]
-  const sinT = fused ? "" : g.op("Gather", [table("rope.sin", sin, hd), pos], { axis: 0 });
+  const cosT = padded ? "" : g.op("Gather", [table("rope.cos", cos, hd), pos], { axis: 0 }); // [T, hd]
+  const sinT = padded ? "" : g.op("Gather", [table("rope.sin", sin, hd), pos], { axis: 0 });
+  const read = form === "read" ? readForm(g, c, P, T, pos, inputs, cosHalf, sinHalf) : undefined;
 
   // Causal mask [T, S] (portable attention): key position s is visible from query position p iff s ≤ p.
   const causal = () => {
@@ -104,18 +121,30 @@ export function attention(
         part("k_proj", c.numKvHeads * hd),
         part("v_proj", c.numKvHeads * hd),
       ];
-      // Quantized graphs with fused attention multiply by q, k and v as one stacked matrix and
-      // hand GroupQueryAttention the packed [q | k | v] (one MatMulNBits instead of three).
-      const packed = fused
+      // Quantized graphs over padded buffers multiply by q, k and v as one stacked matrix (one
+      // MatMulNBits instead of three); GroupQueryAttention takes the packed [q | k | v] as is.
+      const packed = padded
         ? await weights.joined?.(`${p}.self_attn.qkv_proj.weight`, parts, "rows")
         : undefined;
       const proj = async ({ name, dims }: MatrixPart) => (await weights.linear(name, dims)).apply(g, x);
       const [qProj, kProj, vProj] = packed
-        ? [packed.apply(g, x), "", ""]
+        ? [read ? "" : packed.apply(g, x), "", ""]
         : [await proj(parts[0]!), await proj(parts[1]!), await proj(parts[2]!)];
       const unsqueezed = (t: string) => (t ? g.op("Unsqueeze", [t, g.constI64([0])]) : "");
       let ctx: string;
-      if (fused) {
+      if (read) {
+        const [q, k, v] = packed
+          ? g.opN(
+              "Split",
+              [packed.apply(g, x), g.constI64([c.numHeads * hd, c.numKvHeads * hd, c.numKvHeads * hd])],
+              3,
+              {
+                axis: 1,
+              },
+            )
+          : [qProj, kProj, vProj];
+        ctx = read.layer(l, q!, k!, v!);
+      } else if (fused) {
         // onnxruntime's GroupQueryAttention: RoPE (half rotation), causal mask, GQA and the
         // cache append in one kernel. seqlens_k is the last position (total − 1).
         const [o, kAll, vAll] = g.opN(
@@ -196,6 +225,85 @@ export function attention(
         ]);
       }
       return (await weights.linear(`${p}.self_attn.o_proj.weight`, [d, c.numHeads * hd])).apply(g, ctx);
+    },
+  };
+}
+
+/**
+ * The "read" form's per-graph parts (the mask and positions all layers share) and its layer:
+ * attention over a padded cache [1, kvH, C, hd] whose first P positions are valid, and T new
+ * tokens, returning the new tokens' keys and values as the layer's present outputs. (Few nodes
+ * per layer: at short contexts onnxruntime's cost per node is a good part of the time.)
+ */
+function readForm(
+  g: GraphBuilder,
+  c: MonetConfig,
+  P: string,
+  T: string,
+  pos: string,
+  inputs: AttentionInputs,
+  cosHalf: string,
+  sinHalf: string,
+): { layer(l: number, q: string, k: string, v: string): string } {
+  const hd = c.headDim;
+  const H = c.numHeads;
+  const kvH = c.numKvHeads;
+  const rep = H / kvH;
+  const one = g.constI64([1], []);
+  const zero = g.constI64([0], []);
+  const row = (x: string) => g.op("Unsqueeze", [x, g.constI64([0])]);
+  // The additive mask [rep·T, C + T] of the scores over the buffers' C positions, then the T new
+  // tokens: 0 for the cached positions s < P, −inf for the room after them (stale or zero); new
+  // token j is visible from new token i iff j ≤ i. Rows: the rep query heads of a kv head × T.
+  const Cdim = g.op("Shape", [inputs.pastK[0]!], { start: 2, end: 3 });
+  const s = g.op("Range", [zero, g.op("Squeeze", [Cdim, g.constI64([0])]), one]);
+  const ninf = g.constF32([-Infinity], []);
+  const pastMask = g.op("Where", [g.op("Less", [s, P]), g.constF32([0], []), ninf]); // [C]
+  const t = g.op("Range", [zero, T, one]);
+  const future = g.op("Greater", [row(t), g.op("Unsqueeze", [t, g.constI64([1])])]);
+  const causal = g.op("Where", [future, ninf, g.constF32([0], [])]); // [T, T]
+  const rows = g.op("Mul", [T, g.constI64([rep], [])]);
+  const mask = g.op(
+    "Concat",
+    [
+      g.op("Expand", [row(pastMask), g.op("Concat", [row(rows), Cdim], { axis: 0 })]),
+      rep === 1 ? causal : g.op("Tile", [causal, g.constI64([rep, 1])]),
+    ],
+    { axis: 1 },
+  );
+  const positions = row(pos); // [1, T]
+  const splitSizes = g.op("Concat", [Cdim, row(T)], { axis: 0 });
+  const alpha = f(1 / Math.sqrt(hd));
+  // [T, n·hd] → [1, n, T, hd]
+  const heads = (x: string, n: number) =>
+    g.op("Transpose", [g.op("Reshape", [x, g.constI64([1, -1, n, hd])])], { perm: [0, 2, 1, 3] });
+  // RoPE by onnxruntime's kernel (the one GroupQueryAttention runs), on [1, n, T, hd].
+  const rope = (x: string) =>
+    g.op(
+      "RotaryEmbedding",
+      [x, positions, cosHalf, sinHalf],
+      { interleaved: 0 },
+      { domain: "com.microsoft" },
+    );
+  const scores = (q: string, k: string) =>
+    g.op("FusedMatMul", [q, k], { transB: 1, alpha }, { domain: "com.microsoft" });
+  return {
+    layer(l, qProj, kProj, vProj) {
+      // Query head h reads kv head h / rep, and those rep heads are consecutive: as [1, kvH,
+      // rep·T, hd] each kv head's keys are read once for all of them.
+      const qHeads = rope(heads(qProj, H));
+      const q = rep === 1 ? qHeads : g.op("Reshape", [qHeads, g.constI64([1, kvH, -1, hd])]);
+      const k = rope(heads(kProj, kvH)); // [1, kvH, T, hd]
+      const v = heads(vProj, kvH);
+      g.output(k, io.presentKey(l), "float32", [1, kvH, "T", hd]);
+      g.output(v, io.presentValue(l), "float32", [1, kvH, "T", hd]);
+      const all = g.op("Concat", [scores(q, inputs.pastK[l]!), scores(q, k)], { axis: 3 });
+      const probs = g.op("Softmax", [g.op("Add", [all, mask])], { axis: -1 });
+      const [pPast, pNew] = g.opN("Split", [probs, splitSizes], 2, { axis: 3 });
+      const o = g.op("Add", [g.op("MatMul", [pPast!, inputs.pastV[l]!]), g.op("MatMul", [pNew!, v])]);
+      // [1, kvH, rep·T, hd] → [1, H, T, hd] → [T, H·hd]
+      const oHeads = rep === 1 ? o : g.op("Reshape", [o, g.constI64([1, H, -1, hd])]);
+      return g.op("Reshape", [g.op("Transpose", [oHeads], { perm: [0, 2, 1, 3] }), g.constI64([-1, H * hd])]);
     },
   };
 }

@@ -15,7 +15,7 @@
 // for decoding one token, reads a fraction of the expert weights.
 import { routingGroupCount } from "../checkpoint/config";
 import { f, type ElemType, type GraphBuilder } from "../onnx/graph-builder";
-import { attention } from "./attention";
+import { attention, type AttentionForm } from "./attention";
 import { experts } from "./experts";
 import { io } from "./graph-io";
 import { castsFor, weightsFor, type Quantization, type WeightSource } from "./graph-parts";
@@ -45,8 +45,13 @@ export interface GraphOptions {
   dtype: GraphDtype;
   /** Quantized graphs: MatMulNBits' accuracy_level (default 4, int8 activations; 0: float32). */
   accuracyLevel?: Quantization["accuracyLevel"];
-  /** "fused": onnxruntime's GroupQueryAttention (default); "portable": standard ONNX ops. */
-  attention?: "fused" | "portable";
+  /**
+   * "padded" (default): the cache in buffers with room, read where it lies in float32 graphs and
+   * by onnxruntime's GroupQueryAttention in float16 ones; "gqa": GroupQueryAttention whatever the
+   * dtype (the float32 graphs' form before converter version 11, kept to measure against);
+   * "portable": standard ONNX ops over an exact-length cache. (attention.ts, AttentionForm)
+   */
+  attention?: "padded" | "gqa" | "portable";
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
@@ -74,18 +79,21 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
   const numLogits = g.input(io.numLogits, "int64", [1]);
   const maskActive = g.input(io.maskActive, "bool", []);
   const masks = Array.from({ length: groups }, (_, k) => g.input(io.mask(k), "float32", [E, E]));
-  const fused = (opts.attention ?? "fused") === "fused";
-  // Fused attention reads the cache from buffers with room (length C, the first P valid, P
+  const choice = opts.attention ?? "padded";
+  const form: AttentionForm =
+    choice === "portable" ? "portable" : choice === "gqa" || act === "float16" ? "gqa" : "read";
+  const padded = form !== "portable";
+  // Padded attention reads the cache from buffers with room (length C, the first P valid, P
   // given apart) and returns only the new tokens' keys and values: onnxruntime-node copies each
   // output into JavaScript, which for the whole cache cost time in proportion to the context.
-  const pastLength = fused ? g.input(io.pastLength, "int64", [1]) : "";
+  const pastLength = padded ? g.input(io.pastLength, "int64", [1]) : "";
   const pastK: string[] = [];
   const pastV: string[] = [];
   for (let l = 0; l < c.numLayers; l++) {
-    pastK.push(g.input(io.pastKey(l), dt, [1, c.numKvHeads, fused ? "C" : "P", hd]));
-    pastV.push(g.input(io.pastValue(l), dt, [1, c.numKvHeads, fused ? "C" : "P", hd]));
+    pastK.push(g.input(io.pastKey(l), dt, [1, c.numKvHeads, padded ? "C" : "P", hd]));
+    pastV.push(g.input(io.pastValue(l), dt, [1, c.numKvHeads, padded ? "C" : "P", hd]));
   }
-  const attn = attention(g, c, act, cast, fused, { ids, pastK, pastV, pastLength }, weights);
+  const attn = attention(g, c, act, cast, form, { ids, pastK, pastV, pastLength }, weights);
 
   // ---- embedding
   const embed = await weights.embedding("model.embed_tokens.weight", [c.vocabSize, d]);

@@ -39,13 +39,15 @@ describe("bench --profile", () => {
     const runs = events.filter((e) => e.cat === "Session" && e.name === "model_run");
     assert.equal(runs.length, 4 * 4, "every forward pass is in the trace");
 
-    const summary = spawnSync(process.execPath, ["scripts/profile-summary.mjs", trace], { encoding: "utf8" });
+    const summary = spawnSync(process.execPath, ["scripts/profile-summary.mjs", trace, "--top", "60"], {
+      encoding: "utf8",
+    });
     assert.equal(summary.status, 0, summary.stderr);
     assert.match(summary.stdout, /decode runs of 15/);
     assert.match(
       summary.stdout,
-      /^\| GroupQueryAttention \| [\d.]+ \| 8 \|/m,
-      "one attention node per layer (8)",
+      /^\| RotaryEmbedding \| [\d.]+ \| 16 \|/m,
+      "two RoPE nodes per layer (8 layers; queries and keys)",
     );
     const shares = [...summary.stdout.matchAll(/\| ([\d.]+) % \|$/gm)].map((m) => Number(m[1]));
     assert.ok(shares.length > 3 && shares.reduce((a, b) => a + b, 0) <= 100.5, `own times: ${shares}`);

@@ -5,10 +5,6 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Checkpoint } from "../../src/checkpoint/checkpoint";
-import { ensureConverted } from "../../src/engine/model-store";
-import { openSession } from "../../src/engine/session";
-import { MonetRunner } from "../../src/engine/runner";
 import { KvCache } from "../../src/engine/kv-cache";
 import { steeringFromIndexLists, steeringFromScaledExperts } from "../../src/engine/steering";
 import { routingGroupCount } from "../../src/checkpoint/config";
@@ -24,19 +20,9 @@ import {
   shape,
   u8,
 } from "../helpers/fixtures";
+import { testRunner } from "../helpers/runner";
 
-async function fp16Runner(dir: string) {
-  const ckpt = await Checkpoint.open(dir);
-  const converted = await ensureConverted(ckpt, { cacheDir: TEST_CACHE, dtype: "float16" });
-  await ckpt.close();
-  assert.equal(converted.manifest.dtype, "float16");
-  return new MonetRunner(
-    (await openSession(converted.modelPath, { ep: "cpu" })).session,
-    ckpt.config,
-    undefined,
-    "float16",
-  );
-}
+const fp16Runner = (dir: string) => testRunner(dir, { dtype: "float16" });
 
 describe("float16 graph", () => {
   for (const name of ["random-vd", "random-hd"]) {

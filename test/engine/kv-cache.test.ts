@@ -7,13 +7,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as ort from "../../src/engine/ort";
 import { KvCache, type CacheShape } from "../../src/engine/kv-cache";
-import { Checkpoint } from "../../src/checkpoint/checkpoint";
-import { ensureConverted } from "../../src/engine/model-store";
-import { openSession } from "../../src/engine/session";
-import { MonetRunner } from "../../src/engine/runner";
+import type { MonetRunner } from "../../src/engine/runner";
 import { generate, type CacheSlot } from "../../src/engine/generate";
 import { SentencePieceTokenizer } from "../../src/tokenizer/tokenizer";
-import { DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
+import { DEMO_MODEL } from "../helpers/fixtures";
+import { testRunner } from "../helpers/runner";
 
 const shape: CacheShape = { numLayers: 2, numKvHeads: 2, headDim: 3 };
 
@@ -59,10 +57,7 @@ describe("generation reserves its cache once (demo model)", () => {
   let tokenizer: SentencePieceTokenizer;
   before(async () => {
     tokenizer = await SentencePieceTokenizer.fromFileAsync(join(DEMO_MODEL, "tokenizer.model"));
-    const ckpt = await Checkpoint.open(DEMO_MODEL);
-    const converted = await ensureConverted(ckpt, { cacheDir: TEST_CACHE, dtype: "float32" });
-    await ckpt.close();
-    runner = new MonetRunner((await openSession(converted.modelPath, { ep: "cpu" })).session, ckpt.config);
+    runner = await testRunner(DEMO_MODEL);
   });
   after(async () => runner.session.release());
 

@@ -123,7 +123,7 @@ export interface Opened {
 }
 
 export interface OpenedGraph extends Opened {
-  /** The graph takes padded KV-cache buffers and `past_length` (fused GroupQueryAttention). */
+  /** The graph takes padded KV-cache buffers and `past_length` (padded attention: src/model/attention.ts). */
   readonly paddedCache: boolean;
   /** Logits of every position, [T, V]. */
   fullPass(ids: readonly number[], steering?: CheckSteering): Promise<Float32Array>;
