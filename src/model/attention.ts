@@ -25,8 +25,8 @@ export interface AttentionInputs {
  *     positions (FusedMatMul against the buffer, positions ≥ P masked) and over the new tokens
  *     are computed apart and share one softmax. Nothing of the cache's size is written.
  *   - "gqa": onnxruntime's GroupQueryAttention over the padded buffers. Its CPU kernel fills a
- *     new cache of the buffers' length (zeroed, then the past copied in) on every call: 2.4×
- *     the read form's time for 24 layers of the 1.4B at 2,048 tokens (`npm run bench:attention`).
+ *     new cache of the buffers' length (zeroed, then the past copied in) on every call: 1.85×
+ *     the read form's time for 24 layers of the 1.4B at 1,920 tokens (`npm run bench:attention`).
  *     Kept for float16 graphs, made for GPUs, where it is unmeasured against the read form.
  *   - "portable": standard ONNX ops over an exact-length cache, returned whole.
  */
@@ -133,15 +133,9 @@ export function attention(
       const unsqueezed = (t: string) => (t ? g.op("Unsqueeze", [t, g.constI64([0])]) : "");
       let ctx: string;
       if (read) {
+        const sizes = () => g.constI64([c.numHeads * hd, c.numKvHeads * hd, c.numKvHeads * hd]);
         const [q, k, v] = packed
-          ? g.opN(
-              "Split",
-              [packed.apply(g, x), g.constI64([c.numHeads * hd, c.numKvHeads * hd, c.numKvHeads * hd])],
-              3,
-              {
-                axis: 1,
-              },
-            )
+          ? g.opN("Split", [packed.apply(g, x), sizes()], 3, { axis: 1 })
           : [qProj, kProj, vProj];
         ctx = read.layer(l, q!, k!, v!);
       } else if (fused) {
