@@ -105,9 +105,7 @@ export function attention(
     const rot = g.op("Concat", [g.op("Neg", [x2!]), x1!], { axis: 3 });
     return g.op("Add", [g.op("Mul", [x, cosT]), g.op("Mul", [rot, sinT])]);
   };
-  const heads = (x: string, n: number) =>
-    // [1, n, T, hd]
-    g.op("Transpose", [g.op("Reshape", [x, g.constI64([1, -1, n, hd])])], { perm: [0, 2, 1, 3] });
+  const heads = (x: string, n: number) => toHeads(g, x, n, hd);
 
   return {
     async layer(l, x) {
@@ -122,22 +120,22 @@ export function attention(
         part("v_proj", c.numKvHeads * hd),
       ];
       // Quantized graphs over padded buffers multiply by q, k and v as one stacked matrix (one
-      // MatMulNBits instead of three); GroupQueryAttention takes the packed [q | k | v] as is.
+      // MatMulNBits instead of three): GroupQueryAttention takes the packed [q | k | v] as is,
+      // the read form takes it apart.
       const packed = padded
         ? await weights.joined?.(`${p}.self_attn.qkv_proj.weight`, parts, "rows")
         : undefined;
       const proj = async ({ name, dims }: MatrixPart) => (await weights.linear(name, dims)).apply(g, x);
-      const [qProj, kProj, vProj] = packed
-        ? [read ? "" : packed.apply(g, x), "", ""]
-        : [await proj(parts[0]!), await proj(parts[1]!), await proj(parts[2]!)];
+      const qkvSizes = [c.numHeads * hd, c.numKvHeads * hd, c.numKvHeads * hd];
+      const [qProj, kProj, vProj] = !packed
+        ? [await proj(parts[0]!), await proj(parts[1]!), await proj(parts[2]!)]
+        : read
+          ? g.opN("Split", [packed.apply(g, x), g.constI64(qkvSizes)], 3, { axis: 1 })
+          : [packed.apply(g, x), "", ""];
       const unsqueezed = (t: string) => (t ? g.op("Unsqueeze", [t, g.constI64([0])]) : "");
       let ctx: string;
       if (read) {
-        const sizes = () => g.constI64([c.numHeads * hd, c.numKvHeads * hd, c.numKvHeads * hd]);
-        const [q, k, v] = packed
-          ? g.opN("Split", [packed.apply(g, x), sizes()], 3, { axis: 1 })
-          : [qProj, kProj, vProj];
-        ctx = read.layer(l, q!, k!, v!);
+        ctx = read.layer(l, qProj!, kProj!, vProj!);
       } else if (fused) {
         // onnxruntime's GroupQueryAttention: RoPE (half rotation), causal mask, GQA and the
         // cache append in one kernel. seqlens_k is the last position (total − 1).
@@ -223,6 +221,11 @@ export function attention(
   };
 }
 
+/** [T, n·hd] → [1, n, T, hd]: the heads of a projection, one after another. */
+function toHeads(g: GraphBuilder, x: string, n: number, hd: number): string {
+  return g.op("Transpose", [g.op("Reshape", [x, g.constI64([1, -1, n, hd])])], { perm: [0, 2, 1, 3] });
+}
+
 /**
  * The "read" form's per-graph parts (the mask and positions all layers share) and its layer:
  * attention over a padded cache [1, kvH, C, hd] whose first P positions are valid, and T new
@@ -268,9 +271,7 @@ function readForm(
   const positions = row(pos); // [1, T]
   const splitSizes = g.op("Concat", [Cdim, row(T)], { axis: 0 });
   const alpha = f(1 / Math.sqrt(hd));
-  // [T, n·hd] → [1, n, T, hd]
-  const heads = (x: string, n: number) =>
-    g.op("Transpose", [g.op("Reshape", [x, g.constI64([1, -1, n, hd])])], { perm: [0, 2, 1, 3] });
+  const heads = (x: string, n: number) => toHeads(g, x, n, hd);
   // RoPE by onnxruntime's kernel (the one GroupQueryAttention runs), on [1, n, T, hd].
   const rope = (x: string) =>
     g.op(
