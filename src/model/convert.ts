@@ -11,7 +11,7 @@ import { buildMonetGraph, type GraphOptions, type WeightSource } from "./monet-g
 import type { MonetConfig } from "../checkpoint/config";
 
 /** Bump when the graph changes: cached conversions of older versions are rebuilt. */
-export const CONVERTER_VERSION = 11;
+export const CONVERTER_VERSION = 12;
 
 export const MODEL_FILE = "model.onnx";
 export const DATA_FILE = "model.onnx.data";

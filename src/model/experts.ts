@@ -14,6 +14,7 @@ import {
   type Weights,
   type WeightSource,
 } from "./graph-parts";
+import { EXPERT_QUANT_BLOCK } from "./quantize";
 import { scatterAddOverHeads, type Routing } from "./router";
 
 /** The view's rows of an expert-major tensor [E·rows, …] (all of it, or the union's). */
@@ -28,20 +29,22 @@ type ExpertMatrix = { tensor: string } | { linear: LinearWeight };
 
 /** An up projection u [E·rows, d]. */
 async function upMatrix(w: Weights, name: string, n: number, d: number): Promise<ExpertMatrix> {
-  return w.quant ? { linear: await w.linear(name, [n, d]) } : { tensor: await w.tensor(name, [n, d]) };
+  return w.quant
+    ? { linear: await w.linear(name, [n, d], undefined, EXPERT_QUANT_BLOCK) }
+    : { tensor: await w.tensor(name, [n, d]) };
 }
 
 /** A down projection v [out, E·rows] (PyTorch's [out, in]). */
 async function downMatrix(w: Weights, name: string, out: number, n: number): Promise<ExpertMatrix> {
   return w.quant
-    ? { linear: await w.linear(name, [out, n]) }
+    ? { linear: await w.linear(name, [out, n], undefined, EXPERT_QUANT_BLOCK) }
     : { tensor: await w.tensor(name, [n, out], (x) => transpose(x, out, n)) };
 }
 
 /** Per-expert output biases b [E, out], weighed by r: as rows, or quantized transposed to [out, E]. */
 async function biasMatrix(w: Weights, name: string, E: number, out: number): Promise<ExpertMatrix> {
   return w.quant
-    ? { linear: await w.linear(name, [out, E], (x) => transpose(x, E, out)) }
+    ? { linear: await w.linear(name, [out, E], (x) => transpose(x, E, out), EXPERT_QUANT_BLOCK) }
     : { tensor: await w.tensor(name, [E, out]) };
 }
 
@@ -73,9 +76,9 @@ async function downProjection(
     transform: (x) => transpose(x, E, out),
   };
   const joinedName = `${prefix}.${names.join("+")}`;
-  const all = await w.joined?.(joinedName, [...parts, biasPart], "cols");
+  const all = await w.joined?.(joinedName, [...parts, biasPart], "cols", EXPERT_QUANT_BLOCK);
   if (all) return { joined: all };
-  const some = await w.joined?.(joinedName, parts, "cols");
+  const some = await w.joined?.(joinedName, parts, "cols", EXPERT_QUANT_BLOCK);
   if (some) return { joined: some, bias: await biasMatrix(w, biasPart.name, E, out) };
   const matrices: ExpertMatrix[] = [];
   for (const n of names) matrices.push(await downMatrix(w, `${prefix}.${n}.weight`, out, E * rows));

@@ -10,6 +10,7 @@ import {
   concatQuantized,
   packedZeroPoints,
   QUANT_BLOCK as QUANT_BLOCK_SIZE,
+  blockFor,
   quantizable,
   quantizeBlocks,
   type QuantBits,
@@ -71,22 +72,28 @@ export interface EmbeddingWeight {
 export interface Weights {
   /** A tensor as stored (the graph's element type unless `elem` says). */
   tensor: WeightFn;
-  /** A matrix [out, in] (after `transform`) for x·Wᵀ. */
+  /**
+   * A matrix [out, in] (after `transform`) for x·Wᵀ. Quantized graphs cut its rows into blocks
+   * of `block` values where they are whole blocks of it (else of QUANT_BLOCK).
+   */
   linear(
     name: string,
     dims: [out: number, inp: number],
     transform?: (x: Float32Array) => Float32Array,
+    block?: number,
   ): Promise<LinearWeight>;
   embedding(name: string, dims: [vocab: number, d: number]): Promise<EmbeddingWeight>;
   /**
    * Quantized graphs: several matrices multiplied as one (concatQuantized: stacked by "rows", or
    * side by side by "cols", each quantized on its own exactly as linear() would), stored as
-   * `name`. Undefined in float graphs, or when a part's rows are not whole blocks.
+   * `name`, all in blocks of `block` (or of QUANT_BLOCK where a part's rows are not whole blocks
+   * of it). Undefined in float graphs, or when a part's rows are not whole blocks of either.
    */
   joined?(
     name: string,
     parts: readonly MatrixPart[],
     along: "rows" | "cols",
+    block?: number,
   ): Promise<LinearWeight | undefined>;
   /** Set for quantized graphs. */
   readonly quant?: Quantization;
@@ -128,25 +135,30 @@ export function weightsFor(
   // A quantized matrix as MatMulNBits takes it: codes [out, blocks, blob], scales [out, blocks]
   // and (int4) zero points [out, ⌈blocks/2⌉], packed.
   interface Stored {
+    block: number;
     codes: string;
     scales: string;
     zeroPoints: string;
   }
-  const quantizePart = async ({ name, dims: [out, inp], transform }: MatrixPart): Promise<BlockQuantized> => {
+  const quantizePart = async (
+    { name, dims: [out, inp], transform }: MatrixPart,
+    block: number,
+  ): Promise<BlockQuantized> => {
     const raw = await src.readFloat32(name);
-    return quantizeBlocks(transform ? transform(raw) : raw, out, inp, quant.bits);
+    return quantizeBlocks(transform ? transform(raw) : raw, out, inp, quant.bits, block);
   };
   const store = (name: string, q: BlockQuantized): Stored => {
     const { rows: out } = q;
     const blocks = q.cols / q.block;
     const zp = packedZeroPoints(q);
     return {
+      block: q.block,
       codes: g.weight(name, "uint8", [out, blocks, q.codes.length / (out * blocks)], q.codes),
       scales: g.weight(`${name}.scales`, "float32", [out, blocks], q.scales),
       zeroPoints: zp ? g.weight(`${name}.zero_points`, "uint8", [out, zp.length / out], zp) : "",
     };
   };
-  const nbits = ({ codes, scales, zeroPoints }: Stored, out: number, inp: number): LinearWeight => ({
+  const nbits = ({ block, codes, scales, zeroPoints }: Stored, out: number, inp: number): LinearWeight => ({
     out,
     in: inp,
     apply: (b, x, bias) =>
@@ -161,7 +173,7 @@ export function weightsFor(
           K: inp,
           N: out,
           bits: quant.bits,
-          block_size: QUANT_BLOCK_SIZE,
+          block_size: block,
           accuracy_level: quant.accuracyLevel,
         },
         { domain: "com.microsoft" },
@@ -170,17 +182,22 @@ export function weightsFor(
   return {
     tensor,
     quant,
-    joined: async (name, parts, along) => {
-      if (!parts.every((p) => quantizable(p.dims[1]))) return undefined;
+    joined: async (name, parts, along, preferred) => {
+      const block = blockFor(
+        parts.map((p) => p.dims[1]),
+        preferred,
+      );
+      if (block === undefined) return undefined;
       const quantizedParts: BlockQuantized[] = [];
-      for (const p of parts) quantizedParts.push(await quantizePart(p));
+      for (const p of parts) quantizedParts.push(await quantizePart(p, block));
       const q = concatQuantized(quantizedParts, along);
       return nbits(store(name, q), q.rows, q.cols);
     },
-    linear: async (name, [out, inp], transform) => {
+    linear: async (name, [out, inp], transform, preferred) => {
+      const block = blockFor([inp], preferred);
       // Rows that are not whole blocks (no published shape has them) stay float32.
-      if (!quantizable(inp)) return floatLinear(await tensor(name, [out, inp], transform), out, inp);
-      return nbits(store(name, await quantizePart({ name, dims: [out, inp], transform })), out, inp);
+      if (block === undefined) return floatLinear(await tensor(name, [out, inp], transform), out, inp);
+      return nbits(store(name, await quantizePart({ name, dims: [out, inp], transform }, block)), out, inp);
     },
     embedding: async (name, [vocab, d]) => {
       if (!quantizable(d)) {
@@ -218,6 +235,7 @@ export function weightsFor(
             const zp = packedZeroPoints(q);
             head = nbits(
               {
+                block: q.block,
                 codes,
                 scales: g.weight(`${name}.head_scales`, "float32", [vocab, blocks], q.scales),
                 zeroPoints: zp

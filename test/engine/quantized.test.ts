@@ -4,18 +4,25 @@
 // they must agree to float rounding (1e-4) on logits, masked and steered logits and cached
 // decoding, so the layouts, scales and masks are exact relative to the quantized model; the
 // default accuracy_level 4 (int8 activations) within a looser bound on the demo model's logits
-// (0.4; measured: 0.25, printed by the test) with the same top-1 token wherever the reference's margin exceeds 0.1.
+// (0.6; measured 0.18–0.28 in int8 and 0.23–0.45 in int4, printed by the test: MatMulNBits rounds
+// the activations per block of the weights' size, 128 values in the experts' matrices, so int4
+// is looser than with blocks of 32, 0.25) with the same top-1 token wherever the reference's
+// margin exceeds 0.1.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Checkpoint } from "../../src/checkpoint/checkpoint";
-import { convertToOnnx, DATA_FILE, readConverted } from "../../src/model/convert";
+import { convertToOnnx, DATA_FILE, MODEL_FILE, readConverted } from "../../src/model/convert";
 import type { GraphOptions, WeightSource } from "../../src/model/monet-graph";
+import { fromBinary } from "@bufbuild/protobuf";
+import { ModelProtoSchema, type NodeProto } from "onnx-buf";
 import {
+  blockFor,
   concatQuantized,
   dequantizeBlocks,
+  EXPERT_QUANT_BLOCK,
   packedZeroPoints,
   quantizeBlocks,
   QUANT_BLOCK,
@@ -72,6 +79,17 @@ describe("block quantization", () => {
     assert.equal(q.codes[16], 15);
     assert.deepEqual([...packedZeroPoints(q)!], [5]);
     assert.deepEqual([...dequantizeBlocks(q).subarray(0, 2)], [-5, 10]);
+  });
+
+  it("block sizes: the preferred one where every row is whole blocks of it, else 32, else none", () => {
+    assert.equal(EXPERT_QUANT_BLOCK, 128);
+    assert.equal(blockFor([4096], 128), 128);
+    assert.equal(blockFor([4096, 4096, 512], 128), 128); // a VD side's v11 | v12 | biases, E = 512
+    assert.equal(blockFor([32], 128), 32); // the random fixtures' down projections (E·m/2 = 32)
+    assert.equal(blockFor([64], 128), 32); // and up projections (d = 64)
+    assert.equal(blockFor([4096, 96], 128), 32);
+    assert.equal(blockFor([2048]), 32);
+    assert.equal(blockFor([16], 128), undefined); // their biases (E = 16) stay float32
   });
 
   it("refuses rows that are not whole blocks", () => {
@@ -212,7 +230,7 @@ describe("quantized graphs against the float32 graph of their dequantized weight
     after(async () => ckpt.close());
 
     for (const bits of [8, 4] as const)
-      it(`int${bits}: accuracy_level 0 to float rounding, the default accuracy_level 4 within 0.4 with the same top-1 token past near ties`, async (t) => {
+      it(`int${bits}: accuracy_level 0 to float rounding, the default accuracy_level 4 within 0.6 with the same top-1 token past near ties`, async (t) => {
         const dir = join(tmp, `demo-${bits}`);
         const dtype = bits === 8 ? "int8" : "int4";
         const ref = await runner(dequantizedSource(ckpt, bits), `${dir}-ref`, { dtype: "float32" });
@@ -229,7 +247,7 @@ describe("quantized graphs against the float32 graph of their dequantized weight
           assert.ok(exactDiff < 1e-3, `${lang}, accuracy_level 0: ${exactDiff}`);
           const ours = await run(fast);
           const fastDiff = maxAbsDiff(ours, r);
-          assert.ok(fastDiff < 0.4, `${lang}: ${fastDiff}`);
+          assert.ok(fastDiff < 0.6, `${lang}: ${fastDiff}`);
           t.diagnostic(`${lang}: accuracy_level 0 ${exactDiff.toExponential(1)}, 4 ${fastDiff.toFixed(3)}`);
           for (let t = 0; t < ids.length; t++) {
             const row = Array.from(r.subarray(t * V, (t + 1) * V));
@@ -241,6 +259,37 @@ describe("quantized graphs against the float32 graph of their dequantized weight
         }
         await Promise.all([ref, exact, fast].map((x) => x.session.release()));
       });
+
+    it("int4: the experts' matrices in blocks of 128, attention and head in blocks of 32", async () => {
+      const dir = join(tmp, "demo-blocks");
+      await convertToOnnx(ckpt, dir, { fingerprint: "f", dtype: "int4" });
+      const graph = fromBinary(ModelProtoSchema, readFileSync(join(dir, MODEL_FILE))).graph!;
+      const nodes: NodeProto[] = [];
+      const visit = (ns: readonly NodeProto[]) => {
+        for (const n of ns) {
+          nodes.push(n);
+          for (const a of n.attribute) if (a.g) visit(a.g.node);
+        }
+      };
+      visit(graph.node);
+      const blocks = new Map<string, number>(); // MatMulNBits' weight → block_size
+      for (const n of nodes.filter((x) => x.opType === "MatMulNBits"))
+        blocks.set(n.input[1]!, Number(n.attribute.find((a) => a.name === "block_size")!.i));
+      const L = ckpt.config.numLayers;
+      const expert = [...blocks].filter(([w]) => w.includes(".moe."));
+      const other = [...blocks].filter(([w]) => !w.includes(".moe."));
+      // Per layer u1, u2 and each side's joined down projection; q·k·v, o; and the head.
+      assert.equal(expert.length, 4 * L, JSON.stringify(expert.map(([w]) => w)));
+      assert.equal(other.length, 2 * L + 1, JSON.stringify(other.map(([w]) => w)));
+      assert.ok(
+        expert.every(([, b]) => b === EXPERT_QUANT_BLOCK),
+        JSON.stringify(expert),
+      );
+      assert.ok(
+        other.every(([, b]) => b === 32),
+        JSON.stringify(other),
+      );
+    });
 
     it("the converted folder: manifest dtype, and far fewer bytes than float32", async () => {
       const sizes: Record<string, number> = {};
