@@ -17,7 +17,8 @@ import { Checkpoint } from "../../src/checkpoint/checkpoint";
 import { convertToOnnx, DATA_FILE, MODEL_FILE, readConverted } from "../../src/model/convert";
 import type { GraphOptions, WeightSource } from "../../src/model/monet-graph";
 import { fromBinary } from "@bufbuild/protobuf";
-import { ModelProtoSchema, type NodeProto } from "onnx-buf";
+import { ModelProtoSchema } from "onnx-buf";
+import { allNodes, intAttr } from "../../src/onnx/graph-reader";
 import {
   blockFor,
   concatQuantized,
@@ -264,17 +265,9 @@ describe("quantized graphs against the float32 graph of their dequantized weight
       const dir = join(tmp, "demo-blocks");
       await convertToOnnx(ckpt, dir, { fingerprint: "f", dtype: "int4" });
       const graph = fromBinary(ModelProtoSchema, readFileSync(join(dir, MODEL_FILE))).graph!;
-      const nodes: NodeProto[] = [];
-      const visit = (ns: readonly NodeProto[]) => {
-        for (const n of ns) {
-          nodes.push(n);
-          for (const a of n.attribute) if (a.g) visit(a.g.node);
-        }
-      };
-      visit(graph.node);
       const blocks = new Map<string, number>(); // MatMulNBits' weight → block_size
-      for (const n of nodes.filter((x) => x.opType === "MatMulNBits"))
-        blocks.set(n.input[1]!, Number(n.attribute.find((a) => a.name === "block_size")!.i));
+      for (const n of allNodes(graph).filter((x) => x.opType === "MatMulNBits"))
+        blocks.set(n.input[1]!, Number(intAttr(n, "block_size")));
       const L = ckpt.config.numLayers;
       const expert = [...blocks].filter(([w]) => w.includes(".moe."));
       const other = [...blocks].filter(([w]) => !w.includes(".moe."));

@@ -10,15 +10,10 @@
 // The weights stay in the converted folder's model.onnx.data: the variant is written beside
 // it and names the same external-data file.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import {
-  ModelProtoSchema,
-  TensorProtoSchema,
-  TensorProto_DataType,
-  type GraphProto,
-  type NodeProto,
-} from "onnx-buf";
+import { ModelProtoSchema, TensorProtoSchema, TensorProto_DataType } from "onnx-buf";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { allNodes, intAttr } from "../../onnx/graph-reader";
 
 /** The token count above which the converter takes the all-experts path (monet-graph.ts). */
 const UNION_MAX_TOKENS = 8n;
@@ -78,24 +73,4 @@ export function denseDecodeModel(bytes: Uint8Array, source = "model.onnx"): Uint
     }),
   );
   return toBinary(ModelProtoSchema, model);
-}
-
-/** Nodes of the graph and of its subgraphs (If branches). */
-function allNodes(graph: GraphProto): NodeProto[] {
-  const out: NodeProto[] = [];
-  const visit = (g: GraphProto) => {
-    for (const n of g.node) {
-      out.push(n);
-      for (const a of n.attribute) {
-        if (a.g) visit(a.g);
-        for (const sub of a.graphs) visit(sub);
-      }
-    }
-  };
-  visit(graph);
-  return out;
-}
-
-function intAttr(n: NodeProto, name: string): bigint | undefined {
-  return n.attribute.find((a) => a.name === name)?.i;
 }
