@@ -4,6 +4,8 @@ import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 // providers.ts, not session.ts (which loads onnxruntime): the extension host never loads the
 // native runtime (the engine process does).
+import type { DtypeChoice } from "../engine/engine";
+import { PROTOCOL_DTYPES } from "../engine/protocol-check";
 import { EP_PREFERENCES, type EpPreference } from "../engine/providers";
 import { isRepoRef } from "../hub/repo-ref";
 
@@ -15,6 +17,8 @@ export interface MonetLensConfig {
   /** Checkpoint folder or Hugging Face repo id (`org/name[@revision]`); "" = the embedded demo model. */
   modelPath: string;
   executionProvider: EpPreference;
+  /** The converted model's precision (docs/quantization.md); auto: src/engine/dtype.ts. */
+  dtype: DtypeChoice;
   /** Intra-op threads on CPU; 0 = automatic. */
   threads: number;
   maxTokens: number;
@@ -35,6 +39,7 @@ export const DEFAULTS: Readonly<MonetLensConfig> = {
   enable: true,
   modelPath: "",
   executionProvider: "auto",
+  dtype: "auto",
   threads: 0,
   maxTokens: 64,
   temperature: 0,
@@ -102,6 +107,15 @@ export function readConfig(read: SettingReader): ReadConfig {
     }
     return v as EpPreference;
   };
+  const dtype = (): DtypeChoice => {
+    const v = read("dtype");
+    if (v === undefined || v === null) return DEFAULTS.dtype;
+    if (typeof v !== "string" || !(PROTOCOL_DTYPES as readonly string[]).includes(v)) {
+      bad("dtype", v, `one of ${PROTOCOL_DTYPES.join(", ")}`);
+      return DEFAULTS.dtype;
+    }
+    return v as DtypeChoice;
+  };
   const languages = (): string[] => {
     const v = read("enabledLanguages");
     if (v === undefined || v === null) return [...DEFAULTS.enabledLanguages];
@@ -124,6 +138,7 @@ export function readConfig(read: SettingReader): ReadConfig {
     enable: bool("enable"),
     modelPath: str("modelPath"),
     executionProvider: ep(),
+    dtype: dtype(),
     threads: num("threads", 0, 256, true),
     maxTokens: num("maxTokens", 1, 1024, true),
     temperature: num("temperature", 0, 2, false),
@@ -195,9 +210,12 @@ export function languageEnabled(
   return enabledLanguages.includes("*") || enabledLanguages.includes(languageId);
 }
 
-/** The settings whose change needs a new engine (another model or provider). */
+/** The settings whose change needs a new engine (another model, provider, precision or thread count). */
 export function engineSettingsChanged(a: MonetLensConfig, b: MonetLensConfig): boolean {
   return (
-    a.modelPath !== b.modelPath || a.executionProvider !== b.executionProvider || a.threads !== b.threads
+    a.modelPath !== b.modelPath ||
+    a.executionProvider !== b.executionProvider ||
+    a.dtype !== b.dtype ||
+    a.threads !== b.threads
   );
 }

@@ -225,6 +225,7 @@ export class Ctx {
     return {
       modelDir: c.modelPath || undefined,
       ep: c.executionProvider,
+      dtype: c.dtype,
       threads: c.threads,
       idleUnloadMs: c.idleUnloadMinutes * 60_000,
     };

@@ -7,7 +7,7 @@
 // downloaded meanwhile is found. No VS Code API here.
 import type { CompletionEngine, CompletionModel } from "../completion/controller";
 import { promptTokenizer } from "../completion/prompt";
-import type { RoutedText } from "../engine/engine";
+import type { DtypeChoice, RoutedText } from "../engine/engine";
 import { EngineClient, type ClientOptions } from "../engine/engine-client";
 import { CancelledError, EngineCrashedError, EngineUnavailableError } from "../engine/errors";
 import type { GenerateResult } from "../engine/generate";
@@ -26,6 +26,8 @@ export interface EngineSettings {
   /** A folder, or a Hugging Face repo id (`org/name[@revision]`) in the local cache; undefined = the embedded model. */
   modelDir: string | undefined;
   ep: EpPreference;
+  /** The converted model's precision; auto: src/engine/dtype.ts picks it. */
+  dtype: DtypeChoice;
   /** 0 = automatic. */
   threads: number;
   /** 0 = never. */
@@ -104,11 +106,12 @@ export class EngineHost implements CompletionEngine {
     return this.active > 0;
   }
 
-  /** New settings: a different model, provider or thread count replaces the engine (returns true then). */
+  /** New settings: a different model, provider, precision or thread count replaces the engine (returns true then). */
   async configure(settings: EngineSettings): Promise<boolean> {
     const replace =
       settings.modelDir !== this.settings.modelDir ||
       settings.ep !== this.settings.ep ||
+      settings.dtype !== this.settings.dtype ||
       settings.threads !== this.settings.threads;
     this.settings = settings;
     if (replace) await this.replaceClient();
@@ -327,6 +330,7 @@ export class EngineHost implements CompletionEngine {
     return create({
       modelDir: modelDir === undefined ? undefined : resolve(modelDir),
       ep: s.ep,
+      dtype: s.dtype,
       threads: s.threads > 0 ? s.threads : undefined,
       cacheDir: this.opts.cacheDir,
       maxRestarts: this.opts.maxRestarts ?? 3,

@@ -107,6 +107,8 @@ export function renderStatus(m: StatusModel): RenderedStatus {
         "",
         `Execution provider: ${e.info.ep}${m.device ? ` (${escapeMarkdown(m.device)})` : ""}` +
           (e.info.ep === "cpu" && m.cpu ? ` — ${escapeMarkdown(m.cpu)}` : ""),
+        "",
+        `Weights: ${e.info.dtype}${e.info.dtype.startsWith("int") ? " (quantized; the router stays float32)" : ""}`,
       );
       if (e.info.fallbacks.length)
         lines.push("", `Skipped providers: ${e.info.fallbacks.map(escapeMarkdown).join("; ")}`);

@@ -130,7 +130,7 @@ export class EngineClient {
     }
     this.info = info;
     this.opts.log?.(
-      `engine started: model ${info.modelDir}, execution provider ` +
+      `engine started: model ${info.modelDir}, ${info.dtype}, execution provider ` +
         `${info.ep}${info.fallbacks.length ? ` (skipped: ${info.fallbacks.join("; ")})` : ""}`,
     );
     return info;
@@ -210,8 +210,8 @@ export class EngineClient {
         return;
       case "provider":
         if (!this.info) return;
-        this.info = { ...this.info, ep: m.ep, fallbacks: m.fallbacks };
-        this.opts.log?.(`engine now runs on ${m.ep}`);
+        this.info = { ...this.info, ep: m.ep, dtype: m.dtype, fallbacks: m.fallbacks };
+        this.opts.log?.(`engine now runs on ${m.ep} (${m.dtype})`);
         this.opts.onProvider?.(this.info);
         return;
       case "text":

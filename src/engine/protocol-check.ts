@@ -9,6 +9,7 @@
 // may import engine.ts or session.ts at run time, so their two lists are repeated below and
 // test/engine/protocol-check.test.ts checks that they agree.
 import { CONFIG_LIMITS } from "../checkpoint/config";
+import type { GraphDtype } from "../model/monet-graph";
 import type { DtypeChoice } from "./engine";
 import type { StopReason } from "./generate";
 import type { Heartbeat, Request, Response } from "./protocol";
@@ -25,6 +26,8 @@ export const PROTOCOL_DTYPES = [
 // A dtype added to DtypeChoice and not here fails the type check (and would be refused on the wire).
 const everyDtype: Exclude<DtypeChoice, (typeof PROTOCOL_DTYPES)[number]> extends never ? true : false = true;
 void everyDtype;
+/** The graph dtypes (what `auto` becomes): model/monet-graph.ts GRAPH_DTYPES. */
+export const PROTOCOL_GRAPH_DTYPES = PROTOCOL_DTYPES.filter((d): d is GraphDtype => d !== "auto");
 /** session.ts MAX_THREADS. */
 export const PROTOCOL_MAX_THREADS = 256;
 
@@ -302,6 +305,7 @@ const engineInfo = obj({
   ep: str(64, 1),
   fallbacks: arr(line, L.listItems),
   convertedDir: path,
+  dtype: oneOf(PROTOCOL_GRAPH_DTYPES),
   // The checkpoint reader validated the configuration; here, the fields the callers read.
   config: obj(
     {
@@ -331,7 +335,7 @@ const engineInfo = obj({
 const RESPONSES: Readonly<Record<Response["type"], Readonly<Record<string, Check>>>> = {
   log: { line },
   progress: { done: count, total: count, what: str(L.lineChars) },
-  provider: { ep: str(64, 1), fallbacks: arr(line, L.listItems) },
+  provider: { ep: str(64, 1), dtype: oneOf(PROTOCOL_GRAPH_DTYPES), fallbacks: arr(line, L.listItems) },
   text: { id: requestId, text: str(L.textChars) },
   opened: { id: requestId, info: engineInfo },
   generated: { id: requestId, result: generateResult },

@@ -1,6 +1,7 @@
 // Messages between the engine client (the caller) and the engine's child process; each is
 // validated on arrival (protocol-check.ts).
 import type { MonetConfig } from "../checkpoint/config";
+import type { GraphDtype } from "../model/monet-graph";
 import type { DtypeChoice, RoutedText } from "./engine";
 import type { GenerateResult } from "./generate";
 import type { ModelIdentity } from "./model-identity";
@@ -68,6 +69,8 @@ export interface EngineInfo {
   fallbacks: string[];
   /** The converted model's folder (for logs). */
   convertedDir: string;
+  /** The graph's precision now (after `auto`; a float16 graph that overflowed runs float32). */
+  dtype: GraphDtype;
   config: MonetConfig;
   /** The model's name, fingerprint and configuration summary (routingGroups among them). */
   identity: ModelIdentity;
@@ -86,8 +89,11 @@ export interface Heartbeat {
 export type Response =
   | { type: "log"; line: string }
   | { type: "progress"; done: number; total: number; what: string }
-  /** The provider changed after opening (a GPU failed at run time and the engine moved to the CPU). */
-  | { type: "provider"; ep: string; fallbacks: string[] }
+  /**
+   * The provider or precision changed after opening (a GPU failed at run time and the engine
+   * moved to the CPU; a float16 graph overflowed and the engine moved to float32).
+   */
+  | { type: "provider"; ep: string; dtype: GraphDtype; fallbacks: string[] }
   | { type: "text"; id: number; text: string }
   | { type: "opened"; id: number; info: EngineInfo }
   | { type: "generated"; id: number; result: GenerateResult }

@@ -24,14 +24,14 @@ const send = (m: Response) => {
   heartbeat.progress();
   process.send!(m);
 };
-/** The provider the client was last told about. */
-let reportedEp: string | undefined;
+/** The provider and precision the client was last told about. */
+let reported: string | undefined;
 
-/** Tells the client when a run-time fallback moved the engine to another provider. */
+/** Tells the client when a run-time fallback moved the engine to another provider or precision. */
 function reportProvider(): void {
-  if (!engine || engine.ep === reportedEp) return;
-  reportedEp = engine.ep;
-  send({ type: "provider", ep: engine.ep, fallbacks: [...engine.fallbacks] });
+  if (!engine || `${engine.ep}|${engine.dtype}` === reported) return;
+  reported = `${engine.ep}|${engine.dtype}`;
+  send({ type: "provider", ep: engine.ep, dtype: engine.dtype, fallbacks: [...engine.fallbacks] });
 }
 
 /**
@@ -51,7 +51,7 @@ async function handle(req: Request): Promise<void> {
         log: (line) => send({ type: "log", line }),
         onProgress: (done, total, what) => send({ type: "progress", done, total, what }),
       });
-      reportedEp = engine.ep;
+      reported = `${engine.ep}|${engine.dtype}`;
       // The client's watchdog hears this process beat before it is told that the model is open.
       await heartbeat.started;
       send({
@@ -62,6 +62,7 @@ async function handle(req: Request): Promise<void> {
           ep: engine.ep,
           fallbacks: engine.fallbacks,
           convertedDir: engine.convertedDir,
+          dtype: engine.dtype,
           config: engine.config,
           identity: engine.identity,
         },

@@ -59,7 +59,7 @@ export function activate(context: vscode.ExtensionContext): void {
   ctx = c;
   c.log.info(
     `Monet Lens ${String(context.extension.packageJSON.version ?? "")} activated; model: ` +
-      `${c.config.modelPath || "embedded demo model"}, execution provider: ${c.config.executionProvider}`,
+      `${c.config.modelPath || "embedded demo model"}, execution provider: ${c.config.executionProvider}, dtype: ${c.config.dtype}`,
   );
   c.setActiveLanguage(vscode.window.activeTextEditor?.document.languageId);
 

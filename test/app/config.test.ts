@@ -2,7 +2,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { DEFAULTS, languageEnabled, readConfig, type MonetLensConfig } from "../../src/app/config";
+import {
+  DEFAULTS,
+  engineSettingsChanged,
+  languageEnabled,
+  readConfig,
+  type MonetLensConfig,
+} from "../../src/app/config";
+import { DTYPE_CHOICES } from "../../src/engine/engine";
 import { EP_PREFERENCES } from "../../src/engine/providers";
 
 const reader = (values: Partial<Record<keyof MonetLensConfig, unknown>>) => (key: keyof MonetLensConfig) =>
@@ -15,6 +22,29 @@ describe("configuration", () => {
     assert.deepEqual(setting.enum, [...EP_PREFERENCES]);
     assert.equal(setting.enumDescriptions.length, EP_PREFERENCES.length);
     assert.equal(setting.default, DEFAULTS.executionProvider);
+  });
+
+  it("package.json offers exactly the engine's dtypes, each described; a bad one is named and replaced by auto", () => {
+    const pkg = JSON.parse(readFileSync("package.json", "utf8"));
+    const setting = pkg.contributes.configuration.properties["monetLens.dtype"];
+    assert.deepEqual(setting.enum, [...DTYPE_CHOICES]);
+    assert.equal(setting.enumDescriptions.length, DTYPE_CHOICES.length);
+    assert.equal(setting.default, DEFAULTS.dtype);
+    assert.equal(setting.scope, "machine-overridable");
+    assert.equal(readConfig(reader({ dtype: "int4" })).config.dtype, "int4");
+    const bad = readConfig(reader({ dtype: "int3" }));
+    assert.equal(bad.config.dtype, "auto");
+    assert.match(
+      bad.problems.join("\n"),
+      /monetLens\.dtype: "int3" is not one of auto, float32, float16, int8, int4; using "auto"/,
+    );
+    const a = readConfig(reader({})).config;
+    assert.equal(
+      engineSettingsChanged(a, { ...a, dtype: "int8" }),
+      true,
+      "a new precision needs a new engine",
+    );
+    assert.equal(engineSettingsChanged(a, { ...a, maxTokens: 12 }), false);
   });
 
   it("defaults when nothing is set", () => {

@@ -16,7 +16,13 @@ function makeHost(overrides: { idleUnloadMs?: number; maxRestarts?: number; cach
   const states: EngineState["kind"][] = [];
   const logs: string[] = [];
   const host = new EngineHost({
-    settings: { modelDir: DEMO_MODEL, ep: "cpu", threads: 0, idleUnloadMs: overrides.idleUnloadMs ?? 0 },
+    settings: {
+      modelDir: DEMO_MODEL,
+      ep: "cpu",
+      dtype: "auto",
+      threads: 0,
+      idleUnloadMs: overrides.idleUnloadMs ?? 0,
+    },
     log: (l) => logs.push(l),
     cacheDir: overrides.cacheDir ?? TEST_CACHE,
     maxRestarts: overrides.maxRestarts,
@@ -47,6 +53,7 @@ describe("engine host (real engine process)", () => {
     child.emit("message", {
       type: "provider",
       ep: "cpu",
+      dtype: "float32",
       fallbacks: ["cuda: failed at run time: CUDA error"],
     });
     assert.equal(clients[0]!.info?.ep, "cpu");
@@ -59,7 +66,7 @@ describe("engine host (real engine process)", () => {
       "cpu",
       "the status sees the new provider",
     );
-    assert.ok(logs.includes("engine now runs on cpu"));
+    assert.ok(logs.includes("engine now runs on cpu (float32)"));
   });
 
   it("starts lazily on the first request and reports loading, ready and busy", async () => {
@@ -152,12 +159,38 @@ describe("engine host (real engine process)", () => {
     }
   });
 
+  it("the dtype setting reaches the engine: a new precision replaces it, converts once and says so", async () => {
+    const { host, clients } = makeHost();
+    hosts.push(host);
+    await host.generate({ prompt: "q = ", maxTokens: 2 });
+    assert.equal(host.info?.dtype, "float32", "auto keeps the demo model in float32 on the CPU");
+    const pid = clients[0]!.pid!;
+    const replaced = await host.configure({
+      modelDir: DEMO_MODEL,
+      ep: "cpu",
+      dtype: "int8",
+      threads: 0,
+      idleUnloadMs: 0,
+    });
+    assert.equal(replaced, true);
+    assert.ok(gone(pid));
+    const r = await host.generate({ prompt: "def add(a, b):\n    return", maxTokens: 4 });
+    assert.ok(r.ids.length > 0);
+    assert.equal(host.info?.dtype, "int8");
+    assert.match(host.info!.convertedDir, /-int8$/);
+    assert.equal(
+      await host.configure({ modelDir: DEMO_MODEL, ep: "cpu", dtype: "int8", threads: 0, idleUnloadMs: 0 }),
+      false,
+      "the same settings keep the engine",
+    );
+  });
+
   it("a different provider or model replaces the engine; the old process ends", async () => {
     const { host, clients } = makeHost();
     hosts.push(host);
     await host.generate({ prompt: "q = ", maxTokens: 2 });
     const pid = clients[0]!.pid!;
-    await host.configure({ modelDir: DEMO_MODEL, ep: "cpu", threads: 1, idleUnloadMs: 0 });
+    await host.configure({ modelDir: DEMO_MODEL, ep: "cpu", dtype: "auto", threads: 1, idleUnloadMs: 0 });
     assert.equal(host.state.kind, "stopped");
     assert.ok(gone(pid));
     await host.generate({ prompt: "q = ", maxTokens: 2 });

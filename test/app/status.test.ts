@@ -10,6 +10,7 @@ const info = {
   ep: "cpu",
   fallbacks: ["cuda: not installed"],
   convertedDir: "/c",
+  dtype: "int4" as const,
   config: {} as EngineInfo["config"],
   identity: {} as EngineInfo["identity"],
 } satisfies EngineInfo;
@@ -31,6 +32,11 @@ describe("status bar", () => {
     assert.equal(r.text, "$(sparkle) tiny-codemonet · CPU · −lua,python · 123 ms · 45 tok/s");
     assert.match(r.tooltip, /Masked languages: lua, python/);
     assert.match(r.tooltip, /Skipped providers: cuda: not installed/);
+    assert.match(r.tooltip, /Weights: int4 \(quantized; the router stays float32\)/);
+    assert.match(
+      renderStatus({ ...base, engine: { kind: "ready", info: { ...info, dtype: "float32" } } }).tooltip,
+      /Weights: float32\n/,
+    );
     assert.equal(r.severity, "normal");
   });
 

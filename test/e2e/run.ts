@@ -832,7 +832,7 @@ async function main(): Promise<number> {
                 .join(""),
             )
         ).replace(/\u00a0/g, " ");
-        return /engine started: model \S*tiny-codemonet, execution provider (cpu|cuda|webgpu)\b/.exec(
+        return /engine started: model \S*tiny-codemonet, (float32|float16), execution provider (cpu|cuda|webgpu)\b/.exec(
           text,
         )?.[0];
       },

@@ -7,9 +7,11 @@ import fc from "fast-check";
 import { loadConfig } from "../../src/checkpoint/config";
 import { DTYPE_CHOICES } from "../../src/engine/engine";
 import { modelIdentity } from "../../src/engine/model-identity";
+import { GRAPH_DTYPES } from "../../src/model/monet-graph";
 import type { Request, Response } from "../../src/engine/protocol";
 import {
   PROTOCOL_DTYPES,
+  PROTOCOL_GRAPH_DTYPES,
   PROTOCOL_MAX_THREADS,
   parseHeartbeat,
   parseRequest,
@@ -66,7 +68,7 @@ const routing = () => Array.from({ length: 2 }, () => new Float32Array(T * H * E
 export const GOOD_RESPONSES: Response[] = [
   { type: "log", line: "converting" },
   { type: "progress", done: 1, total: 8, what: "layer 1" },
-  { type: "provider", ep: "cpu", fallbacks: ["cuda: failed at run time"] },
+  { type: "provider", ep: "cpu", dtype: "float32", fallbacks: ["cuda: failed at run time"] },
   { type: "text", id: 2, text: "return" },
   {
     type: "opened",
@@ -76,6 +78,7 @@ export const GOOD_RESPONSES: Response[] = [
       ep: "cpu",
       fallbacks: [],
       convertedDir: "/cache/converted/x",
+      dtype: "int4",
       config,
       identity: modelIdentity(DEMO_MODEL, "ab".repeat(32), config),
     },
@@ -206,6 +209,11 @@ describe("engine protocol validation", () => {
       [{ ...routed, result: { ...(routed as { result: object }).result, ids: [1] } }, /shape\.tokens \(2\)/],
       [{ type: "stats", id: 6, stats: { rss: "big" } }, /stats\.generations must be an integer/],
       [{ type: "progress", done: 1, total: 2, what: "x", sneaky: 1 }, /unexpected field "sneaky"/],
+      [
+        { type: "provider", ep: "cpu", dtype: "auto", fallbacks: [] },
+        /dtype must be one of float32, float16, int8, int4/,
+      ],
+      [{ type: "provider", ep: "cpu", fallbacks: [] }, /dtype/],
     ];
     for (const [raw, error] of cases) {
       const r = parseResponse(raw);
@@ -253,6 +261,7 @@ describe("engine protocol validation", () => {
 
   it("repeats the engine's dtype list and thread bound exactly (the client may not import them)", () => {
     assert.deepEqual([...PROTOCOL_DTYPES], [...DTYPE_CHOICES]);
+    assert.deepEqual([...PROTOCOL_GRAPH_DTYPES], [...GRAPH_DTYPES]);
     assert.equal(PROTOCOL_MAX_THREADS, MAX_THREADS);
   });
 });

@@ -120,7 +120,7 @@ describe("engine watchdog (a hung engine process)", () => {
   }, async () => {
     const logs: string[] = [];
     const host = new EngineHost({
-      settings: { modelDir: DEMO_MODEL, ep: "cpu", threads: 0, idleUnloadMs: 0 },
+      settings: { modelDir: DEMO_MODEL, ep: "cpu", dtype: "auto", threads: 0, idleUnloadMs: 0 },
       log: (l) => logs.push(l),
       cacheDir: TEST_CACHE,
       createClient: (o) => new EngineClient({ ...o, watchdog: REAL_WATCHDOG }),

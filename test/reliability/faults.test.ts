@@ -117,7 +117,7 @@ describe("the engine process killed mid-generation", () => {
   it("the idle unload racing a request in the host: the state stays right and the next idle time unloads again", async () => {
     const logs: string[] = [];
     const host = new EngineHost({
-      settings: { modelDir: DEMO_MODEL, ep: "cpu", threads: 0, idleUnloadMs: 0 },
+      settings: { modelDir: DEMO_MODEL, ep: "cpu", dtype: "auto", threads: 0, idleUnloadMs: 0 },
       log: (l) => logs.push(l),
       cacheDir: TEST_CACHE,
     });
@@ -128,7 +128,7 @@ describe("the engine process killed mid-generation", () => {
       await unloading;
       assert.ok((await served).ids.length > 0, "the request that raced the unload was served");
       assert.equal(host.state.kind, "ready", "the engine that serves is not reported as unloaded");
-      await host.configure({ modelDir: DEMO_MODEL, ep: "cpu", threads: 0, idleUnloadMs: 200 });
+      await host.configure({ modelDir: DEMO_MODEL, ep: "cpu", dtype: "auto", threads: 0, idleUnloadMs: 200 });
       await until("the idle unload", () => host.state.kind === "unloaded");
     } finally {
       await host.dispose();

@@ -61,6 +61,7 @@ export function fakeEngineOptions(mode: string): ClientOptions {
     ep: "cpu",
     fallbacks: [],
     convertedDir: join(TEST_CACHE, "converted", "fake"),
+    dtype: "float32",
     config,
     identity: modelIdentity(DEMO_MODEL, "f".repeat(64), config),
   };
