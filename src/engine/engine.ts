@@ -135,7 +135,7 @@ export class Engine {
           ckpt.config,
           onRunError(converted.modelPath),
           converted.manifest.dtype,
-          prefillChunkFor(opened.ep),
+          prefillChunkFor(opened.ep, ckpt.parameterCount()),
         ),
         opened.ep,
         opened.fallbacks,
@@ -157,7 +157,7 @@ export class Engine {
             again.checkpoint.config,
             onRunError(f32.modelPath),
             "float32",
-            prefillChunkFor(s.ep),
+            prefillChunkFor(s.ep, again.checkpoint.parameterCount()),
           );
         } finally {
           await again.checkpoint.close();

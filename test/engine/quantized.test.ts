@@ -29,7 +29,7 @@ import {
   QUANT_BLOCK,
 } from "../../src/model/quantize";
 import { openSession } from "../../src/engine/session";
-import { MonetRunner } from "../../src/engine/runner";
+import { MonetRunner, prefillChunkFor } from "../../src/engine/runner";
 import { KvCache } from "../../src/engine/kv-cache";
 import { steeringFromIndexLists, steeringFromScaledExperts, type Steering } from "../../src/engine/steering";
 import { autoDtype } from "../../src/engine/dtype";
@@ -315,5 +315,14 @@ describe("--dtype auto", () => {
     assert.equal(autoDtype("cpu", 300e6, 24 * GB), "int8"); // 1.2 GB
     assert.equal(autoDtype("cpu", 1.46e9, 4 * GB), "int4");
     assert.equal(autoDtype("cpu", 41e6, GB / 4), "int8"); // float32 over a third of a small memory
+  });
+
+  it("prefill chunks: 512 tokens on GPUs, 128 on the CPU, 64 for the large models auto quantizes", () => {
+    assert.equal(prefillChunkFor("cuda", 1.46e9), 512);
+    assert.equal(prefillChunkFor("cpu", 41e6), 128); // the demo model: latency first
+    assert.equal(prefillChunkFor("cpu", 250e6), 128);
+    assert.equal(prefillChunkFor("cpu", 300e6), 64);
+    assert.equal(prefillChunkFor("cpu", 1.46e9), 64); // the 1.4B: memory first
+    assert.equal(prefillChunkFor("cpu", 1.46e9) < 128, autoDtype("cpu", 1.46e9, 64 * GB) !== "float32");
   });
 });

@@ -181,7 +181,7 @@ export async function openGraph(opts: OpenOptions): Promise<OpenedGraph> {
     config,
     undefined,
     converted.manifest.dtype,
-    prefillChunkFor(opened.ep),
+    prefillChunkFor(opened.ep, ckpt.parameterCount()),
   );
   const V = config.vocabSize;
   const empty = () => KvCache.empty(runner.cacheShape());
