@@ -28,6 +28,12 @@ import type { GraphDtype } from "../model/monet-graph";
 export interface StoreOptions {
   cacheDir?: string;
   dtype?: GraphDtype;
+  /**
+   * Quantized graphs: MatMulNBits' accuracy_level (default 4, int8 activations). 0 (float32
+   * activations, exact against the dequantized weights) is kept in a folder of its own: the GPU
+   * check's reference for quantized graphs.
+   */
+  accuracyLevel?: 0 | 4;
   onProgress?: (done: number, total: number, what: string) => void;
   signal?: AbortSignal;
   log?: (line: string) => void;
@@ -108,7 +114,11 @@ async function ensureConvertedIn(
   const dtype = opts.dtype ?? "float32";
   const fingerprint = await ckpt.fingerprint({ cacheFile: hashCacheFile });
   makeFolder(root, "remove it, or set MONET_LENS_CACHE to another folder");
-  const dir = join(root, `${fingerprint.slice(0, 24)}-v${CONVERTER_VERSION}-${dtype}`);
+  const exactActivations = opts.accuracyLevel === 0 && (dtype === "int8" || dtype === "int4");
+  const dir = join(
+    root,
+    `${fingerprint.slice(0, 24)}-v${CONVERTER_VERSION}-${dtype}${exactActivations ? "-acc0" : ""}`,
+  );
   /** The cached conversion when it is complete and its files are what was written, else why not. */
   const ready = async (): Promise<ConvertedManifest | string> => {
     const manifest = readConverted(dir, { fingerprint, dtype });
@@ -138,6 +148,7 @@ async function ensureConvertedIn(
     const manifest = await convertToOnnx(ckpt, dir, {
       fingerprint,
       dtype,
+      accuracyLevel: exactActivations ? 0 : undefined,
       workDir: temporaryFolder(dir),
       onProgress: (done, total, what) => {
         throwIfCancelled(opts.signal, "conversion cancelled");

@@ -65,8 +65,14 @@ describe("GPU check, dry run on the CPU", () => {
     assert.ok(m.cpu.cores > 0 && m.cpu.model);
     assert.match(m.node, /^v\d+/);
     assert.ok(Array.isArray(m.gpus));
-    assert.deepEqual((r.plan as { exactness_dtypes: string[] }).exactness_dtypes, ["float16", "float32"]);
+    assert.deepEqual((r.plan as { exactness_dtypes: string[] }).exactness_dtypes, [
+      "float16",
+      "float32",
+      "int8",
+      "int4",
+    ]);
     assert.ok((r.tolerances as { float16: unknown }).float16);
+    assert.ok((r.tolerances as { quantized: unknown }).quantized);
     assert.equal(r.summary.exit_code, 0);
     assert.deepEqual(r.summary.providers_ran, ["cpu"]);
   });
@@ -75,7 +81,12 @@ describe("GPU check, dry run on the CPU", () => {
     const ex = run.report.providers.cpu!.exactness!;
     assert.equal(ex.status, "ran");
     assert.equal(ex.onnxruntime?.node, "1.30.0");
-    const failed = ex.checks.filter((c) => c.status !== "pass");
+    // Quantized graphs have no union path, so no dense-decode variant: the one kind of skip.
+    const failed = ex.checks.filter(
+      (c) =>
+        c.status !== "pass" &&
+        !(c.status === "skip" && /^int[48]$/.test(c.dtype) && c.check === "dense-decode cached decoding"),
+    );
     assert.deepEqual(failed, [], "no failed or skipped check");
     const has = (model: string, dtype: string, check: string) =>
       assert.ok(
@@ -96,12 +107,34 @@ describe("GPU check, dry run on the CPU", () => {
       }
     }
     has("demo", "float32", "reference plain logits");
-    for (const dtype of ["float16", "float32"]) {
+    for (const dtype of ["float16", "float32", "int8", "int4"]) {
       has("demo", dtype, "plain logits");
       has("demo", dtype, "masked logits");
       has("demo", dtype, "cached decoding (masked) = full pass");
+      has("demo", dtype, "cached decoding (masked) vs cpu");
     }
-    for (const c of ex.checks) {
+    for (const dtype of ["int8", "int4"]) {
+      for (const model of ["random-vd", "random-hd"]) {
+        for (const setting of ["plain", "masked", "steered", "boosted"]) {
+          has(model, dtype, `${setting} logits`);
+          has(model, `${dtype} (float32 activations)`, `quantization error, ${setting} logits`);
+        }
+        has(model, dtype, "cached decoding (masked) = full pass");
+      }
+      // The quantized graphs' checks compare with the CPU's quantized graph, float32 activations.
+      const q = ex.checks.find((c) => c.model === "demo" && c.dtype === dtype && c.check === "plain logits");
+      assert.equal(q?.reference, `cpu ${dtype} graph, float32 activations`);
+      assert.deepEqual(q?.tolerance, { max_abs: 0.6, decisive_margin: 0.1 });
+      // MatMulNBits rounds the activations to int8 on this CPU (accuracy_level 4): not zero, within the bound.
+      assert.ok(q!.result!.max_abs > 0 && q!.result!.max_abs < 0.6, JSON.stringify(q?.result));
+      const pl = ex.quantized_placement?.[dtype]?.providers.CPUExecutionProvider;
+      assert.ok(pl && pl.nodes > 100, JSON.stringify(ex.quantized_placement));
+    }
+    // The weights' rounding against PyTorch's float32 logits: reported, not a gate.
+    const rounding = ex.checks.filter((c) => c.check.startsWith("quantization error"));
+    assert.ok(rounding.length >= 2 * 2 * 4 + 2, `${rounding.length} quantization-error records`);
+    for (const c of rounding) assert.ok(!c.gate && c.result!.max_abs > 0, JSON.stringify(c));
+    for (const c of ex.checks.filter((x) => x.status !== "skip" && x.gate)) {
       assert.ok(c.result && c.tolerance, `${c.check} has a result and a tolerance`);
       assert.ok(c.result.max_abs < c.tolerance.max_abs);
       assert.ok(c.result.positions > 0);
@@ -131,6 +164,31 @@ describe("GPU check, dry run on the CPU", () => {
     // Both decode paths are exact: greedy tokens agree (the demo model has no near-ties here).
     for (const g of Object.values(s.union_vs_dense_greedy ?? {})) assert.equal(g.agree_prefix, g.of);
     assert.ok(s.gpu_memory_mib.after_open, "GPU memory sampled (null without nvidia-smi)");
+  });
+});
+
+describe("GPU check: the speed phase on a quantized graph (--speed-dtype)", () => {
+  it("int4: prefill and decoding measured, the dense variant skipped with the reason; a bad dtype is a usage error", () => {
+    const dir = mkdtempSync(join(tmpdir(), "monet-gpu-check-"));
+    try {
+      const r = check(dir, "--dry-run", "--no-exactness", "--speed-dtype", "int4");
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((r.report.plan as { speed_dtype: string }).speed_dtype, "int4");
+      const s = r.report.providers.cpu!.speed!.speed!;
+      assert.equal(s.dtype, "int4");
+      for (const f of [...Object.values(s.prefill_ms), ...Object.values(s.decode_tokens_per_s)])
+        assert.ok((f as { value?: number }).value! > 0, JSON.stringify(f));
+      for (const f of Object.values(s.dense_decode_tokens_per_s))
+        assert.match((f as { skipped: string }).skipped, /quantized graphs have no union path/);
+      assert.match(r.stdout, /speed: .*, int4,/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const bad = spawnSync("bash", ["scripts/gpu-check.sh", "--dry-run", "--speed-dtype", "int3"], {
+      encoding: "utf8",
+    });
+    assert.equal(bad.status, 64);
+    assert.match(bad.stderr, /--speed-dtype: int3 is not one of float16, float32, int8, int4/);
   });
 });
 

@@ -18,7 +18,9 @@ import { probeProviders, type ProviderName, type ProviderProbe } from "../../eng
 import { denseDecodePath } from "./dense-decode";
 
 export type CheckProvider = ProviderName;
-export type CheckDtype = "float32" | "float16";
+export type CheckDtype = "float32" | "float16" | "int8" | "int4";
+/** Whether a dtype's graph has block-quantized weights (MatMulNBits; docs/quantization.md). */
+export const isQuantized = (d: CheckDtype): d is "int8" | "int4" => d === "int8" || d === "int4";
 /** "union": the graph as converted (decoding over the union of surviving experts); "dense": all experts. */
 export type DecodeVariant = "union" | "dense";
 
@@ -108,6 +110,12 @@ export interface OpenOptions {
   /** Conversion cache (MONET_LENS_CACHE layout). */
   cacheDir: string;
   variant?: DecodeVariant;
+  /**
+   * Quantized graphs: 0 converts with float32 activations in MatMulNBits (exact against the
+   * dequantized weights), the CPU reference for a provider's quantized graph; default: the
+   * product's conversion (accuracy_level 4).
+   */
+  accuracyLevel?: 0;
   threads?: number;
   simulate?: SimulatedProvider;
   log?: (line: string) => void;
@@ -160,7 +168,12 @@ export async function openGraph(opts: OpenOptions): Promise<OpenedGraph> {
   const ckpt = await Checkpoint.open(opts.modelDir);
   let converted: Awaited<ReturnType<typeof ensureConverted>>;
   try {
-    converted = await ensureConverted(ckpt, { cacheDir: opts.cacheDir, dtype: opts.dtype, log: opts.log });
+    converted = await ensureConverted(ckpt, {
+      cacheDir: opts.cacheDir,
+      dtype: opts.dtype,
+      accuracyLevel: opts.accuracyLevel,
+      log: opts.log,
+    });
   } finally {
     await ckpt.close();
   }

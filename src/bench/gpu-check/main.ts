@@ -1,7 +1,8 @@
 // `node dist/gpu-check.js` (scripts/gpu-check.sh runs it): the GPU check.
 //
 //   gpu mode (default): for CUDA and WebGPU, exactness against the CPU float32 graph on the
-//     random fixtures and the demo model, then speed on a random-weight 1.4B written here;
+//     random fixtures and the demo model (int8 and int4 graphs: against the CPU's quantized
+//     graph with float32 activations), then speed on a random-weight 1.4B written here;
 //   --dry-run: the same program on the CPU provider, the demo model as the speed model, small
 //     contexts: proves the script before a GPU is at hand (a unit test runs it).
 //
@@ -41,12 +42,14 @@ import { runWorker, type WorkerSpec } from "./worker";
 
 const USAGE = `usage: node dist/gpu-check.js [--dry-run] [--providers cuda,webgpu] [--budget-s S] [--out DIR]
   [--fixtures DIR] [--demo-model DIR] [--cache DIR] [--speed-model DIR | --synth-dir DIR]
-  [--cuda-node-modules DIR] [--stage FILE] [--dtypes float16,float32] [--no-exactness] [--no-speed] [--simulate P:MODE[:N]]`;
+  [--cuda-node-modules DIR] [--stage FILE] [--dtypes float16,float32,int8,int4] [--speed-dtype float16|float32|int8|int4] [--no-exactness] [--no-speed] [--simulate P:MODE[:N]]`;
 
 interface Options {
   dryRun: boolean;
   providers: CheckProvider[];
   dtypes: CheckDtype[];
+  /** The speed phase's graph: default what `--dtype auto` picks there (float16 on GPUs, float32 on the CPU). */
+  speedDtype: CheckDtype;
   budgetS: number;
   out: string;
   fixtures: string;
@@ -69,6 +72,7 @@ function options(argv: string[]): Options {
       "dry-run": { type: "boolean" },
       providers: { type: "string" },
       dtypes: { type: "string" },
+      "speed-dtype": { type: "string" },
       "budget-s": { type: "string" },
       out: { type: "string" },
       fixtures: { type: "string" },
@@ -123,7 +127,8 @@ function options(argv: string[]): Options {
       dryRun ? ["cpu"] : ["cuda", "webgpu"],
       "providers",
     ),
-    dtypes: list(values.dtypes, ["float16", "float32"] as const, ["float16", "float32"], "dtypes"),
+    dtypes: list(values.dtypes, CHECK_DTYPES, [...CHECK_DTYPES], "dtypes"),
+    speedDtype: speedDtypeOf(values["speed-dtype"], dryRun),
     budgetS: number(values["budget-s"], "budget-s", dryRun ? 120 : 450),
     out: resolve(values.out ?? join("bench", "results")),
     fixtures: resolve(values.fixtures ?? join("..", "shared", "fixtures")),
@@ -145,6 +150,16 @@ function options(argv: string[]): Options {
 }
 
 class UsageError extends Error {}
+
+function speedDtypeOf(text: string | undefined, dryRun: boolean): CheckDtype {
+  if (text === undefined) return dryRun ? "float32" : "float16"; // what --dtype auto picks there
+  if (!(CHECK_DTYPES as readonly string[]).includes(text))
+    throw new UsageError(`--speed-dtype: ${text} is not one of ${CHECK_DTYPES.join(", ")}`);
+  return text as CheckDtype;
+}
+
+/** The graphs the exactness phase checks by default: the GPU default, float32, and the quantized ones. */
+const CHECK_DTYPES = ["float16", "float32", "int8", "int4"] as const satisfies readonly CheckDtype[];
 
 /** The engine's probe of `provider` in the process (and onnxruntime-node) that would run it. */
 function probeIn(
@@ -243,7 +258,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   const say = (line: string) => console.error(`[gpu-check] ${line}`);
   const plan: SpeedPlan = o.dryRun ? DRY_RUN_PLAN : GPU_PLAN;
-  const speedDtype: CheckDtype = o.dryRun ? "float32" : "float16"; // what --dtype auto picks there
+  const speedDtype = o.speedDtype;
   const machine = machineFacts();
   say(`${o.dryRun ? "dry run" : "gpu mode"}: providers ${o.providers.join(", ")}; budget ${o.budgetS} s`);
 

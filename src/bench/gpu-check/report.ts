@@ -69,6 +69,8 @@ export interface PhaseResult {
   speed?: SpeedResult;
   /** Exactness phase: where onnxruntime placed the demo model's graph nodes on this provider. */
   placement?: Placement;
+  /** The same for the demo model's quantized graphs checked (int8, int4): are MatMulNBits and GatherBlockQuantized on the provider? */
+  quantized_placement?: Record<string, Placement>;
   /** A failed phase's figures, taken before it failed (not in the summary). */
   partial_speed?: SpeedResult;
   wall_s: number;
@@ -137,17 +139,24 @@ export function summaryTable(r: GpuCheckReport): string {
     }
   }
   for (const [p, phases] of Object.entries(r.providers)) {
-    const pl = phases.exactness?.placement;
-    if (!pl) continue;
-    const parts = Object.entries(pl.providers).map(([ep, v]) => {
-      const ops = Object.entries(v.op_types ?? {})
-        .sort((a, b) => b[1] - a[1])
-        .slice(0, 8)
-        .map(([op, n]) => `${op} ${n}`)
-        .join(", ");
-      return `${ep} ${v.nodes}${ops ? ` (${ops})` : ""}`;
-    });
-    lines.push(`node placement on ${p} (demo graph): ${parts.join("; ") || pl.note}`);
+    const graphs: Array<[string, Placement | undefined]> = [
+      ["demo graph", phases.exactness?.placement],
+      ...Object.entries(phases.exactness?.quantized_placement ?? {}).map(
+        ([dtype, pl]): [string, Placement] => [`demo ${dtype} graph`, pl],
+      ),
+    ];
+    for (const [label, pl] of graphs) {
+      if (!pl) continue;
+      const parts = Object.entries(pl.providers).map(([ep, v]) => {
+        const ops = Object.entries(v.op_types ?? {})
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 8)
+          .map(([op, n]) => `${op} ${n}`)
+          .join(", ");
+        return `${ep} ${v.nodes}${ops ? ` (${ops})` : ""}`;
+      });
+      lines.push(`node placement on ${p} (${label}): ${parts.join("; ") || pl.note}`);
+    }
   }
   const failed = Object.values(r.providers).flatMap((ph) =>
     (ph.exactness?.checks ?? []).filter((c) => c.status === "fail"),

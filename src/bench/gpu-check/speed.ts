@@ -5,6 +5,7 @@
 // deadline: an item that would not fit is skipped with the reason, and a provider that
 // falls back to another at run time ends the phase without reporting the fallback's figures.
 import {
+  isQuantized,
   openEngine,
   seededRandom,
   steeringFromMaskedExperts,
@@ -144,6 +145,13 @@ export async function runSpeed(o: SpeedOptions): Promise<SpeedResult> {
   }
 
   // Union (as converted) vs dense decoding: the same graph with every step over all experts.
+  if (isQuantized(o.dtype)) {
+    for (const c of o.plan.contexts)
+      result.dense_decode_tokens_per_s[String(c)] = {
+        skipped: "quantized graphs have no union path: every decoding step runs all experts already",
+      };
+    return result;
+  }
   const why = fits(o.plan.contexts.reduce((ms, c) => ms + est.decodeMs(c, o.plan), 0) + 20_000);
   if (why) {
     for (const c of o.plan.contexts) result.dense_decode_tokens_per_s[String(c)] = { skipped: why };

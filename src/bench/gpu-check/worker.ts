@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../../files/atomic-write";
 import {
   convertAhead,
+  isQuantized,
   onnxruntimeVersions,
   providerProbes,
   type CheckDtype,
@@ -111,6 +112,12 @@ export async function runWorker(specFile: string): Promise<void> {
         const modelPath = await convertAhead(spec.demoModelDir, dtype, spec.cacheDir);
         result.placement = placementOf(process.argv[1]!, modelPath, spec.provider);
         log(`node placement (demo model, ${dtype}): ${JSON.stringify(result.placement)}`);
+        for (const q of spec.dtypes.filter(isQuantized)) {
+          const path = await convertAhead(spec.demoModelDir, q, spec.cacheDir);
+          result.quantized_placement ??= {};
+          result.quantized_placement[q] = placementOf(process.argv[1]!, path, spec.provider);
+          log(`node placement (demo model, ${q}): ${JSON.stringify(result.quantized_placement[q])}`);
+        }
       }
     } else {
       if (spec.waitFor) await waitForFile(spec.waitFor, spec.deadlineMs);
