@@ -60,7 +60,7 @@ export const CPU_PREFILL_CHUNK = 128;
  * Large models on the CPU (over CPU_FLOAT32_MAX_BYTES of float32 weights: those `auto`
  * quantizes) take half that, where memory is what runs out: the int4 1.4B's peak 87–120 MiB
  * lower with 512- and 1,024-token prompts, for 5 % more prefill time (the demo model would pay
- * 10–15 % and has no memory to save; README "The 1.4B shape, quantized").
+ * 10–15 % and has no memory to save; README "Prefill chunks of 64 for large models").
  */
 export const CPU_LARGE_MODEL_PREFILL_CHUNK = 64;
 /** GPUs keep long passes (their memory is the weights'; larger batches use them better). */
