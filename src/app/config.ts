@@ -98,23 +98,18 @@ export function readConfig(read: SettingReader): ReadConfig {
     }
     return checked.path;
   };
-  const ep = (): EpPreference => {
-    const v = read("executionProvider");
-    if (v === undefined || v === null) return DEFAULTS.executionProvider;
-    if (typeof v !== "string" || !(EP_PREFERENCES as readonly string[]).includes(v)) {
-      bad("executionProvider", v, `one of ${EP_PREFERENCES.join(", ")}`);
-      return DEFAULTS.executionProvider;
+  /** A setting with a fixed list of values (an enum in package.json). */
+  const choice = <K extends "executionProvider" | "dtype">(
+    key: K,
+    allowed: readonly MonetLensConfig[K][],
+  ): MonetLensConfig[K] => {
+    const v = read(key);
+    if (v === undefined || v === null) return DEFAULTS[key];
+    if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
+      bad(key, v, `one of ${allowed.join(", ")}`);
+      return DEFAULTS[key];
     }
-    return v as EpPreference;
-  };
-  const dtype = (): DtypeChoice => {
-    const v = read("dtype");
-    if (v === undefined || v === null) return DEFAULTS.dtype;
-    if (typeof v !== "string" || !(PROTOCOL_DTYPES as readonly string[]).includes(v)) {
-      bad("dtype", v, `one of ${PROTOCOL_DTYPES.join(", ")}`);
-      return DEFAULTS.dtype;
-    }
-    return v as DtypeChoice;
+    return v as MonetLensConfig[K];
   };
   const languages = (): string[] => {
     const v = read("enabledLanguages");
@@ -137,8 +132,8 @@ export function readConfig(read: SettingReader): ReadConfig {
   const config: MonetLensConfig = {
     enable: bool("enable"),
     modelPath: str("modelPath"),
-    executionProvider: ep(),
-    dtype: dtype(),
+    executionProvider: choice("executionProvider", EP_PREFERENCES),
+    dtype: choice("dtype", PROTOCOL_DTYPES),
     threads: num("threads", 0, 256, true),
     maxTokens: num("maxTokens", 1, 1024, true),
     temperature: num("temperature", 0, 2, false),
