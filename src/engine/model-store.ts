@@ -23,7 +23,7 @@ import {
   readConverted,
   type ConvertedManifest,
 } from "../model/convert";
-import type { GraphDtype } from "../model/monet-graph";
+import { isQuantized, type GraphDtype } from "../model/monet-graph";
 
 export interface StoreOptions {
   cacheDir?: string;
@@ -114,7 +114,7 @@ async function ensureConvertedIn(
   const dtype = opts.dtype ?? "float32";
   const fingerprint = await ckpt.fingerprint({ cacheFile: hashCacheFile });
   makeFolder(root, "remove it, or set MONET_LENS_CACHE to another folder");
-  const exactActivations = opts.accuracyLevel === 0 && (dtype === "int8" || dtype === "int4");
+  const exactActivations = opts.accuracyLevel === 0 && isQuantized(dtype);
   const dir = join(
     root,
     `${fingerprint.slice(0, 24)}-v${CONVERTER_VERSION}-${dtype}${exactActivations ? "-acc0" : ""}`,

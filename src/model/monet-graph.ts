@@ -27,6 +27,11 @@ export type { WeightSource } from "./graph-parts";
 export const GRAPH_DTYPES = ["float32", "float16", "int8", "int4"] as const;
 export type GraphDtype = (typeof GRAPH_DTYPES)[number];
 
+/** Whether a dtype's large matrices are block-quantized (MatMulNBits; docs/quantization.md). */
+export function isQuantized(dtype: GraphDtype): dtype is "int8" | "int4" {
+  return dtype === "int8" || dtype === "int4";
+}
+
 /** The element type of a graph's activations (and KV cache): quantized graphs compute in float32. */
 export function activationDtype(dtype: GraphDtype): "float32" | "float16" {
   return dtype === "float16" ? "float16" : "float32";
@@ -59,10 +64,9 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
   const c = src.config;
   const act = activationDtype(opts.dtype);
   const dt: ElemType = act;
-  const quant: Quantization | undefined =
-    opts.dtype === "int8" || opts.dtype === "int4"
-      ? { bits: opts.dtype === "int8" ? 8 : 4, accuracyLevel: opts.accuracyLevel ?? 4 }
-      : undefined;
+  const quant: Quantization | undefined = isQuantized(opts.dtype)
+    ? { bits: opts.dtype === "int8" ? 8 : 4, accuracyLevel: opts.accuracyLevel ?? 4 }
+    : undefined;
   const d = c.hiddenSize;
   const hd = c.headDim;
   const E = c.moeExperts;

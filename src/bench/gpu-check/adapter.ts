@@ -14,13 +14,13 @@ import { ensureConverted } from "../../engine/model-store";
 import { MonetRunner, prefillChunkFor } from "../../engine/runner";
 import { openSession, type SessionFactory } from "../../engine/session";
 import { io } from "../../model/graph-io";
+import type { GraphDtype } from "../../model/monet-graph";
 import { probeProviders, type ProviderName, type ProviderProbe } from "../../engine/providers";
 import { denseDecodePath } from "./dense-decode";
 
 export type CheckProvider = ProviderName;
-export type CheckDtype = "float32" | "float16" | "int8" | "int4";
-/** Whether a dtype's graph has block-quantized weights (MatMulNBits; docs/quantization.md). */
-export const isQuantized = (d: CheckDtype): d is "int8" | "int4" => d === "int8" || d === "int4";
+export type CheckDtype = GraphDtype;
+export { isQuantized } from "../../model/monet-graph";
 /** "union": the graph as converted (decoding over the union of surviving experts); "dense": all experts. */
 export type DecodeVariant = "union" | "dense";
 
