@@ -128,7 +128,11 @@ function options(argv: string[]): Options {
       "providers",
     ),
     dtypes: list(values.dtypes, CHECK_DTYPES, [...CHECK_DTYPES], "dtypes"),
-    speedDtype: speedDtypeOf(values["speed-dtype"], dryRun),
+    speedDtype: one(
+      // Default: what --dtype auto picks there.
+      list(values["speed-dtype"], CHECK_DTYPES, [dryRun ? "float32" : "float16"], "speed-dtype"),
+      "speed-dtype",
+    ),
     budgetS: number(values["budget-s"], "budget-s", dryRun ? 120 : 450),
     out: resolve(values.out ?? join("bench", "results")),
     fixtures: resolve(values.fixtures ?? join("..", "shared", "fixtures")),
@@ -151,11 +155,10 @@ function options(argv: string[]): Options {
 
 class UsageError extends Error {}
 
-function speedDtypeOf(text: string | undefined, dryRun: boolean): CheckDtype {
-  if (text === undefined) return dryRun ? "float32" : "float16"; // what --dtype auto picks there
-  if (!(CHECK_DTYPES as readonly string[]).includes(text))
-    throw new UsageError(`--speed-dtype: ${text} is not one of ${CHECK_DTYPES.join(", ")}`);
-  return text as CheckDtype;
+/** The single item of an option that takes one value. */
+function one<T>(items: T[], name: string): T {
+  if (items.length !== 1) throw new UsageError(`--${name} takes one value`);
+  return items[0]!;
 }
 
 /** The graphs the exactness phase checks by default: the GPU default, float32, and the quantized ones. */
