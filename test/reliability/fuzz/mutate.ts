@@ -76,35 +76,41 @@ export function applyBytes(input: Uint8Array, mutations: readonly ByteMutation[]
   return b;
 }
 
-/** Values that break parsers: other types, huge, negative, fractional, non-finite, deep. */
+/**
+ * Values that break parsers: other types, huge, negative, fractional, non-finite, deep. Each
+ * draw is a fresh copy: constantFrom hands out the same `{}` and `[]` every time, and a case
+ * that added a key into one would change (even make cyclic) the value every later case draws.
+ */
 export const nastyValue: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom(
-    null,
-    true,
-    false,
-    0,
-    -0,
-    -1,
-    0.5,
-    1e9,
-    1e18,
-    2 ** 31,
-    2 ** 32,
-    2 ** 53,
-    2 ** 53 + 2,
-    1e308,
-    -1e308,
-    Number.POSITIVE_INFINITY,
-    Number.NaN,
-    "",
-    "1",
-    "vertical",
-    "__proto__",
-    [],
-    {},
-    [1, 2],
-    { a: 1 },
-  ),
+  fc
+    .constantFrom(
+      null,
+      true,
+      false,
+      0,
+      -0,
+      -1,
+      0.5,
+      1e9,
+      1e18,
+      2 ** 31,
+      2 ** 32,
+      2 ** 53,
+      2 ** 53 + 2,
+      1e308,
+      -1e308,
+      Number.POSITIVE_INFINITY,
+      Number.NaN,
+      "",
+      "1",
+      "vertical",
+      "__proto__",
+      [],
+      {},
+      [1, 2],
+      { a: 1 },
+    )
+    .map((v) => structuredClone(v)),
   fc.integer(),
   fc.double(),
   fc.string({ maxLength: 20 }),
@@ -152,23 +158,24 @@ function slots(root: unknown, limit = 4000): Array<[Container, string | number]>
   return out;
 }
 
-/** A mutated deep copy of `json`. */
+/** A mutated deep copy of `json`; inserted values are copied too, so no case changes an arbitrary's value. */
 export function applyJson<T>(json: T, mutations: readonly JsonMutation[]): unknown {
   const copy = structuredClone(json) as unknown;
   for (const m of mutations) {
     const all = slots(copy);
-    if (all.length === 0) return m.kind === "replace" ? m.value : copy;
+    const value = m.kind === "remove" ? undefined : structuredClone(m.value);
+    if (all.length === 0) return m.kind === "replace" ? value : copy;
     const [c, k] = all[m.pick % all.length]!;
     const rec = c as Record<string | number, unknown>;
-    if (m.kind === "replace") rec[k] = m.value;
+    if (m.kind === "replace") rec[k] = value;
     else if (m.kind === "remove") {
       if (Array.isArray(c)) c.splice(k as number, 1);
       else delete rec[k];
     } else {
       const target = rec[k];
       if (typeof target === "object" && target !== null && !Array.isArray(target))
-        (target as Record<string, unknown>)[m.key] = m.value;
-      else if (!Array.isArray(c)) rec[m.key] = m.value;
+        (target as Record<string, unknown>)[m.key] = value;
+      else if (!Array.isArray(c)) rec[m.key] = value;
     }
   }
   return copy;
