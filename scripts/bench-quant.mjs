@@ -4,10 +4,13 @@
 // and `atlas eval` (cross-entropy per language and the masking matrix's pass count).
 //   node scripts/bench-quant.mjs [--model DIR] [--dtypes float32,int8,int4] [--quality]
 //        [--prefill 128,512] [--new-tokens 32] [--threads N] [--corpus DIR] [--eval-tokens N]
-//        [--rounds N]
+//        [--rounds N] [--huge-pages off|on|both]
 // --rounds: bench every dtype N times, the dtypes interleaved round after round (the order reversed
 // every other round), and report the median decoding rate and each round's ratio: a shared
 // machine's speed drifts by a quarter between minutes, so one run per dtype is not a ratio.
+// --huge-pages: on runs every bench with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (glibc's malloc asks
+// for transparent huge pages; README "Huge pages"), both benches each dtype with and without it,
+// interleaved, as two rows ("int4 +hp"); off (default) leaves the environment as it is.
 // --eval-tokens: held-out tokens per language for atlas eval (its --max-tokens-per-language, default 2048).
 // Conversions go to a fresh cache folder (removed at the end), so each is timed from scratch.
 import { spawnSync } from "node:child_process";
@@ -27,6 +30,10 @@ const corpus = opt("corpus", join("..", "shared", "corpus"));
 const threads = opt("threads", undefined);
 const evalTokens = opt("eval-tokens", undefined);
 const rounds = Number(opt("rounds", "1"));
+const hugePages = opt("huge-pages", "off");
+if (!["off", "on", "both"].includes(hugePages))
+  throw new Error(`--huge-pages ${hugePages}: use off, on or both`);
+const HUGE_PAGES_ENV = { GLIBC_TUNABLES: "glibc.malloc.hugetlb=1" };
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${rounds}: use a positive integer`);
 const TIME = "/usr/bin/time";
 if (!existsSync(TIME))
@@ -37,17 +44,17 @@ const cache = mkdtempSync(join(tmpdir(), "monet-bench-quant-"));
 const env = { ...process.env, MONET_LENS_CACHE: cache };
 
 /** stdout of the CLI, and /usr/bin/time's wall seconds and peak RSS (MiB) from stderr. */
-function run(argv) {
-  const res = spawn(argv);
+function run(argv, extraEnv = {}) {
+  const res = spawn(argv, extraEnv);
   const m = /@@time ([\d.]+) (\d+)/.exec(res.stderr);
   if (res.status !== 0 || !m)
     throw new Error(`monet-lens ${argv.join(" ")} failed:\n${res.stderr.slice(-2000)}`);
   return { stdout: res.stdout, seconds: Number(m[1]), peakMiB: Math.round(Number(m[2]) / 1024) };
 }
-function spawn(argv) {
+function spawn(argv, extraEnv) {
   return spawnSync(TIME, ["-f", "@@time %e %M", process.execPath, "dist/cli.js", ...argv], {
     encoding: "utf8",
-    env,
+    env: { ...env, ...extraEnv },
     maxBuffer: 1 << 28,
   });
 }
@@ -70,7 +77,7 @@ const common = ["--model", model, "--ep", "cpu"];
 const results = [];
 try {
   for (const dtype of dtypes) {
-    const r = { dtype };
+    const r = { dtype, graph_dtype: dtype, huge_pages: hugePages === "on" };
     // Conversion (and one short generation, which opens the session).
     const conv = run([
       "generate",
@@ -115,6 +122,16 @@ try {
     }
     results.push(r);
     process.stderr.write(`${JSON.stringify(r)}\n`);
+    if (hugePages === "both") {
+      // The same conversion, benched with the tunable: a second row.
+      const hp = { ...r, dtype: `${dtype} +hp`, huge_pages: true, decode_runs: [], prefill_runs: [] };
+      // Its quality is the row above's (the same graph): not measured twice.
+      for (const k of ["bench_peak_mib", "anon_huge_pages_mib", "greedy", "ce", "masking_passed"])
+        delete hp[k];
+      benchInto(hp);
+      results.push(hp);
+      process.stderr.write(`${JSON.stringify(hp)}\n`);
+    }
   }
   for (let round = 1; round < rounds; round++) {
     const order = round % 2 ? [...results].reverse() : results;
@@ -130,26 +147,30 @@ try {
 
 /** One `monet-lens bench` of r.dtype: its decoding rate joins r.decode_runs; prefill and peak memory are kept at their worst. */
 function benchInto(r) {
-  const bench = run([
-    "bench",
-    ...common,
-    "--dtype",
-    r.dtype,
-    "--json",
-    "--prefill",
-    opt("prefill", "128,512"),
-    "--new-tokens",
-    opt("new-tokens", "32"),
-    ...(threads ? ["--threads", threads] : []),
-  ]);
+  const bench = run(
+    [
+      "bench",
+      ...common,
+      "--dtype",
+      r.graph_dtype,
+      "--json",
+      "--prefill",
+      opt("prefill", "128,512"),
+      "--new-tokens",
+      opt("new-tokens", "32"),
+      ...(threads ? ["--threads", threads] : []),
+    ],
+    r.huge_pages ? HUGE_PAGES_ENV : {},
+  );
   const b = JSON.parse(bench.stdout);
   r.decode_runs = [...(r.decode_runs ?? []), b.decode_tokens_per_s];
   r.decode_tokens_per_s = b.decode_tokens_per_s;
   r.prefill_runs = [...(r.prefill_runs ?? []), b.prefill_ms];
   r.prefill_ms = Object.fromEntries(
-    Object.keys(b.prefill_ms).map((T) => [T, median(r.prefill_runs.map((p) => p[T]))]),
+    Object.keys(b.prefill_ms).map((T) => [T, Math.round(median(r.prefill_runs.map((p) => p[T])) * 10) / 10]),
   );
   r.bench_peak_mib = Math.max(r.bench_peak_mib ?? 0, bench.peakMiB);
+  r.anon_huge_pages_mib = Math.max(r.anon_huge_pages_mib ?? 0, b.anon_huge_pages_mib ?? 0);
 }
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -173,10 +194,10 @@ console.log(
 );
 const prefills = Object.keys(base.prefill_ms);
 console.log(
-  `| dtype | decode tokens/s${rounds > 1 ? ` (median of ${rounds})` : ""} | ${prefills.map((p) => `prefill ${p} ms`).join(" | ")} | bench peak MiB | convert s | convert+load peak MiB | on disk MiB |${quality ? " greedy tokens = float32 | mean CE (vs float32) | worst language | masking test |" : ""}`,
+  `| dtype | decode tokens/s${rounds > 1 ? ` (median of ${rounds})` : ""} | ${prefills.map((p) => `prefill ${p} ms`).join(" | ")} | bench peak MiB | huge pages MiB | convert s | convert+load peak MiB | on disk MiB |${quality ? " greedy tokens = float32 | mean CE (vs float32) | worst language | masking test |" : ""}`,
 );
 console.log(
-  `|---|---:|${prefills.map(() => "---:").join("|")}|---:|---:|---:|---:|${quality ? "---:|---:|---|---|" : ""}`,
+  `|---|---:|${prefills.map(() => "---:").join("|")}|---:|---:|---:|---:|---:|${quality ? "---:|---:|---|---|" : ""}`,
 );
 for (const r of results) {
   const speed = `${r.decode_tokens_per_s} (${(r.decode_tokens_per_s / base.decode_tokens_per_s).toFixed(2)}×)`;
@@ -184,7 +205,8 @@ for (const r of results) {
     (p) => `${r.prefill_ms[p]} (${(base.prefill_ms[p] / r.prefill_ms[p]).toFixed(2)}×)`,
   );
   let q = "";
-  if (quality) {
+  if (quality && r.ce === undefined) q = " as above | as above | as above | as above |";
+  else if (quality) {
     const same = r.greedy.reduce((s, ids, i) => s + agree(ids, base.greedy[i]), 0);
     const total = base.greedy.reduce((s, ids) => s + ids.length, 0);
     const rel = Object.entries(r.ce).map(([l, x]) => [l, (x - base.ce[l]) / base.ce[l]]);
@@ -192,7 +214,7 @@ for (const r of results) {
     q = ` ${same}/${total} | ${mean(r.ce).toFixed(3)} (${(((mean(r.ce) - mean(base.ce)) / mean(base.ce)) * 100).toFixed(1)} %) | ${worst[0]} ${(worst[1] * 100).toFixed(1)} % | ${r.masking_passed} of ${r.masking_languages} |`;
   }
   console.log(
-    `| ${r.dtype} | ${speed} | ${pre.join(" | ")} | ${r.bench_peak_mib} | ${r.convert_s} | ${r.convert_peak_mib} | ${r.disk_mib} |${q}`,
+    `| ${r.dtype} | ${speed} | ${pre.join(" | ")} | ${r.bench_peak_mib} | ${r.anon_huge_pages_mib} | ${r.convert_s} | ${r.convert_peak_mib} | ${r.disk_mib} |${q}`,
   );
 }
 if (rounds > 1) {

@@ -21,6 +21,8 @@ export interface MonetLensConfig {
   dtype: DtypeChoice;
   /** Intra-op threads on CPU; 0 = automatic. */
   threads: number;
+  /** Start the engine with transparent huge pages asked of glibc (Linux; src/engine/huge-pages.ts). */
+  hugePages: boolean;
   maxTokens: number;
   temperature: number;
   topP: number;
@@ -41,6 +43,7 @@ export const DEFAULTS: Readonly<MonetLensConfig> = {
   executionProvider: "auto",
   dtype: "auto",
   threads: 0,
+  hugePages: false,
   maxTokens: 64,
   temperature: 0,
   topP: 0.9,
@@ -120,7 +123,7 @@ export function readConfig(read: SettingReader): ReadConfig {
     }
     return v.map((x: string) => x.trim());
   };
-  const bool = (key: "enable"): boolean => {
+  const bool = (key: "enable" | "hugePages"): boolean => {
     const v = read(key);
     if (v === undefined || v === null) return DEFAULTS[key];
     if (typeof v !== "boolean") {
@@ -135,6 +138,7 @@ export function readConfig(read: SettingReader): ReadConfig {
     executionProvider: choice("executionProvider", EP_PREFERENCES),
     dtype: choice("dtype", PROTOCOL_DTYPES),
     threads: num("threads", 0, 256, true),
+    hugePages: bool("hugePages"),
     maxTokens: num("maxTokens", 1, 1024, true),
     temperature: num("temperature", 0, 2, false),
     topP: num("topP", 0.01, 1, false),
@@ -205,12 +209,13 @@ export function languageEnabled(
   return enabledLanguages.includes("*") || enabledLanguages.includes(languageId);
 }
 
-/** The settings whose change needs a new engine (another model, provider, precision or thread count). */
+/** The settings whose change needs a new engine (another model, provider, precision, thread count or huge pages). */
 export function engineSettingsChanged(a: MonetLensConfig, b: MonetLensConfig): boolean {
   return (
     a.modelPath !== b.modelPath ||
     a.executionProvider !== b.executionProvider ||
     a.dtype !== b.dtype ||
-    a.threads !== b.threads
+    a.threads !== b.threads ||
+    a.hugePages !== b.hugePages
   );
 }

@@ -227,6 +227,7 @@ export class Ctx {
       ep: c.executionProvider,
       dtype: c.dtype,
       threads: c.threads,
+      hugePages: c.hugePages,
       idleUnloadMs: c.idleUnloadMinutes * 60_000,
     };
   }

@@ -30,6 +30,8 @@ export interface EngineSettings {
   dtype: DtypeChoice;
   /** 0 = automatic. */
   threads: number;
+  /** Transparent huge pages for the engine process (src/engine/huge-pages.ts). */
+  hugePages: boolean;
   /** 0 = never. */
   idleUnloadMs: number;
 }
@@ -106,13 +108,14 @@ export class EngineHost implements CompletionEngine {
     return this.active > 0;
   }
 
-  /** New settings: a different model, provider, precision or thread count replaces the engine (returns true then). */
+  /** New settings: a different model, provider, precision, thread count or huge pages replaces the engine (returns true then). */
   async configure(settings: EngineSettings): Promise<boolean> {
     const replace =
       settings.modelDir !== this.settings.modelDir ||
       settings.ep !== this.settings.ep ||
       settings.dtype !== this.settings.dtype ||
-      settings.threads !== this.settings.threads;
+      settings.threads !== this.settings.threads ||
+      settings.hugePages !== this.settings.hugePages;
     this.settings = settings;
     if (replace) await this.replaceClient();
     else this.armIdleTimer();
@@ -332,6 +335,7 @@ export class EngineHost implements CompletionEngine {
       ep: s.ep,
       dtype: s.dtype,
       threads: s.threads > 0 ? s.threads : undefined,
+      hugePages: s.hugePages,
       cacheDir: this.opts.cacheDir,
       maxRestarts: this.opts.maxRestarts ?? 3,
       log: this.opts.log,

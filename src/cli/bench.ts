@@ -1,5 +1,6 @@
 // `monet-lens bench`: prefill latency and decode speed, measured the way
 // ../shared/reference/bench_cpu_ref.py measures the PyTorch reference (median of 3).
+import { ownAnonHugePagesMiB } from "../engine/huge-pages";
 import { seededRandom } from "../engine/sampler";
 import { type Steering, steeringFromIndexLists } from "../engine/steering";
 import { intOption, UsageError } from "./args";
@@ -106,6 +107,8 @@ export const benchCommand = command({
         model: engine.modelDir,
         masked: selection.description,
         threads: threads ?? "default",
+        // Read while the session and its KV cache are alive (absent off Linux).
+        anon_huge_pages_mib: ownAnonHugePagesMiB(),
         ...(values.compare ? { compare: compareJson(settings, figures) } : {}),
       };
       if (values.json) console.log(JSON.stringify(result));
@@ -117,6 +120,8 @@ export const benchCommand = command({
           console.log(`prefill ${T.padStart(4)} tokens: ${ms} ms`);
         for (const [n, rate] of Object.entries(byContext))
           console.log(`decode: ${rate} tokens/s (${n}-token prompt, ${newTokens} new tokens, median of 3)`);
+        if (result.anon_huge_pages_mib !== undefined)
+          console.log(`huge pages: ${result.anon_huge_pages_mib} MiB of this process's memory`);
       }
     });
   },

@@ -12,6 +12,7 @@ import type { RoutedText } from "./engine";
 import { CancelledError, EngineCrashedError, EngineHungError, EngineProtocolError } from "./errors";
 import type { GenerateResult } from "./generate";
 import { HEARTBEAT_FD, HEARTBEAT_FD_ENV } from "./heartbeat";
+import { withHugePages } from "./huge-pages";
 import type { EngineInfo, GenerateParams, OpenParams, Request, Response, WorkerStats } from "./protocol";
 import { HEARTBEAT_LINE_CHARS, parseHeartbeat, parseResponse } from "./protocol-check";
 import type { SteeringWire } from "./steering";
@@ -25,6 +26,8 @@ export interface ClientOptions extends OpenParams {
   maxRestarts?: number;
   /** Bounds of the watchdog (watchdog.ts WATCHDOG_DEFAULTS). */
   watchdog?: WatchdogOptions;
+  /** Start the engine process with glibc's tunable for transparent huge pages (huge-pages.ts). */
+  hugePages?: boolean;
   /** Tests: another engine script to fork (default: the engine's worker). */
   engineScript?: { script: string; execArgv: string[] };
 }
@@ -87,7 +90,11 @@ export class EngineClient {
     const child = fork(entry.script, [], {
       execArgv: entry.execArgv,
       serialization: "advanced",
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: "1", [HEARTBEAT_FD_ENV]: String(HEARTBEAT_FD) },
+      env: {
+        ...(this.opts.hugePages ? withHugePages(process.env) : process.env),
+        ELECTRON_RUN_AS_NODE: "1",
+        [HEARTBEAT_FD_ENV]: String(HEARTBEAT_FD),
+      },
       stdio: ["ignore", "ignore", "pipe", "ipc", "pipe"],
     });
     this.child = child;

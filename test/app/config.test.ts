@@ -47,6 +47,19 @@ describe("configuration", () => {
     assert.equal(engineSettingsChanged(a, { ...a, maxTokens: 12 }), false);
   });
 
+  it("hugePages: off by default, a boolean in package.json, a bad value named, a change needs a new engine", () => {
+    const pkg = JSON.parse(readFileSync("package.json", "utf8"));
+    const setting = pkg.contributes.configuration.properties["monetLens.hugePages"];
+    assert.equal(setting.type, "boolean");
+    assert.equal(setting.default, DEFAULTS.hugePages);
+    assert.equal(DEFAULTS.hugePages, false);
+    assert.equal(readConfig(reader({ hugePages: true })).config.hugePages, true);
+    const bad = readConfig(reader({ hugePages: "on" }));
+    assert.equal(bad.config.hugePages, false);
+    assert.match(bad.problems.join("\n"), /monetLens\.hugePages: "on" is not true or false/);
+    assert.equal(engineSettingsChanged(DEFAULTS, { ...DEFAULTS, hugePages: true }), true);
+  });
+
   it("defaults when nothing is set", () => {
     const { config, problems } = readConfig(reader({}));
     assert.deepEqual(config, DEFAULTS);

@@ -3,12 +3,13 @@
 // model switch that can be cancelled during conversion without leaving anything behind.
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { EngineClient, type ClientOptions } from "../../src/engine/engine-client";
 import { CancelledError, EngineCrashedError, EngineUnavailableError } from "../../src/engine/errors";
 import { EngineHost, type EngineState } from "../../src/app/engine-host";
-import { DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
+import { anonHugePagesMiB, HUGE_PAGES_TUNABLE } from "../../src/engine/huge-pages";
+import { DEMO_ENGINE_SETTINGS, DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
 import { gone, until } from "../helpers/processes";
 
 function makeHost(overrides: { idleUnloadMs?: number; maxRestarts?: number; cacheDir?: string } = {}) {
@@ -16,13 +17,7 @@ function makeHost(overrides: { idleUnloadMs?: number; maxRestarts?: number; cach
   const states: EngineState["kind"][] = [];
   const logs: string[] = [];
   const host = new EngineHost({
-    settings: {
-      modelDir: DEMO_MODEL,
-      ep: "cpu",
-      dtype: "auto",
-      threads: 0,
-      idleUnloadMs: overrides.idleUnloadMs ?? 0,
-    },
+    settings: { ...DEMO_ENGINE_SETTINGS, idleUnloadMs: overrides.idleUnloadMs ?? 0 },
     log: (l) => logs.push(l),
     cacheDir: overrides.cacheDir ?? TEST_CACHE,
     maxRestarts: overrides.maxRestarts,
@@ -165,13 +160,7 @@ describe("engine host (real engine process)", () => {
     await host.generate({ prompt: "q = ", maxTokens: 2 });
     assert.equal(host.info?.dtype, "float32", "auto keeps the demo model in float32 on the CPU");
     const pid = clients[0]!.pid!;
-    const replaced = await host.configure({
-      modelDir: DEMO_MODEL,
-      ep: "cpu",
-      dtype: "int8",
-      threads: 0,
-      idleUnloadMs: 0,
-    });
+    const replaced = await host.configure({ ...DEMO_ENGINE_SETTINGS, dtype: "int8" });
     assert.equal(replaced, true);
     assert.ok(gone(pid));
     const r = await host.generate({ prompt: "def add(a, b):\n    return", maxTokens: 4 });
@@ -179,10 +168,39 @@ describe("engine host (real engine process)", () => {
     assert.equal(host.info?.dtype, "int8");
     assert.match(host.info!.convertedDir, /-int8$/);
     assert.equal(
-      await host.configure({ modelDir: DEMO_MODEL, ep: "cpu", dtype: "int8", threads: 0, idleUnloadMs: 0 }),
+      await host.configure({ ...DEMO_ENGINE_SETTINGS, dtype: "int8" }),
       false,
       "the same settings keep the engine",
     );
+  });
+
+  it("the hugePages setting starts a new engine process with glibc's tunable, which gives its memory huge pages", async () => {
+    const { host, clients } = makeHost();
+    hosts.push(host);
+    await host.generate({ prompt: "q = ", maxTokens: 2 });
+    const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    const before = clients[0]!.pid!;
+    if (process.platform === "linux")
+      assert.ok(!environ(before).includes(`GLIBC_TUNABLES=${HUGE_PAGES_TUNABLE}`), "off by default");
+    const on = {
+      modelDir: DEMO_MODEL,
+      ep: "cpu" as const,
+      dtype: "auto" as const,
+      threads: 0,
+      idleUnloadMs: 0,
+    };
+    assert.equal(await host.configure({ ...on, hugePages: true }), true, "a change replaces the engine");
+    assert.ok(gone(before));
+    await host.generate({ prompt: "q = ", maxTokens: 2 });
+    if (process.platform !== "linux") return;
+    const pid = clients[1]!.pid!;
+    assert.ok(environ(pid).includes(`GLIBC_TUNABLES=${HUGE_PAGES_TUNABLE}`), environ(pid).join(" "));
+    // The kernel honours it where it hands out huge pages at all (this project's CI: madvise).
+    const mode = /\[(\w+)\]/.exec(readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8"))?.[1];
+    if (mode === "madvise" || mode === "always") {
+      const huge = anonHugePagesMiB(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8")) ?? 0;
+      assert.ok(huge >= 64, `the engine process holds ${huge} MiB in huge pages (the demo weights: 157 MiB)`);
+    }
   });
 
   it("a different provider or model replaces the engine; the old process ends", async () => {
@@ -190,7 +208,14 @@ describe("engine host (real engine process)", () => {
     hosts.push(host);
     await host.generate({ prompt: "q = ", maxTokens: 2 });
     const pid = clients[0]!.pid!;
-    await host.configure({ modelDir: DEMO_MODEL, ep: "cpu", dtype: "auto", threads: 1, idleUnloadMs: 0 });
+    await host.configure({
+      modelDir: DEMO_MODEL,
+      ep: "cpu",
+      dtype: "auto",
+      threads: 1,
+      hugePages: false,
+      idleUnloadMs: 0,
+    });
     assert.equal(host.state.kind, "stopped");
     assert.ok(gone(pid));
     await host.generate({ prompt: "q = ", maxTokens: 2 });

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { EngineHost } from "../../src/app/engine-host";
 import { EngineClient } from "../../src/engine/engine-client";
 import { EngineCrashedError, EngineHungError } from "../../src/engine/errors";
-import { DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
+import { DEMO_ENGINE_SETTINGS, DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
 import { children, gone, hasProc, until } from "../helpers/processes";
 import { fakeEngineOptions, WATCHDOG } from "./helpers";
 
@@ -120,7 +120,7 @@ describe("engine watchdog (a hung engine process)", () => {
   }, async () => {
     const logs: string[] = [];
     const host = new EngineHost({
-      settings: { modelDir: DEMO_MODEL, ep: "cpu", dtype: "auto", threads: 0, idleUnloadMs: 0 },
+      settings: DEMO_ENGINE_SETTINGS,
       log: (l) => logs.push(l),
       cacheDir: TEST_CACHE,
       createClient: (o) => new EngineClient({ ...o, watchdog: REAL_WATCHDOG }),

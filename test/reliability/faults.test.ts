@@ -22,7 +22,7 @@ import { readConverted } from "../../src/model/convert";
 import { EngineHost } from "../../src/app/engine-host";
 import { Ctx } from "../../src/app/ctx";
 import { FakeMemento, FakeUi } from "../helpers/fakes";
-import { DEMO_MODEL, FIXTURES, TEST_CACHE } from "../helpers/fixtures";
+import { DEMO_ENGINE_SETTINGS, DEMO_MODEL, FIXTURES, TEST_CACHE } from "../helpers/fixtures";
 import { alive, children, deadPid, hasProc, until } from "../helpers/processes";
 import { mountTmpfs, remountReadOnly, scratchDirs, unmount } from "./helpers";
 
@@ -117,7 +117,7 @@ describe("the engine process killed mid-generation", () => {
   it("the idle unload racing a request in the host: the state stays right and the next idle time unloads again", async () => {
     const logs: string[] = [];
     const host = new EngineHost({
-      settings: { modelDir: DEMO_MODEL, ep: "cpu", dtype: "auto", threads: 0, idleUnloadMs: 0 },
+      settings: DEMO_ENGINE_SETTINGS,
       log: (l) => logs.push(l),
       cacheDir: TEST_CACHE,
     });
@@ -128,7 +128,14 @@ describe("the engine process killed mid-generation", () => {
       await unloading;
       assert.ok((await served).ids.length > 0, "the request that raced the unload was served");
       assert.equal(host.state.kind, "ready", "the engine that serves is not reported as unloaded");
-      await host.configure({ modelDir: DEMO_MODEL, ep: "cpu", dtype: "auto", threads: 0, idleUnloadMs: 200 });
+      await host.configure({
+        modelDir: DEMO_MODEL,
+        ep: "cpu",
+        dtype: "auto",
+        threads: 0,
+        hugePages: false,
+        idleUnloadMs: 200,
+      });
       await until("the idle unload", () => host.state.kind === "unloaded");
     } finally {
       await host.dispose();
