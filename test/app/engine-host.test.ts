@@ -10,7 +10,7 @@ import { CancelledError, EngineCrashedError, EngineUnavailableError } from "../.
 import { EngineHost, type EngineState } from "../../src/app/engine-host";
 import { anonHugePagesMiB, HUGE_PAGES_TUNABLE } from "../../src/engine/huge-pages";
 import { DEMO_ENGINE_SETTINGS, DEMO_MODEL, TEST_CACHE } from "../helpers/fixtures";
-import { gone, until } from "../helpers/processes";
+import { gone, transparentHugePagesMode, until } from "../helpers/processes";
 
 function makeHost(overrides: { idleUnloadMs?: number; maxRestarts?: number; cacheDir?: string } = {}) {
   const clients: EngineClient[] = [];
@@ -196,7 +196,7 @@ describe("engine host (real engine process)", () => {
     const pid = clients[1]!.pid!;
     assert.ok(environ(pid).includes(`GLIBC_TUNABLES=${HUGE_PAGES_TUNABLE}`), environ(pid).join(" "));
     // The kernel honours it where it hands out huge pages at all (this project's CI: madvise).
-    const mode = /\[(\w+)\]/.exec(readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8"))?.[1];
+    const mode = transparentHugePagesMode();
     if (mode === "madvise" || mode === "always") {
       const huge = anonHugePagesMiB(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8")) ?? 0;
       assert.ok(huge >= 64, `the engine process holds ${huge} MiB in huge pages (the demo weights: 157 MiB)`);

@@ -3,7 +3,6 @@
 // them out on request.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import {
   anonHugePagesMiB,
@@ -12,11 +11,10 @@ import {
   withHugePages,
 } from "../../src/engine/huge-pages";
 import { CLI_MAIN } from "../helpers/cli";
+import { transparentHugePagesMode } from "../helpers/processes";
 import { TEST_CACHE } from "../helpers/fixtures";
 
-const THP = "/sys/kernel/mm/transparent_hugepage/enabled";
-/** The kernel's mode, the bracketed word of THP ("always", "madvise", "never"), or undefined. */
-const thpMode = existsSync(THP) ? /\[(\w+)\]/.exec(readFileSync(THP, "utf8"))?.[1] : undefined;
+const thpMode = transparentHugePagesMode();
 
 function benchJson(env: Record<string, string>): {
   anon_huge_pages_mib?: number;

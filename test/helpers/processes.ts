@@ -1,5 +1,5 @@
 // Process helpers of the tests: is a pid alive or gone, this process's (defunct) children,
-// a pid that is surely dead, and waiting for a condition.
+// a pid that is surely dead, waiting for a condition, and the kernel's transparent huge pages mode.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 
@@ -87,4 +87,10 @@ export function processesWith(text: string): number[] {
   return readdirSync("/proc")
     .filter((n) => /^\d+$/.test(n) && commandLine(Number(n)).includes(text))
     .map(Number);
+}
+
+/** The kernel's transparent huge pages mode ("always", "madvise", "never"), or undefined off Linux. */
+export function transparentHugePagesMode(): string | undefined {
+  const file = "/sys/kernel/mm/transparent_hugepage/enabled";
+  return existsSync(file) ? /\[(\w+)\]/.exec(readFileSync(file, "utf8"))?.[1] : undefined;
 }
