@@ -128,14 +128,7 @@ describe("the engine process killed mid-generation", () => {
       await unloading;
       assert.ok((await served).ids.length > 0, "the request that raced the unload was served");
       assert.equal(host.state.kind, "ready", "the engine that serves is not reported as unloaded");
-      await host.configure({
-        modelDir: DEMO_MODEL,
-        ep: "cpu",
-        dtype: "auto",
-        threads: 0,
-        hugePages: false,
-        idleUnloadMs: 200,
-      });
+      await host.configure({ ...DEMO_ENGINE_SETTINGS, idleUnloadMs: 200 });
       await until("the idle unload", () => host.state.kind === "unloaded");
     } finally {
       await host.dispose();
