@@ -8,8 +8,9 @@
 // --rounds: bench every dtype N times, the dtypes interleaved round after round (the order reversed
 // every other round), and report the median decoding rate and each round's ratio: a shared
 // machine's speed drifts by a quarter between minutes, so one run per dtype is not a ratio.
-// --huge-pages: on runs every bench with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (glibc's malloc asks
-// for transparent huge pages; README "Huge pages"), both benches each dtype with and without it,
+// --huge-pages: on runs every bench with the CLI's --huge-pages on (glibc's malloc asks for
+// transparent huge pages; README "Huge pages"), off with --huge-pages off (the CLI's default,
+// auto, would take them for large models), both benches each dtype with and without them,
 // interleaved, as two rows ("int4 +hp"); off (default) leaves the environment as it is.
 // --eval-tokens: held-out tokens per language for atlas eval (its --max-tokens-per-language, default 2048).
 // Conversions go to a fresh cache folder (removed at the end), so each is timed from scratch.
@@ -33,7 +34,6 @@ const rounds = Number(opt("rounds", "1"));
 const hugePages = opt("huge-pages", "off");
 if (!["off", "on", "both"].includes(hugePages))
   throw new Error(`--huge-pages ${hugePages}: use off, on or both`);
-const HUGE_PAGES_ENV = { GLIBC_TUNABLES: "glibc.malloc.hugetlb=1" };
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${rounds}: use a positive integer`);
 const TIME = "/usr/bin/time";
 if (!existsSync(TIME))
@@ -44,17 +44,17 @@ const cache = mkdtempSync(join(tmpdir(), "monet-bench-quant-"));
 const env = { ...process.env, MONET_LENS_CACHE: cache };
 
 /** stdout of the CLI, and /usr/bin/time's wall seconds and peak RSS (MiB) from stderr. */
-function run(argv, extraEnv = {}) {
-  const res = spawn(argv, extraEnv);
+function run(argv) {
+  const res = spawn(argv);
   const m = /@@time ([\d.]+) (\d+)/.exec(res.stderr);
   if (res.status !== 0 || !m)
     throw new Error(`monet-lens ${argv.join(" ")} failed:\n${res.stderr.slice(-2000)}`);
   return { stdout: res.stdout, seconds: Number(m[1]), peakMiB: Math.round(Number(m[2]) / 1024) };
 }
-function spawn(argv, extraEnv) {
+function spawn(argv) {
   return spawnSync(TIME, ["-f", "@@time %e %M", process.execPath, "dist/cli.js", ...argv], {
     encoding: "utf8",
-    env: { ...env, ...extraEnv },
+    env,
     maxBuffer: 1 << 28,
   });
 }
@@ -73,7 +73,9 @@ const prompts = (() => {
     : [];
 })();
 
-const common = ["--model", model, "--ep", "cpu"];
+// The conversion and quality runs take huge pages as the benches of `--huge-pages on` do.
+const modelArgs = ["--model", model, "--ep", "cpu"];
+const common = [...modelArgs, "--huge-pages", hugePages === "on" ? "on" : "off"];
 const results = [];
 try {
   for (const dtype of dtypes) {
@@ -147,21 +149,20 @@ try {
 
 /** One `monet-lens bench` of r.dtype: its decoding rate joins r.decode_runs; prefill and peak memory are kept at their worst. */
 function benchInto(r) {
-  const bench = run(
-    [
-      "bench",
-      ...common,
-      "--dtype",
-      r.graph_dtype,
-      "--json",
-      "--prefill",
-      opt("prefill", "128,512"),
-      "--new-tokens",
-      opt("new-tokens", "32"),
-      ...(threads ? ["--threads", threads] : []),
-    ],
-    r.huge_pages ? HUGE_PAGES_ENV : {},
-  );
+  const bench = run([
+    "bench",
+    ...modelArgs,
+    "--huge-pages",
+    r.huge_pages ? "on" : "off",
+    "--dtype",
+    r.graph_dtype,
+    "--json",
+    "--prefill",
+    opt("prefill", "128,512"),
+    "--new-tokens",
+    opt("new-tokens", "32"),
+    ...(threads ? ["--threads", threads] : []),
+  ]);
   const b = JSON.parse(bench.stdout);
   r.decode_runs = [...(r.decode_runs ?? []), b.decode_tokens_per_s];
   r.decode_tokens_per_s = b.decode_tokens_per_s;

@@ -5,6 +5,7 @@ import { isAbsolute, join, resolve } from "node:path";
 // providers.ts, not session.ts (which loads onnxruntime): the extension host never loads the
 // native runtime (the engine process does).
 import type { DtypeChoice } from "../engine/engine";
+import { HUGE_PAGES_CHOICES, type HugePagesChoice } from "../engine/huge-pages";
 import { PROTOCOL_DTYPES } from "../engine/protocol-check";
 import { EP_PREFERENCES, type EpPreference } from "../engine/providers";
 import { isRepoRef } from "../hub/repo-ref";
@@ -21,8 +22,8 @@ export interface MonetLensConfig {
   dtype: DtypeChoice;
   /** Intra-op threads on CPU; 0 = automatic. */
   threads: number;
-  /** Start the engine with transparent huge pages asked of glibc (Linux; src/engine/huge-pages.ts). */
-  hugePages: boolean;
+  /** Transparent huge pages asked of glibc for the engine (Linux; auto: large models; src/engine/huge-pages.ts). */
+  hugePages: HugePagesChoice;
   maxTokens: number;
   temperature: number;
   topP: number;
@@ -43,7 +44,7 @@ export const DEFAULTS: Readonly<MonetLensConfig> = {
   executionProvider: "auto",
   dtype: "auto",
   threads: 0,
-  hugePages: false,
+  hugePages: "auto",
   maxTokens: 64,
   temperature: 0,
   topP: 0.9,
@@ -102,7 +103,7 @@ export function readConfig(read: SettingReader): ReadConfig {
     return checked.path;
   };
   /** A setting with a fixed list of values (an enum in package.json). */
-  const choice = <K extends "executionProvider" | "dtype">(
+  const choice = <K extends "executionProvider" | "dtype" | "hugePages">(
     key: K,
     allowed: readonly MonetLensConfig[K][],
   ): MonetLensConfig[K] => {
@@ -123,7 +124,14 @@ export function readConfig(read: SettingReader): ReadConfig {
     }
     return v.map((x: string) => x.trim());
   };
-  const bool = (key: "enable" | "hugePages"): boolean => {
+  // Before auto, the setting was a boolean: true and false still mean on and off.
+  const hugePages = (): HugePagesChoice => {
+    const v = read("hugePages");
+    if (v === true) return "on";
+    if (v === false) return "off";
+    return choice("hugePages", HUGE_PAGES_CHOICES);
+  };
+  const bool = (key: "enable"): boolean => {
     const v = read(key);
     if (v === undefined || v === null) return DEFAULTS[key];
     if (typeof v !== "boolean") {
@@ -138,7 +146,7 @@ export function readConfig(read: SettingReader): ReadConfig {
     executionProvider: choice("executionProvider", EP_PREFERENCES),
     dtype: choice("dtype", PROTOCOL_DTYPES),
     threads: num("threads", 0, 256, true),
-    hugePages: bool("hugePages"),
+    hugePages: hugePages(),
     maxTokens: num("maxTokens", 1, 1024, true),
     temperature: num("temperature", 0, 2, false),
     topP: num("topP", 0.01, 1, false),

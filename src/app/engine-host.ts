@@ -9,6 +9,7 @@ import type { CompletionEngine, CompletionModel } from "../completion/controller
 import { promptTokenizer } from "../completion/prompt";
 import type { DtypeChoice, RoutedText } from "../engine/engine";
 import { EngineClient, type ClientOptions } from "../engine/engine-client";
+import { type HugePagesChoice, hugePagesForModel } from "../engine/huge-pages";
 import { CancelledError, EngineCrashedError, EngineUnavailableError } from "../engine/errors";
 import type { GenerateResult } from "../engine/generate";
 import { loadTokenizer } from "../engine/model-folder";
@@ -30,8 +31,8 @@ export interface EngineSettings {
   dtype: DtypeChoice;
   /** 0 = automatic. */
   threads: number;
-  /** Transparent huge pages for the engine process (src/engine/huge-pages.ts). */
-  hugePages: boolean;
+  /** Transparent huge pages for the engine process; auto: for large models (src/engine/huge-pages.ts). */
+  hugePages: HugePagesChoice;
   /** 0 = never. */
   idleUnloadMs: number;
 }
@@ -330,12 +331,13 @@ export class EngineHost implements CompletionEngine {
     const s = this.settings;
     const create = this.opts.createClient ?? ((o: ClientOptions) => new EngineClient(o));
     const resolve = this.opts.resolveModel ?? resolveInCache;
+    const dir = modelDir === undefined ? undefined : resolve(modelDir);
     return create({
-      modelDir: modelDir === undefined ? undefined : resolve(modelDir),
+      modelDir: dir,
       ep: s.ep,
       dtype: s.dtype,
       threads: s.threads > 0 ? s.threads : undefined,
-      hugePages: s.hugePages,
+      hugePages: hugePagesForModel(s.hugePages, dir),
       cacheDir: this.opts.cacheDir,
       maxRestarts: this.opts.maxRestarts ?? 3,
       log: this.opts.log,

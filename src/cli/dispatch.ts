@@ -2,6 +2,7 @@
 // errors on stderr with exit code 1 as one clear message, never a stack trace (set
 // MONET_LENS_DEBUG=1 for one).
 import { UsageError } from "./args";
+import { RelaunchedError } from "./relaunch";
 import { type CommandSpec, commandHelp, HELP_FLAGS, parseCommandLine, usage, usageLine } from "./command";
 import { COMMANDS, USAGE_FOOTER } from "./commands";
 
@@ -53,6 +54,8 @@ export async function runCli(argv: string[]): Promise<number> {
     await spec.run(values, positional, positionals);
     return 0;
   } catch (e) {
+    // The command ran again, with huge pages, and said what it had to (engine-options.ts).
+    if (e instanceof RelaunchedError) return e.code;
     if (process.env.MONET_LENS_DEBUG) console.error(e);
     const msg = e instanceof Error ? e.message : String(e);
     const hint =

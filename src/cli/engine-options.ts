@@ -1,6 +1,7 @@
 // The options of every command that runs the model (--model --ep --dtype --threads), and the
 // one place that opens an Engine from them and closes it.
 import { DTYPE_CHOICES, Engine, type EngineOptions } from "../engine/engine";
+import { HUGE_PAGES_CHOICES, hugePagesForModel, hugePagesTunableSet } from "../engine/huge-pages";
 import { embeddedModelDir } from "../engine/model-paths";
 import { EP_PREFERENCES } from "../engine/providers";
 import { checkThreads } from "../engine/session";
@@ -9,6 +10,7 @@ import { resolveModelRef } from "../hub/resolve";
 import { choiceOption, intOption } from "./args";
 import type { OptionSpecs, OptionValues } from "./command";
 import { progressLogger } from "./progress";
+import { RelaunchedError, relaunchWithHugePages } from "./relaunch";
 
 export const MODEL_OPTION = {
   model: {
@@ -49,6 +51,14 @@ export const ENGINE_OPTIONS = {
       "int8 or int4 for large ones by memory",
   },
   threads: { type: "string", value: "N", help: "CPU threads (default: all cores, at most 8)" },
+  "huge-pages": {
+    type: "string",
+    value: HUGE_PAGES_CHOICES.join("|"),
+    help:
+      "Linux: transparent huge pages for the model's memory, through glibc's GLIBC_TUNABLES=glibc.malloc.hugetlb=1 " +
+      "(the command starts itself again with it); default auto: on for models over 1 GiB of float32 weights " +
+      "(README, Huge pages). A GLIBC_TUNABLES of yours that sets glibc.malloc.hugetlb wins",
+  },
 } as const satisfies OptionSpecs;
 
 export type EngineValues = OptionValues<typeof ENGINE_OPTIONS>;
@@ -70,13 +80,18 @@ export function engineSettings(
 
 /**
  * Opens the engine the options describe (conversion progress on stderr unless `quiet`),
- * runs `use` with it and closes it, whatever happens.
+ * runs `use` with it and closes it, whatever happens. Where the model should have huge pages
+ * and this process was started without glibc's tunable, the command runs again with it
+ * instead (relaunch.ts), and RelaunchedError carries its exit status out.
  */
 export async function withEngine<T>(
   values: EngineValues,
   opts: { quiet?: boolean; profilePrefix?: string },
   use: (engine: Engine) => Promise<T>,
 ): Promise<T> {
+  const hugePages = choiceOption(values["huge-pages"], "huge-pages", HUGE_PAGES_CHOICES, "auto");
+  if (!hugePagesTunableSet() && hugePagesForModel(hugePages, engineSettings(values).modelDir))
+    throw new RelaunchedError(await relaunchWithHugePages());
   const engine = await Engine.open({
     ...engineSettings(values),
     ...progressLogger(!opts.quiet),

@@ -138,7 +138,8 @@ export class EngineClient {
     this.info = info;
     this.opts.log?.(
       `engine started: model ${info.modelDir}, ${info.dtype}, execution provider ` +
-        `${info.ep}${info.fallbacks.length ? ` (skipped: ${info.fallbacks.join("; ")})` : ""}`,
+        `${info.ep}${info.fallbacks.length ? ` (skipped: ${info.fallbacks.join("; ")})` : ""}` +
+        (this.opts.hugePages ? ", huge pages asked for (monetLens.hugePages)" : ""),
     );
     return info;
   }

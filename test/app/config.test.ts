@@ -11,6 +11,7 @@ import {
 } from "../../src/app/config";
 import { DTYPE_CHOICES } from "../../src/engine/engine";
 import { EP_PREFERENCES } from "../../src/engine/providers";
+import { HUGE_PAGES_CHOICES } from "../../src/engine/huge-pages";
 
 const reader = (values: Partial<Record<keyof MonetLensConfig, unknown>>) => (key: keyof MonetLensConfig) =>
   values[key];
@@ -47,17 +48,24 @@ describe("configuration", () => {
     assert.equal(engineSettingsChanged(a, { ...a, maxTokens: 12 }), false);
   });
 
-  it("hugePages: off by default, a boolean in package.json, a bad value named, a change needs a new engine", () => {
+  it("hugePages: auto by default, auto/on/off in package.json, the old booleans still read, a bad value named, a change needs a new engine", () => {
     const pkg = JSON.parse(readFileSync("package.json", "utf8"));
     const setting = pkg.contributes.configuration.properties["monetLens.hugePages"];
-    assert.equal(setting.type, "boolean");
+    assert.deepEqual(setting.enum, [...HUGE_PAGES_CHOICES]);
+    assert.equal(setting.enumDescriptions.length, HUGE_PAGES_CHOICES.length);
     assert.equal(setting.default, DEFAULTS.hugePages);
-    assert.equal(DEFAULTS.hugePages, false);
-    assert.equal(readConfig(reader({ hugePages: true })).config.hugePages, true);
-    const bad = readConfig(reader({ hugePages: "on" }));
-    assert.equal(bad.config.hugePages, false);
-    assert.match(bad.problems.join("\n"), /monetLens\.hugePages: "on" is not true or false/);
-    assert.equal(engineSettingsChanged(DEFAULTS, { ...DEFAULTS, hugePages: true }), true);
+    assert.equal(DEFAULTS.hugePages, "auto");
+    assert.equal(readConfig(reader({ hugePages: "on" })).config.hugePages, "on");
+    // The setting was a boolean before auto: a user's true or false keeps its meaning.
+    assert.equal(readConfig(reader({ hugePages: true })).config.hugePages, "on");
+    assert.equal(readConfig(reader({ hugePages: false })).config.hugePages, "off");
+    const bad = readConfig(reader({ hugePages: "yes" }));
+    assert.equal(bad.config.hugePages, "auto");
+    assert.match(
+      bad.problems.join("\n"),
+      /monetLens\.hugePages: "yes" is not one of auto, on, off; using "auto"/,
+    );
+    assert.equal(engineSettingsChanged(DEFAULTS, { ...DEFAULTS, hugePages: "on" }), true);
   });
 
   it("defaults when nothing is set", () => {

@@ -175,13 +175,17 @@ describe("engine host (real engine process)", () => {
   });
 
   it("the hugePages setting starts a new engine process with glibc's tunable, which gives its memory huge pages", async () => {
-    const { host, clients } = makeHost();
+    const { host, clients, logs } = makeHost();
     hosts.push(host);
     await host.generate({ prompt: "q = ", maxTokens: 2 });
     const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
     const before = clients[0]!.pid!;
+    assert.doesNotMatch(logs.find((l) => l.startsWith("engine started"))!, /huge pages/);
     if (process.platform === "linux")
-      assert.ok(!environ(before).includes(`GLIBC_TUNABLES=${HUGE_PAGES_TUNABLE}`), "off by default");
+      assert.ok(
+        !environ(before).includes(`GLIBC_TUNABLES=${HUGE_PAGES_TUNABLE}`),
+        "auto leaves the small demo model without them",
+      );
     const on = {
       modelDir: DEMO_MODEL,
       ep: "cpu" as const,
@@ -189,12 +193,13 @@ describe("engine host (real engine process)", () => {
       threads: 0,
       idleUnloadMs: 0,
     };
-    assert.equal(await host.configure({ ...on, hugePages: true }), true, "a change replaces the engine");
+    assert.equal(await host.configure({ ...on, hugePages: "on" }), true, "a change replaces the engine");
     assert.ok(gone(before));
     await host.generate({ prompt: "q = ", maxTokens: 2 });
     if (process.platform !== "linux") return;
     const pid = clients[1]!.pid!;
     assert.ok(environ(pid).includes(`GLIBC_TUNABLES=${HUGE_PAGES_TUNABLE}`), environ(pid).join(" "));
+    assert.match(logs.filter((l) => l.startsWith("engine started")).at(-1)!, /huge pages asked for/);
     // The kernel honours it where it hands out huge pages at all (this project's CI: madvise).
     const mode = transparentHugePagesMode();
     if (mode === "madvise" || mode === "always") {
@@ -213,7 +218,7 @@ describe("engine host (real engine process)", () => {
       ep: "cpu",
       dtype: "auto",
       threads: 1,
-      hugePages: false,
+      hugePages: "auto",
       idleUnloadMs: 0,
     });
     assert.equal(host.state.kind, "stopped");

@@ -24,7 +24,7 @@ export const DEMO_ENGINE_SETTINGS = {
   ep: "cpu",
   dtype: "auto",
   threads: 0,
-  hugePages: false,
+  hugePages: "auto",
   idleUnloadMs: 0,
 } as const satisfies EngineSettings;
 
