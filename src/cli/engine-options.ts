@@ -1,4 +1,4 @@
-// The options of every command that runs the model (--model --ep --dtype --threads), and the
+// The options of every command that runs the model (--model --ep --dtype --threads --huge-pages), and the
 // one place that opens an Engine from them and closes it.
 import { DTYPE_CHOICES, Engine, type EngineOptions } from "../engine/engine";
 import { HUGE_PAGES_CHOICES, hugePagesForModel, hugePagesTunableSet } from "../engine/huge-pages";
@@ -89,11 +89,12 @@ export async function withEngine<T>(
   opts: { quiet?: boolean; profilePrefix?: string },
   use: (engine: Engine) => Promise<T>,
 ): Promise<T> {
+  const settings = engineSettings(values);
   const hugePages = choiceOption(values["huge-pages"], "huge-pages", HUGE_PAGES_CHOICES, "auto");
-  if (!hugePagesTunableSet() && hugePagesForModel(hugePages, engineSettings(values).modelDir))
+  if (!hugePagesTunableSet() && hugePagesForModel(hugePages, settings.modelDir))
     throw new RelaunchedError(await relaunchWithHugePages());
   const engine = await Engine.open({
-    ...engineSettings(values),
+    ...settings,
     ...progressLogger(!opts.quiet),
     profilePrefix: opts.profilePrefix,
   });
