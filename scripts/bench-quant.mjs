@@ -11,7 +11,7 @@
 // --huge-pages: on runs every bench with the CLI's --huge-pages on (glibc's malloc asks for
 // transparent huge pages; README "Huge pages"), off with --huge-pages off (the CLI's default,
 // auto, would take them for large models), both benches each dtype with and without them,
-// interleaved, as two rows ("int4 +hp"); off (default) leaves the environment as it is.
+// interleaved, as two rows ("int4 +hp"); off is the default.
 // --eval-tokens: held-out tokens per language for atlas eval (its --max-tokens-per-language, default 2048).
 // Conversions go to a fresh cache folder (removed at the end), so each is timed from scratch.
 import { spawnSync } from "node:child_process";

@@ -26,10 +26,17 @@ export const BYTES_PER_WEIGHT: Record<GraphDtype, number> = {
   int4: 0.5 + 4 / 32,
 };
 
+/**
+ * A large model: over CPU_FLOAT32_MAX_BYTES of float32 weights, one `auto` quantizes on the CPU.
+ * It also takes shorter prefill chunks there (runner.ts) and huge pages under `auto` (huge-pages.ts).
+ */
+export function isLargeModel(parameters: number): boolean {
+  return parameters * BYTES_PER_WEIGHT.float32 > CPU_FLOAT32_MAX_BYTES;
+}
+
 export function autoDtype(provider: ProviderName, parameters: number, memoryBytes = totalmem()): GraphDtype {
   if (provider !== "cpu") return "float16";
   const budget = memoryBytes * CPU_WEIGHTS_MEMORY_SHARE;
-  const float32Bytes = parameters * BYTES_PER_WEIGHT.float32;
-  if (float32Bytes <= CPU_FLOAT32_MAX_BYTES && float32Bytes <= budget) return "float32";
+  if (!isLargeModel(parameters) && parameters * BYTES_PER_WEIGHT.float32 <= budget) return "float32";
   return parameters * BYTES_PER_WEIGHT.int8 <= budget ? "int8" : "int4";
 }

@@ -15,7 +15,7 @@
 import { readFileSync } from "node:fs";
 import { expectedTensors } from "../checkpoint/checkpoint";
 import { loadConfig } from "../checkpoint/config";
-import { BYTES_PER_WEIGHT, CPU_FLOAT32_MAX_BYTES } from "./dtype";
+import { isLargeModel } from "./dtype";
 
 /** monetLens.hugePages and the CLI's --huge-pages. */
 export const HUGE_PAGES_CHOICES = ["auto", "on", "off"] as const;
@@ -54,7 +54,7 @@ export function hugePagesFor(
 ): boolean {
   if (platform !== "linux" || choice === "off") return false;
   if (choice === "on") return true;
-  return parameters !== undefined && parameters * BYTES_PER_WEIGHT.float32 > CPU_FLOAT32_MAX_BYTES;
+  return parameters !== undefined && isLargeModel(parameters);
 }
 
 /**

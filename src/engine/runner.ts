@@ -5,7 +5,7 @@ import type { MonetConfig } from "../checkpoint/config";
 import { routingGroupCount } from "../checkpoint/config";
 import { io } from "../model/graph-io";
 import { activationDtype, type GraphDtype } from "../model/monet-graph";
-import { BYTES_PER_WEIGHT, CPU_FLOAT32_MAX_BYTES } from "./dtype";
+import { isLargeModel } from "./dtype";
 import { KvCache, type CacheShape } from "./kv-cache";
 import type { ProviderName } from "./providers";
 import type { Steering } from "./steering";
@@ -69,9 +69,7 @@ export const GPU_PREFILL_CHUNK = 512;
 /** Tokens per prefill pass on a provider, for a model of `parameters` weights. */
 export function prefillChunkFor(ep: ProviderName, parameters: number): number {
   if (ep !== "cpu") return GPU_PREFILL_CHUNK;
-  return parameters * BYTES_PER_WEIGHT.float32 > CPU_FLOAT32_MAX_BYTES
-    ? CPU_LARGE_MODEL_PREFILL_CHUNK
-    : CPU_PREFILL_CHUNK;
+  return isLargeModel(parameters) ? CPU_LARGE_MODEL_PREFILL_CHUNK : CPU_PREFILL_CHUNK;
 }
 
 export class MonetRunner {
