@@ -83,9 +83,9 @@ export class KvCache {
    * `max`): these buffers when they are padded and large enough, else new ones holding a copy
    * of the valid prefix. A new cache gets `need` rounded up to 64 positions (callers ask for
    * the generation's end: runner.ts `reserve`); a cache that must grow at least doubles, so
-   * that a growing context (typing) rarely reallocates. (The 1.4B holds 0.4 MB per position:
-   * doubling a 512-position cache for its 513th token cost 400 MB, hence no doubling on first
-   * allocation.)
+   * that a growing context (typing) rarely reallocates. (The 1.4B's float32 cache holds 0.4 MB
+   * per position, its quantized graphs' float16 one 0.2 MB: doubling a 512-position float32
+   * cache for its 513th token cost 400 MB, hence no doubling on first allocation.)
    */
   withRoom(need: number, max: number): KvCache {
     if (this.padded && this.capacity >= need) return this;

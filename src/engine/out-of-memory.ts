@@ -46,11 +46,13 @@ export function outOfMemoryAtRun(
   dtype: GraphDtype,
   tokens: number,
   e: unknown,
+  /** The cache's element type (quantized graphs keep a float16 cache). */
+  cacheDtype: "float32" | "float16" = dtype === "float32" ? "float32" : "float16",
 ): OutOfMemoryError {
   // The router and the norms stay float32 in quantized graphs: this slightly undercounts them.
   let weights = 0;
   for (const shape of expectedTensors(config).values()) weights += numel(shape) * BYTES_PER_WEIGHT[dtype];
-  const cacheBytesPer = dtype === "float16" ? 2 : 4;
+  const cacheBytesPer = cacheDtype === "float16" ? 2 : 4;
   const cache = 2 * config.numLayers * config.numKvHeads * config.headDim * tokens * cacheBytesPer;
   return new OutOfMemoryError(
     `not enough memory to run the model on ${tokens} tokens (${formatBytes(weights)} of ${dtype} weights and ${formatBytes(cache)} of cached keys and values; onnxruntime said: ${firstLine(e)}): use fewer context tokens (monetLens.contextTokens), ${SMALLER_WEIGHTS}, or close other programs`,

@@ -81,6 +81,8 @@ export class MonetRunner {
    * The graph takes padded cache buffers and returns the new positions only (padded attention; kv-cache.ts).
    */
   private readonly paddedCache: boolean;
+  /** The graph's cache element type (quantized graphs keep a float16 cache: monet-graph.ts kvDtype). */
+  private readonly cacheDtype: "float32" | "float16";
 
   constructor(
     public session: ort.InferenceSession,
@@ -105,6 +107,7 @@ export class MonetRunner {
       ),
     };
     this.paddedCache = session.inputNames.includes(io.pastLength);
+    this.cacheDtype = cacheDtypeOf(session, this.dtype);
   }
 
   /** The shape of this model's KV cache, for KvCache.empty. */
@@ -113,7 +116,7 @@ export class MonetRunner {
       numLayers: this.config.numLayers,
       numKvHeads: this.config.numKvHeads,
       headDim: this.config.headDim,
-      dtype: activationDtype(this.dtype),
+      dtype: this.cacheDtype,
     };
   }
 
@@ -199,7 +202,8 @@ export class MonetRunner {
       out = await this.session.run(feeds, fetches);
     } catch (e) {
       const replacement = await this.onRunError?.(e);
-      if (!replacement) throw isOutOfMemory(e) ? outOfMemoryAtRun(c, this.dtype, cache.length + T, e) : e;
+      if (!replacement)
+        throw isOutOfMemory(e) ? outOfMemoryAtRun(c, this.dtype, cache.length + T, e, this.cacheDtype) : e;
       this.session = replacement;
       out = await this.session.run(feeds, fetches);
     }
@@ -273,4 +277,16 @@ function concatFloat32(parts: readonly Float32Array[]): Float32Array {
 export function firstNonFinite(x: Float32Array): number {
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return i;
   return -1;
+}
+
+/**
+ * The element type of the graph's cache inputs, as the session declares it (quantized graphs
+ * keep a float16 cache under float32 activations), else the activations' type.
+ */
+function cacheDtypeOf(session: ort.InferenceSession, dtype: GraphDtype): "float32" | "float16" {
+  const meta = (session.inputMetadata as readonly ort.InferenceSession.ValueMetadata[] | undefined)?.find(
+    (m) => m.name === io.pastKey(0),
+  );
+  const type = meta?.isTensor ? meta.type : undefined;
+  return type === "float16" || type === "float32" ? type : activationDtype(dtype);
 }

@@ -46,6 +46,8 @@ export function attention(
   form: AttentionForm,
   inputs: AttentionInputs,
   weights: Weights,
+  /** Element type of the cache buffers: `dt`, or float16 under float32 activations (the read form only). */
+  kvDt: "float32" | "float16" = dt,
 ): Attention {
   const d = c.hiddenSize;
   const hd = c.headDim;
@@ -89,7 +91,9 @@ export function attention(
   const totalLen = fused ? g.op("Cast", [S], { to: 6 }) : "";
   const cosT = padded ? "" : g.op("Gather", [table("rope.cos", cos, hd), pos], { axis: 0 }); // [T, hd]
   const sinT = padded ? "" : g.op("Gather", [table("rope.sin", sin, hd), pos], { axis: 0 });
-  const read = form === "read" ? readForm(g, c, P, T, pos, inputs, cosHalf, sinHalf) : undefined;
+  if (kvDt !== dt && form !== "read")
+    throw new Error(`a ${kvDt} KV cache with ${dt} activations needs the read attention form, not ${form}`);
+  const read = form === "read" ? readForm(g, c, P, T, pos, inputs, cosHalf, sinHalf, kvDt) : undefined;
 
   // Causal mask [T, S] (portable attention): key position s is visible from query position p iff s ≤ p.
   const causal = () => {
@@ -231,6 +235,12 @@ function toHeads(g: GraphBuilder, x: string, n: number, hd: number): string {
  * attention over a padded cache [1, kvH, C, hd] whose first P positions are valid, and T new
  * tokens, returning the new tokens' keys and values as the layer's present outputs. (Few nodes
  * per layer: at short contexts onnxruntime's cost per node is a good part of the time.)
+ *
+ * A float16 cache (`kvDt`, quantized graphs) holds the keys and values rounded to float16 and is
+ * widened to float32 layer by layer where it is read: half the cache's memory, and faster than
+ * reading a float32 cache (`scratch`-measured: 24 layers of the 1.4B's attention at 1,024 cached
+ * tokens, 12.3 against 14.6 ms). The new tokens attend to their own keys and values rounded the
+ * same way, so a prompt gives the same logits whether it runs in one pass or in chunks.
  */
 function readForm(
   g: GraphBuilder,
@@ -241,6 +251,7 @@ function readForm(
   inputs: AttentionInputs,
   cosHalf: string,
   sinHalf: string,
+  kvDt: "float32" | "float16",
 ): { layer(l: number, q: string, k: string, v: string): string } {
   const hd = c.headDim;
   const H = c.numHeads;
@@ -282,20 +293,28 @@ function readForm(
     );
   const scores = (q: string, k: string) =>
     g.op("FusedMatMul", [q, k], { transB: 1, alpha }, { domain: "com.microsoft" });
+  // The cache's element type: what is stored (and returned), and float32 where it is read.
+  const stored = (x: string) => (kvDt === "float32" ? x : g.op("Cast", [x], { to: 10 }));
+  const widened = (x: string) => (kvDt === "float32" ? x : g.op("Cast", [x], { to: 1 }));
   return {
     layer(l, qProj, kProj, vProj) {
       // Query head h reads kv head h / rep, and those rep heads are consecutive: as [1, kvH,
       // rep·T, hd] each kv head's keys are read once for all of them.
       const qHeads = rope(heads(qProj, H));
       const q = rep === 1 ? qHeads : g.op("Reshape", [qHeads, g.constI64([1, kvH, -1, hd])]);
-      const k = rope(heads(kProj, kvH)); // [1, kvH, T, hd]
-      const v = heads(vProj, kvH);
-      g.output(k, io.presentKey(l), "float32", [1, kvH, "T", hd]);
-      g.output(v, io.presentValue(l), "float32", [1, kvH, "T", hd]);
-      const all = g.op("Concat", [scores(q, inputs.pastK[l]!), scores(q, k)], { axis: 3 });
+      const kStored = stored(rope(heads(kProj, kvH))); // [1, kvH, T, hd]
+      const vStored = stored(heads(vProj, kvH));
+      g.output(kStored, io.presentKey(l), kvDt, [1, kvH, "T", hd]);
+      g.output(vStored, io.presentValue(l), kvDt, [1, kvH, "T", hd]);
+      const k = widened(kStored);
+      const v = widened(vStored);
+      const all = g.op("Concat", [scores(q, widened(inputs.pastK[l]!)), scores(q, k)], { axis: 3 });
       const probs = g.op("Softmax", [g.op("Add", [all, mask])], { axis: -1 });
       const [pPast, pNew] = g.opN("Split", [probs, splitSizes], 2, { axis: 3 });
-      const o = g.op("Add", [g.op("MatMul", [pPast!, inputs.pastV[l]!]), g.op("MatMul", [pNew!, v])]);
+      const o = g.op("Add", [
+        g.op("MatMul", [pPast!, widened(inputs.pastV[l]!)]),
+        g.op("MatMul", [pNew!, v]),
+      ]);
       // [1, kvH, rep·T, hd] → [1, H, T, hd] → [T, H·hd]
       const oHeads = rep === 1 ? o : g.op("Reshape", [o, g.constI64([1, H, -1, hd])]);
       return g.op("Reshape", [g.op("Transpose", [oHeads], { perm: [0, 2, 1, 3] }), g.constI64([-1, H * hd])]);

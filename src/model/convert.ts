@@ -11,7 +11,7 @@ import { buildMonetGraph, type GraphOptions, type WeightSource } from "./monet-g
 import type { MonetConfig } from "../checkpoint/config";
 
 /** Bump when the graph changes: cached conversions of older versions are rebuilt. */
-export const CONVERTER_VERSION = 12;
+export const CONVERTER_VERSION = 13;
 
 export const MODEL_FILE = "model.onnx";
 export const DATA_FILE = "model.onnx.data";
@@ -31,6 +31,7 @@ export interface ConvertOptions {
   dtype?: GraphOptions["dtype"];
   accuracyLevel?: GraphOptions["accuracyLevel"];
   attention?: GraphOptions["attention"];
+  kvDtype?: GraphOptions["kvDtype"];
   fingerprint: string;
   /** Called after each part of the graph; throwing stops the conversion (and removes the work folder). */
   onProgress?: GraphOptions["onProgress"];
@@ -55,6 +56,7 @@ export async function convertToOnnx(
         dtype,
         accuracyLevel: opts.accuracyLevel,
         attention: opts.attention,
+        kvDtype: opts.kvDtype,
         onProgress: opts.onProgress,
       });
     } finally {

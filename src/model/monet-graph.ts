@@ -14,7 +14,7 @@
 // computes over those alone. This is exact (the others are multiplied by g = 0) and,
 // for decoding one token, reads a fraction of the expert weights.
 import { routingGroupCount } from "../checkpoint/config";
-import { f, type ElemType, type GraphBuilder } from "../onnx/graph-builder";
+import { f, type GraphBuilder } from "../onnx/graph-builder";
 import { attention, type AttentionForm } from "./attention";
 import { experts } from "./experts";
 import { io } from "./graph-io";
@@ -57,13 +57,18 @@ export interface GraphOptions {
    * "portable": standard ONNX ops over an exact-length cache. (attention.ts, AttentionForm)
    */
   attention?: "padded" | "gqa" | "portable";
+  /**
+   * Element type of the KV cache. Default: float16 for quantized graphs (read where it lies, in
+   * float32; attention.ts readForm) and for float16 graphs, float32 otherwise. Tests build float32
+   * graphs with a float16 cache as the reference of quantized ones.
+   */
+  kvDtype?: "float32" | "float16";
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
 export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: GraphOptions): Promise<void> {
   const c = src.config;
   const act = activationDtype(opts.dtype);
-  const dt: ElemType = act;
   const quant: Quantization | undefined = isQuantized(opts.dtype)
     ? { bits: opts.dtype === "int8" ? 8 : 4, accuracyLevel: opts.accuracyLevel ?? 4 }
     : undefined;
@@ -87,6 +92,7 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
   const form: AttentionForm =
     choice === "portable" ? "portable" : choice === "gqa" || act === "float16" ? "gqa" : "read";
   const padded = form !== "portable";
+  const kvDt = opts.kvDtype ?? (quant && form === "read" ? "float16" : act);
   // Padded attention reads the cache from buffers with room (length C, the first P valid, P
   // given apart) and returns only the new tokens' keys and values: onnxruntime-node copies each
   // output into JavaScript, which for the whole cache cost time in proportion to the context.
@@ -94,10 +100,10 @@ export async function buildMonetGraph(g: GraphBuilder, src: WeightSource, opts: 
   const pastK: string[] = [];
   const pastV: string[] = [];
   for (let l = 0; l < c.numLayers; l++) {
-    pastK.push(g.input(io.pastKey(l), dt, [1, c.numKvHeads, padded ? "C" : "P", hd]));
-    pastV.push(g.input(io.pastValue(l), dt, [1, c.numKvHeads, padded ? "C" : "P", hd]));
+    pastK.push(g.input(io.pastKey(l), kvDt, [1, c.numKvHeads, padded ? "C" : "P", hd]));
+    pastV.push(g.input(io.pastValue(l), kvDt, [1, c.numKvHeads, padded ? "C" : "P", hd]));
   }
-  const attn = attention(g, c, act, cast, form, { ids, pastK, pastV, pastLength }, weights);
+  const attn = attention(g, c, act, cast, form, { ids, pastK, pastV, pastLength }, weights, kvDt);
 
   // ---- embedding
   const embed = await weights.embedding("model.embed_tokens.weight", [c.vocabSize, d]);

@@ -43,10 +43,12 @@ export const TOLERANCES = {
    * int8/int4 graphs against the CPU's same quantized weights with float32 activations: bounds
    * for kernels that round the activations to int8 as the CPU's do at accuracy_level 4 (and
    * WebGPU's DP4A path may): measured on the CPU (the dry run), up to 0.039 on the random
-   * fixtures and 0.45 on the demo model (test/engine/quantized.test.ts's bound, 0.6); kernels
-   * that multiply in floating point should land far inside them.
+   * fixtures and 0.45 on the demo model (test/engine/quantized.test.ts's bound, 0.6) with a
+   * float32 cache; with the float16 cache of converter 13, where both graphs round the keys and
+   * values and a small difference can fall on the other side of a rounding, 0.061 on the random
+   * fixtures. Kernels that multiply in floating point should land far inside them.
    */
-  quantized: { random: { max_abs: 5e-2 }, demo: { max_abs: 0.6, decisive_margin: 0.1 } },
+  quantized: { random: { max_abs: 0.1 }, demo: { max_abs: 0.6, decisive_margin: 0.1 } },
 } as const;
 
 interface Prompt {
