@@ -10,9 +10,13 @@
 // The setting is auto | on | off. auto asks for them for large models (over 1 GiB of float32
 // weights, those `--dtype auto` quantizes on the CPU: the 1.4B decoded 1.45–2.5× faster with
 // them on a 2-core VM) and not for small ones (the demo model gained nothing measurable), on
-// Linux only. The model's size comes from its config.json (the tensors it must hold), so that
-// the choice is made before the engine process starts, without reading the weights.
+// Linux only, and only with 8 GiB of memory or more: huge pages hold up to about 190 MiB more
+// at the int4 1.4B's peak, and under a 2 GB memory limit that model, which runs a 1,024-token
+// prompt at full speed without them, thrashed with them (23.9 → 1.6 tokens/s; README, "Huge
+// pages"). The model's size comes from its config.json (the tensors it must hold), so that the
+// choice is made before the engine process starts, without reading the weights.
 import { readFileSync } from "node:fs";
+import { totalmem } from "node:os";
 import { expectedTensors } from "../checkpoint/checkpoint";
 import { loadConfig } from "../checkpoint/config";
 import { isLargeModel } from "./dtype";
@@ -46,15 +50,25 @@ export function ownAnonHugePagesMiB(): number | undefined {
   }
 }
 
+/** auto leaves huge pages off below this much memory (the machine's, or a memory limit's). */
+export const HUGE_PAGES_MIN_MEMORY = 8 * 2 ** 30;
+
+/** The memory this process may use: the machine's, or a memory limit's (cgroup) when lower. */
+export function memoryLimitBytes(): number {
+  const limit = process.constrainedMemory?.() ?? 0;
+  return limit > 0 ? Math.min(totalmem(), limit) : totalmem();
+}
+
 /** Whether a model of `parameters` weights gets huge pages under `choice` on `platform`. */
 export function hugePagesFor(
   choice: HugePagesChoice,
   parameters: number | undefined,
   platform: NodeJS.Platform = process.platform,
+  memoryBytes: number = memoryLimitBytes(),
 ): boolean {
   if (platform !== "linux" || choice === "off") return false;
   if (choice === "on") return true;
-  return parameters !== undefined && isLargeModel(parameters);
+  return parameters !== undefined && isLargeModel(parameters) && memoryBytes >= HUGE_PAGES_MIN_MEMORY;
 }
 
 /**
@@ -76,9 +90,11 @@ export function hugePagesForModel(
   choice: HugePagesChoice,
   modelDir: string | undefined,
   platform: NodeJS.Platform = process.platform,
+  memoryBytes: number = memoryLimitBytes(),
 ): boolean {
   if (choice !== "auto") return hugePagesFor(choice, undefined, platform);
-  return hugePagesFor(choice, modelDir === undefined ? undefined : configParameters(modelDir), platform);
+  const parameters = modelDir === undefined ? undefined : configParameters(modelDir);
+  return hugePagesFor(choice, parameters, platform, memoryBytes);
 }
 
 /** Whether this process was started with glibc's huge-pages tunable set (to any value). */

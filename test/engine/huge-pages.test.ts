@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { CODEMONET_VD_1_4B_CONFIG } from "../../src/checkpoint/published-configs";
 import {
@@ -13,6 +13,7 @@ import {
   configParameters,
   HUGE_PAGES_TUNABLE,
   hugePagesFor,
+  memoryLimitBytes,
   hugePagesForModel,
   hugePagesTunableSet,
   ownAnonHugePagesMiB,
@@ -67,7 +68,7 @@ describe("huge pages", () => {
     assert.deepEqual(withHugePages(mine), mine);
   });
 
-  it("auto: on for models over 1 GiB of float32 weights (sized from config.json), off for small ones; Linux only", () => {
+  it("auto: on for models over 1 GiB of float32 weights (sized from config.json), off for small ones; Linux only, 8 GiB of memory or more", () => {
     const big = mkdtempSync(join(tmpdir(), "monet-hp-"));
     try {
       // A 1.4B folder's config alone decides (the weights are not read).
@@ -76,22 +77,33 @@ describe("huge pages", () => {
       assert.ok(n > 1.3e9 && n < 1.5e9, `1.4B parameters from its config: ${n}`);
       const demo = configParameters(DEMO_MODEL)!;
       assert.ok(demo > 30e6 && demo < 50e6, `the demo model's: ${demo}`);
-      assert.equal(hugePagesForModel("auto", big, "linux"), true);
-      assert.equal(hugePagesForModel("auto", DEMO_MODEL, "linux"), false);
-      assert.equal(hugePagesForModel("auto", undefined, "linux"), false, "the embedded model");
-      assert.equal(hugePagesForModel("auto", big, "darwin"), false);
+      const GiB = 2 ** 30;
+      assert.equal(hugePagesForModel("auto", big, "linux", 16 * GiB), true);
+      assert.equal(hugePagesForModel("auto", DEMO_MODEL, "linux", 16 * GiB), false);
+      assert.equal(hugePagesForModel("auto", undefined, "linux", 16 * GiB), false, "the embedded model");
+      assert.equal(hugePagesForModel("auto", big, "darwin", 16 * GiB), false);
+      // Tight memory (a 4 GiB laptop, a 2 GB container): not worth the memory they hold.
+      assert.equal(hugePagesForModel("auto", big, "linux", 4 * GiB), false);
+      assert.equal(hugePagesFor("auto", 2 ** 31, "linux", 8 * GiB), true);
+      assert.equal(hugePagesFor("auto", 2 ** 31, "linux", 8 * GiB - 1), false);
+      assert.equal(hugePagesForModel("on", big, "linux", 2 * GiB), true, "on is on whatever the memory");
       assert.equal(hugePagesForModel("off", big, "linux"), false);
       assert.equal(hugePagesForModel("on", DEMO_MODEL, "linux"), true);
       assert.equal(hugePagesForModel("on", DEMO_MODEL, "win32"), false);
       // No readable config: no size, so auto stays off (the engine reports the folder's problem).
       assert.equal(configParameters(join(big, "missing")), undefined);
-      assert.equal(hugePagesForModel("auto", join(big, "missing"), "linux"), false);
+      assert.equal(hugePagesForModel("auto", join(big, "missing"), "linux", 16 * GiB), false);
       // The boundary: 2^28 weights are 1 GiB of float32.
-      assert.equal(hugePagesFor("auto", 2 ** 28, "linux"), false);
-      assert.equal(hugePagesFor("auto", 2 ** 28 + 1, "linux"), true);
+      assert.equal(hugePagesFor("auto", 2 ** 28, "linux", 16 * GiB), false);
+      assert.equal(hugePagesFor("auto", 2 ** 28 + 1, "linux", 16 * GiB), true);
     } finally {
       rmSync(big, { recursive: true, force: true });
     }
+  });
+
+  it("reads the memory it may use: the machine's, or a lower limit", () => {
+    const limit = memoryLimitBytes();
+    assert.ok(limit > 0 && limit <= totalmem(), `${limit} of ${totalmem()}`);
   });
 
   it("tells whether the tunable is set", () => {
