@@ -1,7 +1,8 @@
 // Runs every test/**/*.test.ts with node's own test runner (TypeScript through tsx).
 //
-// Before: installs what the selected tests need and can be installed (Debian's Chromium for
-// the webview page tests, as root, with the end-to-end setup's ensureDebianPackages).
+// Before: installs what the selected tests need and can be installed, as root, with the
+// end-to-end setup's apt-get helpers: Debian's Chromium for the webview page tests, and
+// python3-sentencepiece, the reference tokenizer of the tokenizer tests (CI fails on their skip).
 // After: the counts and every skipped test with its reason, from the runner's TAP output
 // (test-output/unit-tests.tap), closing with "unit: N passed, N failed, N skipped". In CI
 // ($CI set, as .ci/run does), a skip not listed in ALLOWED_SKIPS fails the run: a test that
@@ -35,18 +36,35 @@ function find(dir) {
   });
 }
 
-/** Debian's Chromium for the tests that drive it (they call the page harness's chromiumAvailable). */
+/** Python's sentencepiece from Debian (what /usr/bin/python3 imports), and its package. */
+const SENTENCEPIECE = ["/usr/lib/python3/dist-packages/sentencepiece/__init__.py", "python3-sentencepiece"];
+
+/**
+ * Debian's Chromium for the tests that drive it (they call the page harness's chromiumAvailable),
+ * and python3-sentencepiece for those that compare against it.
+ */
 async function installNeeds(files) {
-  if (!files.some((f) => readFileSync(f, "utf8").includes("chromiumAvailable"))) return;
+  const texts = files.map((f) => readFileSync(f, "utf8"));
+  const needs = [];
+  if (texts.some((t) => t.includes("chromiumAvailable")))
+    needs.push({ what: "the webview page tests", install: (setup) => setup.ensureDebianPackages(false) });
+  if (texts.some((t) => t.includes(SENTENCEPIECE[1])))
+    needs.push({
+      what: "the sentencepiece comparisons",
+      install: (setup) => setup.ensureDebianFiles([SENTENCEPIECE]),
+    });
+  if (needs.length === 0) return;
   const setup = await tsImport("../test/e2e/setup.ts", import.meta.url);
-  try {
-    setup.ensureDebianPackages(false);
-  } catch (e) {
-    if (CI) {
-      process.stderr.write(`error: ${e.message} (in CI the webview page tests must run)\n`);
-      process.exit(1);
+  for (const { what, install } of needs) {
+    try {
+      install(setup);
+    } catch (e) {
+      if (CI) {
+        process.stderr.write(`error: ${e.message} (in CI ${what} must run)\n`);
+        process.exit(1);
+      }
+      process.stderr.write(`note: ${e.message}; ${what} will be skipped\n`);
     }
-    process.stderr.write(`note: ${e.message}; the webview page tests will be skipped\n`);
   }
 }
 

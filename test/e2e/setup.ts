@@ -29,12 +29,16 @@ function log(line: string): void {
 export function ensureDebianPackages(needCodeServerBuild: boolean): void {
   const wanted: Array<[file: string, pkg: string]> = [["/usr/bin/chromium", "chromium"]];
   if (needCodeServerBuild) wanted.push(["/usr/bin/rg", "ripgrep"], ["/usr/bin/krb5-config", "libkrb5-dev"]);
+  ensureDebianFiles(wanted);
+}
+
+/** Installs (as root, with apt-get) the Debian package of each file that is missing. */
+export function ensureDebianFiles(wanted: Array<[file: string, pkg: string]>): void {
   const missing = wanted.filter(([f]) => !existsSync(f)).map(([, p]) => p);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0)
     throw new Error(
-      `the end-to-end suite needs the Debian packages ${missing.join(", ")}: ` +
-        `apt-get install ${missing.join(" ")}`,
+      `the tests need the Debian packages ${missing.join(", ")}: ` + `apt-get install ${missing.join(" ")}`,
     );
   log(`installing ${missing.join(", ")} with apt-get`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
