@@ -1,6 +1,7 @@
 // `monet-lens bench`: prefill latency and decode speed, measured the way
 // ../shared/reference/bench_cpu_ref.py measures the PyTorch reference (median of 3).
 import { ownAnonHugePagesMiB } from "../engine/huge-pages";
+import { ownPeakMemoryMiB, resetPeakMemory } from "./peak-memory";
 import { seededRandom } from "../engine/sampler";
 import { type Steering, steeringFromIndexLists } from "../engine/steering";
 import { intOption, UsageError } from "./args";
@@ -44,6 +45,8 @@ export const benchCommand = command({
     if (values.compare && !values.steer)
       throw new UsageError("--compare needs --steer LANG=S,... (it compares none, masks and that steering)");
     await withEngine(values, { quiet: values.json, profilePrefix: values.profile }, async (engine) => {
+      // The peak from here on: the loaded model and its runs, not a conversion before them.
+      const peakFromLoad = resetPeakMemory();
       const selection = selectionFromOptions(engine, values);
       const random = seededRandom(0);
       const vocab = engine.config.vocabSize;
@@ -109,6 +112,8 @@ export const benchCommand = command({
         threads: threads ?? "default",
         // Read while the session and its KV cache are alive (absent off Linux).
         anon_huge_pages_mib: ownAnonHugePagesMiB(),
+        // VmHWM since the model loaded (absent off Linux).
+        peak_memory_mib: peakFromLoad ? ownPeakMemoryMiB() : undefined,
         ...(values.compare ? { compare: compareJson(settings, figures) } : {}),
       };
       if (values.json) console.log(JSON.stringify(result));
@@ -122,6 +127,8 @@ export const benchCommand = command({
           console.log(`decode: ${rate} tokens/s (${n}-token prompt, ${newTokens} new tokens, median of 3)`);
         if (result.anon_huge_pages_mib !== undefined)
           console.log(`huge pages: ${result.anon_huge_pages_mib} MiB of this process's memory`);
+        if (result.peak_memory_mib !== undefined)
+          console.log(`peak memory: ${result.peak_memory_mib} MiB (resident, since the model loaded)`);
       }
     });
   },

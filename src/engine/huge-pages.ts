@@ -15,8 +15,8 @@
 // prompt at full speed without them, thrashed with them (23.9 → 1.6 tokens/s; README, "Huge
 // pages"). The model's size comes from its config.json (the tensors it must hold), so that the
 // choice is made before the engine process starts, without reading the weights.
-import { readFileSync } from "node:fs";
 import { totalmem } from "node:os";
+import { ownProcFieldMiB, procFieldMiB } from "../files/proc-memory";
 import { expectedTensors } from "../checkpoint/checkpoint";
 import { loadConfig } from "../checkpoint/config";
 import { isLargeModel } from "./dtype";
@@ -37,17 +37,12 @@ export function withHugePages(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /** The AnonHugePages line of /proc/PID/smaps_rollup, in MiB; undefined when absent. */
 export function anonHugePagesMiB(smapsRollup: string): number | undefined {
-  const m = /^AnonHugePages:\s+(\d+) kB$/m.exec(smapsRollup);
-  return m ? Math.round(Number(m[1]) / 1024) : undefined;
+  return procFieldMiB(smapsRollup, "AnonHugePages");
 }
 
 /** This process's anonymous memory in huge pages (MiB); undefined off Linux or when unreadable. */
 export function ownAnonHugePagesMiB(): number | undefined {
-  try {
-    return anonHugePagesMiB(readFileSync("/proc/self/smaps_rollup", "utf8"));
-  } catch {
-    return undefined;
-  }
+  return ownProcFieldMiB("smaps_rollup", "AnonHugePages");
 }
 
 /** auto leaves huge pages off below this much memory (the machine's, or a memory limit's). */
