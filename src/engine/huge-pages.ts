@@ -19,6 +19,7 @@ import { totalmem } from "node:os";
 import { ownProcFieldMiB, procFieldMiB } from "../files/proc-memory";
 import { expectedTensors } from "../checkpoint/checkpoint";
 import { loadConfig } from "../checkpoint/config";
+import { numel } from "../checkpoint/safetensors";
 import { isLargeModel } from "./dtype";
 
 /** monetLens.hugePages and the CLI's --huge-pages. */
@@ -73,7 +74,7 @@ export function hugePagesFor(
 export function configParameters(modelDir: string): number | undefined {
   try {
     let n = 0;
-    for (const shape of expectedTensors(loadConfig(modelDir)).values()) n += shape.reduce((a, b) => a * b, 1);
+    for (const shape of expectedTensors(loadConfig(modelDir)).values()) n += numel(shape);
     return n;
   } catch {
     return undefined;

@@ -7,7 +7,7 @@ import type { MonetConfig } from "../checkpoint/config";
 import { float32ToFloat16Bits } from "../checkpoint/safetensors";
 import { f, type GraphBuilder } from "../onnx/graph-builder";
 import { io } from "./graph-io";
-import type { Casts, MatrixPart, Weights } from "./graph-parts";
+import { type Casts, castsFor, type MatrixPart, type Weights } from "./graph-parts";
 
 export interface AttentionInputs {
   /** input_ids [1, T]. */
@@ -295,8 +295,7 @@ function readForm(
   const scores = (q: string, k: string) =>
     g.op("FusedMatMul", [q, k], { transB: 1, alpha }, { domain: "com.microsoft" });
   // The cache's element type: what is stored (and returned), and float32 where it is read.
-  const stored = (x: string) => (kvDt === "float32" ? x : g.op("Cast", [x], { to: 10 }));
-  const widened = (x: string) => (kvDt === "float32" ? x : g.op("Cast", [x], { to: 1 }));
+  const { toDt: stored, toF32: widened } = castsFor(g, kvDt);
   return {
     layer(l, qProj, kProj, vProj) {
       // Query head h reads kv head h / rep, and those rep heads are consecutive: as [1, kvH,
